@@ -1,0 +1,594 @@
+//! The configuration file: its TOML model, defaults, path resolution and validation.
+//!
+//! Parsing is strict (`deny_unknown_fields`) so a typo is reported rather than ignored; after
+//! parsing, [`Config::load`] resolves relative paths against the config file's folder and
+//! [`Config::validate`] checks what serde cannot, naming the offending key.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use url::Url;
+
+/// Everything that can be wrong with a configuration file.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// Config file path.
+        path: PathBuf,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not match the model.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// Config file path.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value is well-formed but unusable.
+    #[error("invalid config file {path}: `{key}`: {message}")]
+    Invalid {
+        /// Config file path.
+        path: PathBuf,
+        /// Dotted key, e.g. `sources[0].permalink`.
+        key: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The website the entries belong to.
+    pub site: SiteConfig,
+    /// Where entries are read from; at least one.
+    pub sources: Vec<SourceConfig>,
+    /// Which feed files are written and where.
+    #[serde(default)]
+    pub feeds: FeedsConfig,
+    /// Where crier keeps its state.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Folder of the config file; relative paths were resolved against it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+    /// Path of the config file itself, for messages.
+    #[serde(skip)]
+    pub file: PathBuf,
+}
+
+/// The website: identity, languages, defaults for entries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Site name, used as the feed title.
+    pub title: String,
+    /// One-line description, used as the feed description.
+    #[serde(default)]
+    pub description: String,
+    /// Absolute URL of the site's home page; entry permalinks are built on it.
+    pub base_url: String,
+    /// Languages published, BCP 47 tags; the first is the default for entries that name none.
+    #[serde(default = "default_languages")]
+    pub languages: Vec<String>,
+    /// IANA timezone for dates written without an offset (`2024-03-12` or `2024-03-12 09:00`).
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Default author of entries, required by Atom.
+    pub author: Option<AuthorConfig>,
+    /// Per-language title, description and home page, keyed by language tag.
+    #[serde(default)]
+    pub language: BTreeMap<String, LanguageConfig>,
+}
+
+/// Author identity.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorConfig {
+    /// Display name.
+    pub name: String,
+    /// Contact e-mail.
+    pub email: Option<String>,
+    /// Home page.
+    pub uri: Option<String>,
+}
+
+/// Overrides for one language's feeds.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageConfig {
+    /// Feed title in this language.
+    pub title: Option<String>,
+    /// Feed description in this language.
+    pub description: Option<String>,
+    /// Home page of this language's part of the site.
+    pub home: Option<String>,
+}
+
+/// One place entries are read from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum SourceConfig {
+    /// A folder tree of Markdown files with front matter (Hugo and Zola layout).
+    Directory(DirectorySourceConfig),
+}
+
+impl SourceConfig {
+    /// The source's name, which prefixes its entry ids.
+    pub fn name(&self) -> &str {
+        match self {
+            SourceConfig::Directory(d) => &d.name,
+        }
+    }
+}
+
+/// A folder of Markdown files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectorySourceConfig {
+    /// Short name, unique among sources; entry ids are `{name}:{relative path}`.
+    #[serde(default = "default_source_name")]
+    pub name: String,
+    /// Folder to read, searched recursively for `*.md` files.
+    pub path: PathBuf,
+    /// URL path pattern appended to `site.base_url` when an entry has no `url` key.
+    /// Placeholders: `{lang}`, `{slug}`, `{section}`, `{path}`, `{year}`, `{month}`, `{day}`.
+    #[serde(default = "default_permalink")]
+    pub permalink: String,
+    /// Leave the default language out of `{lang}` permalinks (`/projects/x/` not `/en/projects/x/`).
+    #[serde(default)]
+    pub default_language_in_root: bool,
+    /// Glob patterns (relative to `path`) of files to ignore; `_index.md` files are always ignored.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Categories added to every entry of this source.
+    #[serde(default)]
+    pub categories: Vec<String>,
+}
+
+/// Feed files to write.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedsConfig {
+    /// Folder the feed files are written to.
+    #[serde(default = "default_output_dir")]
+    pub output_dir: PathBuf,
+    /// Public URL of `output_dir`, for self links; default `{site.base_url}/feeds/`.
+    pub public_url: Option<String>,
+    /// Formats to write: any of `rss`, `atom`, `json`.
+    #[serde(default = "default_formats")]
+    pub formats: Vec<FeedFormat>,
+    /// Most recent entries kept in each feed.
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+    /// Also write one set of feeds per language under `{lang}/`.
+    #[serde(default = "default_true")]
+    pub per_language: bool,
+    /// Categories that get their own feeds under `categories/{slug}/`; `["*"]` means all.
+    #[serde(default)]
+    pub categories: Vec<String>,
+}
+
+/// A feed format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedFormat {
+    /// RSS 2.0, written to `rss.xml`.
+    Rss,
+    /// Atom 1.0, written to `atom.xml`.
+    Atom,
+    /// JSON Feed 1.1, written to `feed.json`.
+    Json,
+}
+
+/// State storage.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// SQLite database file; its folder is created when missing.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+}
+
+impl Default for FeedsConfig {
+    fn default() -> Self {
+        FeedsConfig {
+            output_dir: default_output_dir(),
+            public_url: None,
+            formats: default_formats(),
+            limit: default_limit(),
+            per_language: true,
+            categories: Vec::new(),
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: default_store_path(),
+        }
+    }
+}
+
+fn default_languages() -> Vec<String> {
+    vec!["en".to_owned()]
+}
+fn default_timezone() -> String {
+    "UTC".to_owned()
+}
+fn default_source_name() -> String {
+    "content".to_owned()
+}
+fn default_permalink() -> String {
+    "/{lang}/{path}/".to_owned()
+}
+fn default_output_dir() -> PathBuf {
+    PathBuf::from("feeds")
+}
+fn default_formats() -> Vec<FeedFormat> {
+    vec![FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json]
+}
+fn default_limit() -> usize {
+    50
+}
+fn default_true() -> bool {
+    true
+}
+fn default_store_path() -> PathBuf {
+    PathBuf::from("state/crier.sqlite3")
+}
+
+impl Config {
+    /// Reads, parses, resolves and validates the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config = Config::parse(&text, path)?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses TOML text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        config.file = path.to_owned();
+        Ok(config)
+    }
+
+    /// Makes every relative path absolute against `base` (the config file's folder).
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                base.join(p)
+            }
+        };
+        for source in &mut self.sources {
+            match source {
+                SourceConfig::Directory(d) => d.path = resolve(&d.path),
+            }
+        }
+        self.feeds.output_dir = resolve(&self.feeds.output_dir);
+        self.store.path = resolve(&self.store.path);
+        self.base_dir = base;
+    }
+
+    /// Checks the values serde accepted; the first problem is returned, naming its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            path: self.file.clone(),
+            key: key.to_owned(),
+            message,
+        };
+        if self.site.title.trim().is_empty() {
+            return Err(invalid("site.title", "must not be empty".into()));
+        }
+        check_http_url(&self.site.base_url).map_err(|m| invalid("site.base_url", m))?;
+        if self.site.languages.is_empty() {
+            return Err(invalid(
+                "site.languages",
+                "list at least one language, e.g. [\"en\"]".into(),
+            ));
+        }
+        for (i, lang) in self.site.languages.iter().enumerate() {
+            if !is_language_tag(lang) {
+                return Err(invalid(
+                    &format!("site.languages[{i}]"),
+                    format!("{lang:?} is not a BCP 47 language tag such as \"en\" or \"pt-BR\""),
+                ));
+            }
+        }
+        for (lang, overrides) in &self.site.language {
+            if !self.site.languages.contains(lang) {
+                return Err(invalid(
+                    &format!("site.language.{lang}"),
+                    format!("{lang:?} is not listed in site.languages"),
+                ));
+            }
+            if let Some(home) = &overrides.home {
+                check_http_url(home).map_err(|m| invalid(&format!("site.language.{lang}.home"), m))?;
+            }
+        }
+        self.site
+            .timezone
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| {
+                invalid(
+                    "site.timezone",
+                    format!(
+                        "{:?} is not an IANA timezone name such as \"Europe/Paris\" or \"UTC\"",
+                        self.site.timezone
+                    ),
+                )
+            })?;
+        if let Some(author) = &self.site.author
+            && author.name.trim().is_empty()
+        {
+            return Err(invalid("site.author.name", "must not be empty".into()));
+        }
+        if self.sources.is_empty() {
+            return Err(invalid(
+                "sources",
+                "add at least one [[sources]] table".into(),
+            ));
+        }
+        let mut names = HashSet::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            let name = source.name();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(invalid(
+                    &format!("sources[{i}].name"),
+                    format!("{name:?}: use letters, digits, '-' and '_' only"),
+                ));
+            }
+            if !names.insert(name) {
+                return Err(invalid(
+                    &format!("sources[{i}].name"),
+                    format!("{name:?} is used by two sources; give each a distinct name"),
+                ));
+            }
+            match source {
+                SourceConfig::Directory(d) => {
+                    if !d.permalink.contains("{slug}") && !d.permalink.contains("{path}") {
+                        return Err(invalid(
+                            &format!("sources[{i}].permalink"),
+                            format!(
+                                "{:?} must contain {{slug}} or {{path}} so that entries get distinct URLs",
+                                d.permalink
+                            ),
+                        ));
+                    }
+                    if let Some(bad) = unknown_placeholder(&d.permalink) {
+                        return Err(invalid(
+                            &format!("sources[{i}].permalink"),
+                            format!(
+                                "unknown placeholder {{{bad}}}; use {{lang}}, {{slug}}, {{section}}, {{path}}, {{year}}, {{month}} or {{day}}"
+                            ),
+                        ));
+                    }
+                    for (j, pattern) in d.exclude.iter().enumerate() {
+                        globset::Glob::new(pattern).map_err(|e| {
+                            invalid(&format!("sources[{i}].exclude[{j}]"), e.to_string())
+                        })?;
+                    }
+                }
+            }
+        }
+        if let Some(url) = &self.feeds.public_url {
+            check_http_url(url).map_err(|m| invalid("feeds.public_url", m))?;
+        }
+        if self.feeds.formats.is_empty() {
+            return Err(invalid(
+                "feeds.formats",
+                "list at least one of \"rss\", \"atom\", \"json\"".into(),
+            ));
+        }
+        if self.feeds.limit == 0 {
+            return Err(invalid("feeds.limit", "must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    /// The timezone for dates without an offset (validated by [`Config::validate`]).
+    pub fn timezone(&self) -> chrono_tz::Tz {
+        self.site.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The default language: the first of `site.languages`.
+    pub fn default_language(&self) -> &str {
+        self.site
+            .languages
+            .first()
+            .map(String::as_str)
+            .unwrap_or("en")
+    }
+
+    /// Public URL of the feeds folder, always ending in `/`.
+    pub fn feeds_public_url(&self) -> String {
+        let url = match &self.feeds.public_url {
+            Some(u) => u.clone(),
+            None => format!("{}/feeds/", self.site.base_url.trim_end_matches('/')),
+        };
+        if url.ends_with('/') { url } else { format!("{url}/") }
+    }
+
+    /// The site author, or the site itself when none is configured (Atom requires one).
+    pub fn site_author(&self) -> AuthorConfig {
+        self.site.author.clone().unwrap_or_else(|| AuthorConfig {
+            name: self.site.title.clone(),
+            email: None,
+            uri: Some(self.site.base_url.clone()),
+        })
+    }
+
+    /// Hash of the settings that change how a source's files become entries; when it changes,
+    /// every file of that source is read again.
+    pub fn source_fingerprint(&self, source: &SourceConfig) -> String {
+        let relevant = serde_json::json!({
+            "source": source,
+            "base_url": self.site.base_url,
+            "languages": self.site.languages,
+            "timezone": self.site.timezone,
+            "author": self.site.author,
+            "crier": env!("CARGO_PKG_VERSION"),
+        });
+        blake3::hash(relevant.to_string().as_bytes())
+            .to_hex()
+            .to_string()
+    }
+}
+
+fn check_http_url(s: &str) -> Result<(), String> {
+    let url = Url::parse(s).map_err(|e| format!("{s:?} is not an absolute URL ({e})"))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(format!("{s:?} must start with https:// or http://"));
+    }
+    if url.host_str().is_none() {
+        return Err(format!("{s:?} has no host name"));
+    }
+    Ok(())
+}
+
+/// A loose BCP 47 check: alphanumeric subtags of 1 to 8 characters, the first alphabetic.
+pub fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let Some(primary) = parts.next() else {
+        return false;
+    };
+    (2..=8).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+fn unknown_placeholder(pattern: &str) -> Option<String> {
+    const KNOWN: [&str; 7] = ["lang", "slug", "section", "path", "year", "month", "day"];
+    let mut rest = pattern;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start + 1..];
+        let end = after.find('}')?;
+        let name = &after[..end];
+        if !KNOWN.contains(&name) {
+            return Some(name.to_owned());
+        }
+        rest = &after[end + 1..];
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[site]
+title = "Network"
+base_url = "https://example.org"
+languages = ["en", "fr"]
+
+[[sources]]
+type = "directory"
+path = "content"
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let mut c = Config::parse(text, Path::new("/etc/crier/crier.toml"))?;
+        c.resolve_paths(Path::new("/etc/crier"));
+        c.validate()?;
+        Ok(c)
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults_and_absolute_paths() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.feeds.limit, 50);
+        assert_eq!(c.feeds.output_dir, Path::new("/etc/crier/feeds"));
+        assert_eq!(c.store.path, Path::new("/etc/crier/state/crier.sqlite3"));
+        let SourceConfig::Directory(d) = &c.sources[0];
+        assert_eq!(d.path, Path::new("/etc/crier/content"));
+        assert_eq!(c.feeds_public_url(), "https://example.org/feeds/");
+        assert_eq!(c.default_language(), "en");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_with_its_name() {
+        let err = parse(&format!("{MINIMAL}\n[feeds]\nlimmit = 3\n")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("limmit"), "{msg}");
+        assert!(msg.contains("crier.toml"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_key_in_source_is_rejected() {
+        let err = parse(&MINIMAL.replace("path = \"content\"", "path = \"c\"\npermalnk = \"x\""))
+            .unwrap_err();
+        assert!(err.to_string().contains("permalnk"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_their_key() {
+        let cases = [
+            (MINIMAL.replace("https://example.org", "example.org"), "site.base_url"),
+            (MINIMAL.replace("\"en\", \"fr\"", "\"en\", \"French\""), "site.languages[1]"),
+            (format!("{MINIMAL}\n[feeds]\nlimit = 0\n"), "feeds.limit"),
+            (
+                MINIMAL.replace("path = \"content\"", "path = \"c\"\npermalink = \"/x/\""),
+                "sources[0].permalink",
+            ),
+            (
+                MINIMAL.replace("path = \"content\"", "path = \"c\"\npermalink = \"/{lng}/{slug}\""),
+                "sources[0].permalink",
+            ),
+            (
+                MINIMAL.replace("languages = [\"en\", \"fr\"]", "timezone = \"Mars/Olympus\""),
+                "site.timezone",
+            ),
+        ];
+        for (text, key) in cases {
+            match parse(&text) {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key),
+                other => panic!("expected invalid {key}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_source_names_are_rejected() {
+        let text = format!("{MINIMAL}\n[[sources]]\ntype = \"directory\"\npath = \"other\"\n");
+        let err = parse(&text).unwrap_err();
+        assert!(err.to_string().contains("sources[1].name"), "{err}");
+    }
+
+    #[test]
+    fn language_tags() {
+        for ok in ["en", "fr", "pt-BR", "zh-Hant-TW", "sr-Latn"] {
+            assert!(is_language_tag(ok), "{ok}");
+        }
+        for bad in ["", "e", "english-", "en_GB", "123"] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! crier reads an organisation's newly published entries, writes them as RSS 2.0, Atom 1.0 and
+//! JSON Feed 1.1 files, and keeps a state of what it has seen so that it knows what is new.
+//!
+//! The binary (`src/main.rs`) only parses the command line and maps results to exit codes; all
+//! behaviour lives in this library.
+
+pub mod config;
+pub mod entry;
+pub mod feeds;
+pub mod sources;
