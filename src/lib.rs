@@ -8,3 +8,4 @@ pub mod config;
 pub mod entry;
 pub mod feeds;
 pub mod sources;
+pub mod store;
