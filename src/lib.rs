@@ -4,7 +4,9 @@
 //! The binary (`src/main.rs`) only parses the command line and maps results to exit codes; all
 //! behaviour lives in this library.
 
+pub mod cli;
 pub mod config;
+pub mod cycle;
 pub mod entry;
 pub mod feeds;
 pub mod sources;

@@ -8,8 +8,10 @@ pub mod atom;
 pub mod jsonfeed;
 pub mod rss;
 pub mod sanitize;
+pub mod set;
 pub mod writer;
 
+use chrono::{DateTime, FixedOffset};
 use thiserror::Error;
 
 pub use crate::config::FeedFormat;
@@ -68,11 +70,70 @@ impl FeedFormat {
     }
 }
 
+impl FeedMeta {
+    /// Public URL of this feed's own file in `format` (the self link).
+    pub fn self_url(&self, format: FeedFormat) -> String {
+        format!("{}{}", self.folder_url, format.file_name())
+    }
+}
+
+/// Newest `last_modified()` of the entries: the feed's own update time. Derived from the
+/// entries, never from the clock, so rendering stays deterministic.
+pub(crate) fn newest_update(entries: &[Entry]) -> Option<DateTime<FixedOffset>> {
+    entries.iter().map(Entry::last_modified).max()
+}
+
+/// The author shown for an entry: its own, else the feed's.
+pub(crate) fn author_of<'a>(entry: &'a Entry, meta: &'a FeedMeta) -> &'a Person {
+    entry.author.as_ref().unwrap_or(&meta.author)
+}
+
+/// Media type of an image guessed from the extension of its URL path, when it is a common one.
+pub(crate) fn image_mime_type(url: &str) -> Option<&'static str> {
+    // Only the path counts: `photo.jpg?w=800` is a JPEG, `/img?f=a.png` says nothing.
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let (_, extension) = file.rsplit_once('.')?;
+    match extension.to_ascii_lowercase().as_str() {
+        "jpg" | "jpeg" | "jfif" => Some("image/jpeg"),
+        "png" => Some("image/png"),
+        "gif" => Some("image/gif"),
+        "webp" => Some("image/webp"),
+        "avif" => Some("image/avif"),
+        "svg" => Some("image/svg+xml"),
+        _ => None,
+    }
+}
+
 /// Renders one feed. `entries` are already selected and sorted newest first.
-pub fn render(format: FeedFormat, meta: &FeedMeta, entries: &[Entry]) -> Result<Vec<u8>, FeedError> {
+pub fn render(
+    format: FeedFormat,
+    meta: &FeedMeta,
+    entries: &[Entry],
+) -> Result<Vec<u8>, FeedError> {
     match format {
         FeedFormat::Rss => rss::render(meta, entries),
         FeedFormat::Atom => atom::render(meta, entries),
         FeedFormat::Json => jsonfeed::render(meta, entries),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_mime_type_looks_at_the_path_only() {
+        assert_eq!(
+            image_mime_type("https://x.org/a/photo.JPG"),
+            Some("image/jpeg")
+        );
+        assert_eq!(
+            image_mime_type("https://x.org/a.png?w=800#top"),
+            Some("image/png")
+        );
+        assert_eq!(image_mime_type("https://x.org/img?f=a.png"), None);
+        assert_eq!(image_mime_type("https://x.org/v1.2/photo"), None);
+        assert_eq!(image_mime_type("https://x.org/a.tiff"), None);
     }
 }

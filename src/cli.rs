@@ -1,0 +1,385 @@
+//! The command line: clap definitions, the commands (`run --once`, `check`, `plan`, `status`)
+//! and their exit codes. Commands write their human output to the writer they are given;
+//! logs go through `tracing` to stderr.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::cycle::{self, CycleOptions, CycleReport, EntryRef};
+use crate::sources::{self, Outcome};
+use crate::store::{RunRecord, Store};
+
+/// Exit codes, documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything went well.
+    Ok = 0,
+    /// Nothing or little was done: bad config, unusable state, unwritable feeds.
+    Failure = 1,
+    /// The command line was wrong (clap uses 2 as well).
+    Usage = 2,
+    /// The work completed, but some entries or sources had errors (they are listed).
+    Partial = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+/// crier: publish new entries as RSS, Atom and JSON feeds.
+#[derive(Debug, Parser)]
+#[command(name = "crier", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(long, short, global = true, env = "CRIER_CONFIG", default_value = "crier.toml")]
+    pub config: PathBuf,
+
+    /// Log line format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Pretend the current time is this RFC 3339 instant (for tests and rehearsals).
+    #[arg(long, global = true, env = "CRIER_NOW", hide = true, value_parser = parse_now)]
+    pub now: Option<DateTime<Utc>>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read the sources, record what is new and write the feeds.
+    Run {
+        /// Run one cycle and exit (for cron or a systemd timer).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Validate the config and every entry; list every problem.
+    Check,
+    /// Show what the next cycle would change, writing nothing.
+    Plan,
+    /// Show entry counts and the last run from the state database.
+    Status,
+}
+
+fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2024-03-12T09:00:00Z ({e})"))
+}
+
+/// Sets up `tracing` on stderr; the filter comes from `CRIER_LOG` (default `crier=info`).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CRIER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("crier=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    // A second initialisation (tests calling `main` twice) is harmless: keep the first.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// Runs the parsed command line, writing human output to `out`.
+pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<Exit> {
+    let now = cli.now.unwrap_or_else(Utc::now);
+    match &cli.command {
+        Command::Run { once } => {
+            if !once {
+                anyhow::bail!(
+                    "`crier run` needs `--once` in this version: run it from cron or a systemd timer (see README)"
+                );
+            }
+            let config = load_config(&cli.config)?;
+            run_once(&config, now)
+        }
+        Command::Check => check(&cli.config, out),
+        Command::Plan => {
+            let config = load_config(&cli.config)?;
+            plan(&config, now, out)
+        }
+        Command::Status => {
+            let config = load_config(&cli.config)?;
+            status(&config, out)
+        }
+    }
+}
+
+fn load_config(path: &Path) -> Result<Config> {
+    Ok(Config::load(path)?)
+}
+
+/// One cycle with state and feeds written: `crier run --once`.
+pub fn run_once(config: &Config, now: DateTime<Utc>) -> Result<Exit> {
+    let started = Utc::now();
+    let mut store = Store::open(&config.store.path)?;
+    let options = CycleOptions {
+        now,
+        write_feeds: true,
+    };
+    let report = match cycle::run(config, &mut store, options) {
+        Ok(report) => report,
+        Err(e) => {
+            let run = RunRecord {
+                started_at: started,
+                finished_at: Utc::now(),
+                outcome: "failed".into(),
+                message: Some(e.to_string()),
+                ..RunRecord::default()
+            };
+            if let Err(journal) = store.record_run(&run) {
+                tracing::warn!(error = %journal, "could not journal the failed run");
+            }
+            return Err(e.into());
+        }
+    };
+    log_report(&report);
+    let run = RunRecord {
+        started_at: started,
+        finished_at: Utc::now(),
+        outcome: if report.errors.is_empty() { "ok" } else { "partial" }.into(),
+        baseline: report.baseline,
+        new: report.new.len(),
+        changed: report.changed.len(),
+        removed: report.removed.len(),
+        scheduled: report.scheduled.len(),
+        errors: report.errors.len(),
+        feeds_written: report.feeds_changed(),
+        message: report.errors.first().cloned(),
+    };
+    store
+        .record_run(&run)
+        .context("the cycle completed but could not be journaled")?;
+    Ok(if report.errors.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
+}
+
+fn log_report(report: &CycleReport) {
+    if report.baseline {
+        tracing::info!(
+            entries = report.baseline_entries,
+            "first run: baseline recorded, existing entries are not new"
+        );
+    }
+    for e in &report.new {
+        tracing::info!(entry_id = %e.id, title = %e.title, url = %e.url, "new entry");
+    }
+    for e in &report.changed {
+        tracing::info!(entry_id = %e.id, title = %e.title, "entry changed");
+    }
+    for e in &report.restored {
+        tracing::info!(entry_id = %e.id, title = %e.title, "entry restored");
+    }
+    for id in &report.removed {
+        tracing::info!(entry_id = %id, "entry removed");
+    }
+    tracing::info!(
+        new = report.new.len(),
+        changed = report.changed.len(),
+        removed = report.removed.len(),
+        scheduled = report.scheduled.len(),
+        unchanged = report.unchanged,
+        errors = report.errors.len(),
+        feeds_written = report.feeds_changed(),
+        "cycle finished"
+    );
+}
+
+/// `crier check`: the config, then every document of every source, each problem listed.
+pub fn check(config_path: &Path, out: &mut dyn Write) -> Result<Exit> {
+    let config = match Config::load(config_path) {
+        Ok(config) => config,
+        Err(e) => {
+            writeln!(out, "config: {e}")?;
+            writeln!(out, "1 problem found")?;
+            return Ok(Exit::Failure);
+        }
+    };
+    writeln!(out, "config: {} is valid", config_path.display())?;
+    let mut problems = Vec::new();
+    let mut ids: HashMap<String, String> = HashMap::new();
+    for source_config in &config.sources {
+        let source = sources::build(&config, source_config);
+        let documents = match source.read(&HashMap::new()) {
+            Ok(d) => d,
+            Err(e) => {
+                problems.push(e.to_string());
+                continue;
+            }
+        };
+        let (mut entries, mut skipped) = (0, 0);
+        for doc in &documents {
+            match &doc.outcome {
+                Outcome::Parsed(entry) => {
+                    entries += 1;
+                    if let Some(other) = ids.insert(entry.id.clone(), doc.key.clone()) {
+                        problems.push(format!(
+                            "{}: entry id {:?} is already used by {other}; give one of them a distinct `id` or `slug`",
+                            doc.key, entry.id
+                        ));
+                    }
+                }
+                Outcome::Skipped(_) => skipped += 1,
+                Outcome::Failed(e) => problems.push(e.to_string()),
+                Outcome::Unchanged => {}
+            }
+        }
+        writeln!(
+            out,
+            "source {:?}: {} documents, {entries} entries, {skipped} skipped",
+            source.name(),
+            documents.len()
+        )?;
+    }
+    for p in &problems {
+        writeln!(out, "error: {p}")?;
+    }
+    if problems.is_empty() {
+        writeln!(out, "no problems found")?;
+        Ok(Exit::Ok)
+    } else {
+        writeln!(
+            out,
+            "{} problem{} found",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        )?;
+        Ok(Exit::Partial)
+    }
+}
+
+/// `crier plan`: a full cycle on a private copy of the state, feeds compared but not written.
+pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<Exit> {
+    let mut scratch = Store::scratch_copy(&config.store.path)?;
+    let report = cycle::run(
+        config,
+        &mut scratch,
+        CycleOptions {
+            now,
+            write_feeds: false,
+        },
+    )?;
+    if report.baseline {
+        writeln!(
+            out,
+            "first run: {} published entries would be recorded as the baseline (not new)",
+            report.baseline_entries
+        )?;
+    }
+    let section = |out: &mut dyn Write, name: &str, list: &[EntryRef]| -> std::io::Result<()> {
+        if !list.is_empty() {
+            writeln!(out, "{name} ({}):", list.len())?;
+            for e in list {
+                writeln!(out, "  {}  {} [{}] {}", e.id, e.title, e.language, e.url)?;
+            }
+        }
+        Ok(())
+    };
+    section(out, "new", &report.new)?;
+    section(out, "changed", &report.changed)?;
+    section(out, "restored", &report.restored)?;
+    if !report.removed.is_empty() {
+        writeln!(out, "removed ({}):", report.removed.len())?;
+        for id in &report.removed {
+            writeln!(out, "  {id}")?;
+        }
+    }
+    if !report.scheduled.is_empty() {
+        writeln!(out, "scheduled ({}):", report.scheduled.len())?;
+        for e in &report.scheduled {
+            writeln!(out, "  {}  {} at {}", e.id, e.title, e.published.to_rfc3339())?;
+        }
+    }
+    for e in &report.errors {
+        writeln!(out, "error: {e}")?;
+    }
+    let changed: Vec<_> = report.feeds.iter().filter(|f| f.changed).collect();
+    writeln!(out, "feeds to write ({} of {}):", changed.len(), report.feeds.len())?;
+    for f in changed {
+        writeln!(out, "  {} ({} items)", f.path.display(), f.items)?;
+    }
+    Ok(if report.errors.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
+}
+
+/// `crier status`: counts and the last run, read without writing.
+pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
+    let path = &config.store.path;
+    let Some(store) = Store::open_read_only(path)? else {
+        writeln!(
+            out,
+            "no state yet at {}: run `crier run --once` to record the baseline",
+            path.display()
+        )?;
+        return Ok(Exit::Ok);
+    };
+    let s = store.status()?;
+    writeln!(out, "state: {}", path.display())?;
+    writeln!(
+        out,
+        "entries: {} live, {} scheduled, {} removed",
+        s.live, s.scheduled, s.removed
+    )?;
+    writeln!(
+        out,
+        "baseline: {}",
+        s.baseline_at.as_deref().unwrap_or("not recorded yet")
+    )?;
+    writeln!(out, "runs: {}", s.runs)?;
+    match &s.last_run {
+        Some(r) => {
+            writeln!(
+                out,
+                "last run: {} ({}, {:.1}s): {} new, {} changed, {} removed, {} scheduled, {} errors, {} feed files written",
+                r.finished_at.to_rfc3339(),
+                r.outcome,
+                (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0,
+                r.new,
+                r.changed,
+                r.removed,
+                r.scheduled,
+                r.errors,
+                r.feeds_written
+            )?;
+            if let Some(m) = &r.message {
+                writeln!(out, "last run message: {m}")?;
+            }
+        }
+        None => writeln!(out, "last run: none")?,
+    }
+    writeln!(
+        out,
+        "last successful run: {}",
+        s.last_success.as_deref().unwrap_or("none")
+    )?;
+    Ok(Exit::Ok)
+}

@@ -1,0 +1,400 @@
+//! One cycle: read every source, decide with the store what is new, changed, removed or due,
+//! record that in one transaction, then render and write the feeds from the store.
+//!
+//! Feeds are always rebuilt from the store's live entries, so they converge to the recorded
+//! state even after a crash between recording and writing; the writer leaves unchanged files
+//! alone. A document that fails keeps its last good entry, and a source that fails keeps all of
+//! its entries: an outage or a typo never empties a feed.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::config::Config;
+use crate::entry::Entry;
+use crate::feeds::{self, FeedError};
+use crate::sources::{self, Document, Outcome};
+use crate::store::{Batch, EntryRecord, EntryStatus, Store, StoreError, StoredEntry};
+
+/// A failure that stops the cycle (entry and source problems do not: they are reported).
+#[derive(Debug, Error)]
+pub enum CycleError {
+    /// The state database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A feed could not be rendered.
+    #[error(transparent)]
+    Feed(#[from] FeedError),
+    /// A feed file could not be written.
+    #[error("cannot write feed file {path}: {source}; check that the folder exists and is writable by crier")]
+    Write {
+        /// The feed file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// How to run the cycle.
+#[derive(Debug, Clone, Copy)]
+pub struct CycleOptions {
+    /// The current time (injectable so that tests can move it).
+    pub now: DateTime<Utc>,
+    /// Write feed files; when false, only report which files would change.
+    pub write_feeds: bool,
+}
+
+/// An entry named in a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryRef {
+    /// Entry id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Public URL.
+    pub url: String,
+    /// Language.
+    pub language: String,
+    /// Publication date.
+    pub published: DateTime<FixedOffset>,
+}
+
+impl EntryRef {
+    fn of(entry: &Entry) -> EntryRef {
+        EntryRef {
+            id: entry.id.clone(),
+            title: entry.title.clone(),
+            url: entry.url.clone(),
+            language: entry.language.clone(),
+            published: entry.published,
+        }
+    }
+}
+
+/// A feed file the cycle produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedFile {
+    /// Path on disk.
+    pub path: PathBuf,
+    /// Number of entries in it.
+    pub items: usize,
+    /// Whether its bytes differ from what was on disk (and, unless dry, were written).
+    pub changed: bool,
+}
+
+/// What a cycle found and did.
+#[derive(Debug, Default)]
+pub struct CycleReport {
+    /// This cycle recorded the baseline: entries already published are not new.
+    pub baseline: bool,
+    /// Entries recorded by the baseline.
+    pub baseline_entries: usize,
+    /// Entries published for the first time (what later gets announced).
+    pub new: Vec<EntryRef>,
+    /// Live entries whose content changed.
+    pub changed: Vec<EntryRef>,
+    /// Entries that came back after being withdrawn (not announced again).
+    pub restored: Vec<EntryRef>,
+    /// Entries withdrawn: file deleted or turned into a draft.
+    pub removed: Vec<String>,
+    /// Entries dated in the future, waiting.
+    pub scheduled: Vec<EntryRef>,
+    /// Documents that were not parsed because they had not changed.
+    pub unchanged: usize,
+    /// Drafts and other deliberately skipped documents.
+    pub skipped: usize,
+    /// Problems with single documents or whole sources, each naming its file or source.
+    pub errors: Vec<String>,
+    /// Feed files, in writing order.
+    pub feeds: Vec<FeedFile>,
+}
+
+impl CycleReport {
+    /// Number of feed files whose bytes changed.
+    pub fn feeds_changed(&self) -> usize {
+        self.feeds.iter().filter(|f| f.changed).count()
+    }
+}
+
+/// Runs one cycle against `store`.
+pub fn run(
+    config: &Config,
+    store: &mut Store,
+    options: CycleOptions,
+) -> Result<CycleReport, CycleError> {
+    let baseline = !store.has_baseline()?;
+    let mut report = CycleReport {
+        baseline,
+        ..CycleReport::default()
+    };
+    let mut batch = Batch {
+        baseline,
+        ..Batch::default()
+    };
+    let mut claimed: HashMap<String, String> = HashMap::new();
+
+    for source_config in &config.sources {
+        let source = sources::build(config, source_config);
+        let name = source.name().to_owned();
+        let settings = config.source_fingerprint(source_config);
+        let stored = store.entries_of_source(&name)?;
+        // New settings (a permalink pattern, say) can change every entry: parse everything.
+        let same_settings = store.source_fingerprint(&name)?.as_deref() == Some(settings.as_str());
+        let known: HashMap<String, String> = if same_settings {
+            stored
+                .iter()
+                .map(|s| (s.doc_key.clone(), s.fingerprint.clone()))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        let documents = match source.read(&known) {
+            Ok(documents) => documents,
+            Err(e) => {
+                tracing::error!(source = %name, error = %e, "source skipped; its entries stay as they were");
+                report.errors.push(e.to_string());
+                continue;
+            }
+        };
+        diff_source(
+            &name,
+            documents,
+            &stored,
+            options.now,
+            &mut claimed,
+            &mut batch,
+            &mut report,
+        );
+        batch.source_fingerprints.push((name, settings));
+    }
+
+    if baseline {
+        report.baseline_entries = report.new.len();
+        report.new.clear();
+    }
+    store.apply(&batch, options.now)?;
+    fill_light_refs(store, &mut report)?;
+    write_feeds(config, store, options.write_feeds, &mut report)?;
+    Ok(report)
+}
+
+/// Compares one source's documents with what the store holds for it.
+fn diff_source(
+    source: &str,
+    documents: Vec<Document>,
+    stored: &[StoredEntry],
+    now: DateTime<Utc>,
+    claimed: &mut HashMap<String, String>,
+    batch: &mut Batch,
+    report: &mut CycleReport,
+) {
+    let mut by_doc: HashMap<&str, Vec<&StoredEntry>> = HashMap::new();
+    for s in stored {
+        by_doc.entry(s.doc_key.as_str()).or_default().push(s);
+    }
+    let by_id: HashMap<&str, &StoredEntry> = stored.iter().map(|s| (s.id.as_str(), s)).collect();
+    let due = |published_ts: i64| published_ts <= now.timestamp();
+    let status_for = |published_ts: i64| {
+        if due(published_ts) {
+            EntryStatus::Live
+        } else {
+            EntryStatus::Scheduled
+        }
+    };
+
+    // Serialising and hashing is the costliest per-entry step after parsing: use every core.
+    let prepared: Vec<(Document, Option<(String, String)>)> = documents
+        .into_par_iter()
+        .map(|doc| {
+            let hashed = match &doc.outcome {
+                Outcome::Parsed(entry) => {
+                    let data = serde_json::to_string(entry.as_ref()).unwrap_or_default();
+                    let hash = blake3::hash(data.as_bytes()).to_hex().to_string();
+                    Some((data, hash))
+                }
+                _ => None,
+            };
+            (doc, hashed)
+        })
+        .collect();
+
+    let mut seen_docs: HashSet<String> = HashSet::new();
+    for (doc, hashed) in prepared {
+        seen_docs.insert(doc.key.clone());
+        let previous = by_doc.get(doc.key.as_str()).cloned().unwrap_or_default();
+        match doc.outcome {
+            Outcome::Unchanged => {
+                report.unchanged += 1;
+                for s in previous.iter().filter(|s| s.fingerprint == doc.fingerprint) {
+                    claimed.insert(s.id.clone(), doc.key.clone());
+                    let wanted = status_for(s.published_ts);
+                    // Only the light row is at hand here; `run` fills in title and URL.
+                    let light = || EntryRef {
+                        id: s.id.clone(),
+                        title: String::new(),
+                        url: String::new(),
+                        language: String::new(),
+                        published: DateTime::from_timestamp(s.published_ts, 0)
+                            .unwrap_or_default()
+                            .fixed_offset(),
+                    };
+                    if wanted == EntryStatus::Scheduled {
+                        report.scheduled.push(light());
+                    }
+                    if s.status != wanted {
+                        batch.statuses.push((s.id.clone(), wanted));
+                        match wanted {
+                            EntryStatus::Live if s.was_live => report.restored.push(light()),
+                            EntryStatus::Live => report.new.push(light()),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            Outcome::Parsed(entry) => {
+                let (data, hash) = hashed.unwrap_or_default();
+                if let Some(owner) = claimed.get(&entry.id).filter(|o| **o != doc.key) {
+                    report.errors.push(format!(
+                        "{}: entry id {:?} is already used by {owner} in source {source:?}; give one of them a distinct `id` or `slug`",
+                        doc.key, entry.id
+                    ));
+                    continue;
+                }
+                claimed.insert(entry.id.clone(), doc.key.clone());
+                let wanted = status_for(entry.published.timestamp());
+                let before = by_id.get(entry.id.as_str());
+                let entry_ref = EntryRef::of(&entry);
+                match (wanted, before) {
+                    (EntryStatus::Scheduled, _) => report.scheduled.push(entry_ref),
+                    (_, None) => report.new.push(entry_ref),
+                    (_, Some(s)) if !s.was_live => report.new.push(entry_ref),
+                    (_, Some(s)) if s.status == EntryStatus::Removed => {
+                        report.restored.push(entry_ref)
+                    }
+                    (_, Some(s)) if s.content_hash != hash => report.changed.push(entry_ref),
+                    _ => {}
+                }
+                // An entry whose id changed leaves its old id behind: withdraw it.
+                for old in previous.iter().filter(|s| s.id != entry.id) {
+                    withdraw(old, batch, report);
+                }
+                batch.upserts.push(EntryRecord {
+                    source: source.to_owned(),
+                    doc_key: doc.key,
+                    fingerprint: doc.fingerprint,
+                    content_hash: hash,
+                    data,
+                    status: wanted,
+                    entry: *entry,
+                });
+            }
+            Outcome::Skipped(reason) => {
+                report.skipped += 1;
+                tracing::debug!(source, document = %doc.key, reason, "document skipped");
+                for old in &previous {
+                    withdraw(old, batch, report);
+                }
+            }
+            Outcome::Failed(error) => {
+                tracing::warn!(source, error = %error, "entry skipped");
+                report.errors.push(error.to_string());
+                for s in &previous {
+                    claimed.insert(s.id.clone(), doc.key.clone());
+                }
+            }
+        }
+    }
+    for gone in stored.iter().filter(|s| !seen_docs.contains(&s.doc_key)) {
+        withdraw(gone, batch, report);
+    }
+}
+
+/// Replaces the id-only rows of entries that were not parsed this cycle with their stored data.
+fn fill_light_refs(store: &Store, report: &mut CycleReport) -> Result<(), StoreError> {
+    let lists = [&mut report.new, &mut report.restored, &mut report.scheduled];
+    let ids: Vec<String> = lists
+        .iter()
+        .flat_map(|l| l.iter())
+        .filter(|r| r.url.is_empty())
+        .map(|r| r.id.clone())
+        .collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let loaded: HashMap<String, EntryRef> = store
+        .load_entries(&id_refs)?
+        .iter()
+        .map(|e| (e.id.clone(), EntryRef::of(e)))
+        .collect();
+    for list in lists {
+        for r in list.iter_mut().filter(|r| r.url.is_empty()) {
+            if let Some(full) = loaded.get(&r.id) {
+                *r = full.clone();
+            }
+        }
+    }
+    Ok(())
+}
+
+fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
+    if stored.status != EntryStatus::Removed {
+        batch.statuses.push((stored.id.clone(), EntryStatus::Removed));
+        if stored.status == EntryStatus::Live {
+            report.removed.push(stored.id.clone());
+        }
+    }
+}
+
+/// Renders every planned feed from the store's live entries and writes the changed ones.
+fn write_feeds(
+    config: &Config,
+    store: &Store,
+    write: bool,
+    report: &mut CycleReport,
+) -> Result<(), CycleError> {
+    let live = store.live_entries()?;
+    let specs = feeds::set::plan(config, &live);
+    let limit = config.feeds.limit;
+    let selections: Vec<Vec<&str>> = specs.iter().map(|s| s.select(&live, limit)).collect();
+
+    let mut wanted: Vec<&str> = selections.iter().flatten().copied().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let loaded: HashMap<String, Entry> = store
+        .load_entries(&wanted)?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
+
+    for (spec, ids) in specs.iter().zip(&selections) {
+        let entries: Vec<Entry> = ids.iter().filter_map(|id| loaded.get(*id).cloned()).collect();
+        let folder = config.feeds.output_dir.join(&spec.dir);
+        for &format in &config.feeds.formats {
+            let bytes = feeds::render(format, &spec.meta, &entries)?;
+            let path = folder.join(format.file_name());
+            let changed = if write {
+                feeds::writer::write_if_changed(&path, &bytes).map_err(|source| {
+                    CycleError::Write {
+                        path: path.clone(),
+                        source,
+                    }
+                })?
+            } else {
+                std::fs::read(&path).map(|old| old != bytes).unwrap_or(true)
+            };
+            if changed && write {
+                tracing::info!(path = %path.display(), items = entries.len(), "feed written");
+            }
+            report.feeds.push(FeedFile {
+                path,
+                items: entries.len(),
+                changed,
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! The feed set: which feed folders exist (all languages, one per language, one per chosen
+//! category), what each one's metadata says, and which entries each one holds.
+//!
+//! Selection works on [`LiveEntry`] rows (id, language, categories, date) so that only the
+//! entries that actually appear in some feed are loaded in full.
+
+use std::cmp::Reverse;
+
+use super::FeedMeta;
+use crate::config::Config;
+use crate::entry::Person;
+use crate::store::LiveEntry;
+
+/// One feed folder: its files (one per configured format) hold the same entries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedSpec {
+    /// Folder relative to the output folder, `/`-separated; empty for the main feeds.
+    pub dir: String,
+    /// Feed-level data.
+    pub meta: FeedMeta,
+    /// Only entries in this language.
+    pub language: Option<String>,
+    /// Only entries with this category (compared without regard to case).
+    pub category: Option<String>,
+}
+
+impl FeedSpec {
+    /// Whether `entry` belongs in this feed.
+    pub fn matches(&self, entry: &LiveEntry) -> bool {
+        self.language.as_ref().is_none_or(|l| *l == entry.language)
+            && self.category.as_ref().is_none_or(|c| {
+                entry
+                    .categories
+                    .iter()
+                    .any(|ec| ec.to_lowercase() == c.to_lowercase())
+            })
+    }
+
+    /// Ids of the newest `limit` matching entries, newest first, ties broken by id.
+    pub fn select<'a>(&self, live: &'a [LiveEntry], limit: usize) -> Vec<&'a str> {
+        let mut matching: Vec<&LiveEntry> = live.iter().filter(|e| self.matches(e)).collect();
+        matching.sort_by(|a, b| {
+            (Reverse(a.published_ts), &a.id).cmp(&(Reverse(b.published_ts), &b.id))
+        });
+        matching
+            .into_iter()
+            .take(limit)
+            .map(|e| e.id.as_str())
+            .collect()
+    }
+}
+
+/// Plans every feed folder the config asks for, given the live entries (needed to expand
+/// `categories = ["*"]`).
+pub fn plan(config: &Config, live: &[LiveEntry]) -> Vec<FeedSpec> {
+    let author = config.site_author();
+    let author = Person {
+        name: author.name,
+        email: author.email,
+        uri: author.uri,
+    };
+    let public = config.feeds_public_url();
+    let single_language = match config.site.languages.as_slice() {
+        [only] => Some(only.clone()),
+        _ => None,
+    };
+    let base = FeedMeta {
+        title: config.site.title.clone(),
+        description: config.site.description.clone(),
+        home_url: config.site.base_url.clone(),
+        folder_url: public.clone(),
+        language: single_language.clone(),
+        author,
+    };
+    let mut specs = vec![FeedSpec {
+        dir: String::new(),
+        meta: base.clone(),
+        language: None,
+        category: None,
+    }];
+    if config.feeds.per_language && single_language.is_none() {
+        for lang in &config.site.languages {
+            let overrides = config.site.language.get(lang).cloned().unwrap_or_default();
+            specs.push(FeedSpec {
+                dir: lang.clone(),
+                meta: FeedMeta {
+                    title: overrides.title.unwrap_or_else(|| base.title.clone()),
+                    description: overrides
+                        .description
+                        .unwrap_or_else(|| base.description.clone()),
+                    home_url: overrides.home.unwrap_or_else(|| base.home_url.clone()),
+                    folder_url: folder_url(&public, lang),
+                    language: Some(lang.clone()),
+                    author: base.author.clone(),
+                },
+                language: Some(lang.clone()),
+                category: None,
+            });
+        }
+    }
+    for category in categories(config, live) {
+        let dir = format!("categories/{}", slugify(&category));
+        // A category written in one language gets that language's feed metadata.
+        let languages: Vec<&str> = {
+            let mut l: Vec<&str> = live
+                .iter()
+                .filter(|e| {
+                    e.categories
+                        .iter()
+                        .any(|c| c.to_lowercase() == category.to_lowercase())
+                })
+                .map(|e| e.language.as_str())
+                .collect();
+            l.sort_unstable();
+            l.dedup();
+            l
+        };
+        let language = match languages.as_slice() {
+            [only] => Some((*only).to_owned()),
+            _ => single_language.clone(),
+        };
+        let site_title = language
+            .as_ref()
+            .and_then(|l| config.site.language.get(l))
+            .and_then(|o| o.title.clone())
+            .unwrap_or_else(|| base.title.clone());
+        specs.push(FeedSpec {
+            meta: FeedMeta {
+                title: format!("{site_title}: {category}"),
+                description: base.description.clone(),
+                home_url: base.home_url.clone(),
+                folder_url: folder_url(&public, &dir),
+                language,
+                author: base.author.clone(),
+            },
+            dir,
+            language: None,
+            category: Some(category),
+        });
+    }
+    specs
+}
+
+/// The categories that get their own feeds; `"*"` expands to every category of a live entry.
+fn categories(config: &Config, live: &[LiveEntry]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |c: &str| {
+        if !out.iter().any(|o| o.to_lowercase() == c.to_lowercase()) {
+            out.push(c.to_owned());
+        }
+    };
+    for wanted in &config.feeds.categories {
+        if wanted == "*" {
+            let mut all: Vec<&str> = live
+                .iter()
+                .flat_map(|e| e.categories.iter().map(String::as_str))
+                .collect();
+            all.sort_unstable_by_key(|c| (c.to_lowercase(), c.to_string()));
+            all.into_iter().for_each(&mut push);
+        } else {
+            push(wanted);
+        }
+    }
+    // Two categories with the same slug would write the same folder: keep the first.
+    let mut slugs = std::collections::HashSet::new();
+    out.retain(|c| slugs.insert(slugify(c)));
+    out
+}
+
+fn folder_url(public: &str, dir: &str) -> String {
+    let encoded: Vec<String> = dir
+        .split('/')
+        .map(|seg| url::form_urlencoded::byte_serialize(seg.as_bytes()).collect::<String>())
+        .map(|seg| seg.replace('+', "%20"))
+        .collect();
+    format!("{public}{}/", encoded.join("/"))
+}
+
+/// A folder-safe slug: lower case, letters and digits of any script kept, everything else
+/// collapsed into single dashes.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    while slug.ends_with('-') {
+        slug.pop();
+    }
+    if slug.is_empty() {
+        "category".to_owned()
+    } else {
+        slug
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            r#"
+[site]
+title = "Net"
+base_url = "https://example.org"
+languages = ["en", "fr"]
+[site.language.fr]
+title = "Réseau"
+[[sources]]
+type = "directory"
+path = "c"
+[feeds]
+{extra}
+"#
+        );
+        let mut c = Config::parse(&text, Path::new("crier.toml")).unwrap();
+        c.resolve_paths(Path::new("/tmp"));
+        c.validate().unwrap();
+        c
+    }
+
+    fn live(id: &str, lang: &str, cats: &[&str], ts: i64) -> LiveEntry {
+        LiveEntry {
+            id: id.into(),
+            language: lang.into(),
+            categories: cats.iter().map(|c| (*c).into()).collect(),
+            published_ts: ts,
+        }
+    }
+
+    #[test]
+    fn plans_main_language_and_category_feeds() {
+        let entries = [
+            live("a", "en", &["Prize"], 1),
+            live("b", "fr", &["Prix du Congrès"], 2),
+        ];
+        let specs = plan(&config("categories = [\"*\"]"), &entries);
+        let dirs: Vec<&str> = specs.iter().map(|s| s.dir.as_str()).collect();
+        assert_eq!(
+            dirs,
+            [
+                "",
+                "en",
+                "fr",
+                "categories/prix-du-congrès",
+                "categories/prize"
+            ]
+        );
+        assert_eq!(specs[2].meta.title, "Réseau");
+        assert_eq!(specs[2].meta.folder_url, "https://example.org/feeds/fr/");
+        assert_eq!(specs[3].meta.title, "Réseau: Prix du Congrès");
+        assert_eq!(specs[3].meta.language.as_deref(), Some("fr"));
+        assert_eq!(
+            specs[3].meta.folder_url,
+            "https://example.org/feeds/categories/prix-du-congr%C3%A8s/"
+        );
+        assert_eq!(specs[0].meta.language, None);
+    }
+
+    #[test]
+    fn per_language_can_be_switched_off() {
+        let specs = plan(&config("per_language = false"), &[]);
+        assert_eq!(specs.len(), 1);
+    }
+
+    #[test]
+    fn selection_is_newest_first_with_id_tie_break_and_limit() {
+        let entries = [
+            live("b", "en", &[], 5),
+            live("a", "en", &[], 5),
+            live("c", "fr", &["X"], 9),
+            live("d", "en", &["x"], 1),
+        ];
+        let specs = plan(&config("categories = [\"X\"]"), &entries);
+        assert_eq!(specs[0].select(&entries, 3), ["c", "a", "b"]);
+        assert_eq!(specs[1].select(&entries, 50), ["a", "b", "d"]);
+        let cat = specs.iter().find(|s| s.category.is_some()).unwrap();
+        assert_eq!(cat.select(&entries, 50), ["c", "d"]);
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("Dosta! Congress Prize"), "dosta-congress-prize");
+        assert_eq!(slugify("  Roma inclusion  "), "roma-inclusion");
+        assert_eq!(slugify("Économie sociale"), "économie-sociale");
+        assert_eq!(slugify("!!!"), "category");
+    }
+}
