@@ -1,9 +1,227 @@
-//! jsonfeed renderer.
+//! JSON Feed 1.1 renderer: serde structs written by `serde_json`.
+//!
+//! Spec: <https://www.jsonfeed.org/version/1.1/>. Optional fields are left out rather than
+//! written empty. Items without an author inherit the feed's `authors`, as the spec says, so
+//! only entries with their own author list one. Text goes through [`xml_text`] like the XML
+//! formats, so all three carry the same characters.
 
-use super::{FeedError, FeedMeta};
-use crate::entry::Entry;
+use chrono::{DateTime, FixedOffset, SecondsFormat};
+use serde::Serialize;
 
-/// Renders the feed.
-pub fn render(_meta: &FeedMeta, _entries: &[Entry]) -> Result<Vec<u8>, FeedError> {
-    todo!()
+use super::sanitize::xml_text;
+use super::{FeedError, FeedFormat, FeedMeta};
+use crate::entry::{Entry, Person};
+
+/// The version URL every JSON Feed 1.1 document starts with.
+const VERSION: &str = "https://jsonfeed.org/version/1.1";
+
+#[derive(Serialize)]
+struct JsonFeed {
+    version: &'static str,
+    title: String,
+    home_page_url: String,
+    feed_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Author>,
+    items: Vec<Item>,
+}
+
+#[derive(Serialize)]
+struct Author {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Item {
+    id: String,
+    url: String,
+    title: String,
+    content_html: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
+    date_published: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_modified: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Author>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+}
+
+/// Renders the feed from prepared entries (see [`super::prepare`]).
+pub fn render(meta: &FeedMeta, entries: &[&Entry]) -> Result<Vec<u8>, FeedError> {
+    let feed = JsonFeed {
+        version: VERSION,
+        title: text(&meta.title),
+        home_page_url: text(&meta.home_url),
+        feed_url: text(&meta.self_url(FeedFormat::Json)),
+        description: non_empty(&meta.description),
+        language: meta.language.as_deref().and_then(non_empty),
+        authors: author(&meta.author).into_iter().collect(),
+        items: entries.iter().copied().map(item).collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&feed).map_err(|error| FeedError::Render {
+        format: FeedFormat::Json.name(),
+        title: meta.title.clone(),
+        reason: error.to_string(),
+    })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+fn item(entry: &Entry) -> Item {
+    Item {
+        id: text(&entry.guid),
+        url: text(&entry.url),
+        title: text(&entry.title),
+        content_html: text(&entry.content),
+        summary: non_empty(&entry.summary),
+        image: entry.image.as_ref().map(|image| text(&image.url)),
+        date_published: date(entry.published),
+        date_modified: entry.updated.map(date),
+        tags: entry.categories.iter().map(|tag| text(tag)).collect(),
+        authors: entry.author.as_ref().and_then(author).into_iter().collect(),
+        language: non_empty(&entry.language),
+    }
+}
+
+/// JSON Feed authors have a name and a URL but no e-mail: a `mailto:` URL stands in for it.
+fn author(person: &Person) -> Option<Author> {
+    let url = match (&person.uri, &person.email) {
+        (Some(uri), _) => Some(text(uri)),
+        (None, Some(email)) => Some(format!("mailto:{}", xml_text(email))),
+        (None, None) => None,
+    };
+    let name = text(&person.name);
+    (!name.trim().is_empty() || url.is_some()).then_some(Author { name, url })
+}
+
+fn text(s: &str) -> String {
+    xml_text(s).into_owned()
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    Some(text(s)).filter(|t| !t.trim().is_empty())
+}
+
+fn date(date: DateTime<FixedOffset>) -> String {
+    date.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::entry::Image;
+
+    fn meta() -> FeedMeta {
+        FeedMeta {
+            title: "Site".to_owned(),
+            description: String::new(),
+            home_url: "https://example.org/".to_owned(),
+            folder_url: "https://example.org/feeds/".to_owned(),
+            language: None,
+            author: Person {
+                name: "Site Team".to_owned(),
+                email: Some("team@example.org".to_owned()),
+                uri: None,
+            },
+        }
+    }
+
+    fn entry() -> Entry {
+        Entry {
+            id: "a".to_owned(),
+            guid: "tag:example.org,2024:a".to_owned(),
+            url: "https://example.org/a/".to_owned(),
+            title: "A\u{1} & <b>".to_owned(),
+            summary: String::new(),
+            content: r#"<p onclick="x()">Body <img src="i.png"></p>"#.to_owned(),
+            published: DateTime::parse_from_rfc3339("2024-03-01T10:00:00+05:30").unwrap(),
+            updated: None,
+            language: "hi".to_owned(),
+            categories: Vec::new(),
+            image: None,
+            author: None,
+            place: None,
+            translation_key: "a".to_owned(),
+            extra: BTreeMap::new(),
+        }
+    }
+
+    fn render_value(meta: &FeedMeta, entries: &[Entry]) -> Value {
+        let bytes = crate::feeds::render(FeedFormat::Json, meta, entries).unwrap();
+        assert!(bytes.ends_with(b"}\n"), "must end with a newline");
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[test]
+    fn minimal_item_skips_absent_fields() {
+        let value = render_value(&meta(), &[entry()]);
+        assert_eq!(
+            value,
+            json!({
+                "version": "https://jsonfeed.org/version/1.1",
+                "title": "Site",
+                "home_page_url": "https://example.org/",
+                "feed_url": "https://example.org/feeds/feed.json",
+                "authors": [{"name": "Site Team", "url": "mailto:team@example.org"}],
+                "items": [{
+                    "id": "tag:example.org,2024:a",
+                    "url": "https://example.org/a/",
+                    "title": "A & <b>",
+                    "content_html": "<p>Body <img src=\"https://example.org/a/i.png\"></p>",
+                    "date_published": "2024-03-01T10:00:00+05:30",
+                    "language": "hi"
+                }]
+            })
+        );
+    }
+
+    #[test]
+    fn full_item_has_every_field() {
+        let mut e = entry();
+        e.summary = "Short".to_owned();
+        e.updated = Some(DateTime::parse_from_rfc3339("2024-04-01T09:00:00-03:00").unwrap());
+        e.categories = vec!["news".to_owned(), "art".to_owned()];
+        e.image = Some(Image {
+            url: "https://example.org/a/p.jpg".to_owned(),
+            alt: "alt".to_owned(),
+        });
+        e.author = Some(Person {
+            name: "Ada".to_owned(),
+            email: Some("ada@example.org".to_owned()),
+            uri: Some("https://ada.example/".to_owned()),
+        });
+        let meta = FeedMeta {
+            description: "About".to_owned(),
+            language: Some("hi".to_owned()),
+            ..meta()
+        };
+        let value = render_value(&meta, &[e]);
+        assert_eq!(value["description"], "About");
+        assert_eq!(value["language"], "hi");
+        let item = &value["items"][0];
+        assert_eq!(item["summary"], "Short");
+        assert_eq!(item["image"], "https://example.org/a/p.jpg");
+        assert_eq!(item["date_modified"], "2024-04-01T09:00:00-03:00");
+        assert_eq!(item["tags"], json!(["news", "art"]));
+        assert_eq!(
+            item["authors"],
+            json!([{"name": "Ada", "url": "https://ada.example/"}])
+        );
+    }
 }

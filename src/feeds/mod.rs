@@ -79,8 +79,8 @@ impl FeedMeta {
 
 /// Newest `last_modified()` of the entries: the feed's own update time. Derived from the
 /// entries, never from the clock, so rendering stays deterministic.
-pub(crate) fn newest_update(entries: &[Entry]) -> Option<DateTime<FixedOffset>> {
-    entries.iter().map(Entry::last_modified).max()
+pub(crate) fn newest_update(entries: &[&Entry]) -> Option<DateTime<FixedOffset>> {
+    entries.iter().map(|entry| entry.last_modified()).max()
 }
 
 /// The author shown for an entry: its own, else the feed's.
@@ -110,6 +110,27 @@ pub fn render(
     format: FeedFormat,
     meta: &FeedMeta,
     entries: &[Entry],
+) -> Result<Vec<u8>, FeedError> {
+    let prepared: Vec<Entry> = entries.iter().cloned().map(prepare).collect();
+    let prepared: Vec<&Entry> = prepared.iter().collect();
+    render_prepared(format, meta, &prepared)
+}
+
+/// Readies an entry for [`render_prepared`]: sanitises its HTML body (relative URLs resolved
+/// against the entry URL). Sanitising is the costly part of rendering and an entry appears in
+/// several feeds and formats, so callers rendering many feeds do it once per entry.
+pub fn prepare(mut entry: Entry) -> Entry {
+    entry.content = sanitize::clean_html(&entry.content, &entry.url);
+    entry
+}
+
+/// Renders one feed from entries that went through [`prepare`] (their `content` is written as
+/// it is), selected and sorted newest first. Characters XML forbids are dropped here, from
+/// every text field, so the output is well-formed whatever the entries hold.
+pub fn render_prepared(
+    format: FeedFormat,
+    meta: &FeedMeta,
+    entries: &[&Entry],
 ) -> Result<Vec<u8>, FeedError> {
     match format {
         FeedFormat::Rss => rss::render(meta, entries),

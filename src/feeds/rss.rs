@@ -1,9 +1,340 @@
-//! rss renderer.
+//! RSS 2.0 renderer, built on the `rss` crate.
+//!
+//! Spec: <https://www.rssboard.org/rss-specification>, best practice:
+//! <https://www.rssboard.org/rss-profile>. Beyond the core elements, a feed carries an
+//! `atom:link rel="self"`, the full sanitised body as `content:encoded`, the author's name as
+//! `dc:creator` (RSS's own `author` must be an e-mail address) and the lead image as a Media RSS
+//! `media:content` (<https://www.rssboard.org/media-rss>), which feed readers and the W3C
+//! validator both understand.
 
-use super::{FeedError, FeedMeta};
-use crate::entry::Entry;
+use std::collections::BTreeMap;
 
-/// Renders the feed.
-pub fn render(_meta: &FeedMeta, _entries: &[Entry]) -> Result<Vec<u8>, FeedError> {
-    todo!()
+use rss::extension::Extension;
+use rss::extension::atom::{AtomExtension, Link};
+use rss::extension::dublincore::DublinCoreExtension;
+use rss::{Category, Channel, Guid, Item};
+
+use super::sanitize::xml_text;
+use super::{FeedError, FeedFormat, FeedMeta, author_of, image_mime_type, newest_update};
+use crate::entry::{Entry, Image};
+
+/// Namespace of Media RSS, declared on `<rss>` when an item has an image.
+const MEDIA_NAMESPACE: &str = "http://search.yahoo.com/mrss/";
+
+/// Renders the feed from prepared entries (see [`super::prepare`]).
+pub fn render(meta: &FeedMeta, entries: &[&Entry]) -> Result<Vec<u8>, FeedError> {
+    let title = xml_text(&meta.title).into_owned();
+    // RSS requires a channel description; an empty one would fail validation.
+    let description = match xml_text(&meta.description) {
+        text if text.trim().is_empty() => title.clone(),
+        text => text.into_owned(),
+    };
+    let mut namespaces = BTreeMap::new();
+    if entries.iter().any(|entry| entry.image.is_some()) {
+        namespaces.insert("media".to_owned(), MEDIA_NAMESPACE.to_owned());
+    }
+    let channel = Channel {
+        title,
+        link: xml_text(&meta.home_url).into_owned(),
+        description,
+        language: meta.language.as_deref().map(|l| xml_text(l).into_owned()),
+        generator: Some("crier".to_owned()),
+        last_build_date: newest_update(entries).map(|date| date.to_rfc2822()),
+        atom_ext: Some(AtomExtension {
+            links: vec![Link {
+                href: xml_text(&meta.self_url(FeedFormat::Rss)).into_owned(),
+                rel: "self".to_owned(),
+                mime_type: Some("application/rss+xml".to_owned()),
+                ..Link::default()
+            }],
+        }),
+        namespaces,
+        items: entries.iter().map(|entry| item(meta, entry)).collect(),
+        ..Channel::default()
+    };
+    let mut bytes = channel
+        .pretty_write_to(Vec::new(), b' ', 2)
+        .map_err(|error| FeedError::Render {
+            format: FeedFormat::Rss.name(),
+            title: meta.title.clone(),
+            reason: error.to_string(),
+        })?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
+/// One `<item>`.
+fn item(meta: &FeedMeta, entry: &Entry) -> Item {
+    let summary = xml_text(&entry.summary);
+    let creator = xml_text(&author_of(entry, meta).name);
+    let mut extensions = BTreeMap::new();
+    if let Some(image) = &entry.image {
+        let content = BTreeMap::from([("content".to_owned(), vec![media_content(image)])]);
+        extensions.insert("media".to_owned(), content);
+    }
+    Item {
+        title: Some(xml_text(&entry.title).into_owned()),
+        link: Some(xml_text(&entry.url).into_owned()),
+        // Optional in RSS, and readers show it as the teaser: leave it out rather than empty.
+        // Readers treat it as HTML while the summary is plain text, so it is escaped.
+        description: (!summary.trim().is_empty()).then(|| escape_html(&summary)),
+        categories: entry
+            .categories
+            .iter()
+            .map(|name| Category {
+                name: xml_text(name).into_owned(),
+                domain: None,
+            })
+            .collect(),
+        guid: Some(Guid {
+            value: xml_text(&entry.guid).into_owned(),
+            permalink: false,
+        }),
+        pub_date: Some(entry.published.to_rfc2822()),
+        content: Some(xml_text(&entry.content).into_owned()),
+        dublin_core_ext: (!creator.trim().is_empty()).then(|| DublinCoreExtension {
+            creators: vec![creator.into_owned()],
+            ..DublinCoreExtension::default()
+        }),
+        extensions,
+        ..Item::default()
+    }
+}
+
+/// Escapes plain text for use as HTML (`&`, `<`, `>`; quotes only matter in attributes).
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// `<media:content url="…" medium="image"><media:description>alt</media:description>`.
+fn media_content(image: &Image) -> Extension {
+    let mut attrs = BTreeMap::from([
+        ("url".to_owned(), xml_text(&image.url).into_owned()),
+        ("medium".to_owned(), "image".to_owned()),
+    ]);
+    if let Some(mime_type) = image_mime_type(&image.url) {
+        attrs.insert("type".to_owned(), mime_type.to_owned());
+    }
+    let alt = xml_text(&image.alt);
+    let mut children = BTreeMap::new();
+    if !alt.trim().is_empty() {
+        let description = Extension {
+            name: "media:description".to_owned(),
+            value: Some(alt.into_owned()),
+            attrs: BTreeMap::from([("type".to_owned(), "plain".to_owned())]),
+            children: BTreeMap::new(),
+        };
+        children.insert("description".to_owned(), vec![description]);
+    }
+    Extension {
+        name: "media:content".to_owned(),
+        value: None,
+        attrs,
+        children,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::entry::Person;
+
+    fn meta() -> FeedMeta {
+        FeedMeta {
+            title: "Site".to_owned(),
+            description: String::new(),
+            home_url: "https://example.org/".to_owned(),
+            folder_url: "https://example.org/feeds/".to_owned(),
+            language: Some("en".to_owned()),
+            author: Person {
+                name: "Site Team".to_owned(),
+                email: None,
+                uri: None,
+            },
+        }
+    }
+
+    fn entry(id: &str, published: &str, updated: Option<&str>) -> Entry {
+        Entry {
+            id: id.to_owned(),
+            guid: format!("tag:example.org,2024:{id}"),
+            url: format!("https://example.org/{id}/"),
+            title: format!("Title {id}"),
+            summary: String::new(),
+            content: "<p>Body</p>".to_owned(),
+            published: DateTime::parse_from_rfc3339(published).unwrap(),
+            updated: updated.map(|u| DateTime::parse_from_rfc3339(u).unwrap()),
+            language: "en".to_owned(),
+            categories: Vec::new(),
+            image: None,
+            author: None,
+            place: None,
+            translation_key: id.to_owned(),
+            extra: BTreeMap::new(),
+        }
+    }
+
+    fn render_str(meta: &FeedMeta, entries: &[Entry]) -> String {
+        String::from_utf8(crate::feeds::render(FeedFormat::Rss, meta, entries).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn channel_has_self_link_and_description_fallback() {
+        let xml = render_str(&meta(), &[]);
+        assert!(
+            xml.contains(r#"<atom:link href="https://example.org/feeds/rss.xml" rel="self" type="application/rss+xml"/>"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"xmlns:atom="http://www.w3.org/2005/Atom""#),
+            "{xml}"
+        );
+        assert!(xml.contains("<description>Site</description>"), "{xml}");
+        assert!(xml.contains("<generator>crier</generator>"), "{xml}");
+        assert!(!xml.contains("lastBuildDate"), "{xml}");
+        assert!(!xml.contains("xmlns:media"), "{xml}");
+    }
+
+    #[test]
+    fn description_is_kept_when_given() {
+        let meta = FeedMeta {
+            description: "News & notes".to_owned(),
+            ..meta()
+        };
+        let xml = render_str(&meta, &[]);
+        assert!(
+            xml.contains("<description>News &amp; notes</description>"),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn last_build_date_is_the_newest_modification() {
+        let entries = [
+            entry("a", "2024-03-01T10:00:00+01:00", None),
+            entry(
+                "b",
+                "2024-01-01T10:00:00+01:00",
+                Some("2024-05-02T08:30:00-04:00"),
+            ),
+        ];
+        let xml = render_str(&meta(), &entries);
+        assert!(
+            xml.contains("<lastBuildDate>Thu, 2 May 2024 08:30:00 -0400</lastBuildDate>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<pubDate>Fri, 1 Mar 2024 10:00:00 +0100</pubDate>"),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn item_guid_is_not_a_permalink() {
+        let xml = render_str(&meta(), &[entry("a", "2024-03-01T10:00:00Z", None)]);
+        assert!(
+            xml.contains(r#"<guid isPermaLink="false">tag:example.org,2024:a</guid>"#),
+            "{xml}"
+        );
+        assert!(xml.contains("<link>https://example.org/a/</link>"), "{xml}");
+    }
+
+    #[test]
+    fn creator_falls_back_to_the_feed_author() {
+        let mut own = entry("a", "2024-03-01T10:00:00Z", None);
+        own.author = Some(Person {
+            name: "Ada".to_owned(),
+            email: Some("ada@example.org".to_owned()),
+            uri: None,
+        });
+        let xml = render_str(&meta(), &[own, entry("b", "2024-02-01T10:00:00Z", None)]);
+        assert!(xml.contains("<dc:creator>Ada</dc:creator>"), "{xml}");
+        assert!(xml.contains("<dc:creator>Site Team</dc:creator>"), "{xml}");
+        assert!(!xml.contains("<author>"), "{xml}");
+    }
+
+    #[test]
+    fn empty_summary_leaves_out_the_description() {
+        let xml = render_str(&meta(), &[entry("a", "2024-03-01T10:00:00Z", None)]);
+        let item = &xml[xml.find("<item>").unwrap()..];
+        assert!(!item.contains("<description>"), "{xml}");
+    }
+
+    #[test]
+    fn image_is_media_content_with_alt_text() {
+        let mut e = entry("a", "2024-03-01T10:00:00Z", None);
+        e.image = Some(Image {
+            url: "https://example.org/a/photo.jpg".to_owned(),
+            alt: "A bridge & a river".to_owned(),
+        });
+        let xml = render_str(&meta(), &[e]);
+        assert!(
+            xml.contains(r#"xmlns:media="http://search.yahoo.com/mrss/""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<media:content medium="image" type="image/jpeg" url="https://example.org/a/photo.jpg">"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                r#"<media:description type="plain">A bridge &amp; a river</media:description>"#
+            ),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn cdata_terminator_round_trips() {
+        let mut e = entry("a", "2024-03-01T10:00:00Z", None);
+        e.summary = "s ]]> t & <u>".to_owned();
+        e.content = r#"<p>a ]]> b<img src="i.png" alt="x ]]> y"></p>"#.to_owned();
+        let xml = render_str(&meta(), &[e]);
+        let parsed = Channel::read_from(xml.as_bytes()).unwrap();
+        // The summary is plain text and readers read descriptions as HTML: escaped.
+        assert_eq!(
+            parsed.items[0].description.as_deref(),
+            Some("s ]]&gt; t &amp; &lt;u&gt;")
+        );
+        assert_eq!(
+            parsed.items[0].content.as_deref(),
+            Some(r#"<p>a ]]&gt; b<img src="https://example.org/a/i.png" alt="x ]]&gt; y"></p>"#)
+        );
+    }
+
+    #[test]
+    fn rss_crate_splits_cdata_terminator() {
+        // Escaping keeps `]]>` out of our CDATA sections; should one get through, the crate
+        // must still cut it across two sections rather than end the section early.
+        let channel = Channel {
+            items: vec![Item {
+                content: Some("a ]]> b".to_owned()),
+                ..Item::default()
+            }],
+            ..Channel::default()
+        };
+        let xml = channel.to_string();
+        assert!(xml.contains("<![CDATA[a ]]]]><![CDATA[> b]]>"), "{xml}");
+        let parsed = Channel::read_from(xml.as_bytes()).unwrap();
+        assert_eq!(parsed.items[0].content.as_deref(), Some("a ]]> b"));
+    }
+
+    #[test]
+    fn control_characters_are_dropped() {
+        let mut e = entry("a", "2024-03-01T10:00:00Z", None);
+        e.title = "bell\u{7}\u{fffe}".to_owned();
+        let xml = render_str(&meta(), &[e]);
+        assert!(xml.contains("<title>bell</title>"), "{xml}");
+    }
 }
