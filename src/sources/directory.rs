@@ -1,28 +1,341 @@
-//! Directory source.
+//! Directory source: a folder tree of Markdown files with TOML (`+++`) or YAML (`---`) front
+//! matter, laid out the way Hugo and Zola sites are.
+//!
+//! A read lists the folder (sorted, so the result is deterministic), fingerprints every file by
+//! size and modification time, and parses in parallel only the files whose fingerprint the store
+//! does not already hold. Each file becomes one [`Document`]; a broken file fails on its own with
+//! its path and line, and never stops the others.
+//!
+//! The submodules split the work: `frontmatter` finds and parses the front matter, `fields`
+//! maps Hugo and Zola field names onto an [`Entry`](crate::entry::Entry), `filename` reads
+//! language, slug and path from the file's key, `dates` reads the date formats both generators
+//! accept, `markdown` renders the body and its summary, and `urls` builds permalinks, tag
+//! URIs and absolute links.
+//!
+//! Choices where Hugo and Zola users have expectations the issue did not spell out:
+//! - Besides hidden files, editor temp files and `_index.md` section pages, the other Markdown
+//!   files inside a leaf bundle (a folder holding `index.md` or `index.{lang}.md`) are skipped:
+//!   Hugo treats them as resources of the bundle page, not as pages.
+//! - `exclude` globs use globset defaults (as Zola's `ignored_content` does: `*` also matches
+//!   `/`) and are matched against file keys and folder paths, so `drafts` prunes a
+//!   whole folder without walking it.
+//! - A subfolder that cannot be listed stops the whole source (like a missing root) instead of
+//!   silently dropping its files, which the store would take as deleted entries.
+//! - Symbolic links to files are read; links to folders are not followed (no cycles).
 
-use std::collections::HashMap;
+mod dates;
+mod fields;
+mod filename;
+mod frontmatter;
+mod markdown;
+mod urls;
 
-use super::{Document, Source, SourceError};
+#[cfg(test)]
+mod tests;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+use url::Url;
+use walkdir::WalkDir;
+
+use super::{Document, EntryError, Outcome, Source, SourceError};
 use crate::config::{Config, DirectorySourceConfig};
 
 /// Reads a folder of Markdown files.
 pub struct DirectorySource {
+    settings: Settings,
+}
+
+/// Everything a file needs from the config, resolved once in [`DirectorySource::new`].
+struct Settings {
+    /// Source name, the prefix of entry ids.
     name: String,
+    /// Folder read, as configured (absolute after config loading).
+    root: PathBuf,
+    /// `site.base_url`; `None` only when the config was not validated.
+    base_url: Option<Url>,
+    /// `site.base_url` without its trailing slash, for `url = "/…"` keys.
+    base_prefix: String,
+    /// `site.languages`; the first is the default.
+    languages: Vec<String>,
+    /// IANA timezone for dates written without an offset.
+    timezone: chrono_tz::Tz,
+    /// Permalink pattern with `{…}` placeholders.
+    permalink: String,
+    /// Leave `{lang}` empty for the default language.
+    default_language_in_root: bool,
+    /// Categories added to every entry.
+    categories: Vec<String>,
+    /// Compiled `exclude` patterns.
+    exclude: GlobSet,
+}
+
+impl Settings {
+    fn default_language(&self) -> &str {
+        self.languages.first().map(String::as_str).unwrap_or("en")
+    }
+
+    /// The configured spelling of `tag` when it is one of `site.languages` (BCP 47 tags are
+    /// case-insensitive, so `pt-br` finds `pt-BR`).
+    fn find_language(&self, tag: &str) -> Option<&str> {
+        self.languages
+            .iter()
+            .find(|l| l.eq_ignore_ascii_case(tag))
+            .map(String::as_str)
+    }
+}
+
+/// What is wrong with one file, before it gets the file's path as location.
+#[derive(Debug)]
+struct Problem {
+    /// 1-based line in the file, where known.
+    line: Option<usize>,
+    /// What is wrong, naming the field, and what to do.
+    message: String,
+}
+
+impl Problem {
+    fn new(line: Option<usize>, message: impl Into<String>) -> Self {
+        Problem {
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+/// A file found by the walk, not read yet.
+struct Candidate {
+    key: String,
+    path: PathBuf,
+    /// The fingerprint, or why the file could not even be examined.
+    fingerprint: Result<String, String>,
 }
 
 impl DirectorySource {
     /// Prepares a reader for one configured folder.
-    pub fn new(_config: &Config, source: &DirectorySourceConfig) -> Self {
-        DirectorySource { name: source.name.clone() }
+    pub fn new(config: &Config, source: &DirectorySourceConfig) -> Self {
+        let mut exclude = GlobSetBuilder::new();
+        for pattern in &source.exclude {
+            // Config validation already rejected bad patterns; one slipping through is skipped
+            // rather than failing the whole source.
+            match Glob::new(pattern) {
+                Ok(glob) => {
+                    exclude.add(glob);
+                }
+                Err(e) => {
+                    tracing::warn!(source = %source.name, pattern, "ignoring bad exclude glob: {e}")
+                }
+            }
+        }
+        let exclude = exclude.build().unwrap_or_else(|e| {
+            tracing::warn!(source = %source.name, "ignoring exclude globs: {e}");
+            GlobSet::empty()
+        });
+        let settings = Settings {
+            name: source.name.clone(),
+            root: source.path.clone(),
+            base_url: Url::parse(&config.site.base_url).ok(),
+            base_prefix: config.site.base_url.trim_end_matches('/').to_owned(),
+            languages: config.site.languages.clone(),
+            timezone: config.timezone(),
+            permalink: source.permalink.clone(),
+            default_language_in_root: source.default_language_in_root,
+            categories: source.categories.clone(),
+            exclude,
+        };
+        DirectorySource { settings }
+    }
+
+    /// Lists the Markdown files to read, sorted by key.
+    fn list(&self) -> Result<Vec<Candidate>, SourceError> {
+        let root = &self.settings.root;
+        let folder_error = |path: &Path, reason: String| SourceError::Folder {
+            source_name: self.settings.name.clone(),
+            path: path.to_owned(),
+            reason,
+        };
+        match std::fs::metadata(root) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(folder_error(root, "it is a file, not a folder".into())),
+            Err(e) => return Err(folder_error(root, e.to_string())),
+        }
+
+        let mut candidates = Vec::new();
+        let mut walker = WalkDir::new(root).sort_by_file_name().into_iter();
+        while let Some(item) = walker.next() {
+            let entry = item.map_err(|e| {
+                let path = e.path().unwrap_or(root).to_owned();
+                folder_error(&path, e.to_string())
+            })?;
+            if entry.depth() == 0 {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy();
+            let key = relative_key(root, entry.path());
+            if entry.file_type().is_dir() {
+                if name.starts_with('.') || self.settings.exclude.is_match(&key) {
+                    walker.skip_current_dir();
+                }
+                continue;
+            }
+            if !name.ends_with(".md") || is_ignored_file(&name) {
+                continue;
+            }
+            if self.settings.exclude.is_match(&key) {
+                continue;
+            }
+            let path = entry.path().to_owned();
+            let fingerprint = if entry.file_name().to_str().is_none() {
+                Err("the file name is not valid UTF-8; rename the file".to_owned())
+            } else {
+                // `metadata` follows a symbolic link to the file it points to.
+                match std::fs::metadata(&path) {
+                    Ok(meta) if meta.is_file() => Ok(fingerprint(&meta)),
+                    Ok(_) => continue,
+                    // Deleted between listing and now: it is simply gone.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => Err(format!("cannot read the file: {e}")),
+                }
+            };
+            candidates.push(Candidate {
+                key,
+                path,
+                fingerprint,
+            });
+        }
+        candidates.sort_by(|a, b| a.key.cmp(&b.key));
+        self.drop_bundle_resources(&mut candidates);
+        Ok(candidates)
+    }
+
+    /// Removes the Markdown files that are resources of a leaf bundle (any file below a folder
+    /// that holds `index.md` or `index.{lang}.md`, other than those index files themselves).
+    fn drop_bundle_resources(&self, candidates: &mut Vec<Candidate>) {
+        let bundles: HashSet<String> = candidates
+            .iter()
+            .filter_map(|c| {
+                let (dir, file) = c.key.rsplit_once('/')?;
+                self.is_index_file(file).then(|| dir.to_owned())
+            })
+            .collect();
+        if bundles.is_empty() {
+            return;
+        }
+        candidates.retain(|c| {
+            let (dir, file) = c.key.rsplit_once('/').unwrap_or(("", &c.key));
+            let in_bundle = |folder: &str| bundles.contains(folder);
+            if !dir.is_empty() && !self.is_index_file(file) && in_bundle(dir) {
+                return false;
+            }
+            // Any strict ancestor folder being a bundle makes this a resource too.
+            !dir.match_indices('/').any(|(i, _)| in_bundle(&dir[..i]))
+        });
+    }
+
+    fn is_index_file(&self, file: &str) -> bool {
+        match file.strip_suffix(".md") {
+            Some("index") => true,
+            Some(stem) => stem
+                .strip_prefix("index.")
+                .is_some_and(|lang| self.settings.find_language(lang).is_some()),
+            None => false,
+        }
+    }
+
+    /// Reads and parses one file.
+    fn parse_file(&self, path: &Path, key: &str) -> Outcome {
+        let location = |line: Option<usize>| match line {
+            Some(line) => format!("{}:{line}", path.display()),
+            None => path.display().to_string(),
+        };
+        let failed = |problem: Problem| {
+            Outcome::Failed(EntryError {
+                location: location(problem.line),
+                message: problem.message,
+            })
+        };
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => return failed(Problem::new(None, format!("cannot read the file: {e}"))),
+        };
+        let parsed = frontmatter::decode(&bytes)
+            .and_then(frontmatter::parse)
+            .and_then(|front| fields::build(&self.settings, key, front));
+        match parsed {
+            Ok(fields::Parsed::Entry(entry)) => Outcome::Parsed(entry),
+            Ok(fields::Parsed::Draft) => Outcome::Skipped("draft".to_owned()),
+            Err(problem) => failed(problem),
+        }
     }
 }
 
 impl Source for DirectorySource {
     fn name(&self) -> &str {
-        &self.name
+        &self.settings.name
     }
 
-    fn read(&self, _known: &HashMap<String, String>) -> Result<Vec<Document>, SourceError> {
-        todo!()
+    fn read(&self, known: &HashMap<String, String>) -> Result<Vec<Document>, SourceError> {
+        let candidates = self.list()?;
+        // An indexed parallel iterator keeps the input order, so the result stays sorted.
+        let documents = candidates
+            .into_par_iter()
+            .map(|c| {
+                let (fingerprint, outcome) = match c.fingerprint {
+                    Ok(fp) if known.get(&c.key) == Some(&fp) => (fp, Outcome::Unchanged),
+                    Ok(fp) => {
+                        let outcome = self.parse_file(&c.path, &c.key);
+                        (fp, outcome)
+                    }
+                    Err(message) => (
+                        String::new(),
+                        Outcome::Failed(EntryError {
+                            location: c.path.display().to_string(),
+                            message,
+                        }),
+                    ),
+                };
+                Document {
+                    key: c.key,
+                    fingerprint,
+                    outcome,
+                }
+            })
+            .collect();
+        Ok(documents)
     }
+}
+
+/// `path` relative to `root`, with `/` separators whatever the platform.
+fn relative_key(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<_> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect();
+    parts.join("/")
+}
+
+/// Hidden files, editor leftovers and section pages, which are never entries.
+fn is_ignored_file(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with(".#")
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name == "_index.md"
+        || (name.starts_with("_index.") && name.ends_with(".md"))
+}
+
+/// `{size}:{modification time in nanoseconds since 1970}`; cheap to compute from a listing.
+fn fingerprint(meta: &std::fs::Metadata) -> String {
+    let nanos = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    format!("{}:{nanos}", meta.len())
 }

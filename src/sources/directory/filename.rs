@@ -1,0 +1,109 @@
+//! What a file's key (its path relative to the source folder) says about its entry: the
+//! folders above the page, its name, a `.{lang}.md` language suffix, whether it is a leaf
+//! bundle (`dir/index.md`), and from that the `{section}`, `{path}` and `{slug}` placeholders.
+
+use super::Settings;
+use super::urls::{self, Placeholders};
+
+/// What a file's key says about the entry: folders, name, language suffix, bundle.
+pub(super) struct FileName<'a> {
+    /// Folders holding the page (for a leaf bundle, the bundle folder is the page).
+    pub(super) folders: &'a str,
+    /// Name of the page: the file stem without language suffix, or the bundle folder.
+    pub(super) own_name: &'a str,
+    /// `key` without `.md` and the language suffix.
+    pub(super) stem_path: &'a str,
+    /// Language named by a `.{lang}.md` suffix, in its configured spelling.
+    pub(super) language: Option<&'a str>,
+}
+
+impl<'a> FileName<'a> {
+    pub(super) fn new(site: &'a Settings, key: &'a str) -> Self {
+        let stem_path = key.strip_suffix(".md").unwrap_or(key);
+        let (stem_path, language) = match stem_path.rsplit_once('.') {
+            Some((rest, suffix)) if !suffix.contains('/') => match site.find_language(suffix) {
+                Some(lang) => (rest, Some(lang)),
+                None => (stem_path, None),
+            },
+            _ => (stem_path, None),
+        };
+        let (dir, stem) = stem_path.rsplit_once('/').unwrap_or(("", stem_path));
+        let (folders, own_name) = if stem == "index" && !dir.is_empty() {
+            dir.rsplit_once('/').unwrap_or(("", dir))
+        } else {
+            (dir, stem)
+        };
+        FileName {
+            folders,
+            own_name,
+            stem_path,
+            language,
+        }
+    }
+
+    /// `{section}`: the first folder above the page.
+    pub(super) fn section(&self) -> String {
+        normalise(self.folders.split('/').next().unwrap_or(""))
+    }
+
+    /// `{path}`: folders above the page, then the slug.
+    pub(super) fn path(&self, slug: &str) -> String {
+        let mut path: Vec<String> = self
+            .folders
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(normalise)
+            .collect();
+        path.push(slug.to_owned());
+        path.join("/")
+    }
+
+    pub(super) fn translation_key(&self) -> String {
+        self.stem_path.to_owned()
+    }
+}
+
+/// URL of a Zola internal link `@/projects/ghent.md#part`, from the target's file name alone.
+pub(super) fn internal_link(site: &Settings, link: &str) -> Option<String> {
+    let target = link.strip_prefix("@/")?;
+    let (key, fragment) = match target.split_once('#') {
+        Some((key, fragment)) => (key, Some(fragment)),
+        None => (target, None),
+    };
+    let file = FileName::new(site, key);
+    let language = file.language.unwrap_or_else(|| site.default_language());
+    let lang = if site.default_language_in_root && language == site.default_language() {
+        ""
+    } else {
+        language
+    };
+    let slug = normalise(file.own_name);
+    let mut url = urls::permalink(
+        site.base_url.as_ref()?,
+        &site.permalink,
+        &Placeholders {
+            lang,
+            slug: &slug,
+            section: &file.section(),
+            path: &file.path(&slug),
+            date: None,
+        },
+    );
+    url.set_fragment(fragment);
+    Some(url.into())
+}
+
+/// Slug form of a name or path segment: lower case, spaces and `_` turned into `-`.
+pub(super) fn normalise(name: &str) -> String {
+    name.trim()
+        .chars()
+        .map(|c| {
+            if c.is_whitespace() || c == '_' {
+                '-'
+            } else {
+                c
+            }
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}

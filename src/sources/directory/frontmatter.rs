@@ -1,0 +1,264 @@
+//! Finding the front matter at the top of a file and parsing it into one JSON-like map, whatever
+//! its language: TOML between `+++` lines (Zola, Hugo) or YAML between `---` lines (Hugo).
+//!
+//! TOML datetimes become strings in their TOML spelling (`2024-03-12T09:30:00+01:00`,
+//! `2024-03-12`), which the date reader accepts and templates can print as they are.
+
+use serde_json::{Map, Number, Value};
+
+use super::Problem;
+
+/// Front matter language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Format {
+    Toml,
+    Yaml,
+}
+
+/// A file split into parsed front matter and Markdown body.
+pub(super) struct FrontMatter<'a> {
+    pub(super) format: Format,
+    pub(super) fields: Map<String, Value>,
+    pub(super) lines: KeyLines<'a>,
+    pub(super) body: &'a str,
+}
+
+/// The raw front matter text, to find the line a key is written on.
+pub(super) struct KeyLines<'a> {
+    text: &'a str,
+    /// File line of the first front matter line (the one after the opening delimiter).
+    first_line: usize,
+}
+
+impl KeyLines<'_> {
+    /// File line where `key` is first written as `key = …`, `key: …` or with quotes; a plain
+    /// scan, good enough to point an editor at the right place.
+    pub(super) fn line_of(&self, key: &str) -> Option<usize> {
+        self.text.lines().enumerate().find_map(|(i, line)| {
+            let line = line.trim_start();
+            let rest = ["\"", "'", ""].iter().find_map(|quote| {
+                let rest = line.strip_prefix(quote)?.strip_prefix(key)?;
+                rest.strip_prefix(quote)
+            })?;
+            let rest = rest.trim_start();
+            (rest.starts_with('=') || rest.starts_with(':')).then_some(self.first_line + i)
+        })
+    }
+
+    /// File line of a byte offset within the front matter text.
+    fn line_at(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.first_line
+            + self.text.as_bytes()[..end]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+    }
+}
+
+/// The file as text, or the line of its first byte that is not UTF-8.
+pub(super) fn decode(bytes: &[u8]) -> Result<&str, Problem> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let good = &bytes[..e.valid_up_to()];
+        let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
+        let column = 1 + good.iter().rev().take_while(|&&b| b != b'\n').count();
+        Problem::new(
+            Some(line),
+            format!(
+                "not valid UTF-8 (bad byte 0x{:02X} at column {column}); save the file as UTF-8",
+                bytes[e.valid_up_to()]
+            ),
+        )
+    })
+}
+
+/// Splits off and parses the front matter. A UTF-8 byte order mark, blank lines before the
+/// opening delimiter and CRLF line ends are tolerated.
+pub(super) fn parse(text: &str) -> Result<FrontMatter<'_>, Problem> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = LineIter {
+        text,
+        pos: 0,
+        number: 0,
+    };
+
+    let (format, delimiter, open_line) = loop {
+        let Some((line, number)) = lines.next() else {
+            return Err(no_front_matter(None));
+        };
+        match line.trim_end() {
+            "" => continue,
+            "+++" => break (Format::Toml, "+++", number),
+            "---" => break (Format::Yaml, "---", number),
+            _ => return Err(no_front_matter(Some(number))),
+        }
+    };
+    let start = lines.pos;
+    let (end, body_start) = loop {
+        let line_start = lines.pos;
+        let Some((line, _)) = lines.next() else {
+            return Err(Problem::new(
+                Some(open_line),
+                format!(
+                    "the front matter opened with `{delimiter}` on this line is never closed; \
+                     add a `{delimiter}` line after the last field"
+                ),
+            ));
+        };
+        if line.trim_end() == delimiter {
+            break (line_start, lines.pos);
+        }
+    };
+    let lines = KeyLines {
+        text: &text[start..end],
+        first_line: open_line + 1,
+    };
+    let fields = match format {
+        Format::Toml => parse_toml(&lines)?,
+        Format::Yaml => parse_yaml(&lines)?,
+    };
+    Ok(FrontMatter {
+        format,
+        fields,
+        lines,
+        body: &text[body_start..],
+    })
+}
+
+fn no_front_matter(line: Option<usize>) -> Problem {
+    Problem::new(
+        line,
+        "no front matter: start the file with a `+++` line, TOML fields (`title = \"…\"`, \
+         `date = 2024-03-12`) and another `+++` line, or the same in YAML between `---` lines",
+    )
+}
+
+/// Lines with their 1-based numbers, keeping track of the byte position after each.
+struct LineIter<'a> {
+    text: &'a str,
+    pos: usize,
+    number: usize,
+}
+
+impl<'a> Iterator for LineIter<'a> {
+    type Item = (&'a str, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.text.len() {
+            return None;
+        }
+        let rest = &self.text[self.pos..];
+        let (line, advance) = match rest.find('\n') {
+            Some(i) => (&rest[..i], i + 1),
+            None => (rest, rest.len()),
+        };
+        self.pos += advance;
+        self.number += 1;
+        Some((line, self.number))
+    }
+}
+
+fn parse_toml(lines: &KeyLines<'_>) -> Result<Map<String, Value>, Problem> {
+    let table: toml::Table = toml::from_str(lines.text).map_err(|e| {
+        let line = e.span().map(|span| lines.line_at(span.start));
+        Problem::new(
+            line,
+            format!(
+                "invalid TOML front matter: {}; check quotes, commas and `key = value` syntax",
+                e.message().trim_end()
+            ),
+        )
+    })?;
+    Ok(table
+        .into_iter()
+        .map(|(k, v)| (k, toml_to_json(v)))
+        .collect())
+}
+
+fn toml_to_json(value: toml::Value) -> Value {
+    match value {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::Number(i.into()),
+        toml::Value::Float(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(items.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(table) => Value::Object(
+            table
+                .into_iter()
+                .map(|(k, v)| (k, toml_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn parse_yaml(lines: &KeyLines<'_>) -> Result<Map<String, Value>, Problem> {
+    let yaml_error = |e: serde_yaml_ng::Error| {
+        // The location is relative to the front matter; the message repeats it, so cut it off.
+        let line = e.location().map(|l| lines.first_line + l.line() - 1);
+        let message = e.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message);
+        Problem::new(
+            line,
+            format!(
+                "invalid YAML front matter: {message}; check indentation and `key: value` syntax"
+            ),
+        )
+    };
+    let mut value: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(lines.text).map_err(yaml_error)?;
+    value.apply_merge().map_err(yaml_error)?;
+    match yaml_to_json(value) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(Value::Null) => Ok(Map::new()),
+        Ok(_) => Err(Problem::new(
+            Some(lines.first_line),
+            "the YAML front matter must be `key: value` lines",
+        )),
+        Err(message) => Err(Problem::new(Some(lines.first_line), message)),
+    }
+}
+
+fn yaml_to_json(value: serde_yaml_ng::Value) -> Result<Value, String> {
+    use serde_yaml_ng::Value as Y;
+    Ok(match value {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::Number(i.into())
+            } else if let Some(u) = n.as_u64() {
+                Value::Number(u.into())
+            } else {
+                n.as_f64()
+                    .and_then(Number::from_f64)
+                    .map_or(Value::Null, Value::Number)
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(
+            items
+                .into_iter()
+                .map(yaml_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        Y::Mapping(mapping) => {
+            let mut map = Map::new();
+            for (k, v) in mapping {
+                let key = match k {
+                    Y::String(s) => s,
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    _ => {
+                        return Err("the YAML front matter has a key that is not a plain \
+                                    word; write keys as `name: value`"
+                            .to_owned());
+                    }
+                };
+                map.insert(key, yaml_to_json(v)?);
+            }
+            Value::Object(map)
+        }
+        Y::Tagged(tagged) => yaml_to_json(tagged.value)?,
+    })
+}
