@@ -30,9 +30,11 @@ struct JsonFeed {
     items: Vec<Item>,
 }
 
+/// JSON Feed 1.1 wants at least one of `name` and `url`; empty ones are left out.
 #[derive(Serialize)]
 struct Author {
-    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
 }
@@ -102,8 +104,8 @@ fn author(person: &Person) -> Option<Author> {
         (None, Some(email)) => Some(format!("mailto:{}", xml_text(email))),
         (None, None) => None,
     };
-    let name = text(&person.name);
-    (!name.trim().is_empty() || url.is_some()).then_some(Author { name, url })
+    let name = non_empty(&person.name);
+    (name.is_some() || url.is_some()).then_some(Author { name, url })
 }
 
 fn text(s: &str) -> String {
@@ -189,6 +191,20 @@ mod tests {
                 }]
             })
         );
+    }
+
+    #[test]
+    fn author_without_name_keeps_its_url() {
+        let mut meta = meta();
+        meta.author.name = String::new();
+        let value = render_value(&meta, &[]);
+        assert_eq!(
+            value["authors"],
+            json!([{"url": "mailto:team@example.org"}])
+        );
+        meta.author.email = None;
+        let value = render_value(&meta, &[]);
+        assert!(value.get("authors").is_none(), "{value}");
     }
 
     #[test]
