@@ -3,7 +3,7 @@
 //! logs go through `tracing` to stderr.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -40,7 +40,13 @@ impl From<Exit> for ExitCode {
 #[command(name = "crier", version, about, long_about = None)]
 pub struct Cli {
     /// Configuration file.
-    #[arg(long, short, global = true, env = "CRIER_CONFIG", default_value = "crier.toml")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "CRIER_CONFIG",
+        default_value = "crier.toml"
+    )]
     pub config: PathBuf,
 
     /// Log line format on stderr.
@@ -95,6 +101,7 @@ pub fn init_logging(format: LogFormat) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     // A second initialisation (tests calling `main` twice) is harmless: keep the first.
     let _ = match format {
@@ -160,7 +167,12 @@ pub fn run_once(config: &Config, now: DateTime<Utc>) -> Result<Exit> {
     let run = RunRecord {
         started_at: started,
         finished_at: Utc::now(),
-        outcome: if report.errors.is_empty() { "ok" } else { "partial" }.into(),
+        outcome: if report.errors.is_empty() {
+            "ok"
+        } else {
+            "partial"
+        }
+        .into(),
         baseline: report.baseline,
         new: report.new.len(),
         changed: report.changed.len(),
@@ -313,14 +325,25 @@ pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
     if !report.scheduled.is_empty() {
         writeln!(out, "scheduled ({}):", report.scheduled.len())?;
         for e in &report.scheduled {
-            writeln!(out, "  {}  {} at {}", e.id, e.title, e.published.to_rfc3339())?;
+            writeln!(
+                out,
+                "  {}  {} at {}",
+                e.id,
+                e.title,
+                e.published.to_rfc3339()
+            )?;
         }
     }
     for e in &report.errors {
         writeln!(out, "error: {e}")?;
     }
     let changed: Vec<_> = report.feeds.iter().filter(|f| f.changed).collect();
-    writeln!(out, "feeds to write ({} of {}):", changed.len(), report.feeds.len())?;
+    writeln!(
+        out,
+        "feeds to write ({} of {}):",
+        changed.len(),
+        report.feeds.len()
+    )?;
     for f in changed {
         writeln!(out, "  {} ({} items)", f.path.display(), f.items)?;
     }

@@ -275,12 +275,12 @@ impl Config {
 
     /// Makes every relative path absolute against `base` (the config file's folder).
     pub fn resolve_paths(&mut self, base: &Path) {
-        let base = std::path::absolute(base).unwrap_or_else(|_| base.to_owned());
+        let base = normalize(&std::path::absolute(base).unwrap_or_else(|_| base.to_owned()));
         let resolve = |p: &Path| {
             if p.is_absolute() {
                 p.to_owned()
             } else {
-                base.join(p)
+                normalize(&base.join(p))
             }
         };
         for source in &mut self.sources {
@@ -326,21 +326,19 @@ impl Config {
                 ));
             }
             if let Some(home) = &overrides.home {
-                check_http_url(home).map_err(|m| invalid(&format!("site.language.{lang}.home"), m))?;
+                check_http_url(home)
+                    .map_err(|m| invalid(&format!("site.language.{lang}.home"), m))?;
             }
         }
-        self.site
-            .timezone
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| {
-                invalid(
-                    "site.timezone",
-                    format!(
-                        "{:?} is not an IANA timezone name such as \"Europe/Paris\" or \"UTC\"",
-                        self.site.timezone
-                    ),
-                )
-            })?;
+        self.site.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+            invalid(
+                "site.timezone",
+                format!(
+                    "{:?} is not an IANA timezone name such as \"Europe/Paris\" or \"UTC\"",
+                    self.site.timezone
+                ),
+            )
+        })?;
         if let Some(author) = &self.site.author
             && author.name.trim().is_empty()
         {
@@ -433,7 +431,11 @@ impl Config {
             Some(u) => u.clone(),
             None => format!("{}/feeds/", self.site.base_url.trim_end_matches('/')),
         };
-        if url.ends_with('/') { url } else { format!("{url}/") }
+        if url.ends_with('/') {
+            url
+        } else {
+            format!("{url}/")
+        }
     }
 
     /// The site author, or the site itself when none is configured (Atom requires one).
@@ -462,6 +464,25 @@ impl Config {
     }
 }
 
+/// Removes `.` and `a/..` pairs without touching the file system, so that logs show
+/// `/srv/site/feeds` rather than `/srv/site/config/../feeds`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match (component, out.components().next_back()) {
+            (Component::CurDir, _) => {}
+            (Component::ParentDir, Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            // `/..` is `/`.
+            (Component::ParentDir, Some(Component::RootDir)) => {}
+            (other, _) => out.push(other),
+        }
+    }
+    out
+}
+
 fn check_http_url(s: &str) -> Result<(), String> {
     let url = Url::parse(s).map_err(|e| format!("{s:?} is not an absolute URL ({e})"))?;
     if url.scheme() != "http" && url.scheme() != "https" {
@@ -473,13 +494,14 @@ fn check_http_url(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A loose BCP 47 check: alphanumeric subtags of 1 to 8 characters, the first alphabetic.
+/// A loose BCP 47 check: a 2- or 3-letter primary language subtag (ISO 639), then
+/// alphanumeric subtags of 1 to 8 characters.
 pub fn is_language_tag(tag: &str) -> bool {
     let mut parts = tag.split('-');
     let Some(primary) = parts.next() else {
         return false;
     };
-    (2..=8).contains(&primary.len())
+    (2..=3).contains(&primary.len())
         && primary.chars().all(|c| c.is_ascii_alphabetic())
         && parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
@@ -534,6 +556,20 @@ path = "content"
     }
 
     #[test]
+    fn parent_folders_in_paths_are_folded() {
+        let mut c = Config::parse(
+            &MINIMAL.replace("path = \"content\"", "path = \"../content\""),
+            Path::new("/srv/site/config/crier.toml"),
+        )
+        .unwrap();
+        c.resolve_paths(Path::new("/srv/site/config/./"));
+        let SourceConfig::Directory(d) = &c.sources[0];
+        assert_eq!(d.path, Path::new("/srv/site/content"));
+        assert_eq!(normalize(Path::new("/../a/./b/../c")), Path::new("/a/c"));
+        assert_eq!(normalize(Path::new("../a")), Path::new("../a"));
+    }
+
+    #[test]
     fn unknown_key_is_rejected_with_its_name() {
         let err = parse(&format!("{MINIMAL}\n[feeds]\nlimmit = 3\n")).unwrap_err();
         let msg = err.to_string();
@@ -551,19 +587,31 @@ path = "content"
     #[test]
     fn invalid_values_name_their_key() {
         let cases = [
-            (MINIMAL.replace("https://example.org", "example.org"), "site.base_url"),
-            (MINIMAL.replace("\"en\", \"fr\"", "\"en\", \"French\""), "site.languages[1]"),
+            (
+                MINIMAL.replace("https://example.org", "example.org"),
+                "site.base_url",
+            ),
+            (
+                MINIMAL.replace("\"en\", \"fr\"", "\"en\", \"French\""),
+                "site.languages[1]",
+            ),
             (format!("{MINIMAL}\n[feeds]\nlimit = 0\n"), "feeds.limit"),
             (
                 MINIMAL.replace("path = \"content\"", "path = \"c\"\npermalink = \"/x/\""),
                 "sources[0].permalink",
             ),
             (
-                MINIMAL.replace("path = \"content\"", "path = \"c\"\npermalink = \"/{lng}/{slug}\""),
+                MINIMAL.replace(
+                    "path = \"content\"",
+                    "path = \"c\"\npermalink = \"/{lng}/{slug}\"",
+                ),
                 "sources[0].permalink",
             ),
             (
-                MINIMAL.replace("languages = [\"en\", \"fr\"]", "timezone = \"Mars/Olympus\""),
+                MINIMAL.replace(
+                    "languages = [\"en\", \"fr\"]",
+                    "timezone = \"Mars/Olympus\"",
+                ),
                 "site.timezone",
             ),
         ];

@@ -7,17 +7,18 @@
 //! its entries: an outage or a typo never empties a feed.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, Utc};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::config::Config;
+use crate::config::{Config, FeedFormat};
 use crate::entry::Entry;
+use crate::feeds::set::FeedSpec;
 use crate::feeds::{self, FeedError};
 use crate::sources::{self, Document, Outcome};
-use crate::store::{Batch, EntryRecord, EntryStatus, Store, StoreError, StoredEntry};
+use crate::store::{Batch, EntryRecord, EntryStatus, LiveEntry, Store, StoreError, StoredEntry};
 
 /// A failure that stops the cycle (entry and source problems do not: they are reported).
 #[derive(Debug, Error)]
@@ -29,7 +30,9 @@ pub enum CycleError {
     #[error(transparent)]
     Feed(#[from] FeedError),
     /// A feed file could not be written.
-    #[error("cannot write feed file {path}: {source}; check that the folder exists and is writable by crier")]
+    #[error(
+        "cannot write feed file {path}: {source}; check that the folder exists and is writable by crier"
+    )]
     Write {
         /// The feed file.
         path: PathBuf,
@@ -342,7 +345,9 @@ fn fill_light_refs(store: &Store, report: &mut CycleReport) -> Result<(), StoreE
 
 fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
     if stored.status != EntryStatus::Removed {
-        batch.statuses.push((stored.id.clone(), EntryStatus::Removed));
+        batch
+            .statuses
+            .push((stored.id.clone(), EntryStatus::Removed));
         if stored.status == EntryStatus::Live {
             report.removed.push(stored.id.clone());
         }
@@ -350,51 +355,135 @@ fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
 }
 
 /// Renders every planned feed from the store's live entries and writes the changed ones.
+///
+/// Each feed file's inputs (format, feed metadata, ids and content hashes of its entries) are
+/// hashed; when the hash, the file's size and its modification time all match what was
+/// recorded when crier last wrote it, the feed is neither loaded nor rendered.
 fn write_feeds(
     config: &Config,
-    store: &Store,
+    store: &mut Store,
     write: bool,
     report: &mut CycleReport,
 ) -> Result<(), CycleError> {
     let live = store.live_entries()?;
+    let by_id: HashMap<&str, &LiveEntry> = live.iter().map(|e| (e.id.as_str(), e)).collect();
     let specs = feeds::set::plan(config, &live);
     let limit = config.feeds.limit;
-    let selections: Vec<Vec<&str>> = specs.iter().map(|s| s.select(&live, limit)).collect();
 
-    let mut wanted: Vec<&str> = selections.iter().flatten().copied().collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let loaded: HashMap<String, Entry> = store
-        .load_entries(&wanted)?
-        .into_iter()
-        .map(|e| (e.id.clone(), e))
-        .collect();
-
-    for (spec, ids) in specs.iter().zip(&selections) {
-        let entries: Vec<Entry> = ids.iter().filter_map(|id| loaded.get(*id).cloned()).collect();
-        let folder = config.feeds.output_dir.join(&spec.dir);
+    struct Job<'a> {
+        spec: &'a FeedSpec,
+        format: FeedFormat,
+        ids: Vec<&'a str>,
+        path: PathBuf,
+        fingerprint: String,
+    }
+    let mut jobs = Vec::new();
+    let mut fresh = Vec::new();
+    for spec in &specs {
+        let ids = spec.select(&live, limit);
         for &format in &config.feeds.formats {
-            let bytes = feeds::render(format, &spec.meta, &entries)?;
-            let path = folder.join(format.file_name());
-            let changed = if write {
-                feeds::writer::write_if_changed(&path, &bytes).map_err(|source| {
-                    CycleError::Write {
-                        path: path.clone(),
-                        source,
-                    }
-                })?
+            let path = config
+                .feeds
+                .output_dir
+                .join(&spec.dir)
+                .join(format.file_name());
+            let fingerprint = feed_fingerprint(spec, format, &ids, &by_id);
+            let recorded = store.meta(&feed_meta_key(&path))?;
+            if recorded.as_deref() == Some(with_file_stamp(&fingerprint, &path).as_str()) {
+                fresh.push(FeedFile {
+                    path,
+                    items: ids.len(),
+                    changed: false,
+                });
             } else {
-                std::fs::read(&path).map(|old| old != bytes).unwrap_or(true)
-            };
-            if changed && write {
-                tracing::info!(path = %path.display(), items = entries.len(), "feed written");
+                jobs.push(Job {
+                    spec,
+                    format,
+                    ids: ids.clone(),
+                    path,
+                    fingerprint,
+                });
             }
-            report.feeds.push(FeedFile {
-                path,
-                items: entries.len(),
-                changed,
-            });
         }
     }
+
+    let mut wanted: Vec<&str> = jobs.iter().flat_map(|j| j.ids.iter().copied()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let loaded = store.load_entries(&wanted)?;
+    // Sanitising is the costliest rendering step: do it once per entry, on every core.
+    let prepared: HashMap<String, Entry> = loaded
+        .into_par_iter()
+        .map(|e| (e.id.clone(), feeds::prepare(e)))
+        .collect();
+
+    for job in jobs {
+        let entries: Vec<&Entry> = job.ids.iter().filter_map(|id| prepared.get(*id)).collect();
+        let bytes = feeds::render_prepared(job.format, &job.spec.meta, &entries)?;
+        let changed = if write {
+            let changed = feeds::writer::write_if_changed(&job.path, &bytes).map_err(|source| {
+                CycleError::Write {
+                    path: job.path.clone(),
+                    source,
+                }
+            })?;
+            store.set_meta(
+                &feed_meta_key(&job.path),
+                &with_file_stamp(&job.fingerprint, &job.path),
+            )?;
+            changed
+        } else {
+            std::fs::read(&job.path)
+                .map(|old| old != bytes)
+                .unwrap_or(true)
+        };
+        if changed && write {
+            tracing::debug!(path = %job.path.display(), items = entries.len(), "feed written");
+        }
+        report.feeds.push(FeedFile {
+            path: job.path,
+            items: entries.len(),
+            changed,
+        });
+    }
+    report.feeds.extend(fresh);
+    report.feeds.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(())
+}
+
+fn feed_meta_key(path: &Path) -> String {
+    format!("feed:{}", path.display())
+}
+
+fn feed_fingerprint(
+    spec: &FeedSpec,
+    format: FeedFormat,
+    ids: &[&str],
+    by_id: &HashMap<&str, &LiveEntry>,
+) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(format!("{format:?}\n{:?}\n", spec.meta).as_bytes());
+    for id in ids {
+        let hash = by_id.get(id).map(|e| e.content_hash.as_str()).unwrap_or("");
+        hasher.update(format!("{id}\0{hash}\n").as_bytes());
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+/// The fingerprint plus the file's size and modification time, so that a feed file edited,
+/// replaced or deleted behind crier's back is rendered again.
+fn with_file_stamp(fingerprint: &str, path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            format!("{fingerprint} {} {mtime}", m.len())
+        }
+        Err(_) => format!("{fingerprint} missing"),
+    }
 }

@@ -97,7 +97,9 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
     /// A stored entry could not be decoded.
-    #[error("state database {path}: entry {id:?} has unreadable data ({reason}); run `crier run --once` after touching its file to store it again")]
+    #[error(
+        "state database {path}: entry {id:?} has unreadable data ({reason}); run `crier run --once` after touching its file to store it again"
+    )]
     Corrupt {
         /// Database path.
         path: PathBuf,
@@ -170,6 +172,8 @@ pub struct LiveEntry {
     pub categories: Vec<String>,
     /// Publication time, Unix seconds.
     pub published_ts: i64,
+    /// Hash of the entry's data.
+    pub content_hash: String,
 }
 
 /// A new or edited entry to write, with its serialised data and hash.
@@ -440,7 +444,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, language, categories, published_ts FROM entries WHERE status = 'live'",
+                "SELECT id, language, categories, published_ts, content_hash
+                 FROM entries WHERE status = 'live'",
             )
             .map_err(|e| self.sql(e))?;
         let rows = stmt
@@ -451,10 +456,23 @@ impl Store {
                     language: r.get(1)?,
                     categories: serde_json::from_str(&categories).unwrap_or_default(),
                     published_ts: r.get(3)?,
+                    content_hash: r.get(4)?,
                 })
             })
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// Sets a value in the metadata table.
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
     }
 
     /// Full entries by id, in the order asked; unknown ids are left out.
@@ -748,7 +766,10 @@ mod tests {
         };
         store.apply(&batch, now()).unwrap();
         assert!(store.has_baseline().unwrap());
-        assert_eq!(store.source_fingerprint("content").unwrap().as_deref(), Some("fp"));
+        assert_eq!(
+            store.source_fingerprint("content").unwrap().as_deref(),
+            Some("fp")
+        );
         let stored = store.entries_of_source("content").unwrap();
         assert_eq!(stored.len(), 2);
         assert!(stored[0].was_live && !stored[1].was_live);

@@ -230,6 +230,7 @@ path = "c"
             language: lang.into(),
             categories: cats.iter().map(|c| (*c).into()).collect(),
             published_ts: ts,
+            content_hash: format!("h{id}"),
         }
     }
 

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# crier benchmark: cold and warm `run --once` cycles over synthetic corpora.
+#
+# Usage: bench/run.sh [N ...]          (default: 1000 10000 50000)
+#
+# For each N it generates N Markdown files (~2 KB each) under bench/corpus/N (kept between
+# runs; delete the folder to regenerate), then measures with /usr/bin/time -v:
+#   cold: empty state and feed folder, feeds hold every entry (limit = N);
+#   warm: the same command again, nothing changed.
+# Results go to stdout and bench/out/results.txt. Nothing here is committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 50000)
+
+cargo build --release --locked --quiet
+bin=target/release/crier
+mkdir -p bench/out
+results=bench/out/results.txt
+: >"$results"
+
+measure() { # label, then the command
+  local label=$1; shift
+  local log=bench/out/time.log
+  /usr/bin/time -v "$@" 2>"$log" >/dev/null || { cat "$log"; exit 1; }
+  local wall rss
+  wall=$(grep 'Elapsed (wall clock)' "$log" | awk '{print $NF}')
+  rss=$(grep 'Maximum resident set size' "$log" | awk '{print $NF}')
+  local user sys
+  user=$(grep 'User time' "$log" | awk '{print $NF}')
+  sys=$(grep 'System time' "$log" | awk '{print $NF}')
+  printf '%-22s wall %8s s   user %6s s   sys %6s s   max RSS %7.1f MB\n' \
+    "$label" "$wall" "$user" "$sys" "$(awk -v k="$rss" 'BEGIN{print k/1024}')" | tee -a "$results"
+}
+
+for n in "${sizes[@]}"; do
+  corpus=bench/corpus/$n
+  if [ ! -d "$corpus/content" ]; then
+    echo "generating $n entries in $corpus ..." >&2
+    python3 bench/gen_corpus.py "$n" "$corpus/content"
+  fi
+  cat >"$corpus/crier.toml" <<TOML
+[site]
+title = "Benchmark"
+base_url = "https://bench.example.org"
+languages = ["en"]
+timezone = "Europe/Paris"
+
+[[sources]]
+type = "directory"
+path = "content"
+permalink = "/{lang}/{section}/{slug}/"
+
+[feeds]
+output_dir = "feeds"
+limit = $n
+
+[store]
+path = "state/crier.sqlite3"
+TOML
+  rm -rf "$corpus/feeds" "$corpus/state"
+  export CRIER_LOG=crier=warn
+  measure "cold  N=$n" "$bin" --config "$corpus/crier.toml" run --once
+  measure "warm  N=$n" "$bin" --config "$corpus/crier.toml" run --once
+  measure "warm2 N=$n" "$bin" --config "$corpus/crier.toml" run --once
+done
