@@ -16,6 +16,7 @@ use thiserror::Error;
 use crate::config::{Config, FeedFormat};
 use crate::entry::Entry;
 use crate::feeds::set::FeedSpec;
+use crate::feeds::writer::StreamError;
 use crate::feeds::{self, FeedError};
 use crate::sources::{self, Document, Outcome};
 use crate::store::{Batch, EntryRecord, EntryStatus, LiveEntry, Store, StoreError, StoredEntry};
@@ -154,6 +155,7 @@ pub fn run(
         } else {
             HashMap::new()
         };
+        let started = std::time::Instant::now();
         let documents = match source.read(&known) {
             Ok(documents) => documents,
             Err(e) => {
@@ -162,6 +164,7 @@ pub fn run(
                 continue;
             }
         };
+        tracing::debug!(source = %name, documents = documents.len(), elapsed_ms = started.elapsed().as_millis() as u64, "source read");
         diff_source(
             &name,
             documents,
@@ -178,9 +181,27 @@ pub fn run(
         report.baseline_entries = report.new.len();
         report.new.clear();
     }
+    let started = std::time::Instant::now();
     store.apply(&batch, options.now)?;
     fill_light_refs(store, &mut report)?;
-    write_feeds(config, store, options.write_feeds, &mut report)?;
+    tracing::debug!(
+        upserts = batch.upserts.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "state recorded"
+    );
+    let started = std::time::Instant::now();
+    // Entries parsed this cycle go straight to the renderers instead of being read back; their
+    // serialised copies are dropped here, before rendering needs the memory.
+    let fresh: HashMap<String, Entry> = batch
+        .upserts
+        .into_iter()
+        .map(|r| (r.entry.id.clone(), r.entry))
+        .collect();
+    write_feeds(config, store, fresh, options.write_feeds, &mut report)?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "feeds done"
+    );
     Ok(report)
 }
 
@@ -208,19 +229,15 @@ fn diff_source(
         }
     };
 
-    // Serialising and hashing is the costliest per-entry step after parsing: use every core.
-    let prepared: Vec<(Document, Option<(String, String)>)> = documents
+    // Hashing serialises every entry: use every core.
+    let prepared: Vec<(Document, Option<String>)> = documents
         .into_par_iter()
         .map(|doc| {
-            let hashed = match &doc.outcome {
-                Outcome::Parsed(entry) => {
-                    let data = serde_json::to_string(entry.as_ref()).unwrap_or_default();
-                    let hash = blake3::hash(data.as_bytes()).to_hex().to_string();
-                    Some((data, hash))
-                }
+            let hash = match &doc.outcome {
+                Outcome::Parsed(entry) => Some(entry.content_hash()),
                 _ => None,
             };
-            (doc, hashed)
+            (doc, hash)
         })
         .collect();
 
@@ -258,7 +275,7 @@ fn diff_source(
                 }
             }
             Outcome::Parsed(entry) => {
-                let (data, hash) = hashed.unwrap_or_default();
+                let hash = hashed.unwrap_or_default();
                 if let Some(owner) = claimed.get(&entry.id).filter(|o| **o != doc.key) {
                     report.errors.push(format!(
                         "{}: entry id {:?} is already used by {owner} in source {source:?}; give one of them a distinct `id` or `slug`",
@@ -289,7 +306,6 @@ fn diff_source(
                     doc_key: doc.key,
                     fingerprint: doc.fingerprint,
                     content_hash: hash,
-                    data,
                     status: wanted,
                     entry: *entry,
                 });
@@ -362,6 +378,7 @@ fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
 fn write_feeds(
     config: &Config,
     store: &mut Store,
+    mut fresh: HashMap<String, Entry>,
     write: bool,
     report: &mut CycleReport,
 ) -> Result<(), CycleError> {
@@ -378,7 +395,7 @@ fn write_feeds(
         fingerprint: String,
     }
     let mut jobs = Vec::new();
-    let mut fresh = Vec::new();
+    let mut up_to_date = Vec::new();
     for spec in &specs {
         let ids = spec.select(&live, limit);
         for &format in &config.feeds.formats {
@@ -390,7 +407,7 @@ fn write_feeds(
             let fingerprint = feed_fingerprint(spec, format, &ids, &by_id);
             let recorded = store.meta(&feed_meta_key(&path))?;
             if recorded.as_deref() == Some(with_file_stamp(&fingerprint, &path).as_str()) {
-                fresh.push(FeedFile {
+                up_to_date.push(FeedFile {
                     path,
                     items: ids.len(),
                     changed: false,
@@ -410,33 +427,46 @@ fn write_feeds(
     let mut wanted: Vec<&str> = jobs.iter().flat_map(|j| j.ids.iter().copied()).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let loaded = store.load_entries(&wanted)?;
+    let missing: Vec<&str> = wanted
+        .iter()
+        .copied()
+        .filter(|id| !fresh.contains_key(*id))
+        .collect();
+    let mut pool = store.load_entries(&missing)?;
+    pool.extend(wanted.iter().filter_map(|id| fresh.remove(*id)));
+    drop(fresh);
     // Sanitising is the costliest rendering step: do it once per entry, on every core.
-    let prepared: HashMap<String, Entry> = loaded
+    let prepared: HashMap<String, Entry> = pool
         .into_par_iter()
         .map(|e| (e.id.clone(), feeds::prepare(e)))
         .collect();
 
     for job in jobs {
         let entries: Vec<&Entry> = job.ids.iter().filter_map(|id| prepared.get(*id)).collect();
-        let bytes = feeds::render_prepared(job.format, &job.spec.meta, &entries)?;
-        let changed = if write {
-            let changed = feeds::writer::write_if_changed(&job.path, &bytes).map_err(|source| {
-                CycleError::Write {
-                    path: job.path.clone(),
+        let render = |out: &mut dyn std::io::Write| {
+            feeds::write_prepared(job.format, &job.spec.meta, &entries, out)
+        };
+        let result = if write {
+            feeds::writer::replace_streaming(&job.path, render)
+        } else {
+            feeds::writer::would_change(&job.path, render)
+        };
+        let changed = match result {
+            Ok(changed) => changed,
+            Err(StreamError::Render(e)) => return Err(e.into()),
+            Err(StreamError::Io(source)) => {
+                return Err(CycleError::Write {
+                    path: job.path,
                     source,
-                }
-            })?;
+                });
+            }
+        };
+        if write {
             store.set_meta(
                 &feed_meta_key(&job.path),
                 &with_file_stamp(&job.fingerprint, &job.path),
             )?;
-            changed
-        } else {
-            std::fs::read(&job.path)
-                .map(|old| old != bytes)
-                .unwrap_or(true)
-        };
+        }
         if changed && write {
             tracing::debug!(path = %job.path.display(), items = entries.len(), "feed written");
         }
@@ -446,7 +476,7 @@ fn write_feeds(
             changed,
         });
     }
-    report.feeds.extend(fresh);
+    report.feeds.extend(up_to_date);
     report.feeds.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(())
 }

@@ -79,17 +79,15 @@ impl Entry {
     /// Hash of everything a feed or a post could show, to detect edits.
     pub fn content_hash(&self) -> String {
         // serde_json keeps struct field order and BTreeMap keeps key order, so equal entries
-        // always serialise to equal bytes.
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
-        blake3::hash(&bytes).to_hex().to_string()
+        // always serialise to equal bytes; they stream into the hasher without a buffer.
+        let mut hasher = blake3::Hasher::new();
+        // Writing to a hasher cannot fail, and an Entry always serialises.
+        let _ = serde_json::to_writer(&mut hasher, self);
+        hasher.finalize().to_hex().to_string()
     }
 }
 
 /// Newest first, then by id, so every output built from a list of entries is deterministic.
 pub fn sort_newest_first(entries: &mut [Entry]) {
-    entries.sort_by(|a, b| {
-        b.published
-            .cmp(&a.published)
-            .then_with(|| a.id.cmp(&b.id))
-    });
+    entries.sort_by(|a, b| b.published.cmp(&a.published).then_with(|| a.id.cmp(&b.id)));
 }

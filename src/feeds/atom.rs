@@ -9,6 +9,8 @@ use atom_syndication::{
     Category, Content, Entry as AtomEntry, Feed, Generator, Link, Person as AtomPerson, Text,
     WriteConfig,
 };
+use std::io::Write;
+
 use chrono::DateTime;
 
 use super::sanitize::xml_text;
@@ -16,7 +18,7 @@ use super::{FeedError, FeedFormat, FeedMeta, image_mime_type, newest_update};
 use crate::entry::{Entry, Person};
 
 /// Renders the feed from prepared entries (see [`super::prepare`]).
-pub fn render(meta: &FeedMeta, entries: &[&Entry]) -> Result<Vec<u8>, FeedError> {
+pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result<(), FeedError> {
     let error = |reason: String| FeedError::Render {
         format: FeedFormat::Atom.name(),
         title: meta.title.clone(),
@@ -55,11 +57,10 @@ pub fn render(meta: &FeedMeta, entries: &[&Entry]) -> Result<Vec<u8>, FeedError>
         write_document_declaration: true,
         indent_size: Some(2),
     };
-    let mut bytes = feed
-        .write_with_config(Vec::new(), config)
+    let out = feed
+        .write_with_config(out, config)
         .map_err(|e| error(e.to_string()))?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    out.write_all(b"\n").map_err(|e| error(e.to_string()))
 }
 
 /// One `<entry>`.

@@ -5,6 +5,8 @@
 //! only entries with their own author list one. Text goes through [`xml_text`] like the XML
 //! formats, so all three carry the same characters.
 
+use std::io::Write;
+
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde::Serialize;
 
@@ -61,7 +63,7 @@ struct Item {
 }
 
 /// Renders the feed from prepared entries (see [`super::prepare`]).
-pub fn render(meta: &FeedMeta, entries: &[&Entry]) -> Result<Vec<u8>, FeedError> {
+pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result<(), FeedError> {
     let feed = JsonFeed {
         version: VERSION,
         title: text(&meta.title),
@@ -72,13 +74,13 @@ pub fn render(meta: &FeedMeta, entries: &[&Entry]) -> Result<Vec<u8>, FeedError>
         authors: author(&meta.author).into_iter().collect(),
         items: entries.iter().copied().map(item).collect(),
     };
-    let mut bytes = serde_json::to_vec_pretty(&feed).map_err(|error| FeedError::Render {
+    let error = |reason: String| FeedError::Render {
         format: FeedFormat::Json.name(),
         title: meta.title.clone(),
-        reason: error.to_string(),
-    })?;
-    bytes.push(b'\n');
-    Ok(bytes)
+        reason,
+    };
+    serde_json::to_writer_pretty(&mut *out, &feed).map_err(|e| error(e.to_string()))?;
+    out.write_all(b"\n").map_err(|e| error(e.to_string()))
 }
 
 fn item(entry: &Entry) -> Item {

@@ -132,10 +132,23 @@ pub fn render_prepared(
     meta: &FeedMeta,
     entries: &[&Entry],
 ) -> Result<Vec<u8>, FeedError> {
+    let mut bytes = Vec::new();
+    write_prepared(format, meta, entries, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// Like [`render_prepared`], streaming into `out`: a feed of thousands of full-text entries is
+/// never held in memory as a whole (see [`writer::replace_streaming`]).
+pub fn write_prepared(
+    format: FeedFormat,
+    meta: &FeedMeta,
+    entries: &[&Entry],
+    out: &mut dyn std::io::Write,
+) -> Result<(), FeedError> {
     match format {
-        FeedFormat::Rss => rss::render(meta, entries),
-        FeedFormat::Atom => atom::render(meta, entries),
-        FeedFormat::Json => jsonfeed::render(meta, entries),
+        FeedFormat::Rss => rss::write(meta, entries, out),
+        FeedFormat::Atom => atom::write(meta, entries, out),
+        FeedFormat::Json => jsonfeed::write(meta, entries, out),
     }
 }
 

@@ -8,6 +8,7 @@
 //! validator both understand.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 
 use rss::extension::Extension;
 use rss::extension::atom::{AtomExtension, Link};
@@ -21,8 +22,8 @@ use crate::entry::{Entry, Image};
 /// Namespace of Media RSS, declared on `<rss>` when an item has an image.
 const MEDIA_NAMESPACE: &str = "http://search.yahoo.com/mrss/";
 
-/// Renders the feed from prepared entries (see [`super::prepare`]).
-pub fn render(meta: &FeedMeta, entries: &[&Entry]) -> Result<Vec<u8>, FeedError> {
+/// Writes the feed from prepared entries (see [`super::prepare`]) to `out`.
+pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result<(), FeedError> {
     let title = xml_text(&meta.title).into_owned();
     // RSS requires a channel description; an empty one would fail validation.
     let description = match xml_text(&meta.description) {
@@ -52,15 +53,15 @@ pub fn render(meta: &FeedMeta, entries: &[&Entry]) -> Result<Vec<u8>, FeedError>
         items: entries.iter().map(|entry| item(meta, entry)).collect(),
         ..Channel::default()
     };
-    let mut bytes = channel
-        .pretty_write_to(Vec::new(), b' ', 2)
-        .map_err(|error| FeedError::Render {
-            format: FeedFormat::Rss.name(),
-            title: meta.title.clone(),
-            reason: error.to_string(),
-        })?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    let error = |reason: String| FeedError::Render {
+        format: FeedFormat::Rss.name(),
+        title: meta.title.clone(),
+        reason,
+    };
+    let out = channel
+        .pretty_write_to(out, b' ', 2)
+        .map_err(|e| error(e.to_string()))?;
+    out.write_all(b"\n").map_err(|e| error(e.to_string()))
 }
 
 /// One `<item>`.

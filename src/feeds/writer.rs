@@ -2,8 +2,10 @@
 //!
 //! Feeds are read by web servers and feed readers at any moment, so a file is either the old
 //! version or the new one, never half written: bytes go to a temporary file in the same folder
-//! (a rename is only atomic within one file system), which is synced and then renamed over the
-//! target. Unchanged files are left alone so their modification time, and with it HTTP
+//! (a rename is only atomic within one file system), which is then renamed over the target.
+//! The file is not fsynced: a feed is derived data, and after a power loss the next cycle sees
+//! that the file no longer matches the size and time it recorded and writes it again, so
+//! paying a synchronous flush of every feed on every change buys nothing. Unchanged files are left alone so their modification time, and with it HTTP
 //! `Last-Modified` and `ETag`, stays put.
 
 use std::fs;
@@ -42,9 +44,142 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
         file.as_file()
             .set_permissions(fs::Permissions::from_mode(0o644))?;
     }
-    file.as_file().sync_all()?;
     file.persist(path).map_err(|error| error.error)?;
     Ok(true)
+}
+
+/// Why a streamed write failed: the file system, or the renderer itself.
+#[derive(Debug)]
+pub enum StreamError<E> {
+    /// Reading the old file or writing the new one failed.
+    Io(io::Error),
+    /// The renderer failed for a reason of its own.
+    Render(E),
+}
+
+/// Streams a file's new content from `render` into a temporary file beside `path`, hashing it
+/// on the way, and renames it over `path` only when the content differs from the file's
+/// (compared by length and BLAKE3 hash, read in blocks). Returns whether `path` was replaced.
+/// Unlike [`write_if_changed`], neither version is ever held in memory as a whole.
+pub fn replace_streaming<E>(
+    path: &Path,
+    render: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+) -> Result<bool, StreamError<E>> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(folder).map_err(StreamError::Io)?;
+    let prefix = format!(
+        ".{}.",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let mut file = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(folder)
+        .map_err(StreamError::Io)?;
+    let (len, hash) = {
+        let mut sink =
+            HashingWriter::new(io::BufWriter::with_capacity(1 << 16, file.as_file_mut()));
+        sink.run(render)?;
+        (sink.len, sink.hasher.finalize())
+    };
+    if same_content(path, len, &hash).map_err(StreamError::Io)? {
+        return Ok(false);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(StreamError::Io)?;
+    }
+    file.persist(path)
+        .map_err(|error| StreamError::Io(error.error))?;
+    Ok(true)
+}
+
+/// Whether `render` would change the file at `path`, writing nothing (for dry runs).
+pub fn would_change<E>(
+    path: &Path,
+    render: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+) -> Result<bool, StreamError<E>> {
+    let mut sink = HashingWriter::new(io::sink());
+    sink.run(render)?;
+    let hash = sink.hasher.finalize();
+    Ok(!same_content(path, sink.len, &hash).map_err(StreamError::Io)?)
+}
+
+fn same_content(path: &Path, len: u64, hash: &blake3::Hash) -> io::Result<bool> {
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(error) => return Err(error),
+    };
+    if file.metadata()?.len() != len {
+        return Ok(false);
+    }
+    let mut hasher = blake3::Hasher::new();
+    io::copy(&mut file, &mut hasher)?;
+    Ok(hasher.finalize() == *hash)
+}
+
+/// Passes bytes through to `inner` while hashing and counting them, and keeps the first I/O
+/// error so that a renderer's failure can be told apart from the disk's.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: blake3::Hasher,
+    len: u64,
+    io_error: Option<io::Error>,
+}
+
+impl<W: Write> HashingWriter<W> {
+    fn new(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: blake3::Hasher::new(),
+            len: 0,
+            io_error: None,
+        }
+    }
+
+    fn run<E>(
+        &mut self,
+        render: impl FnOnce(&mut dyn Write) -> Result<(), E>,
+    ) -> Result<(), StreamError<E>> {
+        let rendered = render(self);
+        let flushed = self.flush();
+        if let Some(error) = self.io_error.take() {
+            return Err(StreamError::Io(error));
+        }
+        rendered.map_err(StreamError::Render)?;
+        flushed.map_err(StreamError::Io)
+    }
+
+    fn keep<T>(&mut self, result: io::Result<T>) -> io::Result<T> {
+        if let Err(error) = &result
+            && self.io_error.is_none()
+        {
+            self.io_error = Some(io::Error::new(error.kind(), error.to_string()));
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buf);
+        let n = self.keep(written)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let flushed = self.inner.flush();
+        self.keep(flushed)
+    }
 }
 
 #[cfg(test)]
@@ -123,5 +258,47 @@ mod tests {
         let path = dir.path().join("rss.xml");
         fs::create_dir(&path).unwrap();
         assert!(write_if_changed(&path, b"a").is_err());
+    }
+
+    #[test]
+    fn streaming_replaces_only_changed_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/feed.xml");
+        let render = |text: &'static str| {
+            move |w: &mut dyn Write| -> Result<(), io::Error> { w.write_all(text.as_bytes()) }
+        };
+        assert!(would_change(&path, render("one")).unwrap());
+        assert!(replace_streaming(&path, render("one")).unwrap());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "one");
+        let before = fs::metadata(&path).unwrap().modified().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!would_change(&path, render("one")).unwrap());
+        assert!(!replace_streaming(&path, render("one")).unwrap());
+        assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), before);
+        // Same length, other bytes: replaced.
+        assert!(would_change(&path, render("two")).unwrap());
+        assert!(replace_streaming(&path, render("two")).unwrap());
+        assert_eq!(fs::read_to_string(&path).unwrap(), "two");
+        assert_eq!(names_in(path.parent().unwrap()), ["feed.xml"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644);
+        }
+    }
+
+    #[test]
+    fn a_failing_renderer_leaves_the_old_file_and_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feed.xml");
+        fs::write(&path, "old").unwrap();
+        let result = replace_streaming(&path, |w: &mut dyn Write| {
+            w.write_all(b"half")?;
+            Err::<(), _>(io::Error::other("renderer gave up"))
+        });
+        assert!(matches!(result, Err(StreamError::Render(_))));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(names_in(dir.path()), ["feed.xml"]);
     }
 }
