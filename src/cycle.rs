@@ -192,12 +192,20 @@ pub fn run(
     let started = std::time::Instant::now();
     // Entries parsed this cycle go straight to the renderers instead of being read back; their
     // serialised copies are dropped here, before rendering needs the memory.
+    let entries_changed = !batch.upserts.is_empty() || !batch.statuses.is_empty();
     let fresh: HashMap<String, Entry> = batch
         .upserts
         .into_iter()
         .map(|r| (r.entry.id.clone(), r.entry))
         .collect();
-    write_feeds(config, store, fresh, options.write_feeds, &mut report)?;
+    write_feeds(
+        config,
+        store,
+        fresh,
+        entries_changed,
+        options.write_feeds,
+        &mut report,
+    )?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "feeds done"
@@ -374,14 +382,30 @@ fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
 ///
 /// Each feed file's inputs (format, feed metadata, ids and content hashes of its entries) are
 /// hashed; when the hash, the file's size and its modification time all match what was
-/// recorded when crier last wrote it, the feed is neither loaded nor rendered.
+/// recorded when crier last wrote it, the feed is neither loaded nor rendered. When no entry
+/// changed at all and the feed settings are those of the last complete write, even the
+/// selection is skipped: only the files' sizes and times are checked.
 fn write_feeds(
     config: &Config,
     store: &mut Store,
     mut fresh: HashMap<String, Entry>,
+    entries_changed: bool,
     write: bool,
     report: &mut CycleReport,
 ) -> Result<(), CycleError> {
+    let settings = feed_settings_fingerprint(config);
+    if !entries_changed
+        && store.meta(FEEDS_SETTINGS)?.as_deref() == Some(settings.as_str())
+        && let Some(files) = untouched_feed_files(store)?
+    {
+        report.feeds = files;
+        return Ok(());
+    }
+    if write {
+        // Invalid until every file below is written, so that a cycle failing half-way is never
+        // taken for a complete one.
+        store.set_meta(FEEDS_SETTINGS, "")?;
+    }
     let live = store.live_entries()?;
     let by_id: HashMap<&str, &LiveEntry> = live.iter().map(|e| (e.id.as_str(), e)).collect();
     let specs = feeds::set::plan(config, &live);
@@ -478,7 +502,63 @@ fn write_feeds(
     }
     report.feeds.extend(up_to_date);
     report.feeds.sort_by(|a, b| a.path.cmp(&b.path));
+    if write {
+        let files: Vec<(String, usize)> = report
+            .feeds
+            .iter()
+            .map(|f| (f.path.display().to_string(), f.items))
+            .collect();
+        store.set_meta(
+            FEEDS_FILES,
+            &serde_json::to_string(&files).unwrap_or_default(),
+        )?;
+        store.set_meta(FEEDS_SETTINGS, &settings)?;
+    }
     Ok(())
+}
+
+/// Metadata key: fingerprint of the feed settings of the last complete write.
+const FEEDS_SETTINGS: &str = "feeds:settings";
+/// Metadata key: the feed files of the last complete write, with their item counts.
+const FEEDS_FILES: &str = "feeds:files";
+
+fn feed_settings_fingerprint(config: &Config) -> String {
+    let settings = serde_json::json!({
+        "site": config.site,
+        "feeds": config.feeds,
+        "crier": env!("CARGO_PKG_VERSION"),
+    });
+    blake3::hash(settings.to_string().as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+/// The feed files of the last complete write, if every one of them is still exactly as crier
+/// left it.
+fn untouched_feed_files(store: &Store) -> Result<Option<Vec<FeedFile>>, StoreError> {
+    let Some(list) = store.meta(FEEDS_FILES)? else {
+        return Ok(None);
+    };
+    let Ok(files) = serde_json::from_str::<Vec<(String, usize)>>(&list) else {
+        return Ok(None);
+    };
+    let mut out = Vec::with_capacity(files.len());
+    for (path, items) in files {
+        let path = PathBuf::from(path);
+        let Some(recorded) = store.meta(&feed_meta_key(&path))? else {
+            return Ok(None);
+        };
+        let fingerprint = recorded.split(' ').next().unwrap_or_default();
+        if with_file_stamp(fingerprint, &path) != recorded {
+            return Ok(None);
+        }
+        out.push(FeedFile {
+            path,
+            items,
+            changed: false,
+        });
+    }
+    Ok(Some(out))
 }
 
 fn feed_meta_key(path: &Path) -> String {

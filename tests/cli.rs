@@ -312,6 +312,31 @@ fn an_unchanged_cycle_rewrites_no_feed_file() {
 }
 
 #[test]
+fn a_feed_file_changed_behind_crier_s_back_is_written_again() {
+    let site = Site::new();
+    site.run(NOW).success();
+    let original = site.read("public/feeds/rss.xml");
+    fs::remove_file(site.path("public/feeds/fr/atom.xml")).unwrap();
+    fs::write(site.path("public/feeds/rss.xml"), "truncated").unwrap();
+    let log = stderr(&site.run(LATER).success());
+    assert!(log.contains("feeds_written=2"), "{log}");
+    assert_eq!(site.read("public/feeds/rss.xml"), original);
+    assert!(site.path("public/feeds/fr/atom.xml").is_file());
+    // A change of feed settings alone (no entry changed) re-renders too.
+    fs::write(
+        site.path("crier.toml"),
+        CONFIG.replace("title = \"Test network\"", "title = \"Renamed network\""),
+    )
+    .unwrap();
+    let log = stderr(&site.run(LATER).success());
+    assert!(!log.contains("feeds_written=0"), "{log}");
+    assert!(
+        site.read("public/feeds/rss.xml")
+            .contains("Renamed network")
+    );
+}
+
+#[test]
 fn plan_writes_nothing_and_shows_what_would_change() {
     let site = Site::new();
     let out = stdout(&site.crier(&["plan"], NOW).success());
