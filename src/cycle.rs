@@ -182,7 +182,24 @@ pub fn run(
         report.new.clear();
     }
     let started = std::time::Instant::now();
-    store.apply(&batch, options.now)?;
+    // Recording is one SQLite transaction on one core; meanwhile the other cores sanitise the
+    // fresh entries that can appear in a feed, the costliest step of rendering.
+    let candidates = feed_candidates(config, &batch);
+    let (applied, mut sanitized) = rayon::join(
+        || store.apply(&batch, options.now),
+        || {
+            batch
+                .upserts
+                .par_iter()
+                .filter(|r| candidates.contains(&r.entry.id))
+                .map(|r| {
+                    let html = feeds::sanitize::clean_html(&r.entry.content, &r.entry.url);
+                    (r.entry.id.clone(), html)
+                })
+                .collect::<HashMap<String, String>>()
+        },
+    );
+    applied?;
     fill_light_refs(store, &mut report)?;
     tracing::debug!(
         upserts = batch.upserts.len(),
@@ -190,13 +207,17 @@ pub fn run(
         "state recorded"
     );
     let started = std::time::Instant::now();
-    // Entries parsed this cycle go straight to the renderers instead of being read back; their
-    // serialised copies are dropped here, before rendering needs the memory.
     let entries_changed = !batch.upserts.is_empty() || !batch.statuses.is_empty();
+    // Entries parsed this cycle go straight to the renderers instead of being read back.
     let fresh: HashMap<String, Entry> = batch
         .upserts
         .into_iter()
-        .map(|r| (r.entry.id.clone(), r.entry))
+        .filter_map(|r| {
+            let mut entry = r.entry;
+            let html = sanitized.remove(&entry.id)?;
+            entry.content = html;
+            Some((entry.id.clone(), entry))
+        })
         .collect();
     write_feeds(
         config,
@@ -378,6 +399,29 @@ fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
     }
 }
 
+/// Ids of the entries of `batch` that can appear in some feed: those among the newest
+/// `feeds.limit` fresh live entries of some planned feed. Fresh entries are a subset of the
+/// live ones, so an entry outside these cannot make any feed's selection either.
+fn feed_candidates(config: &Config, batch: &Batch) -> HashSet<String> {
+    let fresh: Vec<LiveEntry> = batch
+        .upserts
+        .iter()
+        .filter(|r| r.status == EntryStatus::Live)
+        .map(|r| LiveEntry {
+            id: r.entry.id.clone(),
+            language: r.entry.language.clone(),
+            categories: r.entry.categories.clone(),
+            published_ts: r.entry.published.timestamp(),
+            content_hash: String::new(),
+        })
+        .collect();
+    feeds::set::plan(config, &fresh)
+        .iter()
+        .flat_map(|spec| spec.select(&fresh, config.feeds.limit))
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Renders every planned feed from the store's live entries and writes the changed ones.
 ///
 /// Each feed file's inputs (format, feed metadata, ids and content hashes of its entries) are
@@ -388,7 +432,7 @@ fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
 fn write_feeds(
     config: &Config,
     store: &mut Store,
-    mut fresh: HashMap<String, Entry>,
+    fresh: HashMap<String, Entry>,
     entries_changed: bool,
     write: bool,
     report: &mut CycleReport,
@@ -456,33 +500,47 @@ fn write_feeds(
         .copied()
         .filter(|id| !fresh.contains_key(*id))
         .collect();
-    let mut pool = store.load_entries(&missing)?;
-    pool.extend(wanted.iter().filter_map(|id| fresh.remove(*id)));
-    drop(fresh);
     // Sanitising is the costliest rendering step: do it once per entry, on every core.
-    let prepared: HashMap<String, Entry> = pool
+    let mut prepared: HashMap<String, Entry> = store
+        .load_entries(&missing)?
         .into_par_iter()
         .map(|e| (e.id.clone(), feeds::prepare(e)))
         .collect();
+    prepared.extend(fresh);
 
-    for job in jobs {
-        let entries: Vec<&Entry> = job.ids.iter().filter_map(|id| prepared.get(*id)).collect();
-        let render = |out: &mut dyn std::io::Write| {
-            feeds::write_prepared(job.format, &job.spec.meta, &entries, out)
-        };
-        let result = if write {
-            feeds::writer::replace_streaming(&job.path, render)
-        } else {
-            feeds::writer::would_change(&job.path, render)
-        };
+    // Feeds are independent files: render and write them on every core. A file that fails
+    // does not stop the others; the first failure is returned once all are done.
+    let results: Vec<(Job, usize, Result<bool, CycleError>)> = jobs
+        .into_par_iter()
+        .map(|job| {
+            let entries: Vec<&Entry> = job.ids.iter().filter_map(|id| prepared.get(*id)).collect();
+            let render = |out: &mut dyn std::io::Write| {
+                feeds::write_prepared(job.format, &job.spec.meta, &entries, out)
+            };
+            let result = if write {
+                feeds::writer::replace_streaming(&job.path, render)
+            } else {
+                feeds::writer::would_change(&job.path, render)
+            };
+            let result = result.map_err(|e| match e {
+                StreamError::Render(e) => CycleError::Feed(e),
+                StreamError::Io(source) => CycleError::Write {
+                    path: job.path.clone(),
+                    source,
+                },
+            });
+            let items = entries.len();
+            (job, items, result)
+        })
+        .collect();
+    let mut first_error = None;
+    for (job, items, result) in results {
         let changed = match result {
             Ok(changed) => changed,
-            Err(StreamError::Render(e)) => return Err(e.into()),
-            Err(StreamError::Io(source)) => {
-                return Err(CycleError::Write {
-                    path: job.path,
-                    source,
-                });
+            Err(e) => {
+                tracing::error!(path = %job.path.display(), error = %e, "feed not written");
+                first_error.get_or_insert(e);
+                continue;
             }
         };
         if write {
@@ -490,15 +548,18 @@ fn write_feeds(
                 &feed_meta_key(&job.path),
                 &with_file_stamp(&job.fingerprint, &job.path),
             )?;
-        }
-        if changed && write {
-            tracing::debug!(path = %job.path.display(), items = entries.len(), "feed written");
+            if changed {
+                tracing::debug!(path = %job.path.display(), items, "feed written");
+            }
         }
         report.feeds.push(FeedFile {
             path: job.path,
-            items: entries.len(),
+            items,
             changed,
         });
+    }
+    if let Some(e) = first_error {
+        return Err(e);
     }
     report.feeds.extend(up_to_date);
     report.feeds.sort_by(|a, b| a.path.cmp(&b.path));
@@ -595,5 +656,77 @@ fn with_file_stamp(fingerprint: &str, path: &Path) -> String {
             format!("{fingerprint} {} {mtime}", m.len())
         }
         Err(_) => format!("{fingerprint} missing"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Entry;
+    use chrono::TimeZone;
+    use std::path::Path;
+
+    fn record(id: &str, lang: &str, cats: &[&str], day: u32, status: EntryStatus) -> EntryRecord {
+        let entry = Entry {
+            id: id.into(),
+            guid: id.into(),
+            url: format!("https://example.org/{id}/"),
+            title: id.into(),
+            summary: String::new(),
+            content: String::new(),
+            published: chrono::FixedOffset::east_opt(0)
+                .unwrap()
+                .with_ymd_and_hms(2024, 1, day, 0, 0, 0)
+                .unwrap(),
+            updated: None,
+            language: lang.into(),
+            categories: cats.iter().map(|c| (*c).into()).collect(),
+            image: None,
+            author: None,
+            place: None,
+            translation_key: id.into(),
+            extra: Default::default(),
+        };
+        EntryRecord {
+            content_hash: entry.content_hash(),
+            entry,
+            source: "s".into(),
+            doc_key: format!("{id}.md"),
+            fingerprint: "f".into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn feed_candidates_are_the_fresh_entries_some_feed_can_show() {
+        let text = r#"
+[site]
+title = "T"
+base_url = "https://example.org"
+languages = ["en", "fr"]
+[[sources]]
+type = "directory"
+path = "c"
+[feeds]
+limit = 2
+categories = ["Rare"]
+"#;
+        let mut config = Config::parse(text, Path::new("c.toml")).unwrap();
+        config.resolve_paths(Path::new("/tmp"));
+        let batch = Batch {
+            upserts: vec![
+                record("en-new", "en", &[], 9, EntryStatus::Live),
+                record("en-mid", "en", &[], 8, EntryStatus::Live),
+                record("en-old", "en", &["Rare"], 1, EntryStatus::Live),
+                record("en-oldest", "en", &[], 1, EntryStatus::Live),
+                record("fr-old", "fr", &[], 2, EntryStatus::Live),
+                record("future", "en", &[], 20, EntryStatus::Scheduled),
+            ],
+            ..Batch::default()
+        };
+        let mut got: Vec<String> = feed_candidates(&config, &batch).into_iter().collect();
+        got.sort();
+        // Main feed: en-new, en-mid; en: the same; fr: fr-old; category "Rare": en-old.
+        assert_eq!(got, ["en-mid", "en-new", "en-old", "fr-old"]);
     }
 }

@@ -337,6 +337,46 @@ fn a_feed_file_changed_behind_crier_s_back_is_written_again() {
 }
 
 #[test]
+fn content_is_sanitised_whether_parsed_this_cycle_or_read_from_the_state() {
+    let site = Site::new();
+    site.write(
+        "content/xss.en.md",
+        &entry(
+            "Hostile",
+            "2024-04-01",
+            "Hello <script>alert(1)</script><img src=\"pic.png\" onerror=\"x()\"> [rel](../other/)",
+        ),
+    );
+    site.run(NOW).success();
+    let check = |xml: &str| {
+        assert!(
+            !xml.contains("<script") && !xml.contains("&lt;script"),
+            "{xml}"
+        );
+        assert!(!xml.contains("onerror"), "{xml}");
+        assert!(
+            xml.contains("https://example.org/en/projects/xss/pic.png"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("https://example.org/en/projects/other/"),
+            "{xml}"
+        );
+    };
+    check(&site.read("public/feeds/atom.xml"));
+    // Editing another entry re-renders the feeds with this one read back from the state.
+    site.write(
+        "content/madrid.en.md",
+        &entry("Madrid 2", "2024-03-26", "x"),
+    );
+    site.run(LATER).success();
+    let atom = site.read("public/feeds/atom.xml");
+    assert!(atom.contains("Madrid 2"));
+    check(&atom);
+    check(&site.read("public/feeds/en/rss.xml"));
+}
+
+#[test]
 fn plan_writes_nothing_and_shows_what_would_change() {
     let site = Site::new();
     let out = stdout(&site.crier(&["plan"], NOW).success());

@@ -14,11 +14,23 @@ use std::io::Write;
 use chrono::DateTime;
 
 use super::sanitize::xml_text;
-use super::{FeedError, FeedFormat, FeedMeta, image_mime_type, newest_update};
+use super::{
+    CHUNK, FeedError, FeedFormat, FeedMeta, image_mime_type, newest_update, write_in_chunks,
+};
 use crate::entry::{Entry, Person};
 
 /// Renders the feed from prepared entries (see [`super::prepare`]).
 pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result<(), FeedError> {
+    write_chunked(meta, entries, out, CHUNK)
+}
+
+/// [`write`], rendering `chunk` entries per pass.
+pub(crate) fn write_chunked(
+    meta: &FeedMeta,
+    entries: &[&Entry],
+    out: &mut dyn Write,
+    chunk: usize,
+) -> Result<(), FeedError> {
     let error = |reason: String| FeedError::Render {
         format: FeedFormat::Atom.name(),
         title: meta.title.clone(),
@@ -30,6 +42,8 @@ pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result
         ));
     }
     let self_url = xml_text(&meta.self_url(FeedFormat::Atom)).into_owned();
+    // Feed-level values come from all entries: entries are rendered in chunks (see
+    // `write_in_chunks`) and every chunk's document must share them.
     let feed = Feed {
         title: Text::plain(xml_text(&meta.title)),
         // The self URL is stable and unique per feed, so it doubles as the feed's id.
@@ -49,7 +63,6 @@ pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result
         subtitle: Some(xml_text(&meta.description))
             .filter(|text| !text.trim().is_empty())
             .map(Text::plain),
-        entries: entries.iter().map(|e| entry(meta, e)).collect(),
         lang: meta.language.as_deref().map(|l| xml_text(l).into_owned()),
         ..Feed::default()
     };
@@ -57,10 +70,16 @@ pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result
         write_document_declaration: true,
         indent_size: Some(2),
     };
-    let out = feed
-        .write_with_config(out, config)
-        .map_err(|e| error(e.to_string()))?;
-    out.write_all(b"\n").map_err(|e| error(e.to_string()))
+    let document = |chunk: &[&Entry]| {
+        let mut feed = feed.clone();
+        feed.entries = chunk.iter().map(|e| entry(meta, e)).collect();
+        let mut bytes = feed
+            .write_with_config(Vec::new(), config)
+            .map_err(|e| error(e.to_string()))?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    };
+    write_in_chunks(entries, chunk, out, document, error)
 }
 
 /// One `<entry>`.

@@ -152,6 +152,75 @@ pub fn write_prepared(
     }
 }
 
+/// Items rendered per pass by the XML renderers.
+pub(crate) const CHUNK: usize = 256;
+
+/// Writes an XML feed whose items are rendered `chunk_size` at a time, so that the feed crates'
+/// item structs, which own a copy of every text, exist for a few hundred entries at once rather
+/// than for the whole feed.
+///
+/// `document(items)` renders the complete document holding only `items`; everything outside
+/// the items must not depend on which items are given (callers derive feed-level values such
+/// as the update date from all entries). The item-less document is a header followed by a
+/// footer; each chunk's document must be that header, its items, then that footer, or the feed
+/// is rendered in one pass instead, so the result is always exactly the one-pass output.
+pub(crate) fn write_in_chunks(
+    entries: &[&Entry],
+    chunk_size: usize,
+    out: &mut dyn std::io::Write,
+    document: impl Fn(&[&Entry]) -> Result<Vec<u8>, FeedError>,
+    error: impl Fn(String) -> FeedError,
+) -> Result<(), FeedError> {
+    let io = |e: std::io::Error| error(e.to_string());
+    if entries.len() <= chunk_size {
+        return out.write_all(&document(entries)?).map_err(io);
+    }
+    let empty = document(&[])?;
+    let mut header = None;
+    for chunk in entries.chunks(chunk_size.max(1)) {
+        let doc = document(chunk)?;
+        let split = split_items(&empty, &doc);
+        match (header, split) {
+            (None, Some(split)) => {
+                header = Some(split);
+                out.write_all(&doc[..split]).map_err(io)?;
+            }
+            // Nothing written yet: the one-pass rendering is always right.
+            (None, None) => {
+                #[cfg(test)]
+                ONE_PASS_FALLBACKS.with(|n| n.set(n.get() + 1));
+                return out.write_all(&document(entries)?).map_err(io);
+            }
+            (Some(first), Some(split)) if split == first => {}
+            (Some(_), _) => {
+                return Err(error(
+                    "the feed's header changed between chunks of items; please report this"
+                        .to_owned(),
+                ));
+            }
+        }
+        let split = header.unwrap_or(0);
+        let footer = empty.len() - split;
+        out.write_all(&doc[split..doc.len() - footer]).map_err(io)?;
+    }
+    out.write_all(&empty[header.unwrap_or(0)..]).map_err(io)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How often [`write_in_chunks`] fell back to one pass on this thread (tests check it is 0).
+    static ONE_PASS_FALLBACKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Where the items start in `doc`, given the item-less document `empty`: the header is the
+/// longest common prefix ending a line, and `doc` must end with the rest of `empty`.
+fn split_items(empty: &[u8], doc: &[u8]) -> Option<usize> {
+    let common = empty.iter().zip(doc).take_while(|(a, b)| a == b).count();
+    let split = empty[..common].iter().rposition(|&b| b == b'\n')? + 1;
+    let footer = &empty[split..];
+    (doc.len() >= split + footer.len() && doc.ends_with(footer)).then_some(split)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +238,117 @@ mod tests {
         assert_eq!(image_mime_type("https://x.org/img?f=a.png"), None);
         assert_eq!(image_mime_type("https://x.org/v1.2/photo"), None);
         assert_eq!(image_mime_type("https://x.org/a.tiff"), None);
+    }
+
+    fn many_entries(n: usize) -> Vec<Entry> {
+        use chrono::TimeZone;
+        (0..n)
+            .map(|i| Entry {
+                id: format!("e{i}"),
+                guid: format!("tag:example.org,2024:e{i}"),
+                url: format!("https://example.org/e{i}/"),
+                title: format!("Entry {i} & <more> ]]> 城市 🎉"),
+                summary: if i % 3 == 0 {
+                    String::new()
+                } else {
+                    format!("Summary {i}")
+                },
+                content: format!("<p>Body {i} &amp; <a href=\"https://example.org/\">link</a></p>"),
+                published: chrono::FixedOffset::east_opt(3600)
+                    .unwrap()
+                    .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+                    .unwrap()
+                    + chrono::Duration::minutes(i as i64),
+                updated: (i % 4 == 0).then(|| {
+                    chrono::FixedOffset::east_opt(0)
+                        .unwrap()
+                        .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+                        .unwrap()
+                }),
+                language: if i % 5 == 0 { "fr".into() } else { "en".into() },
+                categories: vec![format!("c{}", i % 3)],
+                image: (i % 2 == 0).then(|| crate::entry::Image {
+                    url: format!("https://example.org/{i}.jpg"),
+                    alt: format!("alt {i}"),
+                }),
+                author: (i % 7 == 0).then(|| Person {
+                    name: "Someone".into(),
+                    email: None,
+                    uri: None,
+                }),
+                place: None,
+                translation_key: format!("e{i}"),
+                extra: Default::default(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chunked_xml_output_equals_one_pass_output() {
+        let meta = FeedMeta {
+            title: "Feed".into(),
+            description: "About".into(),
+            home_url: "https://example.org/".into(),
+            folder_url: "https://example.org/feeds/".into(),
+            language: Some("en".into()),
+            author: Person {
+                name: "Site".into(),
+                email: None,
+                uri: None,
+            },
+        };
+        let entries = many_entries(600);
+        let refs: Vec<&Entry> = entries.iter().collect();
+        type Writer =
+            fn(&FeedMeta, &[&Entry], &mut dyn std::io::Write, usize) -> Result<(), FeedError>;
+        let writers: [(&str, Writer); 2] =
+            [("rss", rss::write_chunked), ("atom", atom::write_chunked)];
+        for (name, write) in writers {
+            let mut one_pass = Vec::new();
+            write(&meta, &refs, &mut one_pass, usize::MAX).unwrap();
+            for chunk in [1, 7, 256, 599] {
+                let mut chunked = Vec::new();
+                write(&meta, &refs, &mut chunked, chunk).unwrap();
+                assert!(
+                    chunked == one_pass,
+                    "{name}: chunk size {chunk} changed the output"
+                );
+            }
+            // The default path (`write`) is the chunked one for a feed this long.
+            let mut default = Vec::new();
+            write_prepared(
+                if name == "rss" {
+                    FeedFormat::Rss
+                } else {
+                    FeedFormat::Atom
+                },
+                &meta,
+                &refs,
+                &mut default,
+            )
+            .unwrap();
+            assert!(default == one_pass, "{name}: default rendering differs");
+            assert_eq!(
+                ONE_PASS_FALLBACKS.with(|n| n.get()),
+                0,
+                "{name} fell back to one pass"
+            );
+            assert_eq!(
+                String::from_utf8(one_pass)
+                    .unwrap()
+                    .matches("https://example.org/e599/")
+                    .count(),
+                1,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn split_items_needs_the_whole_empty_document_around_the_items() {
+        let empty = b"<a>\n  <b/>\n</a>\n";
+        assert_eq!(split_items(empty, b"<a>\n  <b/>\n  <i/>\n</a>\n"), Some(11));
+        assert_eq!(split_items(empty, b"<a>\n  <c/>\n  <i/>\n</a>\n"), None);
+        assert_eq!(split_items(empty, b"<a>\n  <b/>\n  <i/>\n</z>\n"), None);
     }
 }

@@ -16,23 +16,50 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item};
 
 use super::sanitize::xml_text;
-use super::{FeedError, FeedFormat, FeedMeta, author_of, image_mime_type, newest_update};
+use super::{
+    CHUNK, FeedError, FeedFormat, FeedMeta, author_of, image_mime_type, newest_update,
+    write_in_chunks,
+};
 use crate::entry::{Entry, Image};
 
 /// Namespace of Media RSS, declared on `<rss>` when an item has an image.
 const MEDIA_NAMESPACE: &str = "http://search.yahoo.com/mrss/";
+/// Namespace of `content:encoded`.
+const CONTENT_NAMESPACE: &str = "http://purl.org/rss/1.0/modules/content/";
+/// Namespace of Dublin Core (`dc:creator`).
+const DC_NAMESPACE: &str = rss::extension::dublincore::NAMESPACE;
 
 /// Writes the feed from prepared entries (see [`super::prepare`]) to `out`.
 pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result<(), FeedError> {
+    write_chunked(meta, entries, out, CHUNK)
+}
+
+/// [`write`], rendering `chunk` items per pass.
+pub(crate) fn write_chunked(
+    meta: &FeedMeta,
+    entries: &[&Entry],
+    out: &mut dyn Write,
+    chunk: usize,
+) -> Result<(), FeedError> {
     let title = xml_text(&meta.title).into_owned();
     // RSS requires a channel description; an empty one would fail validation.
     let description = match xml_text(&meta.description) {
         text if text.trim().is_empty() => title.clone(),
         text => text.into_owned(),
     };
-    let mut namespaces = BTreeMap::new();
+    // Feed-level values come from all entries: items are rendered in chunks (see
+    // `write_in_chunks`) and every chunk's document must share them.
+    // The namespaces of every item are declared up front (the rss crate would derive them
+    // from the items of each chunk, which differ).
+    let mut namespaces = BTreeMap::from([("content".to_owned(), CONTENT_NAMESPACE.to_owned())]);
     if entries.iter().any(|entry| entry.image.is_some()) {
         namespaces.insert("media".to_owned(), MEDIA_NAMESPACE.to_owned());
+    }
+    if entries
+        .iter()
+        .any(|entry| !xml_text(&author_of(entry, meta).name).trim().is_empty())
+    {
+        namespaces.insert("dc".to_owned(), DC_NAMESPACE.to_owned());
     }
     let channel = Channel {
         title,
@@ -50,7 +77,6 @@ pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result
             }],
         }),
         namespaces,
-        items: entries.iter().map(|entry| item(meta, entry)).collect(),
         ..Channel::default()
     };
     let error = |reason: String| FeedError::Render {
@@ -58,10 +84,16 @@ pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result
         title: meta.title.clone(),
         reason,
     };
-    let out = channel
-        .pretty_write_to(out, b' ', 2)
-        .map_err(|e| error(e.to_string()))?;
-    out.write_all(b"\n").map_err(|e| error(e.to_string()))
+    let document = |chunk: &[&Entry]| {
+        let mut channel = channel.clone();
+        channel.items = chunk.iter().map(|entry| item(meta, entry)).collect();
+        let mut bytes = channel
+            .pretty_write_to(Vec::new(), b' ', 2)
+            .map_err(|e| error(e.to_string()))?;
+        bytes.push(b'\n');
+        Ok(bytes)
+    };
+    write_in_chunks(entries, chunk, out, document, error)
 }
 
 /// One `<item>`.
