@@ -5,8 +5,8 @@
 #
 # For each N it generates N Markdown files (~2 KB each) under bench/corpus/N (kept between
 # runs; delete the folder to regenerate), then measures with /usr/bin/time -v:
-#   cold: empty state and feed folder, feeds hold every entry (limit = N);
-#   warm: the same command again, nothing changed.
+#   cold: empty state and feed folder, feeds hold every entry (limit = N), 3 times;
+#   warm: the same command again, nothing changed, 3 times.
 # Results go to stdout and bench/out/results.txt. Nothing here is committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,9 +58,13 @@ limit = $n
 [store]
 path = "state/crier.sqlite3"
 TOML
-  rm -rf "$corpus/feeds" "$corpus/state"
   export CRIER_LOG=crier=warn
-  measure "cold  N=$n" "$bin" --config "$corpus/crier.toml" run --once
-  measure "warm  N=$n" "$bin" --config "$corpus/crier.toml" run --once
-  measure "warm2 N=$n" "$bin" --config "$corpus/crier.toml" run --once
+  for run in 1 2 3; do
+    rm -rf "$corpus/feeds" "$corpus/state"
+    sync # earlier runs' dirty pages must not be flushed on this run's clock
+    measure "cold N=$n #$run" "$bin" --config "$corpus/crier.toml" run --once
+  done
+  for run in 1 2 3; do
+    measure "warm N=$n #$run" "$bin" --config "$corpus/crier.toml" run --once
+  done
 done
