@@ -663,29 +663,13 @@ fn with_file_stamp(fingerprint: &str, path: &Path) -> String {
 mod tests {
     use super::*;
     use crate::entry::Entry;
-    use chrono::TimeZone;
     use std::path::Path;
 
     fn record(id: &str, lang: &str, cats: &[&str], day: u32, status: EntryStatus) -> EntryRecord {
         let entry = Entry {
-            id: id.into(),
-            guid: id.into(),
-            url: format!("https://example.org/{id}/"),
-            title: id.into(),
-            summary: String::new(),
-            content: String::new(),
-            published: chrono::FixedOffset::east_opt(0)
-                .unwrap()
-                .with_ymd_and_hms(2024, 1, day, 0, 0, 0)
-                .unwrap(),
-            updated: None,
             language: lang.into(),
             categories: cats.iter().map(|c| (*c).into()).collect(),
-            image: None,
-            author: None,
-            place: None,
-            translation_key: id.into(),
-            extra: Default::default(),
+            ..crate::testing::entry(id, &format!("2024-01-{day:02}T00:00:00Z"))
         };
         EntryRecord {
             content_hash: entry.content_hash(),

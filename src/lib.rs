@@ -11,3 +11,5 @@ pub mod entry;
 pub mod feeds;
 pub mod sources;
 pub mod store;
+#[cfg(test)]
+mod testing;

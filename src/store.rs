@@ -696,24 +696,10 @@ mod tests {
 
     fn entry(id: &str, title: &str) -> Entry {
         Entry {
-            id: id.into(),
-            guid: format!("tag:example.org,2024:{id}"),
-            url: format!("https://example.org/{id}/"),
             title: title.into(),
-            summary: String::new(),
             content: "<p>x</p>".into(),
-            published: chrono::FixedOffset::east_opt(3600)
-                .unwrap()
-                .with_ymd_and_hms(2024, 3, 12, 9, 0, 0)
-                .unwrap(),
-            updated: None,
-            language: "en".into(),
             categories: vec!["a".into()],
-            image: None,
-            author: None,
-            place: None,
-            translation_key: id.into(),
-            extra: Default::default(),
+            ..crate::testing::entry(id, "2024-03-12T09:00:00+01:00")
         }
     }
 

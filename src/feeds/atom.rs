@@ -148,43 +148,21 @@ fn person(person: &Person) -> AtomPerson {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::entry::Image;
+    use crate::testing;
 
     fn meta() -> FeedMeta {
-        FeedMeta {
-            title: "Site".to_owned(),
-            description: String::new(),
-            home_url: "https://example.org/".to_owned(),
-            folder_url: "https://example.org/feeds/".to_owned(),
-            language: Some("fr".to_owned()),
-            author: Person {
-                name: "Site Team".to_owned(),
-                email: Some("team@example.org".to_owned()),
-                uri: None,
-            },
-        }
+        let mut meta = testing::feed_meta(Some("fr"));
+        meta.author.email = Some("team@example.org".to_owned());
+        meta
     }
 
     fn entry(id: &str, published: &str, updated: Option<&str>) -> Entry {
         Entry {
-            id: id.to_owned(),
-            guid: format!("tag:example.org,2024:{id}"),
-            url: format!("https://example.org/{id}/"),
-            title: format!("Title {id}"),
-            summary: String::new(),
-            content: "<p>Body</p>".to_owned(),
-            published: DateTime::parse_from_rfc3339(published).unwrap(),
             updated: updated.map(|u| DateTime::parse_from_rfc3339(u).unwrap()),
             language: "fr".to_owned(),
-            categories: Vec::new(),
-            image: None,
-            author: None,
-            place: None,
-            translation_key: id.to_owned(),
-            extra: BTreeMap::new(),
+            ..testing::entry(id, published)
         }
     }
 

@@ -124,45 +124,24 @@ fn date(date: DateTime<FixedOffset>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use serde_json::{Value, json};
 
     use super::*;
     use crate::entry::Image;
+    use crate::testing;
 
     fn meta() -> FeedMeta {
-        FeedMeta {
-            title: "Site".to_owned(),
-            description: String::new(),
-            home_url: "https://example.org/".to_owned(),
-            folder_url: "https://example.org/feeds/".to_owned(),
-            language: None,
-            author: Person {
-                name: "Site Team".to_owned(),
-                email: Some("team@example.org".to_owned()),
-                uri: None,
-            },
-        }
+        let mut meta = testing::feed_meta(None);
+        meta.author.email = Some("team@example.org".to_owned());
+        meta
     }
 
     fn entry() -> Entry {
         Entry {
-            id: "a".to_owned(),
-            guid: "tag:example.org,2024:a".to_owned(),
-            url: "https://example.org/a/".to_owned(),
             title: "A\u{1} & <b>".to_owned(),
-            summary: String::new(),
             content: r#"<p onclick="x()">Body <img src="i.png"></p>"#.to_owned(),
-            published: DateTime::parse_from_rfc3339("2024-03-01T10:00:00+05:30").unwrap(),
-            updated: None,
             language: "hi".to_owned(),
-            categories: Vec::new(),
-            image: None,
-            author: None,
-            place: None,
-            translation_key: "a".to_owned(),
-            extra: BTreeMap::new(),
+            ..testing::entry("a", "2024-03-01T10:00:00+05:30")
         }
     }
 

@@ -243,42 +243,39 @@ mod tests {
     fn many_entries(n: usize) -> Vec<Entry> {
         use chrono::TimeZone;
         (0..n)
-            .map(|i| Entry {
-                id: format!("e{i}"),
-                guid: format!("tag:example.org,2024:e{i}"),
-                url: format!("https://example.org/e{i}/"),
-                title: format!("Entry {i} & <more> ]]> 城市 🎉"),
-                summary: if i % 3 == 0 {
-                    String::new()
-                } else {
-                    format!("Summary {i}")
-                },
-                content: format!("<p>Body {i} &amp; <a href=\"https://example.org/\">link</a></p>"),
-                published: chrono::FixedOffset::east_opt(3600)
-                    .unwrap()
-                    .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
-                    .unwrap()
-                    + chrono::Duration::minutes(i as i64),
-                updated: (i % 4 == 0).then(|| {
-                    chrono::FixedOffset::east_opt(0)
-                        .unwrap()
-                        .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
-                        .unwrap()
-                }),
-                language: if i % 5 == 0 { "fr".into() } else { "en".into() },
-                categories: vec![format!("c{}", i % 3)],
-                image: (i % 2 == 0).then(|| crate::entry::Image {
-                    url: format!("https://example.org/{i}.jpg"),
-                    alt: format!("alt {i}"),
-                }),
-                author: (i % 7 == 0).then(|| Person {
-                    name: "Someone".into(),
-                    email: None,
-                    uri: None,
-                }),
-                place: None,
-                translation_key: format!("e{i}"),
-                extra: Default::default(),
+            .map(|i| {
+                let id = format!("e{i}");
+                let base = crate::testing::entry(&id, "2024-01-01T00:00:00+01:00");
+                Entry {
+                    title: format!("Entry {i} & <more> ]]> 城市 🎉"),
+                    summary: if i % 3 == 0 {
+                        String::new()
+                    } else {
+                        format!("Summary {i}")
+                    },
+                    content: format!(
+                        "<p>Body {i} &amp; <a href=\"https://example.org/\">link</a></p>"
+                    ),
+                    published: base.published + chrono::Duration::minutes(i as i64),
+                    updated: (i % 4 == 0).then(|| {
+                        chrono::FixedOffset::east_opt(0)
+                            .unwrap()
+                            .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
+                            .unwrap()
+                    }),
+                    language: if i % 5 == 0 { "fr".into() } else { "en".into() },
+                    categories: vec![format!("c{}", i % 3)],
+                    image: (i % 2 == 0).then(|| crate::entry::Image {
+                        url: format!("https://example.org/{i}.jpg"),
+                        alt: format!("alt {i}"),
+                    }),
+                    author: (i % 7 == 0).then(|| Person {
+                        name: "Someone".into(),
+                        email: None,
+                        uri: None,
+                    }),
+                    ..base
+                }
             })
             .collect()
     }
@@ -286,16 +283,8 @@ mod tests {
     #[test]
     fn chunked_xml_output_equals_one_pass_output() {
         let meta = FeedMeta {
-            title: "Feed".into(),
             description: "About".into(),
-            home_url: "https://example.org/".into(),
-            folder_url: "https://example.org/feeds/".into(),
-            language: Some("en".into()),
-            author: Person {
-                name: "Site".into(),
-                email: None,
-                uri: None,
-            },
+            ..crate::testing::feed_meta(Some("en"))
         };
         let entries = many_entries(600);
         let refs: Vec<&Entry> = entries.iter().collect();

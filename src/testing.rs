@@ -1,0 +1,44 @@
+//! Fixtures shared by the unit tests of several modules.
+
+use chrono::DateTime;
+
+use crate::entry::{Entry, Person};
+use crate::feeds::FeedMeta;
+
+/// A minimal English entry published at `published` (RFC 3339); override fields with
+/// `Entry { title: …, ..entry(id, published) }`.
+pub(crate) fn entry(id: &str, published: &str) -> Entry {
+    Entry {
+        id: id.to_owned(),
+        guid: format!("tag:example.org,2024:{id}"),
+        url: format!("https://example.org/{id}/"),
+        title: format!("Title {id}"),
+        summary: String::new(),
+        content: "<p>Body</p>".to_owned(),
+        published: DateTime::parse_from_rfc3339(published).expect("fixture date"),
+        updated: None,
+        language: "en".to_owned(),
+        categories: Vec::new(),
+        image: None,
+        author: None,
+        place: None,
+        translation_key: id.to_owned(),
+        extra: Default::default(),
+    }
+}
+
+/// Feed metadata for `https://example.org/`, authored by "Site Team".
+pub(crate) fn feed_meta(language: Option<&str>) -> FeedMeta {
+    FeedMeta {
+        title: "Site".to_owned(),
+        description: String::new(),
+        home_url: "https://example.org/".to_owned(),
+        folder_url: "https://example.org/feeds/".to_owned(),
+        language: language.map(str::to_owned),
+        author: Person {
+            name: "Site Team".to_owned(),
+            email: None,
+            uri: None,
+        },
+    }
+}
