@@ -15,37 +15,9 @@ use std::path::Path;
 /// Writes `bytes` to `path` atomically (temp file + rename in the same folder) unless the file
 /// already holds exactly these bytes. Returns whether the file was written.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> io::Result<bool> {
-    match fs::read(path) {
-        Ok(existing) if existing == bytes => return Ok(false),
-        Ok(_) => {}
-        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
-        Err(error) => return Err(error),
-    }
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(folder)?;
-    // A hidden, recognisable name: a crash leaves `.rss.xml.XXXXXX.tmp`, not a stray feed.
-    let prefix = format!(
-        ".{}.",
-        path.file_name().unwrap_or_default().to_string_lossy()
-    );
-    let mut file = tempfile::Builder::new()
-        .prefix(&prefix)
-        .suffix(".tmp")
-        .tempfile_in(folder)?;
-    file.write_all(bytes)?;
-    file.flush()?;
-    // NamedTempFile creates files readable by their owner only; web servers must read feeds.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o644))?;
-    }
-    file.persist(path).map_err(|error| error.error)?;
-    Ok(true)
+    replace_streaming(path, |out| out.write_all(bytes)).map_err(|error| match error {
+        StreamError::Io(error) | StreamError::Render(error) => error,
+    })
 }
 
 /// Why a streamed write failed: the file system, or the renderer itself.
@@ -70,6 +42,7 @@ pub fn replace_streaming<E>(
         _ => Path::new("."),
     };
     fs::create_dir_all(folder).map_err(StreamError::Io)?;
+    // A hidden, recognisable name: a crash leaves `.rss.xml.XXXXXX.tmp`, not a stray feed.
     let prefix = format!(
         ".{}.",
         path.file_name().unwrap_or_default().to_string_lossy()
@@ -88,6 +61,7 @@ pub fn replace_streaming<E>(
     if same_content(path, len, &hash).map_err(StreamError::Io)? {
         return Ok(false);
     }
+    // NamedTempFile creates files readable by their owner only; web servers must read feeds.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
