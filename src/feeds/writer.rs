@@ -5,8 +5,9 @@
 //! (a rename is only atomic within one file system), which is then renamed over the target.
 //! The file is not fsynced: a feed is derived data, and after a power loss the next cycle sees
 //! that the file no longer matches the size and time it recorded and writes it again, so
-//! paying a synchronous flush of every feed on every change buys nothing. Unchanged files are left alone so their modification time, and with it HTTP
-//! `Last-Modified` and `ETag`, stays put.
+//! paying a synchronous flush of every feed on every change buys nothing. Unchanged files are
+//! left alone so their modification time, and with it HTTP `Last-Modified` and `ETag`, stays
+//! put.
 
 use std::fs;
 use std::io::{self, Write};
