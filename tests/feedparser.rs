@@ -5,6 +5,9 @@
 //! Without Python or feedparser the test prints a "skipped" line and passes, unless
 //! `CRIER_REQUIRE_PYTHON_CHECKS=1` (set it in CI), which makes the missing tool a failure.
 //! `pip install feedparser` provides it.
+//!
+//! The second test runs the real binary on the shipped sample (`config/example.toml` and
+//! `content/`) and checks every feed file it writes.
 
 #[path = "golden/hostile.rs"]
 mod hostile;
@@ -28,6 +31,76 @@ fn skip(reason: &str) {
     let _ = writeln!(std::io::stderr(), "skipped: {reason}");
 }
 
+/// Runs `check_feeds.py` on `files`; `None` when the check had to be skipped.
+fn check(files: &[PathBuf], expect_entries: Option<usize>) -> Option<String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/check_feeds.py");
+    let mut command = Command::new("python3");
+    command.arg(&script);
+    if let Some(n) = expect_entries {
+        command.arg("--expect-entries").arg(n.to_string());
+    }
+    let output = match command.args(files).output() {
+        Ok(output) => output,
+        Err(error) => {
+            skip(&format!("cannot run python3 ({error})"));
+            return None;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(SKIPPED) {
+        skip(stderr.trim());
+        return None;
+    }
+    assert!(
+        output.status.success(),
+        "check_feeds.py failed ({}):\n{stdout}{stderr}",
+        output.status
+    );
+    Some(stdout)
+}
+
+#[test]
+fn feedparser_reads_every_feed_of_the_sample_run() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("config")).expect("config dir");
+    std::fs::copy(
+        root.join("config/example.toml"),
+        dir.path().join("config/example.toml"),
+    )
+    .expect("config copied");
+    std::os::unix::fs::symlink(root.join("content"), dir.path().join("content"))
+        .expect("content linked");
+    let status = Command::new(env!("CARGO_BIN_EXE_crier"))
+        .arg("--config")
+        .arg(dir.path().join("config/example.toml"))
+        .args(["run", "--once"])
+        .env("CRIER_NOW", "2026-01-01T00:00:00Z")
+        .env("CRIER_LOG", "crier=warn")
+        .status()
+        .expect("crier runs");
+    assert!(status.success(), "{status}");
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut folders = vec![dir.path().join("feeds")];
+    while let Some(folder) = folders.pop() {
+        for item in std::fs::read_dir(&folder).expect("feeds folder") {
+            let path = item.expect("entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    // all, en, fr, and the two category folders, three formats each.
+    assert_eq!(files.len(), 15, "{files:?}");
+    if let Some(stdout) = check(&files, None) {
+        assert_eq!(stdout.matches(": ok\n").count(), files.len(), "{stdout}");
+    }
+}
+
 #[test]
 fn feedparser_reads_the_hostile_feeds() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -40,26 +113,7 @@ fn feedparser_reads_the_hostile_feeds() {
         std::fs::write(&path, bytes).expect("feed written");
         files.push(path);
     }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/check_feeds.py");
-    let output = match Command::new("python3")
-        .arg(&script)
-        .arg("--expect-entries")
-        .arg(entries.len().to_string())
-        .args(&files)
-        .output()
-    {
-        Ok(output) => output,
-        Err(error) => return skip(&format!("cannot run python3 ({error})")),
-    };
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(SKIPPED) {
-        return skip(stderr.trim());
+    if let Some(stdout) = check(&files, Some(entries.len())) {
+        assert_eq!(stdout.matches(": ok\n").count(), 3, "{stdout}");
     }
-    assert!(
-        output.status.success(),
-        "check_feeds.py failed ({}):\n{stdout}{stderr}",
-        output.status
-    );
-    assert_eq!(stdout.matches(": ok\n").count(), 3, "{stdout}");
 }
