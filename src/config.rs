@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use url::Url;
 
+use crate::channels::{ChannelConfig, NetworkConfig};
+
 /// Everything that can be wrong with a configuration file.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -56,6 +58,12 @@ pub struct Config {
     /// Where crier keeps its state.
     #[serde(default)]
     pub store: StoreConfig,
+    /// Rules for announcing new entries on the channels.
+    #[serde(default, skip_serializing)]
+    pub announce: AnnounceConfig,
+    /// Social network accounts new entries are announced on.
+    #[serde(default, skip_serializing)]
+    pub channels: Vec<ChannelConfig>,
     /// Folder of the config file; relative paths were resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -188,6 +196,62 @@ pub enum FeedFormat {
     Json,
 }
 
+/// Flood guards and retry rules shared by all channels.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AnnounceConfig {
+    /// Entries published longer ago than this are never announced (e.g. `"14d"`).
+    #[serde(default = "default_max_age")]
+    pub max_age: String,
+    /// At most this many posts are sent in one run, all channels together.
+    #[serde(default = "default_per_run_cap")]
+    pub per_run_cap: usize,
+    /// Attempts before a delivery is given up (a channel may set its own).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Longest wait for one request to a network (e.g. `"30s"`).
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout: String,
+}
+
+impl Default for AnnounceConfig {
+    fn default() -> Self {
+        AnnounceConfig {
+            max_age: default_max_age(),
+            per_run_cap: default_per_run_cap(),
+            max_attempts: default_max_attempts(),
+            request_timeout: default_request_timeout(),
+        }
+    }
+}
+
+impl AnnounceConfig {
+    /// `max_age` as a duration (validated with the config).
+    pub fn max_age(&self) -> std::time::Duration {
+        humantime::parse_duration(&self.max_age)
+            .unwrap_or(std::time::Duration::from_secs(14 * 86_400))
+    }
+
+    /// `request_timeout` as a duration (validated with the config).
+    pub fn request_timeout(&self) -> std::time::Duration {
+        humantime::parse_duration(&self.request_timeout)
+            .unwrap_or(std::time::Duration::from_secs(30))
+    }
+}
+
+fn default_max_age() -> String {
+    "14d".to_owned()
+}
+fn default_per_run_cap() -> usize {
+    10
+}
+fn default_max_attempts() -> u32 {
+    8
+}
+fn default_request_timeout() -> String {
+    "30s".to_owned()
+}
+
 /// State storage.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -267,7 +331,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
+            message: parse_message(text, &e),
         })?;
         config.file = path.to_owned();
         Ok(config)
@@ -289,6 +353,9 @@ impl Config {
             }
         }
         self.feeds.output_dir = resolve(&self.feeds.output_dir);
+        for channel in &mut self.channels {
+            channel.resolve_paths(&base);
+        }
         self.store.path = resolve(&self.store.path);
         self.base_dir = base;
     }
@@ -408,6 +475,85 @@ impl Config {
         if self.feeds.limit == 0 {
             return Err(invalid("feeds.limit", "must be at least 1".into()));
         }
+        for (key, value) in [
+            ("announce.max_age", &self.announce.max_age),
+            ("announce.request_timeout", &self.announce.request_timeout),
+        ] {
+            humantime::parse_duration(value).map_err(|e| {
+                invalid(
+                    key,
+                    format!("{value:?} is not a duration such as \"14d\" or \"30s\" ({e})"),
+                )
+            })?;
+        }
+        if self.announce.max_attempts == 0 {
+            return Err(invalid(
+                "announce.max_attempts",
+                "must be at least 1".into(),
+            ));
+        }
+        let mut channel_names = HashSet::new();
+        for (i, channel) in self.channels.iter().enumerate() {
+            let key = |k: &str| format!("channels[{i}].{k}");
+            let name = &channel.common.name;
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(invalid(
+                    &key("name"),
+                    format!("{name:?}: use letters, digits, '-' and '_' only"),
+                ));
+            }
+            if !channel_names.insert(name) {
+                return Err(invalid(
+                    &key("name"),
+                    format!("{name:?} is used by two channels; give each a distinct name"),
+                ));
+            }
+            for lang in channel
+                .common
+                .languages
+                .iter()
+                .chain(channel.common.templates.keys())
+            {
+                if !self.site.languages.contains(lang) {
+                    return Err(invalid(
+                        &key("languages"),
+                        format!("{lang:?} is not listed in site.languages"),
+                    ));
+                }
+            }
+            for template in channel
+                .common
+                .template
+                .iter()
+                .chain(channel.common.templates.values())
+            {
+                crate::channels::template::check(template)
+                    .map_err(|e| invalid(&key("template"), e))?;
+            }
+            if let Some(spacing) = &channel.common.min_spacing {
+                humantime::parse_duration(spacing).map_err(|e| {
+                    invalid(
+                        &key("min_spacing"),
+                        format!("{spacing:?} is not a duration such as \"10m\" ({e})"),
+                    )
+                })?;
+            }
+            if channel.common.max_attempts == Some(0) {
+                return Err(invalid(&key("max_attempts"), "must be at least 1".into()));
+            }
+            check_http_url(channel.base_url()).map_err(|m| invalid(&key("base_url"), m))?;
+            let network = match &channel.network {
+                NetworkConfig::Mastodon(c) => c.validate(),
+                NetworkConfig::Bluesky(c) => c.validate(),
+                NetworkConfig::X(c) => c.validate(),
+                NetworkConfig::Facebook(c) => c.validate(),
+            };
+            network.map_err(|(k, m)| invalid(&key(&k), m))?;
+        }
         Ok(())
     }
 
@@ -461,6 +607,21 @@ impl Config {
         blake3::hash(relevant.to_string().as_bytes())
             .to_hex()
             .to_string()
+    }
+}
+
+/// The parser's message with its line and column, without toml's echo of the offending
+/// source line: that line may hold a secret someone pasted where a reference belongs.
+fn parse_message(text: &str, error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_owned(),
     }
 }
 
@@ -621,6 +782,90 @@ path = "content"
                 other => panic!("expected invalid {key}, got {other:?}"),
             }
         }
+    }
+
+    const CHANNELS: &str = r#"
+[[channels]]
+type = "mastodon"
+name = "mastodon-en"
+languages = ["en"]
+base_url = "https://mastodon.example"
+access_token = { env = "CRIER_MASTODON_TOKEN" }
+min_spacing = "10m"
+
+[[channels]]
+type = "x"
+name = "x"
+template = "{{ title }} {{ url }}"
+[channels.oauth1]
+consumer_key = { env = "A" }
+consumer_secret = { env = "B" }
+access_token = { env = "C" }
+access_token_secret = { file = "x-secret" }
+"#;
+
+    #[test]
+    fn channels_are_parsed_with_their_network_settings() {
+        let c = parse(&format!("{MINIMAL}{CHANNELS}")).unwrap();
+        assert_eq!(c.channels.len(), 2);
+        assert_eq!(c.channels[0].network_name(), "mastodon");
+        assert_eq!(
+            c.channels[0].min_spacing(),
+            Some(std::time::Duration::from_secs(600))
+        );
+        let NetworkConfig::X(x) = &c.channels[1].network else {
+            panic!("x expected")
+        };
+        assert_eq!(
+            x.oauth1.as_ref().unwrap().access_token_secret,
+            crate::secrets::SecretRef::File("/etc/crier/x-secret".into())
+        );
+        assert_eq!(x.base_url, "https://api.x.com");
+    }
+
+    #[test]
+    fn channel_mistakes_name_their_key() {
+        let cases = [
+            (
+                CHANNELS.replace("min_spacing = \"10m\"", "min_spacing = \"soon\""),
+                "channels[0].min_spacing",
+            ),
+            (
+                CHANNELS.replace("languages = [\"en\"]", "languages = [\"de\"]"),
+                "channels[0].languages",
+            ),
+            (
+                CHANNELS.replace("{{ title }} {{ url }}", "{{ title }"),
+                "channels[1].template",
+            ),
+            (
+                CHANNELS.replace("name = \"x\"", "name = \"mastodon-en\""),
+                "channels[1].name",
+            ),
+            (
+                CHANNELS.replace("https://mastodon.example", "mastodon.example"),
+                "channels[0].base_url",
+            ),
+            (
+                CHANNELS.replace("[channels.oauth1]", "[channels.oauth3]"),
+                "parse",
+            ),
+        ];
+        for (channels, key) in cases {
+            match parse(&format!("{MINIMAL}{channels}")) {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key),
+                Err(ConfigError::Parse { message, .. }) if key == "parse" => {
+                    assert!(message.contains("oauth3"), "{message}")
+                }
+                other => panic!("expected {key}, got {other:?}"),
+            }
+        }
+        let inline = CHANNELS.replace("{ env = \"CRIER_MASTODON_TOKEN\" }", "\"tok-123\"");
+        let err = parse(&format!("{MINIMAL}{inline}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not written in the config"), "{err}");
+        assert!(!err.contains("tok-123"), "{err}");
     }
 
     #[test]

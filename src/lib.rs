@@ -4,11 +4,13 @@
 //! The binary (`src/main.rs`) only parses the command line and maps results to exit codes; all
 //! behaviour lives in this library.
 
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod cycle;
 pub mod entry;
 pub mod feeds;
+pub mod secrets;
 pub mod sources;
 pub mod store;
 #[cfg(test)]
