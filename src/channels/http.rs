@@ -90,12 +90,9 @@ pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<DateTime<U
             return DateTime::from_timestamp(epoch, 0);
         }
     }
-    if let Some(v) = value("x-ratelimit-reset") {
-        if let Ok(date) = DateTime::parse_from_rfc3339(v) {
-            return Some(date.with_timezone(&Utc));
-        }
-    }
-    None
+    value("x-ratelimit-reset")
+        .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
+        .map(|date| date.with_timezone(&Utc))
 }
 
 /// The start of a response body, for error messages.
