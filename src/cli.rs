@@ -14,6 +14,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::config::Config;
 use crate::cycle::{self, CycleOptions, CycleReport, EntryRef};
 use crate::sources::{self, Outcome};
+use std::sync::{Arc, Mutex};
+
+use crate::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::store::{RunRecord, Store};
 
 /// Exit codes, documented in the README.
@@ -79,6 +82,23 @@ pub enum Command {
         /// Run one cycle and exit (for cron or a systemd timer).
         #[arg(long)]
         once: bool,
+        /// Render and log every post, send nothing (feeds and state are still written;
+        /// queued posts stay queued for a real run).
+        #[arg(long)]
+        dry_run: bool,
+        /// On the first run, announce the entries already published instead of only
+        /// recording them (flood guards still apply).
+        #[arg(long)]
+        announce_existing: bool,
+    },
+    /// Re-queue dead, failed and held deliveries and lift channel pauses.
+    Retry {
+        /// Only this channel.
+        #[arg(long)]
+        channel: Option<String>,
+        /// Only this entry (its id, as `crier status` or the log shows it).
+        #[arg(long)]
+        entry: Option<String>,
     },
     /// Validate the config and every entry; list every problem.
     Check,
@@ -114,14 +134,29 @@ pub fn init_logging(format: LogFormat) {
 pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<Exit> {
     let now = cli.now.unwrap_or_else(Utc::now);
     match &cli.command {
-        Command::Run { once } => {
+        Command::Run {
+            once,
+            dry_run,
+            announce_existing,
+        } => {
             if !once {
                 anyhow::bail!(
                     "`crier run` needs `--once` in this version: run it from cron or a systemd timer (see README)"
                 );
             }
             let config = load_config(&cli.config)?;
-            run_once(&config, now)
+            run_once(
+                &config,
+                RunOptions {
+                    now,
+                    dry_run: *dry_run,
+                    announce_existing: *announce_existing,
+                },
+            )
+        }
+        Command::Retry { channel, entry } => {
+            let config = load_config(&cli.config)?;
+            retry(&config, channel.as_deref(), entry.as_deref(), now, out)
         }
         Command::Check => check(&cli.config, out),
         Command::Plan => {
@@ -139,13 +174,26 @@ fn load_config(path: &Path) -> Result<Config> {
     Ok(Config::load(path)?)
 }
 
-/// One cycle with state and feeds written: `crier run --once`.
-pub fn run_once(config: &Config, now: DateTime<Utc>) -> Result<Exit> {
+/// Options of `crier run --once`.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// The current time.
+    pub now: DateTime<Utc>,
+    /// Send nothing.
+    pub dry_run: bool,
+    /// Announce what the first run finds.
+    pub announce_existing: bool,
+}
+
+/// One cycle with state and feeds written, then the due posts: `crier run --once`.
+pub fn run_once(config: &Config, flags: RunOptions) -> Result<Exit> {
+    let now = flags.now;
     let started = Utc::now();
     let mut store = Store::open(&config.store.path)?;
     let options = CycleOptions {
         now,
         write_feeds: true,
+        announce_existing: flags.announce_existing,
     };
     let report = match cycle::run(config, &mut store, options) {
         Ok(report) => report,
@@ -185,11 +233,49 @@ pub fn run_once(config: &Config, now: DateTime<Utc>) -> Result<Exit> {
     store
         .record_run(&run)
         .context("the cycle completed but could not be journaled")?;
-    Ok(if report.errors.is_empty() {
+    let attention = if config.channels.is_empty() {
+        false
+    } else {
+        let store = Arc::new(Mutex::new(store));
+        let delivered = deliver_now(config, store, now, flags.dry_run)?;
+        log_delivery(&delivered, flags.dry_run);
+        delivered.needs_attention()
+    };
+    Ok(if report.errors.is_empty() && !attention {
         Exit::Ok
     } else {
         Exit::Partial
     })
+}
+
+/// Sends (or, dry, renders) the due deliveries on a runtime of its own.
+fn deliver_now(
+    config: &Config,
+    store: Arc<Mutex<Store>>,
+    now: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<DeliveryReport> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let options = DeliverOptions { now, dry_run };
+    Ok(runtime.block_on(deliver::deliver(config, store, options))?)
+}
+
+fn log_delivery(report: &DeliveryReport, dry_run: bool) {
+    if dry_run {
+        tracing::info!(posts = report.rendered.len(), "dry run: nothing was sent");
+        return;
+    }
+    tracing::info!(
+        sent = report.sent.len(),
+        failed = report.failed.len(),
+        given_up = report.dead.len(),
+        paused_channels = report.paused.len(),
+        waiting = report.deferred.iter().map(|d| d.2).sum::<usize>(),
+        "delivery finished"
+    );
 }
 
 fn log_report(report: &CycleReport) {
@@ -210,6 +296,16 @@ fn log_report(report: &CycleReport) {
     }
     for id in &report.removed {
         tracing::info!(entry_id = %id, "entry removed");
+    }
+    for d in &report.queued {
+        match &d.reason {
+            None => {
+                tracing::info!(entry_id = %d.entry_id, channel = %d.channel, "announcement queued")
+            }
+            Some(reason) => {
+                tracing::warn!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement held")
+            }
+        }
     }
     tracing::info!(
         new = report.new.len(),
@@ -295,6 +391,7 @@ pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         CycleOptions {
             now,
             write_feeds: false,
+            announce_existing: false,
         },
     )?;
     if report.baseline {
@@ -346,6 +443,35 @@ pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
     )?;
     for f in changed {
         writeln!(out, "  {} ({} items)", f.path.display(), f.items)?;
+    }
+    if !config.channels.is_empty() {
+        for held in report.queued.iter().filter(|d| d.reason.is_some()) {
+            writeln!(
+                out,
+                "held for {}: {} ({})",
+                held.channel,
+                held.entry_id,
+                held.reason.as_deref().unwrap_or_default()
+            )?;
+        }
+        // The posts due now, exactly as a run would send them (rendered on the scratch copy).
+        let delivered = deliver_now(config, Arc::new(Mutex::new(scratch)), now, true)?;
+        writeln!(out, "posts to send ({}):", delivered.rendered.len())?;
+        for post in &delivered.rendered {
+            writeln!(
+                out,
+                "--- {} · {} · {}/{}",
+                post.channel, post.entry_id, post.length, post.limit
+            )?;
+            writeln!(out, "{}", post.text)?;
+        }
+        for dead in &delivered.dead {
+            writeln!(
+                out,
+                "cannot post {} on {}: {}",
+                dead.entry_id, dead.channel, dead.detail
+            )?;
+        }
     }
     Ok(if report.errors.is_empty() {
         Exit::Ok
@@ -403,6 +529,59 @@ pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
         out,
         "last successful run: {}",
         s.last_success.as_deref().unwrap_or("none")
+    )?;
+    let channels = store.delivery_summary()?;
+    if !channels.is_empty() {
+        writeln!(out, "deliveries:")?;
+    }
+    for c in channels {
+        let counts: Vec<String> = c
+            .counts
+            .iter()
+            .map(|(state, n)| format!("{n} {}", state.as_str()))
+            .collect();
+        writeln!(out, "  {}: {}", c.channel, counts.join(", "))?;
+        if let Some(reason) = &c.paused {
+            writeln!(
+                out,
+                "    PAUSED: {reason}\n    (fix it, then `crier retry --channel {}`)",
+                c.channel
+            )?;
+        }
+        if let Some(error) = &c.last_error {
+            writeln!(out, "    last error: {error}")?;
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// `crier retry`: dead, failed and held deliveries back to pending, pauses lifted.
+pub fn retry(
+    config: &Config,
+    channel: Option<&str>,
+    entry: Option<&str>,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<Exit> {
+    if let Some(name) = channel
+        && !config.channels.iter().any(|c| c.common.name == name)
+    {
+        anyhow::bail!(
+            "no channel named {name:?} in {}; the channels are: {}",
+            config.file.display(),
+            config
+                .channels
+                .iter()
+                .map(|c| c.common.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let mut store = Store::open(&config.store.path)?;
+    let (requeued, unpaused) = store.retry(channel, entry, now)?;
+    writeln!(
+        out,
+        "{requeued} deliveries re-queued, {unpaused} channels resumed; the next `crier run --once` sends them"
     )?;
     Ok(Exit::Ok)
 }

@@ -19,6 +19,7 @@ use crate::feeds::set::FeedSpec;
 use crate::feeds::writer::StreamError;
 use crate::feeds::{self, FeedError};
 use crate::sources::{self, Document, Outcome};
+use crate::store::outbox::{DeliveryState, NewDelivery};
 use crate::store::{Batch, EntryRecord, EntryStatus, LiveEntry, Store, StoreError, StoredEntry};
 
 /// A failure that stops the cycle (entry and source problems do not: they are reported).
@@ -49,6 +50,9 @@ pub struct CycleOptions {
     pub now: DateTime<Utc>,
     /// Write feed files; when false, only report which files would change.
     pub write_feeds: bool,
+    /// On the first run, announce the entries already published instead of only recording
+    /// them (`--announce-existing`).
+    pub announce_existing: bool,
 }
 
 /// An entry named in a report.
@@ -62,6 +66,8 @@ pub struct EntryRef {
     pub url: String,
     /// Language.
     pub language: String,
+    /// Categories.
+    pub categories: Vec<String>,
     /// Publication date.
     pub published: DateTime<FixedOffset>,
 }
@@ -73,6 +79,7 @@ impl EntryRef {
             title: entry.title.clone(),
             url: entry.url.clone(),
             language: entry.language.clone(),
+            categories: entry.categories.clone(),
             published: entry.published,
         }
     }
@@ -114,6 +121,8 @@ pub struct CycleReport {
     pub errors: Vec<String>,
     /// Feed files, in writing order.
     pub feeds: Vec<FeedFile>,
+    /// Deliveries queued for the new entries (pending, or held by a flood guard).
+    pub queued: Vec<NewDelivery>,
 }
 
 impl CycleReport {
@@ -177,10 +186,17 @@ pub fn run(
         batch.source_fingerprints.push((name, settings));
     }
 
+    // Entries that became due or came back were not parsed: complete them from the state
+    // before deciding whom to announce them to.
+    fill_light_refs(store, &mut report)?;
     if baseline {
         report.baseline_entries = report.new.len();
-        report.new.clear();
+        if !options.announce_existing {
+            report.new.clear();
+        }
     }
+    batch.deliveries = queue_announcements(config, &report.new, options.now);
+    report.queued = batch.deliveries.clone();
     let started = std::time::Instant::now();
     // Recording is one SQLite transaction on one core; meanwhile the other cores sanitise the
     // fresh entries that can appear in a feed, the costliest step of rendering.
@@ -200,7 +216,6 @@ pub fn run(
         },
     );
     applied?;
-    fill_light_refs(store, &mut report)?;
     tracing::debug!(
         upserts = batch.upserts.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -286,6 +301,7 @@ fn diff_source(
                         title: String::new(),
                         url: String::new(),
                         language: String::new(),
+                        categories: Vec::new(),
                         published: DateTime::from_timestamp(s.published_ts, 0)
                             .unwrap_or_default()
                             .fixed_offset(),
@@ -397,6 +413,51 @@ fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
             report.removed.push(stored.id.clone());
         }
     }
+}
+
+/// One delivery per new entry and enabled channel whose language and category filters match.
+/// An entry published longer ago than `announce.max_age` is held, not queued for sending.
+fn queue_announcements(config: &Config, new: &[EntryRef], now: DateTime<Utc>) -> Vec<NewDelivery> {
+    let max_age =
+        chrono::Duration::from_std(config.announce.max_age()).unwrap_or(chrono::Duration::MAX);
+    let mut out = Vec::new();
+    for entry in new {
+        let too_old = now.signed_duration_since(entry.published.with_timezone(&Utc)) > max_age;
+        for channel in config.channels.iter().filter(|c| c.common.enabled) {
+            let common = &channel.common;
+            let language_ok =
+                common.languages.is_empty() || common.languages.contains(&entry.language);
+            let category_ok = common.categories.is_empty()
+                || common.categories.iter().any(|want| {
+                    entry
+                        .categories
+                        .iter()
+                        .any(|c| c.to_lowercase() == want.to_lowercase())
+                });
+            if !(language_ok && category_ok) {
+                continue;
+            }
+            out.push(NewDelivery {
+                entry_id: entry.id.clone(),
+                channel: common.name.clone(),
+                state: if too_old {
+                    DeliveryState::Held
+                } else {
+                    DeliveryState::Pending
+                },
+                queued_at: now,
+                reason: too_old.then(|| {
+                    format!(
+                        "held: published {}, longer ago than announce.max_age ({}); `crier retry --entry {}` sends it anyway",
+                        entry.published.format("%Y-%m-%d"),
+                        config.announce.max_age,
+                        entry.id
+                    )
+                }),
+            });
+        }
+    }
+    out
 }
 
 /// Ids of the entries of `batch` that can appear in some feed: those among the newest
@@ -712,5 +773,72 @@ categories = ["Rare"]
         got.sort();
         // Main feed: en-new, en-mid; en: the same; fr: fr-old; category "Rare": en-old.
         assert_eq!(got, ["en-mid", "en-new", "en-old", "fr-old"]);
+    }
+
+    #[test]
+    fn announcements_follow_channel_filters_and_hold_old_entries() {
+        let text = r#"
+[site]
+title = "T"
+base_url = "https://example.org"
+languages = ["en", "fr"]
+[[sources]]
+type = "directory"
+path = "c"
+[announce]
+max_age = "7d"
+[[channels]]
+type = "mastodon"
+name = "fr-only"
+languages = ["fr"]
+base_url = "https://m.example"
+access_token = { env = "T" }
+[[channels]]
+type = "mastodon"
+name = "prize"
+categories = ["prize"]
+base_url = "https://m.example"
+access_token = { env = "T" }
+[[channels]]
+type = "mastodon"
+name = "off"
+enabled = false
+base_url = "https://m.example"
+access_token = { env = "T" }
+"#;
+        let mut config = Config::parse(text, Path::new("c.toml")).unwrap();
+        config.resolve_paths(Path::new("/tmp"));
+        config.validate().unwrap();
+        let now = DateTime::parse_from_rfc3339("2024-01-20T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let entry = |id: &str, lang: &str, cats: &[&str], day: u32| EntryRef {
+            language: lang.into(),
+            categories: cats.iter().map(|c| (*c).into()).collect(),
+            ..EntryRef::of(&record(id, lang, cats, day, EntryStatus::Live).entry)
+        };
+        let queued = queue_announcements(
+            &config,
+            &[
+                entry("fr-new", "fr", &[], 19),
+                entry("en-prize", "en", &["Prize"], 18),
+                entry("fr-old-prize", "fr", &["PRIZE"], 2),
+            ],
+            now,
+        );
+        let got: Vec<(&str, &str, DeliveryState)> = queued
+            .iter()
+            .map(|d| (d.entry_id.as_str(), d.channel.as_str(), d.state))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("fr-new", "fr-only", DeliveryState::Pending),
+                ("en-prize", "prize", DeliveryState::Pending),
+                ("fr-old-prize", "fr-only", DeliveryState::Held),
+                ("fr-old-prize", "prize", DeliveryState::Held),
+            ]
+        );
+        assert!(queued[2].reason.as_deref().unwrap().contains("max_age"));
     }
 }

@@ -8,6 +8,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod cycle;
+pub mod deliver;
 pub mod entry;
 pub mod feeds;
 pub mod secrets;

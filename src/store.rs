@@ -16,6 +16,8 @@ use thiserror::Error;
 
 use crate::entry::Entry;
 
+pub mod outbox;
+
 /// Schema migrations, in order; `user_version` is the number applied so far.
 const MIGRATIONS: &[&str] = &[
     // 1: entries, runs and key/value metadata.
@@ -61,6 +63,38 @@ const MIGRATIONS: &[&str] = &[
         errors        INTEGER NOT NULL,
         feeds_written INTEGER NOT NULL,
         message       TEXT
+    );
+    "#,
+    // 2: the outbox of deliveries (one per new entry and matching channel), channel pauses
+    //    and each channel's small persistent memory (sessions, rotated tokens).
+    r#"
+    CREATE TABLE deliveries (
+        id          INTEGER PRIMARY KEY,
+        entry_id    TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        state       TEXT NOT NULL
+                    CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'dead', 'held')),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        queued_at   TEXT NOT NULL,
+        due_at      TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        sent_at     TEXT,
+        remote_id   TEXT,
+        remote_url  TEXT,
+        last_error  TEXT,
+        UNIQUE (entry_id, channel)
+    );
+    CREATE INDEX deliveries_by_channel ON deliveries (channel, state, due_at);
+    CREATE TABLE channel_state (
+        channel    TEXT PRIMARY KEY,
+        paused     TEXT,
+        paused_at  TEXT
+    );
+    CREATE TABLE channel_memory (
+        channel  TEXT NOT NULL,
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (channel, key)
     );
     "#,
 ];
@@ -206,6 +240,8 @@ pub struct Batch {
     pub source_fingerprints: Vec<(String, String)>,
     /// This cycle is the first: mark the baseline.
     pub baseline: bool,
+    /// Deliveries to queue, in the same transaction as the entries they announce.
+    pub deliveries: Vec<outbox::NewDelivery>,
 }
 
 /// A finished run, for the journal.
@@ -686,6 +722,7 @@ fn apply_batch(tx: &Transaction<'_>, batch: &Batch, now: &str) -> rusqlite::Resu
     if batch.baseline {
         meta.execute(params!["baseline_at", now])?;
     }
+    outbox::queue(tx, &batch.deliveries)?;
     Ok(())
 }
 

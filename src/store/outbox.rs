@@ -1,0 +1,581 @@
+//! The outbox: one delivery per new entry and matching channel, queued in the same transaction
+//! that records the entry as seen, and moved through its states by the delivery engine:
+//!
+//! ```text
+//! pending ──► sending ──► sent (remote id kept)
+//!    ▲           │
+//!    └── failed ◄┘ (retryable: due again later)
+//!                └──► dead (permanent error or attempts exhausted; `crier retry` re-queues)
+//! held: kept back by a flood guard (max_age); `crier retry` releases it
+//! ```
+//!
+//! `sending` is committed before a request leaves, so a delivery found in `sending` later is
+//! one whose outcome is unknown; the engine resolves it through the channel's `recover`.
+//! Times are RFC 3339 UTC text with microseconds, so text order is time order.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+use super::{Store, StoreError};
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DeliveryState {
+    /// Waiting to be sent.
+    Pending,
+    /// A request may be in flight (or was, when crier stopped).
+    Sending,
+    /// Published.
+    Sent,
+    /// Failed, will be retried at its due time.
+    Failed,
+    /// Given up; `crier retry` re-queues it.
+    Dead,
+    /// Kept back by a flood guard; `crier retry` releases it.
+    Held,
+}
+
+impl DeliveryState {
+    /// The name stored in the database and shown by `crier status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Dead => "dead",
+            DeliveryState::Held => "held",
+        }
+    }
+
+    fn parse(s: &str) -> DeliveryState {
+        match s {
+            "pending" => DeliveryState::Pending,
+            "sending" => DeliveryState::Sending,
+            "sent" => DeliveryState::Sent,
+            "failed" => DeliveryState::Failed,
+            "held" => DeliveryState::Held,
+            _ => DeliveryState::Dead,
+        }
+    }
+}
+
+/// A delivery to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// Entry announced.
+    pub entry_id: String,
+    /// Channel name.
+    pub channel: String,
+    /// `Pending`, or `Held` with a reason.
+    pub state: DeliveryState,
+    /// When it was queued (the cycle's time).
+    pub queued_at: DateTime<Utc>,
+    /// Why it is held.
+    pub reason: Option<String>,
+}
+
+/// A queued delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Outbox id.
+    pub id: i64,
+    /// Entry announced.
+    pub entry_id: String,
+    /// Channel name.
+    pub channel: String,
+    /// Current state.
+    pub state: DeliveryState,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it was queued.
+    pub queued_at: DateTime<Utc>,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// The last failure or hold reason.
+    pub last_error: Option<String>,
+    /// Public URL of the post once sent.
+    pub remote_url: Option<String>,
+}
+
+/// Deliveries of one channel, for `crier status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelSummary {
+    /// Channel name.
+    pub channel: String,
+    /// Count per state, in state order.
+    pub counts: Vec<(DeliveryState, usize)>,
+    /// The most recent error of a failed or dead delivery.
+    pub last_error: Option<String>,
+    /// Why the channel is paused, when it is.
+    pub paused: Option<String>,
+}
+
+/// Time format of the outbox: sortable as text.
+pub fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+/// Queues deliveries inside the cycle's transaction; one already queued for the same entry
+/// and channel is left alone, so nothing is ever queued twice.
+pub(super) fn queue(tx: &Transaction<'_>, deliveries: &[NewDelivery]) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO deliveries
+             (entry_id, channel, state, queued_at, due_at, updated_at, last_error)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5)",
+    )?;
+    for d in deliveries {
+        insert.execute(params![
+            d.entry_id,
+            d.channel,
+            d.state.as_str(),
+            stamp(d.queued_at),
+            d.reason
+        ])?;
+    }
+    Ok(())
+}
+
+const COLUMNS: &str =
+    "id, entry_id, channel, state, attempts, queued_at, due_at, last_error, remote_url";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
+    Ok(Delivery {
+        id: r.get(0)?,
+        entry_id: r.get(1)?,
+        channel: r.get(2)?,
+        state: DeliveryState::parse(&r.get::<_, String>(3)?),
+        attempts: r.get(4)?,
+        queued_at: parse_time(&r.get::<_, String>(5)?),
+        due_at: parse_time(&r.get::<_, String>(6)?),
+        last_error: r.get(7)?,
+        remote_url: r.get(8)?,
+    })
+}
+
+impl Store {
+    /// Deliveries of `channel` due at `now` (pending, failed, or left in `sending`), oldest
+    /// first.
+    pub fn due_deliveries(
+        &self,
+        channel: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM deliveries
+                 WHERE channel = ?1 AND state IN ('pending', 'failed', 'sending') AND due_at <= ?2
+                 ORDER BY due_at, id"
+            ))
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![channel, stamp(now)], row)
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// Every delivery, for reports and tests.
+    pub fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM deliveries ORDER BY channel, id"
+            ))
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt.query_map([], row).map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// Records that a request is about to leave; committed before it does.
+    pub fn mark_sending(&mut self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?2
+             WHERE id = ?1",
+            params![id, stamp(now)],
+        )
+    }
+
+    /// Records a published post.
+    pub fn mark_sent(
+        &mut self,
+        id: i64,
+        remote_id: Option<&str>,
+        remote_url: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET state = 'sent', sent_at = ?2, updated_at = ?2,
+                 remote_id = ?3, remote_url = ?4, last_error = NULL
+             WHERE id = ?1",
+            params![id, stamp(now), remote_id, remote_url],
+        )
+    }
+
+    /// Records a retryable failure; the delivery is due again at `due`.
+    pub fn mark_failed(
+        &mut self,
+        id: i64,
+        error: &str,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET state = 'failed', last_error = ?2, due_at = ?3, updated_at = ?4
+             WHERE id = ?1",
+            params![id, error, stamp(due), stamp(now)],
+        )
+    }
+
+    /// Gives a delivery up.
+    pub fn mark_dead(
+        &mut self,
+        id: i64,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET state = 'dead', last_error = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, error, stamp(now)],
+        )
+    }
+
+    /// Puts a delivery back to `pending` without counting the attempt (its channel paused
+    /// before anything was published).
+    pub fn release(&mut self, id: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET state = 'pending', attempts = MAX(attempts - 1, 0),
+                 last_error = ?2, updated_at = ?3
+             WHERE id = ?1",
+            params![id, error, stamp(now)],
+        )
+    }
+
+    /// Posts sent on `channel` since `since` (daily cap).
+    pub fn sent_since(&self, channel: &str, since: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM deliveries WHERE channel = ?1 AND state = 'sent' AND sent_at >= ?2",
+                params![channel, stamp(since)],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as usize)
+            .map_err(|e| self.sql(e))
+    }
+
+    /// When `channel` last published (minimum spacing).
+    pub fn last_sent_at(&self, channel: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let last: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT MAX(sent_at) FROM deliveries WHERE channel = ?1 AND state = 'sent'",
+                [channel],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(last.as_deref().map(parse_time))
+    }
+
+    /// Pauses `channel` until the operator runs `crier retry`.
+    pub fn pause_channel(
+        &mut self,
+        channel: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update(
+            "INSERT INTO channel_state (channel, paused, paused_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (channel) DO UPDATE SET paused = excluded.paused, paused_at = excluded.paused_at",
+            params![channel, reason, stamp(now)],
+        )
+    }
+
+    /// Why `channel` is paused, if it is.
+    pub fn channel_paused(&self, channel: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT paused FROM channel_state WHERE channel = ?1",
+                [channel],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Re-queues dead, failed and held deliveries (optionally of one channel or one entry)
+    /// to be sent now with fresh attempts, and lifts the pause of the channels concerned.
+    /// Returns (deliveries re-queued, channels un-paused).
+    pub fn retry(
+        &mut self,
+        channel: Option<&str>,
+        entry: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(usize, usize), StoreError> {
+        let tx = self.conn.transaction().map_err(|e| StoreError::Sql {
+            path: self.path.clone(),
+            source: e,
+        })?;
+        let requeued = tx
+            .execute(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, due_at = ?3, updated_at = ?3
+                 WHERE state IN ('dead', 'failed', 'held')
+                   AND (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR entry_id = ?2)",
+                params![channel, entry, stamp(now)],
+            )
+            .and_then(|n| {
+                let unpaused = tx.execute(
+                    "UPDATE channel_state SET paused = NULL, paused_at = NULL
+                     WHERE paused IS NOT NULL AND (?1 IS NULL OR channel = ?1)",
+                    params![channel],
+                )?;
+                tx.commit()?;
+                Ok((n, unpaused))
+            })
+            .map_err(|e| StoreError::Sql {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        Ok(requeued)
+    }
+
+    /// Deliveries per channel and state, last error and pause, for `crier status`.
+    pub fn delivery_summary(&self) -> Result<Vec<ChannelSummary>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT channel, state, COUNT(*) FROM deliveries GROUP BY channel, state
+                 UNION SELECT channel, NULL, 0 FROM channel_state WHERE paused IS NOT NULL
+                 ORDER BY 1",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows: Vec<(String, Option<String>, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(|e| self.sql(e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.sql(e))?;
+        let mut out: Vec<ChannelSummary> = Vec::new();
+        for (channel, state, count) in rows {
+            if out.last().is_none_or(|s| s.channel != channel) {
+                out.push(ChannelSummary {
+                    channel: channel.clone(),
+                    ..ChannelSummary::default()
+                });
+            }
+            if let (Some(summary), Some(state)) = (out.last_mut(), state) {
+                summary
+                    .counts
+                    .push((DeliveryState::parse(&state), count as usize));
+            }
+        }
+        for summary in &mut out {
+            summary.counts.sort();
+            summary.paused = self.channel_paused(&summary.channel)?;
+            summary.last_error = self
+                .conn
+                .query_row(
+                    "SELECT last_error FROM deliveries
+                     WHERE channel = ?1 AND state IN ('failed', 'dead') AND last_error IS NOT NULL
+                     ORDER BY updated_at DESC LIMIT 1",
+                    [&summary.channel],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.sql(e))?;
+        }
+        Ok(out)
+    }
+
+    /// Whether entry `id` is published (not scheduled, not withdrawn).
+    pub fn entry_is_live(&self, id: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT status = 'live' FROM entries WHERE id = ?1",
+                [id],
+                |r| r.get::<_, bool>(0),
+            )
+            .optional()
+            .map(|live| live.unwrap_or(false))
+            .map_err(|e| self.sql(e))
+    }
+
+    /// A value of `channel`'s persistent memory.
+    pub fn memory_get(&self, channel: &str, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT value FROM channel_memory WHERE channel = ?1 AND key = ?2",
+                [channel, key],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Stores a value in `channel`'s persistent memory.
+    pub fn memory_set(&mut self, channel: &str, key: &str, value: &str) -> Result<(), StoreError> {
+        self.update(
+            "INSERT INTO channel_memory (channel, key, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (channel, key) DO UPDATE SET value = excluded.value",
+            params![channel, key, value],
+        )
+    }
+
+    fn update(&mut self, sql: &str, params: impl rusqlite::Params) -> Result<(), StoreError> {
+        self.conn
+            .execute(sql, params)
+            .map(|_| ())
+            .map_err(|e| self.sql(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Batch;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).unwrap()
+    }
+
+    fn queued(entry: &str, channel: &str, state: DeliveryState) -> NewDelivery {
+        NewDelivery {
+            entry_id: entry.into(),
+            channel: channel.into(),
+            state,
+            queued_at: now(),
+            reason: (state == DeliveryState::Held).then(|| "older than max_age".into()),
+        }
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.sqlite3")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn deliveries_are_queued_once_and_walk_their_states() {
+        let (_dir, mut store) = store();
+        let batch = Batch {
+            deliveries: vec![
+                queued("a", "masto", DeliveryState::Pending),
+                queued("b", "masto", DeliveryState::Held),
+            ],
+            ..Batch::default()
+        };
+        store.apply(&batch, now()).unwrap();
+        // The same entry and channel again: ignored.
+        store.apply(&batch, now()).unwrap();
+        assert_eq!(store.deliveries().unwrap().len(), 2);
+
+        let due = store.due_deliveries("masto", now()).unwrap();
+        assert_eq!(due.len(), 1);
+        let d = &due[0];
+        assert_eq!(
+            (d.entry_id.as_str(), d.state, d.attempts),
+            ("a", DeliveryState::Pending, 0)
+        );
+        assert_eq!(d.queued_at, now());
+
+        store.mark_sending(d.id, now()).unwrap();
+        let later = now() + chrono::Duration::minutes(5);
+        store.mark_failed(d.id, "HTTP 503", later, now()).unwrap();
+        assert!(store.due_deliveries("masto", now()).unwrap().is_empty());
+        let again = store.due_deliveries("masto", later).unwrap();
+        assert_eq!(
+            (again[0].state, again[0].attempts),
+            (DeliveryState::Failed, 1)
+        );
+
+        store.mark_sending(d.id, later).unwrap();
+        store
+            .mark_sent(d.id, Some("123"), Some("https://m.example/@a/123"), later)
+            .unwrap();
+        assert_eq!(store.sent_since("masto", now()).unwrap(), 1);
+        assert_eq!(store.last_sent_at("masto").unwrap(), Some(later));
+        assert!(store.due_deliveries("masto", later).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_delivery_left_sending_is_due_again() {
+        let (_dir, mut store) = store();
+        store
+            .apply(
+                &Batch {
+                    deliveries: vec![queued("a", "x", DeliveryState::Pending)],
+                    ..Batch::default()
+                },
+                now(),
+            )
+            .unwrap();
+        let id = store.due_deliveries("x", now()).unwrap()[0].id;
+        store.mark_sending(id, now()).unwrap();
+        let due = store.due_deliveries("x", now()).unwrap();
+        assert_eq!(due[0].state, DeliveryState::Sending);
+    }
+
+    #[test]
+    fn retry_requeues_and_unpauses_and_status_summarises() {
+        let (_dir, mut store) = store();
+        store
+            .apply(
+                &Batch {
+                    deliveries: vec![
+                        queued("a", "fb", DeliveryState::Pending),
+                        queued("b", "fb", DeliveryState::Held),
+                        queued("a", "x", DeliveryState::Pending),
+                    ],
+                    ..Batch::default()
+                },
+                now(),
+            )
+            .unwrap();
+        let id = store.due_deliveries("fb", now()).unwrap()[0].id;
+        store.mark_sending(id, now()).unwrap();
+        store.mark_dead(id, "code 368: blocked", now()).unwrap();
+        store.pause_channel("fb", "token expired", now()).unwrap();
+        assert_eq!(
+            store.channel_paused("fb").unwrap().as_deref(),
+            Some("token expired")
+        );
+
+        let summary = store.delivery_summary().unwrap();
+        assert_eq!(summary.len(), 2);
+        assert_eq!(summary[0].channel, "fb");
+        assert_eq!(
+            summary[0].counts,
+            [(DeliveryState::Dead, 1), (DeliveryState::Held, 1)]
+        );
+        assert_eq!(summary[0].last_error.as_deref(), Some("code 368: blocked"));
+        assert_eq!(summary[0].paused.as_deref(), Some("token expired"));
+
+        assert_eq!(store.retry(Some("x"), None, now()).unwrap(), (0, 0));
+        assert_eq!(store.retry(Some("fb"), None, now()).unwrap(), (2, 1));
+        assert_eq!(store.channel_paused("fb").unwrap(), None);
+        let due = store.due_deliveries("fb", now()).unwrap();
+        assert_eq!(due.len(), 2);
+        assert!(
+            due.iter()
+                .all(|d| d.attempts == 0 && d.state == DeliveryState::Pending)
+        );
+    }
+
+    #[test]
+    fn memory_is_per_channel() {
+        let (_dir, mut store) = store();
+        store.memory_set("bsky", "session", "s1").unwrap();
+        store.memory_set("bsky", "session", "s2").unwrap();
+        assert_eq!(
+            store.memory_get("bsky", "session").unwrap().as_deref(),
+            Some("s2")
+        );
+        assert_eq!(store.memory_get("other", "session").unwrap(), None);
+    }
+}
