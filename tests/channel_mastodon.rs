@@ -1,0 +1,409 @@
+//! The Mastodon channel against a local mock server: what it sends, and how every kind of
+//! failure is classified.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use crier::channels::http::client;
+use crier::channels::mastodon::idempotency_key;
+use crier::channels::{
+    Channel, ChannelConfig, ChannelContext, Memory, Post, PostError, Published, build,
+};
+use serde_json::json;
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const TOKEN: &str = "mastodon-test-token-5ecret";
+
+#[derive(Default)]
+struct InMemory(Mutex<HashMap<String, String>>);
+
+impl Memory for InMemory {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.lock().unwrap().get(key).cloned()
+    }
+    fn set(&self, key: &str, value: &str) {
+        self.0.lock().unwrap().insert(key.into(), value.into());
+    }
+}
+
+/// A channel named `mastodon-test` posting to `base_url`, its token in a file under `dir`.
+fn channel(base_url: &str, dir: &Path, timeout: Duration) -> Box<dyn Channel> {
+    let token_file = dir.join("mastodon.token");
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let config = config(&[
+        ("name", "mastodon-test".into()),
+        ("base_url", base_url.into()),
+        ("access_token", secret("file", token_file.to_str().unwrap())),
+        ("visibility", "unlisted".into()),
+    ]);
+    build(&config, context(timeout))
+}
+
+/// A `[[channels]]` table of type `mastodon`, as the config file would give it.
+fn config(fields: &[(&str, toml::Value)]) -> ChannelConfig {
+    let mut table = toml::Table::new();
+    table.insert("type".into(), "mastodon".into());
+    for (key, value) in fields {
+        table.insert((*key).into(), value.clone());
+    }
+    toml::Value::Table(table).try_into().unwrap()
+}
+
+/// A secret reference such as `{ file = "..." }`.
+fn secret(kind: &str, value: &str) -> toml::Value {
+    let mut table = toml::Table::new();
+    table.insert(kind.into(), value.into());
+    toml::Value::Table(table)
+}
+
+fn context(timeout: Duration) -> ChannelContext {
+    ChannelContext {
+        http: client(timeout),
+        memory: Arc::new(InMemory::default()),
+    }
+}
+
+fn post() -> Post {
+    Post {
+        delivery_id: 42,
+        queued_at: Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap(),
+        entry_id: "projects/kragujevac".into(),
+        text: "Kragujevac\n\nA new project.\n\nhttps://example.org/en/projects/kragujevac/".into(),
+        url: "https://example.org/en/projects/kragujevac/".into(),
+        title: "Kragujevac".into(),
+        summary: "A new project.".into(),
+        language: "en-GB".into(),
+        image: None,
+    }
+}
+
+/// The request the channel must send for [`post`], whatever the answer.
+fn status_request(p: &Post) -> wiremock::MockBuilder {
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(header("idempotency-key", idempotency_key(p).as_str()))
+        .and(body_partial_json(json!({
+            "status": p.text,
+            "language": "en",
+            "visibility": "unlisted",
+        })))
+}
+
+fn status_json(id: &str) -> serde_json::Value {
+    json!({
+        "id": id,
+        "url": format!("https://mastodon.example/@crier/{id}"),
+        "content": "<p>Kragujevac</p>",
+        "visibility": "unlisted",
+    })
+}
+
+async fn publish_against(server: &MockServer, timeout: Duration) -> Result<Published, PostError> {
+    let dir = tempfile::tempdir().unwrap();
+    channel(&server.uri(), dir.path(), timeout)
+        .publish(&post())
+        .await
+}
+
+const SHORT: Duration = Duration::from_millis(300);
+const LONG: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn publishes_a_status() {
+    let server = MockServer::start().await;
+    status_request(&post())
+        .respond_with(ResponseTemplate::new(200).set_body_json(status_json("1100")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let published = publish_against(&server, LONG).await.unwrap();
+    assert_eq!(
+        published,
+        Published {
+            remote_id: Some("1100".into()),
+            remote_url: Some("https://mastodon.example/@crier/1100".into()),
+        }
+    );
+    let key = idempotency_key(&post());
+    assert!(key.starts_with("crier-42-"), "{key}");
+}
+
+#[test]
+fn the_idempotency_key_depends_on_the_delivery_and_entry() {
+    let a = post();
+    let mut b = post();
+    b.text = "another text, same delivery".into();
+    assert_eq!(idempotency_key(&a), idempotency_key(&b));
+    b.delivery_id = 43;
+    assert_ne!(idempotency_key(&a), idempotency_key(&b));
+    let mut c = post();
+    c.entry_id = "projects/nis".into();
+    assert_ne!(idempotency_key(&a), idempotency_key(&c));
+}
+
+#[tokio::test]
+async fn a_refused_token_pauses_without_showing_it() {
+    let server = MockServer::start().await;
+    status_request(&post())
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"error": "The access token is invalid"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let PostError::Pause { reason } = publish_against(&server, LONG).await.unwrap_err() else {
+        panic!("a refused token must pause the channel");
+    };
+    assert!(reason.contains("The access token is invalid"), "{reason}");
+    assert!(reason.contains("write:statuses"), "{reason}");
+    assert!(reason.contains("Preferences → Development"), "{reason}");
+    assert!(
+        reason.contains("crier retry --channel mastodon-test"),
+        "{reason}"
+    );
+    assert!(!reason.contains(TOKEN), "{reason}");
+}
+
+#[tokio::test]
+async fn a_token_without_the_scope_pauses() {
+    let server = MockServer::start().await;
+    status_request(&post())
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"error": "This action is outside the authorized scopes"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = publish_against(&server, LONG).await.unwrap_err();
+    assert!(
+        matches!(&err, PostError::Pause { reason } if reason.contains("outside the authorized scopes") && !reason.contains(TOKEN)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_token_pauses_and_sends_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(status_json("1")))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let channel = channel(&server.uri(), dir.path(), LONG);
+    std::fs::remove_file(dir.path().join("mastodon.token")).unwrap();
+    let PostError::Pause { reason } = channel.publish(&post()).await.unwrap_err() else {
+        panic!("a missing token must pause the channel");
+    };
+    assert!(reason.contains("mastodon.token"), "{reason}");
+    assert!(
+        reason.contains("crier retry --channel mastodon-test"),
+        "{reason}"
+    );
+}
+
+#[tokio::test]
+async fn a_validation_failure_rejects_the_post() {
+    let server = MockServer::start().await;
+    status_request(&post())
+        .respond_with(ResponseTemplate::new(422).set_body_json(
+            json!({"error": "Validation failed: Text character limit of 500 exceeded"}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = publish_against(&server, LONG).await.unwrap_err();
+    assert_eq!(
+        err,
+        PostError::Reject {
+            reason: "mastodon: HTTP 422 Unprocessable Entity: Validation failed: Text character limit of 500 exceeded".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_retries_after_the_reset() {
+    let server = MockServer::start().await;
+    status_request(&post())
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("X-RateLimit-Limit", "300")
+                .insert_header("X-RateLimit-Remaining", "0")
+                .insert_header("X-RateLimit-Reset", "2031-01-01T10:30:00.000Z")
+                .set_body_json(json!({"error": "Too many requests"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = publish_against(&server, LONG).await.unwrap_err();
+    let reset: DateTime<Utc> = Utc.with_ymd_and_hms(2031, 1, 1, 10, 30, 0).unwrap();
+    assert!(
+        matches!(&err, PostError::Retry { after: Some(after), reason } if *after == reset && reason.contains("Too many requests")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_error_retries() {
+    let server = MockServer::start().await;
+    status_request(&post())
+        .respond_with(ResponseTemplate::new(503).set_body_string("<h1>Maintenance</h1>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = publish_against(&server, LONG).await.unwrap_err();
+    assert!(
+        matches!(err, PostError::Retry { after: None, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_base_url_pauses() {
+    let server = MockServer::start().await;
+    status_request(&post())
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>Parked domain</html>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = publish_against(&server, LONG).await.unwrap_err();
+    assert!(
+        matches!(&err, PostError::Pause { reason } if reason.contains("base_url")),
+        "{err:?}"
+    );
+
+    let server = MockServer::start().await;
+    let err = publish_against(&server, LONG).await.unwrap_err();
+    assert!(
+        matches!(&err, PostError::Pause { reason } if reason.contains("HTTP 404") && reason.contains("base_url")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_hung_request_times_out_and_retries() {
+    let server = MockServer::start().await;
+    status_request(&post())
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(status_json("1"))
+                .set_delay(Duration::from_secs(3)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = publish_against(&server, SHORT).await.unwrap_err();
+    assert!(
+        matches!(&err, PostError::Retry { reason, after: None } if reason.contains("timed out")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_retries() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            drop(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let channel = channel(&format!("http://{address}"), dir.path(), LONG);
+    let err = channel.publish(&post()).await.unwrap_err();
+    assert!(
+        matches!(&err, PostError::Retry { after: None, .. }),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains(TOKEN), "{err}");
+}
+
+/// A statuses endpoint that behaves like Mastodon's with `Idempotency-Key`: a repeated key
+/// gets the status created the first time. The first answer comes too late for the client.
+#[derive(Clone, Default)]
+struct IdempotentStatuses {
+    /// Idempotency key → status id.
+    created: Arc<Mutex<HashMap<String, String>>>,
+    requests: Arc<Mutex<usize>>,
+}
+
+impl Respond for IdempotentStatuses {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut requests = self.requests.lock().unwrap();
+        *requests += 1;
+        let Some(key) = request.headers.get("idempotency-key") else {
+            return ResponseTemplate::new(400);
+        };
+        let key = key.to_str().unwrap().to_owned();
+        let mut created = self.created.lock().unwrap();
+        let next = format!("{}", 2000 + created.len());
+        let id = created.entry(key).or_insert(next).clone();
+        let answer = ResponseTemplate::new(200).set_body_json(status_json(&id));
+        if *requests == 1 {
+            // Created, but the answer is lost to the client's timeout.
+            answer.set_delay(Duration::from_secs(3))
+        } else {
+            answer
+        }
+    }
+}
+
+#[tokio::test]
+async fn recovering_after_a_timeout_creates_one_status() {
+    let server = MockServer::start().await;
+    let statuses = IdempotentStatuses::default();
+    status_request(&post())
+        .respond_with(statuses.clone())
+        .expect(2)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let channel = channel(&server.uri(), dir.path(), SHORT);
+
+    let first = channel.publish(&post()).await.unwrap_err();
+    assert!(matches!(first, PostError::Retry { .. }), "{first:?}");
+    let recovered = channel.recover(&post()).await.unwrap();
+
+    let created = statuses.created.lock().unwrap().clone();
+    assert_eq!(created.len(), 1, "{created:?}");
+    let id = created.values().next().unwrap();
+    assert_eq!(recovered.remote_id.as_ref(), Some(id));
+    assert_eq!(*statuses.requests.lock().unwrap(), 2);
+}
+
+#[test]
+fn length_is_counted_as_mastodon_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let channel = channel("https://mastodon.example", dir.path(), LONG);
+    assert_eq!(channel.max_length(), 500);
+    let url = "https://example.org/en/projects/a-rather-long-project-name-indeed/";
+    assert_eq!(channel.count(url), 23);
+    assert_eq!(channel.count(&format!("Kragujevac\n\n{url}")), 12 + 23);
+    assert_eq!(channel.count("Ćevapi 🇷🇸 👩‍🍳"), 10);
+    assert_eq!(channel.count("クラグイェヴァツ"), 8);
+    assert_eq!(channel.count("Cafe\u{301}"), 4);
+}
+
+#[test]
+fn the_limit_follows_the_instance() {
+    let config = config(&[
+        ("name", "big".into()),
+        ("base_url", "https://mastodon.example".into()),
+        ("access_token", secret("env", "CRIER_TEST_UNUSED")),
+        ("max_characters", 5000.into()),
+    ]);
+    assert_eq!(build(&config, context(LONG)).max_length(), 5000);
+}
