@@ -1,13 +1,33 @@
 //! Bluesky: a session from handle + app password, then `com.atproto.repo.createRecord` of an
-//! `app.bsky.feed.post`.
+//! `app.bsky.feed.post` with link and tag facets and a link card.
 //!
-//! API: <https://docs.bsky.app/docs/advanced-guides/posts>
+//! API: <https://docs.bsky.app/docs/advanced-guides/posts>,
+//! <https://docs.bsky.app/docs/api/com-atproto-repo-create-record>
+//!
+//! createRecord is not idempotent, so each delivery gets a fixed record key (a TID derived from
+//! the delivery, see [`tid`]): after an attempt with an unknown outcome, `recover` asks
+//! `com.atproto.repo.getRecord` whether the post exists before creating it. Released PDS
+//! versions answer the creation of an existing record with a 500 (others with 409
+//! `RecordAlreadyExists`), so such answers are also checked with getRecord before they count as
+//! failures.
+
+mod facets;
+mod session;
+mod tid;
+mod xrpc;
 
 use std::path::Path;
 
 use async_trait::async_trait;
+use chrono::SecondsFormat;
+use reqwest::StatusCode;
+use reqwest::header::CONTENT_TYPE;
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use unicode_segmentation::UnicodeSegmentation;
 
+use self::session::{Renewal, Session};
+use self::xrpc::Answer;
 use super::{Channel, ChannelContext, Post, PostError, Published};
 use crate::secrets::SecretRef;
 
@@ -44,13 +64,21 @@ impl BlueskyConfig {
     }
 }
 
+/// The collection of posts.
+const POSTS: &str = "app.bsky.feed.post";
+/// Largest link-card image the `app.bsky.embed.external` lexicon accepts.
+const MAX_THUMB_BYTES: usize = 1_000_000;
+/// Most graphemes in a post's text.
+const MAX_GRAPHEMES: usize = 300;
+
 /// A Bluesky channel.
 pub struct Bluesky {
     name: String,
-    #[allow(dead_code)]
     config: BlueskyConfig,
-    #[allow(dead_code)]
     context: ChannelContext,
+    /// Serialises session creation and renewal within this process, so that concurrent
+    /// requests finding an expired token refresh it once.
+    session_lock: tokio::sync::Mutex<()>,
 }
 
 impl Bluesky {
@@ -60,8 +88,268 @@ impl Bluesky {
             name,
             config,
             context,
+            session_lock: tokio::sync::Mutex::new(()),
         }
     }
+
+    fn xrpc(&self, method: &str) -> String {
+        format!(
+            "{}/xrpc/{method}",
+            self.config.base_url.trim_end_matches('/')
+        )
+    }
+
+    /// Sends the request `build` makes for the session, renewing the session once when the
+    /// PDS refuses its token. Only transport and session failures are errors; the caller reads
+    /// every other answer.
+    async fn call(
+        &self,
+        build: impl Fn(&Session) -> reqwest::RequestBuilder,
+    ) -> Result<(Session, Answer), PostError> {
+        let mut session = self.session().await?;
+        let mut renewed = false;
+        loop {
+            let answer = xrpc::send(build(&session)).await?;
+            if renewed || answer.status.is_success() {
+                return Ok((session, answer));
+            }
+            let renewal = match answer.error().as_deref() {
+                Some("ExpiredToken") => Renewal::Refresh,
+                Some("InvalidToken" | "AuthenticationRequired") => Renewal::Create,
+                _ if answer.status == StatusCode::UNAUTHORIZED => Renewal::Create,
+                _ => return Ok((session, answer)),
+            };
+            session = self.renew(&session, renewal).await?;
+            renewed = true;
+        }
+    }
+
+    /// Creates the post's record.
+    async fn create(&self, post: &Post, rkey: &str) -> Result<Published, PostError> {
+        const METHOD: &str = "com.atproto.repo.createRecord";
+        let thumb = self.thumb(post).await?;
+        let record = record(post, thumb);
+        let (session, answer) = self
+            .call(|session| {
+                self.context
+                    .http
+                    .post(self.xrpc(METHOD))
+                    .bearer_auth(&session.access_jwt)
+                    .json(&json!({
+                        "repo": session.did,
+                        "collection": POSTS,
+                        "rkey": rkey,
+                        "record": record,
+                    }))
+            })
+            .await?;
+        if answer.status.is_success() {
+            #[derive(Deserialize)]
+            struct Created {
+                uri: String,
+            }
+            let created: Created = answer.json(METHOD)?;
+            return Ok(published(&session.did, rkey, Some(created.uri)));
+        }
+        let exists = answer.status == StatusCode::CONFLICT
+            || answer.error().as_deref() == Some("RecordAlreadyExists");
+        if !exists && !answer.status.is_server_error() {
+            return Err(answer.classify(&self.name, METHOD));
+        }
+        // The record may exist: from an earlier attempt (a PDS answers 500 or 409 to a second
+        // creation), or from this one if the PDS failed after writing it.
+        let failure = match answer.classify(&self.name, METHOD) {
+            PostError::Reject { reason } => PostError::Retry {
+                reason,
+                after: None,
+            },
+            other => other,
+        };
+        match self.lookup(rkey).await {
+            Ok(Some(found)) => {
+                tracing::info!(
+                    channel = %self.name,
+                    rkey,
+                    "createRecord failed but the post exists: {}",
+                    answer.describe()
+                );
+                Ok(found)
+            }
+            Ok(None) | Err(_) => Err(failure),
+        }
+    }
+
+    /// The post with record key `rkey`, if it exists.
+    async fn lookup(&self, rkey: &str) -> Result<Option<Published>, PostError> {
+        const METHOD: &str = "com.atproto.repo.getRecord";
+        let (session, answer) = self
+            .call(|session| {
+                self.context
+                    .http
+                    .get(self.xrpc(METHOD))
+                    .bearer_auth(&session.access_jwt)
+                    .query(&[
+                        ("repo", session.did.as_str()),
+                        ("collection", POSTS),
+                        ("rkey", rkey),
+                    ])
+            })
+            .await?;
+        if answer.status.is_success() {
+            #[derive(Deserialize)]
+            struct Found {
+                uri: Option<String>,
+            }
+            let found: Found = answer.json(METHOD)?;
+            return Ok(Some(published(&session.did, rkey, found.uri)));
+        }
+        if answer.error().as_deref() == Some("RecordNotFound") {
+            return Ok(None);
+        }
+        // Whether the post exists is unknown, and creating it could make a duplicate.
+        Err(match answer.classify(&self.name, METHOD) {
+            PostError::Reject { reason } => PostError::Retry {
+                reason: format!("{reason} (cannot tell whether the post exists)"),
+                after: None,
+            },
+            other => other,
+        })
+    }
+
+    /// The link card's image, uploaded as a blob. A missing, oversized or non-image file
+    /// leaves the card without image rather than holding the post back.
+    async fn thumb(&self, post: &Post) -> Result<Option<Value>, PostError> {
+        const METHOD: &str = "com.atproto.repo.uploadBlob";
+        let Some(image) = &post.image else {
+            return Ok(None);
+        };
+        let (bytes, mime) = match self.download(&image.url).await {
+            Ok(downloaded) => downloaded,
+            Err(why) => {
+                tracing::warn!(
+                    channel = %self.name,
+                    entry_id = %post.entry_id,
+                    image_url = %image.url,
+                    "posting without a link-card image: {why}"
+                );
+                return Ok(None);
+            }
+        };
+        let (_, answer) = self
+            .call(|session| {
+                self.context
+                    .http
+                    .post(self.xrpc(METHOD))
+                    .bearer_auth(&session.access_jwt)
+                    .header(CONTENT_TYPE, &mime)
+                    .body(bytes.clone())
+            })
+            .await?;
+        if answer.status.is_success() {
+            #[derive(Deserialize)]
+            struct Uploaded {
+                blob: Value,
+            }
+            return Ok(Some(answer.json::<Uploaded>(METHOD)?.blob));
+        }
+        match answer.classify(&self.name, METHOD) {
+            PostError::Reject { reason } => {
+                tracing::warn!(
+                    channel = %self.name,
+                    entry_id = %post.entry_id,
+                    image_url = %image.url,
+                    "posting without a link-card image: {reason}"
+                );
+                Ok(None)
+            }
+            // Transient or channel-wide: nothing was posted, the next attempt does it all.
+            other => Err(other),
+        }
+    }
+
+    /// Downloads an image for a link card: its bytes and media type.
+    async fn download(&self, url: &str) -> Result<(Vec<u8>, String), String> {
+        let mut response = self
+            .context
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("cannot download it: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!(
+                "downloading it answered HTTP {}",
+                response.status()
+            ));
+        }
+        let mime = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        // Bluesky shows raster images only.
+        if !mime.starts_with("image/") || mime == "image/svg+xml" {
+            return Err(format!("not a raster image (Content-Type {mime:?})"));
+        }
+        let too_large = || format!("larger than Bluesky's {MAX_THUMB_BYTES} bytes");
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_THUMB_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| format!("cannot download it: {e}"))?
+        {
+            if bytes.len() + chunk.len() > MAX_THUMB_BYTES {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok((bytes, mime))
+    }
+}
+
+/// The published post with record key `rkey` in `did`'s repository.
+fn published(did: &str, rkey: &str, uri: Option<String>) -> Published {
+    Published {
+        remote_id: Some(uri.unwrap_or_else(|| format!("at://{did}/{POSTS}/{rkey}"))),
+        remote_url: Some(format!("https://bsky.app/profile/{did}/post/{rkey}")),
+    }
+}
+
+/// The `app.bsky.feed.post` record of `post`. It depends on the post alone (and the uploaded
+/// image), so every attempt of a delivery writes the same record.
+fn record(post: &Post, thumb: Option<Value>) -> Value {
+    let mut record = json!({
+        "$type": POSTS,
+        "text": post.text,
+        "createdAt": post.queued_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+    });
+    if !post.language.is_empty() {
+        record["langs"] = json!([post.language]);
+    }
+    let facets = facets::facets(&post.text);
+    if !facets.is_empty() {
+        record["facets"] = Value::Array(facets);
+    }
+    if !post.url.is_empty() {
+        let mut external = json!({
+            "uri": post.url,
+            "title": post.title,
+            "description": post.summary,
+        });
+        if let Some(thumb) = thumb {
+            external["thumb"] = thumb;
+        }
+        record["embed"] = json!({"$type": "app.bsky.embed.external", "external": external});
+    }
+    record
 }
 
 #[async_trait]
@@ -71,16 +359,101 @@ impl Channel for Bluesky {
     }
 
     fn max_length(&self) -> usize {
-        300
+        MAX_GRAPHEMES
     }
 
     fn count(&self, text: &str) -> usize {
-        text.chars().count()
+        text.graphemes(true).count()
     }
 
-    async fn publish(&self, _post: &Post) -> Result<Published, PostError> {
-        Err(PostError::Reject {
-            reason: "bluesky: not implemented yet".into(),
-        })
+    async fn publish(&self, post: &Post) -> Result<Published, PostError> {
+        let rkey = tid::for_delivery(post.queued_at, post.delivery_id);
+        self.create(post, &rkey).await
+    }
+
+    async fn recover(&self, post: &Post) -> Result<Published, PostError> {
+        let rkey = tid::for_delivery(post.queued_at, post.delivery_id);
+        match self.lookup(&rkey).await? {
+            Some(found) => {
+                tracing::info!(channel = %self.name, rkey, "the post already exists");
+                Ok(found)
+            }
+            None => self.create(post, &rkey).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::Image;
+    use chrono::DateTime;
+
+    fn post() -> Post {
+        Post {
+            delivery_id: 7,
+            queued_at: DateTime::parse_from_rfc3339("2025-06-01T12:00:00.123456Z")
+                .unwrap()
+                .to_utc(),
+            entry_id: "fete".into(),
+            text: "Fête 🎉 #Garden\n\nhttps://example.org/fete/".into(),
+            url: "https://example.org/fete/".into(),
+            title: "Fête".into(),
+            summary: "A garden party.".into(),
+            language: "fr".into(),
+            image: Some(Image {
+                url: "https://example.org/fete.jpg".into(),
+                alt: String::new(),
+            }),
+        }
+    }
+
+    #[test]
+    fn records_carry_facets_languages_and_a_card() {
+        let blob = json!({"$type": "blob", "ref": {"$link": "bafkrei"}, "mimeType": "image/jpeg", "size": 3});
+        let record = record(&post(), Some(blob.clone()));
+        assert_eq!(record["$type"], POSTS);
+        assert_eq!(record["createdAt"], "2025-06-01T12:00:00.123Z");
+        assert_eq!(record["langs"], json!(["fr"]));
+        let link = &record["facets"][1];
+        assert_eq!(link["index"], json!({"byteStart": 20, "byteEnd": 45}));
+        assert_eq!(record["facets"][0]["features"][0]["tag"], "Garden");
+        assert_eq!(
+            record["embed"],
+            json!({"$type": "app.bsky.embed.external", "external": {
+                "uri": "https://example.org/fete/",
+                "title": "Fête",
+                "description": "A garden party.",
+                "thumb": blob,
+            }})
+        );
+        let bare = record_without_extras();
+        assert!(bare.get("langs").is_none() && bare.get("facets").is_none());
+        assert!(bare.get("embed").is_none());
+    }
+
+    fn record_without_extras() -> Value {
+        record(
+            &Post {
+                text: "plain".into(),
+                url: String::new(),
+                language: String::new(),
+                ..post()
+            },
+            None,
+        )
+    }
+
+    #[test]
+    fn published_names_the_post() {
+        let p = published("did:plc:abc", "3l25zusnsfck2", None);
+        assert_eq!(
+            p.remote_id.as_deref(),
+            Some("at://did:plc:abc/app.bsky.feed.post/3l25zusnsfck2")
+        );
+        assert_eq!(
+            p.remote_url.as_deref(),
+            Some("https://bsky.app/profile/did:plc:abc/post/3l25zusnsfck2")
+        );
     }
 }

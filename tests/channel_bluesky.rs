@@ -1,0 +1,685 @@
+//! The Bluesky channel against a mock PDS on 127.0.0.1: the session's life (creation, reuse
+//! across runs, refresh, refusal), the exact record sent, link-card images, and every way a
+//! post can fail or half-succeed without ending up posted twice.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crier::channels::bluesky::{Bluesky, BlueskyConfig};
+use crier::channels::{Channel, ChannelContext, Memory, Post, PostError};
+use crier::entry::Image;
+use crier::secrets::SecretRef;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use wiremock::matchers::{body_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const HANDLE: &str = "alliance.bsky.social";
+const DID: &str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
+const PASSWORD: &str = "abcd-efgh-ijkl-mnop";
+const TEXT: &str = "Fête à Montréal 🎉👩‍👩‍👧 — https://example.org/fete/?lang=fr";
+
+/// The state database's memory, in a map.
+#[derive(Default)]
+struct TestMemory(Mutex<HashMap<String, String>>);
+
+impl Memory for TestMemory {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.lock().unwrap().get(key).cloned()
+    }
+
+    fn set(&self, key: &str, value: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(key.to_owned(), value.to_owned());
+    }
+}
+
+struct Fixture {
+    server: MockServer,
+    memory: Arc<TestMemory>,
+    password: SecretRef,
+    dir: TempDir,
+}
+
+impl Fixture {
+    async fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bluesky.password");
+        write_secret(&file, &format!("{PASSWORD}\n"));
+        Fixture {
+            server: MockServer::start().await,
+            memory: Arc::new(TestMemory::default()),
+            password: SecretRef::File(file),
+            dir,
+        }
+    }
+
+    fn channel(&self) -> Bluesky {
+        self.channel_at(&self.server.uri(), Duration::from_secs(5))
+    }
+
+    fn channel_at(&self, base_url: &str, timeout: Duration) -> Bluesky {
+        let config = BlueskyConfig {
+            base_url: format!("{base_url}/"),
+            handle: HANDLE.into(),
+            app_password: self.password.clone(),
+        };
+        let context = ChannelContext {
+            http: crier::channels::http::client(timeout),
+            memory: self.memory.clone(),
+        };
+        Bluesky::new("bsky".into(), config, context)
+    }
+
+    /// createSession, expected exactly `times` with the handle and app password.
+    async fn expect_session(&self, times: u64) {
+        Mock::given(method("POST"))
+            .and(path("/xrpc/com.atproto.server.createSession"))
+            .and(body_json(
+                json!({"identifier": HANDLE, "password": PASSWORD}),
+            ))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(session("access-1", "refresh-1")),
+            )
+            .expect(times)
+            .mount(&self.server)
+            .await;
+    }
+
+    /// A session left in memory by an earlier run.
+    fn remember_session(&self, access: &str, refresh: &str) {
+        let stored =
+            json!({"did": DID, "accessJwt": access, "refreshJwt": refresh, "identifier": HANDLE});
+        self.memory.set("session", &stored.to_string());
+    }
+
+    async fn requests_to(&self, method: &str) -> Vec<Request> {
+        let suffix = format!("/xrpc/{method}");
+        let all = self.server.received_requests().await.unwrap();
+        all.into_iter().filter(|r| r.url.path() == suffix).collect()
+    }
+}
+
+fn write_secret(file: &Path, value: &str) {
+    std::fs::write(file, value).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+fn session(access: &str, refresh: &str) -> Value {
+    json!({
+        "did": DID,
+        "handle": HANDLE,
+        "email": "team@example.org",
+        "accessJwt": access,
+        "refreshJwt": refresh,
+        "active": true,
+    })
+}
+
+fn xrpc_error(status: u16, error: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({"error": error, "message": message}))
+}
+
+fn queued_at() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-06-01T12:00:00.123456Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn post(delivery_id: i64) -> Post {
+    Post {
+        delivery_id,
+        queued_at: queued_at(),
+        entry_id: "fete".into(),
+        text: TEXT.into(),
+        url: "https://example.org/fete/?lang=fr".into(),
+        title: "Fête à Montréal".into(),
+        summary: "Une fête de quartier.".into(),
+        language: "fr".into(),
+        image: None,
+    }
+}
+
+/// The TID of the spec (<https://atproto.com/specs/tid>), written again from it.
+fn expected_rkey(queued_at: DateTime<Utc>, delivery_id: i64) -> String {
+    let value = ((queued_at.timestamp_micros() as u64) << 10) | (delivery_id as u64 % 1024);
+    let alphabet = b"234567abcdefghijklmnopqrstuvwxyz";
+    (0..13)
+        .rev()
+        .map(|digit| char::from(alphabet[((value >> (5 * digit)) & 31) as usize]))
+        .collect()
+}
+
+fn created(rkey: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "uri": format!("at://{DID}/app.bsky.feed.post/{rkey}"),
+        "cid": "bafyreig2fjxi3rptqdgylg7e5hmjl6mcke7rn2b6cugzlqq3i4zu6rq52q",
+        "commit": {"cid": "bafyreib", "rev": "3l25zusnsfck2"},
+        "validationStatus": "valid",
+    }))
+}
+
+async fn mount_create(server: &MockServer, token: &str, answer: ResponseTemplate, times: u64) {
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.repo.createRecord"))
+        .and(header("authorization", format!("Bearer {token}").as_str()))
+        .respond_with(answer)
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+fn retry_reason(result: Result<crier::channels::Published, PostError>) -> String {
+    match result {
+        Err(PostError::Retry { reason, .. }) => reason,
+        other => panic!("expected Retry, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn creates_a_session_then_the_exact_record() {
+    let f = Fixture::new().await;
+    f.expect_session(1).await;
+    let rkey = expected_rkey(queued_at(), 42);
+    mount_create(&f.server, "access-1", created(&rkey), 1).await;
+
+    let published = f.channel().publish(&post(42)).await.unwrap();
+
+    assert_eq!(
+        published.remote_id.as_deref(),
+        Some(format!("at://{DID}/app.bsky.feed.post/{rkey}").as_str())
+    );
+    assert_eq!(
+        published.remote_url.as_deref(),
+        Some(format!("https://bsky.app/profile/{DID}/post/{rkey}").as_str())
+    );
+    // The record key is a TID: 13 base32-sortable characters, first one 2–j.
+    assert_eq!(rkey.len(), 13);
+    assert!(
+        rkey.bytes()
+            .all(|c| b"234567abcdefghijklmnopqrstuvwxyz".contains(&c))
+    );
+    assert!(b"234567abcdefghij".contains(&rkey.as_bytes()[0]));
+
+    let requests = f.requests_to("com.atproto.repo.createRecord").await;
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    // "Fête à Montréal 🎉👩‍👩‍👧 — " is 30 characters but 46 bytes: offsets count bytes.
+    assert_eq!(TEXT.find("https").unwrap(), 46);
+    assert_eq!(TEXT.len(), 79);
+    assert_eq!(
+        body,
+        json!({
+            "repo": DID,
+            "collection": "app.bsky.feed.post",
+            "rkey": rkey,
+            "record": {
+                "$type": "app.bsky.feed.post",
+                "text": TEXT,
+                "createdAt": "2025-06-01T12:00:00.123Z",
+                "langs": ["fr"],
+                "facets": [{
+                    "index": {"byteStart": 46, "byteEnd": 79},
+                    "features": [{
+                        "$type": "app.bsky.richtext.facet#link",
+                        "uri": "https://example.org/fete/?lang=fr",
+                    }],
+                }],
+                "embed": {
+                    "$type": "app.bsky.embed.external",
+                    "external": {
+                        "uri": "https://example.org/fete/?lang=fr",
+                        "title": "Fête à Montréal",
+                        "description": "Une fête de quartier.",
+                    },
+                },
+            },
+        })
+    );
+    assert_eq!(
+        requests[0].headers.get("content-type").unwrap(),
+        "application/json"
+    );
+}
+
+#[tokio::test]
+async fn the_session_is_reused_across_runs() {
+    let f = Fixture::new().await;
+    f.expect_session(1).await;
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.repo.createRecord"))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            created(body["rkey"].as_str().unwrap())
+        })
+        .expect(2)
+        .mount(&f.server)
+        .await;
+
+    // Two runs: two channel instances sharing the state database.
+    f.channel().publish(&post(1)).await.unwrap();
+    f.channel().publish(&post(2)).await.unwrap();
+
+    let stored: Value = serde_json::from_str(&f.memory.get("session").unwrap()).unwrap();
+    assert_eq!(stored["did"], DID);
+    assert_eq!(stored["accessJwt"], "access-1");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed() {
+    let f = Fixture::new().await;
+    f.remember_session("access-old", "refresh-old");
+    f.expect_session(0).await;
+    let rkey = expected_rkey(queued_at(), 3);
+    mount_create(
+        &f.server,
+        "access-old",
+        xrpc_error(400, "ExpiredToken", "Token has expired"),
+        1,
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.server.refreshSession"))
+        .and(header("authorization", "Bearer refresh-old"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(session("access-2", "refresh-2")))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    mount_create(&f.server, "access-2", created(&rkey), 1).await;
+
+    f.channel().publish(&post(3)).await.unwrap();
+
+    let stored: Value = serde_json::from_str(&f.memory.get("session").unwrap()).unwrap();
+    assert_eq!(stored["accessJwt"], "access-2");
+    assert_eq!(stored["refreshJwt"], "refresh-2");
+}
+
+#[tokio::test]
+async fn a_failed_refresh_creates_a_new_session() {
+    let f = Fixture::new().await;
+    f.remember_session("access-old", "refresh-old");
+    mount_create(
+        &f.server,
+        "access-old",
+        xrpc_error(400, "ExpiredToken", "Token has expired"),
+        1,
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.server.refreshSession"))
+        .respond_with(xrpc_error(400, "ExpiredToken", "Token has expired"))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    f.expect_session(1).await;
+    mount_create(
+        &f.server,
+        "access-1",
+        created(&expected_rkey(queued_at(), 4)),
+        1,
+    )
+    .await;
+
+    f.channel().publish(&post(4)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_app_password_pauses_the_channel() {
+    let f = Fixture::new().await;
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.server.createSession"))
+        .respond_with(xrpc_error(
+            401,
+            "AuthenticationRequired",
+            "Invalid identifier or password",
+        ))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    mount_create(&f.server, "access-1", created("x"), 0).await;
+
+    let reason = match f.channel().publish(&post(5)).await {
+        Err(PostError::Pause { reason }) => reason,
+        other => panic!("expected Pause, got {other:?}"),
+    };
+    assert!(reason.contains("App passwords"), "{reason}");
+    assert!(reason.contains("crier retry --channel bsky"), "{reason}");
+    assert!(!reason.contains(PASSWORD), "{reason}");
+    assert!(f.memory.get("session").is_none());
+}
+
+#[tokio::test]
+async fn a_missing_app_password_pauses_with_the_loader_message() {
+    let mut f = Fixture::new().await;
+    f.password = SecretRef::File(f.dir.path().join("nowhere"));
+    f.expect_session(0).await;
+
+    let reason = match f.channel().publish(&post(6)).await {
+        Err(PostError::Pause { reason }) => reason,
+        other => panic!("expected Pause, got {other:?}"),
+    };
+    assert!(reason.contains("cannot read secret file"), "{reason}");
+    assert!(reason.contains("nowhere"), "{reason}");
+}
+
+/// Serves `/fete.jpg` as `content_type` with `size` bytes.
+async fn mount_image(server: &MockServer, content_type: &str, size: usize) -> Vec<u8> {
+    let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+    Mock::given(method("GET"))
+        .and(path("/fete.jpg"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(bytes.clone(), content_type))
+        .mount(server)
+        .await;
+    bytes
+}
+
+fn with_image(server: &MockServer, delivery_id: i64) -> Post {
+    Post {
+        image: Some(Image {
+            url: format!("{}/fete.jpg", server.uri()),
+            alt: "Des tables dans un jardin".into(),
+        }),
+        ..post(delivery_id)
+    }
+}
+
+#[tokio::test]
+async fn the_image_becomes_the_link_card_thumbnail() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let image = mount_image(&f.server, "image/jpeg", 2048).await;
+    let blob = json!({
+        "$type": "blob",
+        "ref": {"$link": "bafkreibabalobzn6cd366ukcsjycp4yymjymgfxcv6xczmlgpemzkz3cfa"},
+        "mimeType": "image/jpeg",
+        "size": 2048,
+    });
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.repo.uploadBlob"))
+        .and(header("authorization", "Bearer access-1"))
+        .and(header("content-type", "image/jpeg"))
+        .and(move |request: &Request| request.body == image)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blob": blob})))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    mount_create(
+        &f.server,
+        "access-1",
+        created(&expected_rkey(queued_at(), 7)),
+        1,
+    )
+    .await;
+
+    f.channel()
+        .publish(&with_image(&f.server, 7))
+        .await
+        .unwrap();
+
+    let requests = f.requests_to("com.atproto.repo.createRecord").await;
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(body["record"]["embed"]["external"]["thumb"], blob);
+}
+
+#[tokio::test]
+async fn an_oversized_or_non_image_file_is_left_out_not_the_post() {
+    for (content_type, size) in [("image/png", 1_000_001), ("text/html", 10)] {
+        let f = Fixture::new().await;
+        f.remember_session("access-1", "refresh-1");
+        mount_image(&f.server, content_type, size).await;
+        Mock::given(path("/xrpc/com.atproto.repo.uploadBlob"))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount(&f.server)
+            .await;
+        mount_create(
+            &f.server,
+            "access-1",
+            created(&expected_rkey(queued_at(), 8)),
+            1,
+        )
+        .await;
+
+        f.channel()
+            .publish(&with_image(&f.server, 8))
+            .await
+            .unwrap();
+
+        let requests = f.requests_to("com.atproto.repo.createRecord").await;
+        let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+        let external = &body["record"]["embed"]["external"];
+        assert_eq!(external["uri"], "https://example.org/fete/?lang=fr");
+        assert!(
+            external.get("thumb").is_none(),
+            "{content_type}: {external}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limit_retries_after_its_reset() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let limited = xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded")
+        .insert_header("ratelimit-limit", "5000")
+        .insert_header("ratelimit-remaining", "0")
+        .insert_header("ratelimit-reset", "1900000000");
+    mount_create(&f.server, "access-1", limited, 1).await;
+
+    match f.channel().publish(&post(9)).await {
+        Err(PostError::Retry { reason, after }) => {
+            assert_eq!(after, DateTime::from_timestamp(1_900_000_000, 0));
+            assert!(reason.contains("rate limited"), "{reason}");
+        }
+        other => panic!("expected Retry, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_record_is_rejected() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let refused = xrpc_error(
+        400,
+        "InvalidRequest",
+        "Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes",
+    );
+    mount_create(&f.server, "access-1", refused, 1).await;
+
+    match f.channel().publish(&post(10)).await {
+        Err(PostError::Reject { reason }) => assert!(reason.contains("300 graphemes"), "{reason}"),
+        other => panic!("expected Reject, got {other:?}"),
+    }
+}
+
+/// A PDS that keeps its posts: createRecord stores (and, like released PDS versions, answers
+/// 500 to a second creation of the same key), getRecord reads. The next creation can be made
+/// to hang after the record is stored, as when the answer is lost on the way back.
+#[derive(Clone, Default)]
+struct Pds {
+    records: Arc<Mutex<BTreeMap<String, Value>>>,
+    hang_next_create: Arc<Mutex<Option<Duration>>>,
+}
+
+impl Respond for Pds {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        assert_eq!(
+            request.headers.get("authorization").unwrap(),
+            "Bearer access-1"
+        );
+        let mut records = self.records.lock().unwrap();
+        match request.url.path() {
+            "/xrpc/com.atproto.repo.createRecord" => {
+                let body: Value = serde_json::from_slice(&request.body).unwrap();
+                let rkey = body["rkey"].as_str().unwrap().to_owned();
+                if records.contains_key(&rkey) {
+                    return xrpc_error(500, "InternalServerError", "Internal Server Error");
+                }
+                records.insert(rkey.clone(), body["record"].clone());
+                match self.hang_next_create.lock().unwrap().take() {
+                    Some(delay) => created(&rkey).set_delay(delay),
+                    None => created(&rkey),
+                }
+            }
+            "/xrpc/com.atproto.repo.getRecord" => {
+                let query: HashMap<_, _> = request.url.query_pairs().into_owned().collect();
+                assert_eq!(query["repo"], DID);
+                assert_eq!(query["collection"], "app.bsky.feed.post");
+                let rkey = &query["rkey"];
+                match records.get(rkey) {
+                    Some(value) => ResponseTemplate::new(200).set_body_json(json!({
+                        "uri": format!("at://{DID}/app.bsky.feed.post/{rkey}"),
+                        "cid": "bafyreig2fjxi3rptqdgylg7e5hmjl6mcke7rn2b6cugzlqq3i4zu6rq52q",
+                        "value": value,
+                    })),
+                    None => xrpc_error(
+                        400,
+                        "RecordNotFound",
+                        &format!("Could not locate record: at://{DID}/app.bsky.feed.post/{rkey}"),
+                    ),
+                }
+            }
+            other => panic!("unexpected request to {other}"),
+        }
+    }
+}
+
+async fn mount_pds(f: &Fixture) -> Pds {
+    let pds = Pds::default();
+    Mock::given(wiremock::matchers::path_regex(
+        "^/xrpc/com\\.atproto\\.repo\\.(createRecord|getRecord)$",
+    ))
+    .respond_with(pds.clone())
+    .mount(&f.server)
+    .await;
+    pds
+}
+
+#[tokio::test]
+async fn a_create_lost_on_the_way_back_is_found_by_recover() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let pds = mount_pds(&f).await;
+    *pds.hang_next_create.lock().unwrap() = Some(Duration::from_secs(5));
+    let channel = f.channel_at(&f.server.uri(), Duration::from_millis(500));
+
+    let reason = retry_reason(channel.publish(&post(11)).await);
+    assert!(reason.contains("timed out"), "{reason}");
+
+    let rkey = expected_rkey(queued_at(), 11);
+    let published = channel.recover(&post(11)).await.unwrap();
+    assert_eq!(
+        published.remote_url.as_deref(),
+        Some(format!("https://bsky.app/profile/{DID}/post/{rkey}").as_str())
+    );
+    assert_eq!(pds.records.lock().unwrap().len(), 1);
+    assert_eq!(
+        f.requests_to("com.atproto.repo.createRecord").await.len(),
+        1
+    );
+    assert_eq!(f.requests_to("com.atproto.repo.getRecord").await.len(), 1);
+
+    // Recovering a delivery that never reached the PDS posts it.
+    channel.recover(&post(12)).await.unwrap();
+    assert_eq!(pds.records.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_second_create_answered_500_is_confirmed_with_get_record() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let pds = mount_pds(&f).await;
+    let channel = f.channel();
+
+    let first = channel.publish(&post(13)).await.unwrap();
+    // A crash before the outcome was recorded: the engine sends the same delivery again.
+    let second = channel.publish(&post(13)).await.unwrap();
+
+    assert_eq!(first, second);
+    assert_eq!(pds.records.lock().unwrap().len(), 1);
+    assert_eq!(
+        f.requests_to("com.atproto.repo.createRecord").await.len(),
+        2
+    );
+    assert_eq!(f.requests_to("com.atproto.repo.getRecord").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_server_error_without_the_record_retries() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    mount_create(
+        &f.server,
+        "access-1",
+        xrpc_error(502, "UpstreamFailure", "Upstream Failure"),
+        1,
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/com.atproto.repo.getRecord"))
+        .and(query_param("rkey", expected_rkey(queued_at(), 14)))
+        .respond_with(xrpc_error(400, "RecordNotFound", "Could not locate record"))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+
+    let reason = retry_reason(f.channel().publish(&post(14)).await);
+    assert!(reason.contains("502"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_hung_request_retries() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    mount_create(
+        &f.server,
+        "access-1",
+        created("x").set_delay(Duration::from_secs(5)),
+        1,
+    )
+    .await;
+    let channel = f.channel_at(&f.server.uri(), Duration::from_millis(300));
+
+    let reason = retry_reason(channel.publish(&post(15)).await);
+    assert!(reason.contains("timed out"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_dropped_connection_retries() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        // Read the start of each request, then close without answering.
+        for stream in listener.incoming().take(4) {
+            let mut stream = stream.unwrap();
+            let mut buffer = [0; 1024];
+            let _ = stream.read(&mut buffer);
+        }
+    });
+    let channel = f.channel_at(&format!("http://{address}"), Duration::from_secs(5));
+
+    retry_reason(channel.publish(&post(16)).await);
+}
+
+#[tokio::test]
+async fn length_is_counted_in_graphemes() {
+    let f = Fixture::new().await;
+    let channel = f.channel();
+    assert_eq!(channel.max_length(), 300);
+    assert_eq!(channel.count("👩‍👩‍👧 é"), 3);
+    assert_eq!(channel.count("e\u{301}"), 1);
+    assert_eq!(channel.name(), "bsky");
+}
