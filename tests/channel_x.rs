@@ -1,0 +1,662 @@
+//! The X channel against a local mock server: the signed request it sends, the OAuth 2.0
+//! refresh, and how every kind of failure is classified.
+//!
+//! The OAuth 1.0a signature is checked by recomputing it here from the request the server
+//! received, with a second, independent implementation of X's documented algorithm.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use chrono::{DateTime, TimeZone, Utc};
+use crier::channels::http::client;
+use crier::channels::{
+    Channel, ChannelConfig, ChannelContext, Memory, Post, PostError, Published, build,
+};
+use hmac::{Hmac, KeyInit, Mac};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use serde_json::json;
+use sha1::Sha1;
+use wiremock::matchers::{body_json, body_string_contains, header, method, path};
+use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const CONSUMER_KEY: &str = "x-consumer-key-0001";
+const CONSUMER_SECRET: &str = "x-consumer-5ecret+/=";
+const ACCESS_TOKEN: &str = "1234-x-access-token";
+const ACCESS_TOKEN_SECRET: &str = "x-token-5ecret&more";
+const CLIENT_ID: &str = "crier-client-id";
+const CLIENT_SECRET: &str = "x-client-5ecret";
+const REFRESH_TOKEN: &str = "x-refresh-token-1";
+
+const TEXT: &str = "Repair café on Saturday 🛠️ https://example.org/news/repair-cafe";
+
+#[derive(Default)]
+struct InMemory(Mutex<HashMap<String, String>>);
+
+impl Memory for InMemory {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.lock().unwrap().get(key).cloned()
+    }
+    fn set(&self, key: &str, value: &str) {
+        self.0.lock().unwrap().insert(key.into(), value.into());
+    }
+}
+
+impl InMemory {
+    fn values(&self) -> Vec<String> {
+        self.0.lock().unwrap().values().cloned().collect()
+    }
+}
+
+/// Writes a secret file readable by its owner only and returns `{ file = "..." }`.
+fn secret_file(dir: &Path, name: &str, value: &str) -> toml::Value {
+    let file = dir.join(name);
+    std::fs::write(&file, format!("{value}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let mut table = toml::Table::new();
+    table.insert("file".into(), file.to_str().unwrap().into());
+    toml::Value::Table(table)
+}
+
+/// A `[[channels]]` table of type `x` named `x-test`, as the config file would give it.
+fn config(base_url: &str, auth: (&str, toml::Table)) -> ChannelConfig {
+    let mut table = toml::Table::new();
+    table.insert("type".into(), "x".into());
+    table.insert("name".into(), "x-test".into());
+    table.insert("base_url".into(), base_url.into());
+    table.insert(auth.0.into(), toml::Value::Table(auth.1));
+    toml::Value::Table(table).try_into().unwrap()
+}
+
+fn oauth1(dir: &Path) -> (&'static str, toml::Table) {
+    let mut t = toml::Table::new();
+    t.insert("consumer_key".into(), secret_file(dir, "ck", CONSUMER_KEY));
+    t.insert(
+        "consumer_secret".into(),
+        secret_file(dir, "cs", CONSUMER_SECRET),
+    );
+    t.insert("access_token".into(), secret_file(dir, "at", ACCESS_TOKEN));
+    t.insert(
+        "access_token_secret".into(),
+        secret_file(dir, "ats", ACCESS_TOKEN_SECRET),
+    );
+    ("oauth1", t)
+}
+
+fn oauth2(dir: &Path) -> (&'static str, toml::Table) {
+    let mut t = toml::Table::new();
+    t.insert("client_id".into(), CLIENT_ID.into());
+    t.insert(
+        "client_secret".into(),
+        secret_file(dir, "cls", CLIENT_SECRET),
+    );
+    t.insert(
+        "refresh_token".into(),
+        secret_file(dir, "rt", REFRESH_TOKEN),
+    );
+    ("oauth2", t)
+}
+
+struct Setup {
+    channel: Box<dyn Channel>,
+    memory: Arc<InMemory>,
+    _dir: tempfile::TempDir,
+}
+
+fn setup(base_url: &str, oauth2_auth: bool, timeout: Duration) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = if oauth2_auth {
+        oauth2(dir.path())
+    } else {
+        oauth1(dir.path())
+    };
+    let memory = Arc::new(InMemory::default());
+    let context = ChannelContext {
+        http: client(timeout),
+        memory: memory.clone(),
+    };
+    Setup {
+        channel: build(&config(base_url, auth), context),
+        memory,
+        _dir: dir,
+    }
+}
+
+fn post(text: &str) -> Post {
+    Post {
+        delivery_id: 7,
+        queued_at: Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap(),
+        entry_id: "news/repair-cafe".into(),
+        text: text.into(),
+        url: "https://example.org/news/repair-cafe".into(),
+        title: "Repair café".into(),
+        summary: "Bring what is broken.".into(),
+        language: "en".into(),
+        image: None,
+    }
+}
+
+fn created(id: &str) -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(json!({ "data": { "id": id, "text": TEXT } }))
+}
+
+fn duplicate() -> ResponseTemplate {
+    ResponseTemplate::new(403).set_body_json(json!({
+        "detail": "You are not allowed to create a Tweet with duplicate content.",
+        "type": "about:blank",
+        "title": "Forbidden",
+        "status": 403
+    }))
+}
+
+fn assert_no_secret(message: &str) {
+    for secret in [
+        CONSUMER_KEY,
+        CONSUMER_SECRET,
+        ACCESS_TOKEN,
+        ACCESS_TOKEN_SECRET,
+        CLIENT_SECRET,
+        REFRESH_TOKEN,
+    ] {
+        assert!(!message.contains(secret), "secret leaked in {message:?}");
+    }
+}
+
+// --- An independent OAuth 1.0a verifier -------------------------------------------------
+
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn enc(s: &str) -> String {
+    utf8_percent_encode(s, UNRESERVED).to_string()
+}
+
+/// Checks the `Authorization: OAuth …` header of `request` against the test credentials.
+fn verify_oauth1(request: &Request) -> Result<(), String> {
+    let value = request
+        .headers
+        .get("authorization")
+        .ok_or("no Authorization header")?
+        .to_str()
+        .map_err(|e| e.to_string())?;
+    let fields = value.strip_prefix("OAuth ").ok_or("not an OAuth header")?;
+    let mut params = BTreeMap::new();
+    for field in fields.split(", ") {
+        let (key, quoted) = field.split_once('=').ok_or("malformed field")?;
+        let raw = quoted
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .ok_or("unquoted value")?;
+        let decoded = percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|e| e.to_string())?;
+        params.insert(key.to_owned(), decoded.into_owned());
+    }
+    let signature = params.remove("oauth_signature").ok_or("no signature")?;
+    let expect = |key: &str, value: &str| {
+        (params.get(key).map(String::as_str) == Some(value))
+            .then_some(())
+            .ok_or(format!("{key} is not {value}"))
+    };
+    expect("oauth_consumer_key", CONSUMER_KEY)?;
+    expect("oauth_token", ACCESS_TOKEN)?;
+    expect("oauth_signature_method", "HMAC-SHA1")?;
+    expect("oauth_version", "1.0")?;
+    if params.get("oauth_nonce").is_none_or(|n| n.len() < 16) {
+        return Err("short nonce".into());
+    }
+    let timestamp: i64 = params["oauth_timestamp"].parse().map_err(|_| "timestamp")?;
+    if (Utc::now().timestamp() - timestamp).abs() > 300 {
+        return Err("stale timestamp".into());
+    }
+    let mut pairs: Vec<String> = params
+        .iter()
+        .map(|(k, v)| (enc(k), enc(v)))
+        .chain(request.url.query_pairs().map(|(k, v)| (enc(&k), enc(&v))))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    pairs.sort();
+    // As a server sees it: the Host header and the request path.
+    let host = request
+        .headers
+        .get("host")
+        .ok_or("no Host header")?
+        .to_str()
+        .map_err(|e| e.to_string())?;
+    let base_url = format!("http://{host}{}", request.url.path());
+    let base = format!(
+        "{}&{}&{}",
+        request.method.as_str(),
+        enc(&base_url),
+        enc(&pairs.join("&"))
+    );
+    let key = format!("{}&{}", enc(CONSUMER_SECRET), enc(ACCESS_TOKEN_SECRET));
+    let mut mac = Hmac::<Sha1>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(base.as_bytes());
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    (expected == signature)
+        .then_some(())
+        .ok_or(format!("signature {signature} is not {expected}"))
+}
+
+struct SignedWithOAuth1;
+
+impl Match for SignedWithOAuth1 {
+    fn matches(&self, request: &Request) -> bool {
+        verify_oauth1(request).is_ok()
+    }
+}
+
+// --- Publishing ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn publishes_a_signed_post() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(header("content-type", "application/json"))
+        .and(body_json(json!({ "text": TEXT })))
+        .and(SignedWithOAuth1)
+        .respond_with(created("1445880548472328192"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let setup = setup(&server.uri(), false, Duration::from_secs(5));
+
+    let published = setup.channel.publish(&post(TEXT)).await.unwrap();
+    assert_eq!(
+        published,
+        Published {
+            remote_id: Some("1445880548472328192".into()),
+            remote_url: Some("https://x.com/i/web/status/1445880548472328192".into()),
+        }
+    );
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    verify_oauth1(&requests[0]).unwrap();
+}
+
+#[tokio::test]
+async fn every_request_has_a_fresh_nonce() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(SignedWithOAuth1)
+        .respond_with(created("1"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let setup = setup(&server.uri(), false, Duration::from_secs(5));
+    setup.channel.publish(&post("one")).await.unwrap();
+    setup.channel.publish(&post("two")).await.unwrap();
+    let nonces: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let value = r.headers.get("authorization").unwrap().to_str().unwrap();
+            let start = value.find("oauth_nonce=\"").unwrap() + 13;
+            value[start..start + value[start..].find('"').unwrap()].to_owned()
+        })
+        .collect();
+    assert_ne!(nonces[0], nonces[1]);
+}
+
+#[tokio::test]
+async fn oauth2_refreshes_then_posts_and_keeps_the_rotated_refresh_token() {
+    let server = MockServer::start().await;
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    Mock::given(method("POST"))
+        .and(path("/2/oauth2/token"))
+        .and(header("authorization", format!("Basic {basic}").as_str()))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .and(body_string_contains(
+            format!("refresh_token={REFRESH_TOKEN}").as_str(),
+        ))
+        .and(body_string_contains(
+            format!("client_id={CLIENT_ID}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "bearer",
+            "expires_in": 7200,
+            "access_token": "access-1",
+            "scope": "tweet.write tweet.read users.read offline.access",
+            "refresh_token": "x-refresh-token-2"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(header("authorization", "Bearer access-1"))
+        .and(body_json(json!({ "text": TEXT })))
+        .respond_with(created("20"))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let setup = setup(&server.uri(), true, Duration::from_secs(5));
+
+    let published = setup.channel.publish(&post(TEXT)).await.unwrap();
+    assert_eq!(published.remote_id.as_deref(), Some("20"));
+    let stored = setup.memory.values();
+    assert!(
+        stored.contains(&"x-refresh-token-2".to_owned()),
+        "{stored:?}"
+    );
+    assert!(stored.contains(&"access-1".to_owned()), "{stored:?}");
+    // The access token lasts: the second post needs no refresh.
+    setup.channel.publish(&post(TEXT)).await.unwrap();
+}
+
+#[tokio::test]
+async fn oauth2_refreshes_once_on_401_with_the_stored_refresh_token() {
+    let server = MockServer::start().await;
+    for (refresh, access, next) in [
+        (REFRESH_TOKEN, "access-1", "x-refresh-token-2"),
+        ("x-refresh-token-2", "access-2", "x-refresh-token-3"),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/2/oauth2/token"))
+            .and(body_string_contains(
+                format!("refresh_token={refresh}&").as_str(),
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "token_type": "bearer",
+                "expires_in": 7200,
+                "access_token": access,
+                "refresh_token": next
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    // access-1 works once, then X revokes it early.
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(created("1"))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(header("authorization", "Bearer access-2"))
+        .respond_with(created("2"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let setup = setup(&server.uri(), true, Duration::from_secs(5));
+
+    setup.channel.publish(&post("first")).await.unwrap();
+    let second = setup.channel.publish(&post("second")).await.unwrap();
+    assert_eq!(second.remote_id.as_deref(), Some("2"));
+    assert!(
+        setup
+            .memory
+            .values()
+            .contains(&"x-refresh-token-3".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn oauth2_refused_refresh_token_pauses() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/oauth2/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_request",
+            "error_description": "Value passed for the token was invalid."
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let setup = setup(&server.uri(), true, Duration::from_secs(5));
+    let error = setup.channel.publish(&post(TEXT)).await.unwrap_err();
+    let PostError::Pause { reason } = &error else {
+        panic!("expected a pause, got {error:?}");
+    };
+    assert!(reason.contains("authorise crier again"), "{reason}");
+    assert!(reason.contains("crier retry --channel x-test"), "{reason}");
+    assert_no_secret(reason);
+}
+
+// --- Failures ------------------------------------------------------------------------------
+
+async fn answer(response: ResponseTemplate) -> Result<Published, PostError> {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(response)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let setup = setup(&server.uri(), false, Duration::from_secs(5));
+    setup.channel.publish(&post(TEXT)).await
+}
+
+#[tokio::test]
+async fn unauthorized_pauses_with_the_fix_and_no_secret() {
+    let error = answer(ResponseTemplate::new(401).set_body_json(json!({
+        "title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"
+    })))
+    .await
+    .unwrap_err();
+    let PostError::Pause { reason } = &error else {
+        panic!("expected a pause, got {error:?}");
+    };
+    assert!(
+        reason.contains("regenerate the access token and secret"),
+        "{reason}"
+    );
+    assert!(reason.contains("crier retry --channel x-test"), "{reason}");
+    assert_no_secret(reason);
+}
+
+#[tokio::test]
+async fn duplicate_content_means_already_posted() {
+    let published = answer(duplicate()).await.unwrap();
+    assert_eq!(
+        published,
+        Published {
+            remote_id: None,
+            remote_url: None
+        }
+    );
+}
+
+#[tokio::test]
+async fn missing_write_permission_pauses_with_the_fix() {
+    let error = answer(ResponseTemplate::new(403).set_body_json(json!({
+        "title": "Forbidden",
+        "detail": "Your client app is not configured with the appropriate oauth1 app permissions for this endpoint.",
+        "type": "https://api.twitter.com/2/problems/oauth1-permissions",
+        "status": 403
+    })))
+    .await
+    .unwrap_err();
+    let PostError::Pause { reason } = &error else {
+        panic!("expected a pause, got {error:?}");
+    };
+    assert!(reason.contains("Read and write"), "{reason}");
+    assert!(reason.contains("regenerate the access token"), "{reason}");
+}
+
+#[tokio::test]
+async fn rate_limit_retries_after_the_reset() {
+    let error = answer(
+        ResponseTemplate::new(429)
+            .insert_header("x-rate-limit-reset", "1900000000")
+            .set_body_json(json!({ "title": "Too Many Requests", "status": 429 })),
+    )
+    .await
+    .unwrap_err();
+    let PostError::Retry { after, .. } = error else {
+        panic!("expected a retry, got {error:?}");
+    };
+    assert_eq!(after, DateTime::from_timestamp(1_900_000_000, 0));
+}
+
+#[tokio::test]
+async fn spent_daily_cap_retries_after_its_reset() {
+    let error = answer(
+        ResponseTemplate::new(429)
+            .insert_header("x-rate-limit-reset", "1900000000")
+            .insert_header("x-user-limit-24hour-remaining", "0")
+            .insert_header("x-user-limit-24hour-reset", "1900050000"),
+    )
+    .await
+    .unwrap_err();
+    let PostError::Retry { after, .. } = error else {
+        panic!("expected a retry, got {error:?}");
+    };
+    assert_eq!(after, DateTime::from_timestamp(1_900_050_000, 0));
+}
+
+#[tokio::test]
+async fn server_errors_retry() {
+    let error = answer(ResponseTemplate::new(503)).await.unwrap_err();
+    assert!(matches!(error, PostError::Retry { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn refused_text_is_rejected() {
+    let error = answer(ResponseTemplate::new(400).set_body_json(json!({
+        "errors": [{ "message": "Your Tweet text is too long." }],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.twitter.com/2/problems/invalid-request"
+    })))
+    .await
+    .unwrap_err();
+    assert!(matches!(error, PostError::Reject { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn hung_request_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(created("1").set_delay(Duration::from_secs(10)))
+        .mount(&server)
+        .await;
+    let setup = setup(&server.uri(), false, Duration::from_millis(300));
+    let error = setup.channel.publish(&post(TEXT)).await.unwrap_err();
+    let PostError::Retry { reason, .. } = &error else {
+        panic!("expected a retry, got {error:?}");
+    };
+    assert!(reason.contains("timed out"), "{reason}");
+    assert_no_secret(reason);
+}
+
+#[tokio::test]
+async fn dropped_connection_retries() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buffer = [0u8; 1024];
+        let _ = socket.read(&mut buffer).await;
+        // Closed without a word.
+    });
+    let setup = setup(&format!("http://{address}"), false, Duration::from_secs(5));
+    let error = setup.channel.publish(&post(TEXT)).await.unwrap_err();
+    assert!(matches!(error, PostError::Retry { .. }), "{error:?}");
+    server.await.unwrap();
+}
+
+/// A server that creates a post for each new text and refuses a repeated one, as X does; the
+/// first creation answers only after `delay`.
+struct Timeline {
+    posts: Arc<Mutex<Vec<String>>>,
+    delay: Duration,
+}
+
+impl Respond for Timeline {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let text = request.body_json::<serde_json::Value>().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut posts = self.posts.lock().unwrap();
+        if posts.contains(&text) {
+            return duplicate();
+        }
+        posts.push(text);
+        let response = created(&posts.len().to_string());
+        if posts.len() == 1 {
+            response.set_delay(self.delay)
+        } else {
+            response
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_post_created_while_the_client_timed_out_is_recovered_once() {
+    let server = MockServer::start().await;
+    let posts = Arc::new(Mutex::new(Vec::new()));
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(SignedWithOAuth1)
+        .respond_with(Timeline {
+            posts: posts.clone(),
+            delay: Duration::from_secs(3),
+        })
+        .expect(2)
+        .mount(&server)
+        .await;
+    let setup = setup(&server.uri(), false, Duration::from_millis(500));
+
+    let first = setup.channel.publish(&post(TEXT)).await.unwrap_err();
+    assert!(matches!(first, PostError::Retry { .. }), "{first:?}");
+    let recovered = setup.channel.recover(&post(TEXT)).await.unwrap();
+    assert_eq!(
+        recovered,
+        Published {
+            remote_id: None,
+            remote_url: None
+        }
+    );
+    assert_eq!(*posts.lock().unwrap(), vec![TEXT.to_owned()]);
+}
+
+// --- Length ----------------------------------------------------------------------------------
+
+#[test]
+fn counts_as_x_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let channel = build(
+        &config("http://127.0.0.1:9", oauth1(dir.path())),
+        ChannelContext {
+            http: client(Duration::from_secs(1)),
+            memory: Arc::new(InMemory::default()),
+        },
+    );
+    assert_eq!(channel.max_length(), 280);
+    // "Repair café on Saturday " (24) + emoji (2) + " " (1) + a link (23).
+    assert_eq!(channel.count(TEXT), 50);
+    assert_eq!(channel.count("故人西辞"), 8);
+    assert_eq!(channel.count("👩\u{200D}👩\u{200D}👧 ok"), 5);
+}
