@@ -309,6 +309,18 @@ impl Store {
             path: path.to_owned(),
             reason: e.to_string(),
         })?;
+        // Channels keep sessions and rotated tokens in the state: only crier's user may read
+        // it (SQLite gives its journal files the database's mode).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |e| StoreError::Open {
+                    path: path.to_owned(),
+                    reason: format!("cannot restrict its permissions: {e}"),
+                },
+            )?;
+        }
         let mut store = Store {
             conn,
             path: path.to_owned(),
@@ -762,6 +774,12 @@ mod tests {
         let store = Store::open(&path).unwrap();
         assert_eq!(store.version().unwrap(), MIGRATIONS.len() as i64);
         assert!(!store.has_baseline().unwrap());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
         drop(store);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.version().unwrap(), MIGRATIONS.len() as i64);
