@@ -48,6 +48,7 @@ pub fn replace_streaming<E>(
         ".{}.",
         path.file_name().unwrap_or_default().to_string_lossy()
     );
+    remove_stale_temporaries(folder, &prefix);
     let mut file = tempfile::Builder::new()
         .prefix(&prefix)
         .suffix(".tmp")
@@ -73,6 +74,28 @@ pub fn replace_streaming<E>(
     file.persist(path)
         .map_err(|error| StreamError::Io(error.error))?;
     Ok(true)
+}
+
+/// Removes temporary files of this feed that a killed run left behind. Only those older than
+/// a minute: a younger one may belong to a writer still at work.
+fn remove_stale_temporaries(folder: &Path, prefix: &str) {
+    let Ok(items) = fs::read_dir(folder) else {
+        return;
+    };
+    let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    for item in items.flatten() {
+        let name = item.file_name();
+        let name = name.to_string_lossy();
+        let stale = name.starts_with(prefix)
+            && name.ends_with(".tmp")
+            && item
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < minute_ago);
+        if stale && fs::remove_file(item.path()).is_ok() {
+            tracing::debug!(file = %item.path().display(), "removed a temporary file left by an interrupted run");
+        }
+    }
 }
 
 /// Whether `render` would change the file at `path`, writing nothing (for dry runs).
@@ -275,5 +298,33 @@ mod tests {
         assert!(matches!(result, Err(StreamError::Render(_))));
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
         assert_eq!(names_in(dir.path()), ["feed.xml"]);
+    }
+
+    #[test]
+    fn temporary_files_left_by_a_killed_run_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rss.xml");
+        let stale = dir.path().join(".rss.xml.abc123.tmp");
+        let fresh = dir.path().join(".rss.xml.def456.tmp");
+        let other = dir.path().join(".atom.xml.abc123.tmp");
+        for f in [&stale, &fresh, &other] {
+            fs::write(f, "half").unwrap();
+        }
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        for f in [&stale, &other] {
+            fs::File::options()
+                .write(true)
+                .open(f)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        write_if_changed(&path, b"feed").unwrap();
+        assert!(!stale.exists(), "stale temporary file kept");
+        assert!(
+            fresh.exists(),
+            "a young temporary file may belong to a running writer"
+        );
+        assert!(other.exists(), "another feed's file is not ours to remove");
     }
 }

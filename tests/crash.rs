@@ -1,0 +1,439 @@
+//! Exactly once through crashes: the real binary announces a batch of new entries on four mock
+//! platforms (Mastodon, Bluesky, X, Facebook, each answering after a random delay and keeping
+//! the state the real one keeps) and is killed with SIGKILL at random moments, 50 times. Then
+//! it runs to completion, and every entry must be on every channel exactly once. Every line
+//! crier printed in all those runs is also checked for the secrets.
+
+#![cfg(unix)]
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rand::RngExt;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// New entries at the start; one more is added after every run that finished before its kill,
+/// so that there is always something in flight to interrupt.
+const FIRST_BATCH: usize = 6;
+const KILLS: usize = 50;
+const SECRETS: [&str; 7] = [
+    "masto-secret-token-11",
+    "bsky-app-password-22",
+    "x-consumer-secret-33",
+    "x-token-secret-44",
+    "fb-page-token-55",
+    "x-consumer-key-66",
+    "x-access-token-77",
+];
+
+/// Posts each mock accepted, by the entry URL they carry.
+#[derive(Clone, Default)]
+struct Ledger(Arc<Mutex<HashMap<String, usize>>>);
+
+impl Ledger {
+    fn record(&self, text: &str) {
+        let url = text
+            .split_whitespace()
+            .find(|w| w.starts_with("https://example.org/"))
+            .unwrap_or("<no url>")
+            .to_owned();
+        *self.0.lock().unwrap().entry(url).or_default() += 1;
+    }
+
+    fn counts(&self) -> HashMap<String, usize> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+fn delayed(template: ResponseTemplate) -> ResponseTemplate {
+    let ms = rand::rng().random_range(0..40);
+    template.set_delay(Duration::from_millis(ms))
+}
+
+fn form(request: &Request) -> HashMap<String, String> {
+    url::form_urlencoded::parse(&request.body)
+        .into_owned()
+        .collect()
+}
+
+/// Mastodon: a repeated Idempotency-Key returns the status created the first time.
+#[derive(Clone, Default)]
+struct Mastodon {
+    ledger: Ledger,
+    keys: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl Respond for Mastodon {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let key = request
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let mut keys = self.keys.lock().unwrap();
+        let id = match keys.get(&key) {
+            Some(id) => id.clone(),
+            None => {
+                self.ledger
+                    .record(body["status"].as_str().unwrap_or_default());
+                let id = (keys.len() + 1).to_string();
+                keys.insert(key, id.clone());
+                id
+            }
+        };
+        delayed(ResponseTemplate::new(200).set_body_json(json!({
+            "id": id, "url": format!("https://m.example/@a/{id}")
+        })))
+    }
+}
+
+/// Bluesky: sessions, records keyed by rkey (a second create with the same key is answered
+/// 500, as released PDS versions do), and getRecord.
+#[derive(Clone, Default)]
+struct Bluesky {
+    ledger: Ledger,
+    records: Arc<Mutex<HashMap<String, Value>>>,
+}
+
+impl Respond for Bluesky {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let method = request.url.path().trim_start_matches("/xrpc/");
+        let did = "did:plc:crashtest";
+        match method {
+            "com.atproto.server.createSession" | "com.atproto.server.refreshSession" => {
+                delayed(ResponseTemplate::new(200).set_body_json(json!({
+                    "accessJwt": "access-jwt", "refreshJwt": "refresh-jwt",
+                    "did": did, "handle": "alliance.example.com", "active": true
+                })))
+            }
+            "com.atproto.repo.createRecord" => {
+                let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                let rkey = body["rkey"].as_str().unwrap_or_default().to_owned();
+                let mut records = self.records.lock().unwrap();
+                if records.contains_key(&rkey) {
+                    return delayed(ResponseTemplate::new(500).set_body_json(
+                        json!({"error": "InternalServerError", "message": "Internal Server Error"}),
+                    ));
+                }
+                self.ledger
+                    .record(body["record"]["text"].as_str().unwrap_or_default());
+                records.insert(rkey.clone(), body["record"].clone());
+                delayed(ResponseTemplate::new(200).set_body_json(json!({
+                    "uri": format!("at://{did}/app.bsky.feed.post/{rkey}"), "cid": "bafy"
+                })))
+            }
+            "com.atproto.repo.getRecord" => {
+                let rkey = request
+                    .url
+                    .query_pairs()
+                    .find(|(k, _)| k == "rkey")
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default();
+                match self.records.lock().unwrap().get(&rkey) {
+                    Some(value) => delayed(ResponseTemplate::new(200).set_body_json(json!({
+                        "uri": format!("at://{did}/app.bsky.feed.post/{rkey}"),
+                        "cid": "bafy", "value": value
+                    }))),
+                    None => delayed(ResponseTemplate::new(400).set_body_json(json!({
+                        "error": "RecordNotFound", "message": "Could not locate record"
+                    }))),
+                }
+            }
+            _ => ResponseTemplate::new(404),
+        }
+    }
+}
+
+/// X: a text already posted is refused as duplicate content.
+#[derive(Clone, Default)]
+struct X {
+    ledger: Ledger,
+    texts: Arc<Mutex<Vec<String>>>,
+}
+
+impl Respond for X {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let text = body["text"].as_str().unwrap_or_default().to_owned();
+        let mut texts = self.texts.lock().unwrap();
+        if texts.contains(&text) {
+            return delayed(ResponseTemplate::new(403).set_body_json(json!({
+                "detail": "You are not allowed to create a Tweet with duplicate content.",
+                "type": "about:blank", "title": "Forbidden", "status": 403
+            })));
+        }
+        self.ledger.record(&text);
+        texts.push(text.clone());
+        let id = (1_000 + texts.len()).to_string();
+        delayed(ResponseTemplate::new(201).set_body_json(json!({"data": {"id": id, "text": text}})))
+    }
+}
+
+/// Facebook: posts to the Page feed, and the feed listing that recovery reads.
+#[derive(Clone, Default)]
+struct Facebook {
+    ledger: Ledger,
+    posts: Arc<Mutex<Vec<(String, String, String)>>>,
+}
+
+impl Respond for Facebook {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut posts = self.posts.lock().unwrap();
+        if request.method.as_str() == "POST" {
+            let fields = form(request);
+            let message = fields.get("message").cloned().unwrap_or_default();
+            self.ledger.record(&message);
+            let id = format!("100_{}", posts.len() + 1);
+            let created = chrono::Utc::now()
+                .format("%Y-%m-%dT%H:%M:%S+0000")
+                .to_string();
+            posts.push((id.clone(), message, created));
+            return delayed(ResponseTemplate::new(200).set_body_json(json!({"id": id})));
+        }
+        let data: Vec<Value> = posts
+            .iter()
+            .rev()
+            .map(|(id, message, created)| {
+                let url = message
+                    .split_whitespace()
+                    .find(|w| w.starts_with("https://"))
+                    .unwrap_or_default();
+                json!({
+                    "id": id, "message": message, "created_time": created,
+                    "attachments": {"data": [{"unshimmed_url": url}]}
+                })
+            })
+            .collect();
+        delayed(ResponseTemplate::new(200).set_body_json(json!({"data": data})))
+    }
+}
+
+fn secret_file(dir: &Path, name: &str, value: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::write(&path, value).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+fn entry(dir: &Path, i: usize, date: &str) {
+    let content = dir.join("content");
+    fs::create_dir_all(&content).unwrap();
+    fs::write(
+        content.join(format!("project-{i}.md")),
+        format!("+++\ntitle = \"Project {i}\"\ndate = {date}\n+++\nA project.\n"),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_entry_is_announced_exactly_once_through_fifty_kills() {
+    let started = std::time::Instant::now();
+    let (mastodon, bluesky, x, facebook) = (
+        Mastodon::default(),
+        Bluesky::default(),
+        X::default(),
+        Facebook::default(),
+    );
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(mastodon.clone())
+        .mount(&server)
+        .await;
+    Mock::given(path_regex("^/xrpc/"))
+        .respond_with(bluesky.clone())
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(x.clone())
+        .mount(&server)
+        .await;
+    Mock::given(path("/v25.0/123456/feed"))
+        .respond_with(facebook.clone())
+        .mount(&server)
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let base = server.uri();
+    let file = |name: &str, value: &str| secret_file(d, name, value).display().to_string();
+    let config = format!(
+        r#"
+[site]
+title = "Crash test"
+base_url = "https://example.org"
+
+[[sources]]
+type = "directory"
+path = "content"
+permalink = "/{{slug}}/"
+
+[announce]
+per_run_cap = 1000
+max_attempts = 1000
+request_timeout = "5s"
+
+[[channels]]
+type = "mastodon"
+name = "mastodon"
+base_url = "{base}"
+access_token = {{ file = "{masto}" }}
+template = "{{{{ title }}}} {{{{ url }}}}"
+
+[[channels]]
+type = "bluesky"
+name = "bluesky"
+base_url = "{base}"
+handle = "alliance.example.com"
+app_password = {{ file = "{bsky}" }}
+template = "{{{{ title }}}} {{{{ url }}}}"
+
+[[channels]]
+type = "x"
+name = "x"
+base_url = "{base}"
+template = "{{{{ title }}}} {{{{ url }}}}"
+[channels.oauth1]
+consumer_key = {{ file = "{ck}" }}
+consumer_secret = {{ file = "{cs}" }}
+access_token = {{ file = "{at}" }}
+access_token_secret = {{ file = "{ats}" }}
+
+[[channels]]
+type = "facebook"
+name = "facebook"
+base_url = "{base}"
+page_id = "123456"
+page_token = {{ file = "{fb}" }}
+template = "{{{{ title }}}} {{{{ url }}}}"
+"#,
+        masto = file("masto", SECRETS[0]),
+        bsky = file("bsky", SECRETS[1]),
+        cs = file("cs", SECRETS[2]),
+        ats = file("ats", SECRETS[3]),
+        fb = file("fb", SECRETS[4]),
+        ck = file("ck", SECRETS[5]),
+        at = file("at", SECRETS[6]),
+    );
+    fs::write(d.join("crier.toml"), config).unwrap();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    entry(d, 0, &today);
+
+    let config_path = d.join("crier.toml");
+    let crier = move || {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_crier"));
+        command
+            .arg("--config")
+            .arg(&config_path)
+            .args(["run", "--once"])
+            .env("CRIER_LOG", "trace")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    };
+    let mut logs = String::new();
+    let mut collect = |output: std::process::Output| {
+        logs.push_str(&String::from_utf8_lossy(&output.stdout));
+        logs.push_str(&String::from_utf8_lossy(&output.stderr));
+    };
+
+    // Baseline, then the batch of new entries.
+    let mut run_to_end = crier();
+    collect(
+        tokio::task::spawn_blocking(move || run_to_end.output().unwrap())
+            .await
+            .unwrap(),
+    );
+    let mut entries = FIRST_BATCH;
+    for i in 1..=entries {
+        entry(d, i, &today);
+    }
+
+    let mut kills = 0;
+    let mut attempts = 0;
+    while kills < KILLS && attempts < KILLS * 8 {
+        attempts += 1;
+        let wait = rand::rng().random_range(2..90);
+        let mut command = crier();
+        let output = tokio::task::spawn_blocking(move || {
+            let mut child = command.spawn().unwrap();
+            std::thread::sleep(Duration::from_millis(wait));
+            // On Unix, Child::kill is SIGKILL: no handler, no cleanup, like a power cut.
+            let killed = child.kill().is_ok();
+            (child.wait_with_output().unwrap(), killed)
+        })
+        .await
+        .unwrap();
+        let (output, killed) = output;
+        if killed && output.status.code().is_none() {
+            kills += 1;
+        } else {
+            entries += 1;
+            entry(d, entries, &today);
+        }
+        collect(output);
+    }
+    assert!(kills >= KILLS, "only {kills} runs were killed mid-way");
+
+    // Let it finish: a few undisturbed runs until nothing is due.
+    for _ in 0..5 {
+        let mut run_to_end = crier();
+        collect(
+            tokio::task::spawn_blocking(move || run_to_end.output().unwrap())
+                .await
+                .unwrap(),
+        );
+    }
+
+    for (name, ledger) in [
+        ("mastodon", &mastodon.ledger),
+        ("bluesky", &bluesky.ledger),
+        ("x", &x.ledger),
+        ("facebook", &facebook.ledger),
+    ] {
+        let counts = ledger.counts();
+        for i in 1..=entries {
+            let url = format!("https://example.org/project-{i}/");
+            assert_eq!(
+                counts.get(&url).copied().unwrap_or(0),
+                1,
+                "{name}: project-{i} posted {:?} times (all: {counts:?})",
+                counts.get(&url)
+            );
+        }
+        assert!(
+            !counts.contains_key("https://example.org/project-0/"),
+            "{name} announced the baseline entry"
+        );
+    }
+    for secret in SECRETS {
+        assert!(!logs.contains(secret), "a secret appeared in the logs");
+    }
+    let status = Command::new(env!("CARGO_BIN_EXE_crier"))
+        .arg("--config")
+        .arg(d.join("crier.toml"))
+        .arg("status")
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    for channel in ["mastodon", "bluesky", "x", "facebook"] {
+        assert!(
+            status.contains(&format!("{channel}: {entries} sent")),
+            "{channel} not fully sent:\n{status}"
+        );
+    }
+    eprintln!(
+        "{kills} kills in {attempts} runs, {entries} entries, {:?}",
+        started.elapsed()
+    );
+}
