@@ -1,0 +1,366 @@
+//! What an operator finds after the failures they meet most, driven through the real binary
+//! against local mocks: an expired Facebook Page token (the channel pauses, says how to get a
+//! new one, and the other channels go on), X rate limiting (the post waits for the announced
+//! reset, then goes out), and an expired Bluesky session (refreshed without anyone noticing).
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// A site with one entry recorded by a first run, and `channels` appended to its config.
+    async fn new(channels: &str) -> Site {
+        let site = Site {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        fs::write(
+            site.path("crier.toml"),
+            format!(
+                r#"
+[site]
+title = "Network"
+base_url = "https://example.org"
+
+[[sources]]
+type = "directory"
+path = "content"
+permalink = "/{{slug}}/"
+{channels}"#
+            ),
+        )
+        .unwrap();
+        site.entry("ghent", "2024-05-01");
+        let first = site.crier(&["run", "--once"], NOW).await;
+        assert!(first.status.success(), "{}", text(&first.stderr));
+        site
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn secret(&self, name: &str, value: &str) -> String {
+        let path = self.path(name);
+        fs::write(&path, value).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        path.display().to_string()
+    }
+
+    fn entry(&self, slug: &str, date: &str) {
+        let dir = self.path("content");
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(format!("{slug}.md")),
+            format!("+++\ntitle = \"{slug}\"\ndate = {date}\n+++\nBody.\n"),
+        )
+        .unwrap();
+    }
+
+    async fn crier(&self, args: &[&str], now: &str) -> Output {
+        let config = self.path("crier.toml");
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        let now = now.to_owned();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_crier"))
+                .arg("--config")
+                .arg(config)
+                .args(args)
+                .env("CRIER_NOW", now)
+                .env("CRIER_LOG", "crier=info")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn status(&self) -> String {
+        text(&self.crier(&["status"], NOW).await.stdout)
+    }
+}
+
+const NOW: &str = "2024-05-10T12:00:00Z";
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn secret_ref(site: &Site, name: &str, value: &str) -> String {
+    format!("{{ file = \"{}\" }}", site.secret(name, value))
+}
+
+/// Counts the requests it answers with a fixed template.
+#[derive(Clone)]
+struct Counted(Arc<Mutex<usize>>, ResponseTemplate);
+
+impl Respond for Counted {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        *self.0.lock().unwrap() += 1;
+        self.1.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_page_token_pauses_facebook_only_and_says_how_to_renew_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v25.0/123456/feed"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "Error validating access token: Session has expired on Friday, 10-May-24 11:00:00 PDT.",
+            "type": "OAuthException", "code": 190, "error_subcode": 463, "fbtrace_id": "Abc"
+        }})))
+        .mount(&server)
+        .await;
+    let masto_posts = Arc::new(Mutex::new(0));
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(Counted(
+            masto_posts.clone(),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "1", "url": "https://m.example/1"})),
+        ))
+        .mount(&server)
+        .await;
+    let site = Site::new("").await;
+    let channels = format!(
+        r#"
+[[channels]]
+type = "facebook"
+name = "facebook"
+base_url = "{base}"
+page_id = "123456"
+page_token = {fb}
+
+[[channels]]
+type = "mastodon"
+name = "mastodon"
+base_url = "{base}"
+access_token = {masto}
+"#,
+        base = server.uri(),
+        fb = secret_ref(&site, "fb", "fb-page-token-expired"),
+        masto = secret_ref(&site, "masto", "masto-token"),
+    );
+    let mut config = fs::read_to_string(site.path("crier.toml")).unwrap();
+    config.push_str(&channels);
+    fs::write(site.path("crier.toml"), config).unwrap();
+
+    site.entry("madrid", "2024-05-09");
+    let run = site.crier(&["run", "--once"], NOW).await;
+    assert_eq!(run.status.code(), Some(3), "{}", text(&run.stderr));
+    assert!(!text(&run.stderr).contains("fb-page-token-expired"));
+    // The other channel posted in the same run.
+    assert_eq!(*masto_posts.lock().unwrap(), 1);
+
+    let status = site.status().await;
+    assert!(status.contains("facebook: 1 pending"), "{status}");
+    assert!(status.contains("PAUSED"), "{status}");
+    assert!(status.contains("Page access token"), "{status}");
+    assert!(
+        status.contains("crier retry --channel facebook"),
+        "{status}"
+    );
+    assert!(status.contains("mastodon: 1 sent"), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn x_rate_limiting_waits_for_the_announced_reset() {
+    let server = MockServer::start().await;
+    // Reset at 2024-05-10T12:15:00Z.
+    let reset = "1715343300";
+    let limited = Arc::new(Mutex::new(0));
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(Counted(
+            limited.clone(),
+            ResponseTemplate::new(429)
+                .insert_header("x-rate-limit-reset", reset)
+                .insert_header("x-rate-limit-remaining", "0")
+                .set_body_json(json!({"title": "Too Many Requests", "status": 429})),
+        ))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let posted = Arc::new(Mutex::new(0));
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(Counted(
+            posted.clone(),
+            ResponseTemplate::new(201).set_body_json(json!({"data": {"id": "9", "text": "t"}})),
+        ))
+        .mount(&server)
+        .await;
+    let site = Site::new("").await;
+    let channels = format!(
+        r#"
+[[channels]]
+type = "x"
+name = "x"
+base_url = "{base}"
+[channels.oauth1]
+consumer_key = {a}
+consumer_secret = {b}
+access_token = {c}
+access_token_secret = {d}
+"#,
+        base = server.uri(),
+        a = secret_ref(&site, "a", "ck"),
+        b = secret_ref(&site, "b", "cs"),
+        c = secret_ref(&site, "c", "at"),
+        d = secret_ref(&site, "d", "ats"),
+    );
+    let mut config = fs::read_to_string(site.path("crier.toml")).unwrap();
+    config.push_str(&channels);
+    fs::write(site.path("crier.toml"), config).unwrap();
+
+    site.entry("madrid", "2024-05-09");
+    let run = site.crier(&["run", "--once"], NOW).await;
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(*limited.lock().unwrap(), 1);
+    let status = site.status().await;
+    assert!(status.contains("x: 1 failed"), "{status}");
+    assert!(status.contains("429"), "{status}");
+
+    // Before the reset nothing is tried; after it the post goes out.
+    site.crier(&["run", "--once"], "2024-05-10T12:14:00Z").await;
+    assert_eq!(*posted.lock().unwrap(), 0);
+    let run = site.crier(&["run", "--once"], "2024-05-10T12:15:01Z").await;
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert_eq!(*posted.lock().unwrap(), 1);
+    assert!(site.status().await.contains("x: 1 sent"));
+}
+
+/// A PDS whose first access token expires after one use.
+#[derive(Clone, Default)]
+struct Pds {
+    sessions: Arc<Mutex<usize>>,
+    refreshes: Arc<Mutex<usize>>,
+    records: Arc<Mutex<usize>>,
+}
+
+impl Respond for Pds {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let auth = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let session = |access: &str| {
+            ResponseTemplate::new(200).set_body_json(json!({
+                "accessJwt": access, "refreshJwt": "refresh-1",
+                "did": "did:plc:abc", "handle": "alliance.example.com"
+            }))
+        };
+        match request.url.path() {
+            "/xrpc/com.atproto.server.createSession" => {
+                *self.sessions.lock().unwrap() += 1;
+                session("access-1")
+            }
+            "/xrpc/com.atproto.server.refreshSession" if auth == "Bearer refresh-1" => {
+                *self.refreshes.lock().unwrap() += 1;
+                session("access-2")
+            }
+            "/xrpc/com.atproto.repo.createRecord" if auth == "Bearer access-2" => {
+                *self.records.lock().unwrap() += 1;
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "uri": "at://did:plc:abc/app.bsky.feed.post/3kabc", "cid": "bafy"
+                }))
+            }
+            "/xrpc/com.atproto.repo.createRecord" | "/xrpc/com.atproto.repo.getRecord"
+                if auth == "Bearer access-1" =>
+            {
+                ResponseTemplate::new(400)
+                    .set_body_json(json!({"error": "ExpiredToken", "message": "Token has expired"}))
+            }
+            "/xrpc/com.atproto.repo.getRecord" => ResponseTemplate::new(400)
+                .set_body_json(json!({"error": "RecordNotFound", "message": "not found"})),
+            _ => ResponseTemplate::new(401)
+                .set_body_json(json!({"error": "AuthenticationRequired", "message": "no"})),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_bluesky_session_is_refreshed_and_the_post_goes_out() {
+    let server = MockServer::start().await;
+    let pds = Pds::default();
+    Mock::given(wiremock::matchers::path_regex("^/xrpc/"))
+        .respond_with(pds.clone())
+        .mount(&server)
+        .await;
+    let site = Site::new("").await;
+    let channels = format!(
+        r#"
+[[channels]]
+type = "bluesky"
+name = "bluesky"
+base_url = "{base}"
+handle = "alliance.example.com"
+app_password = {pw}
+"#,
+        base = server.uri(),
+        pw = secret_ref(&site, "pw", "app-password-xyz"),
+    );
+    let mut config = fs::read_to_string(site.path("crier.toml")).unwrap();
+    config.push_str(&channels);
+    fs::write(site.path("crier.toml"), config).unwrap();
+
+    site.entry("madrid", "2024-05-09");
+    let run = site.crier(&["run", "--once"], NOW).await;
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(!text(&run.stderr).contains("app-password-xyz"));
+    assert_eq!(*pds.sessions.lock().unwrap(), 1);
+    assert_eq!(*pds.refreshes.lock().unwrap(), 1);
+    assert_eq!(*pds.records.lock().unwrap(), 1);
+    assert!(site.status().await.contains("bluesky: 1 sent"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_app_password_pauses_bluesky_with_what_to_do() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.server.createSession"))
+        .and(header("content-type", "application/json"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            json!({"error": "AuthenticationRequired", "message": "Invalid identifier or password"}),
+        ))
+        .mount(&server)
+        .await;
+    let site = Site::new("").await;
+    let channels = format!(
+        r#"
+[[channels]]
+type = "bluesky"
+name = "bluesky"
+base_url = "{base}"
+handle = "alliance.example.com"
+app_password = {pw}
+"#,
+        base = server.uri(),
+        pw = secret_ref(&site, "pw", "revoked-app-password"),
+    );
+    let mut config = fs::read_to_string(site.path("crier.toml")).unwrap();
+    config.push_str(&channels);
+    fs::write(site.path("crier.toml"), config).unwrap();
+    site.entry("madrid", "2024-05-09");
+    let run = site.crier(&["run", "--once"], NOW).await;
+    assert_eq!(run.status.code(), Some(3), "{}", text(&run.stderr));
+    let status = site.status().await;
+    assert!(status.contains("PAUSED"), "{status}");
+    assert!(status.contains("App passwords"), "{status}");
+    assert!(!status.contains("revoked-app-password"), "{status}");
+}
