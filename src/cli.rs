@@ -365,6 +365,27 @@ pub fn check(config_path: &Path, out: &mut dyn Write) -> Result<Exit> {
             documents.len()
         )?;
     }
+    for channel in config.channels.iter().filter(|c| c.common.enabled) {
+        let missing = channel.unreadable_secrets();
+        for (key, reason) in &missing {
+            writeln!(
+                out,
+                "warning: channel {:?}: `{key}`: {reason}; the channel will pause when it first posts",
+                channel.common.name
+            )?;
+        }
+        writeln!(
+            out,
+            "channel {:?} ({}): {}",
+            channel.common.name,
+            channel.network_name(),
+            if missing.is_empty() {
+                "secrets readable"
+            } else {
+                "secrets missing"
+            }
+        )?;
+    }
     for p in &problems {
         writeln!(out, "error: {p}")?;
     }

@@ -268,6 +268,24 @@ async fn a_refused_token_pauses_the_channel_until_retry() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn check_reports_missing_secrets_without_failing() {
+    let (server, _statuses) = mastodon().await;
+    let site = Site::new(&server.uri());
+    let check = site.crier(&["check"]).await;
+    assert!(check.status.success(), "{}", text(&check.stdout));
+    assert!(text(&check.stdout).contains("channel \"mastodon-en\" (mastodon): secrets readable"));
+    fs::remove_file(site.path("mastodon.token")).unwrap();
+    let check = site.crier(&["check"]).await;
+    let out = text(&check.stdout);
+    assert!(check.status.success(), "{out}");
+    assert!(
+        out.contains("warning: channel \"mastodon-en\": `access_token`: cannot read secret file"),
+        "{out}"
+    );
+    assert!(out.contains("no problems found"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_secret_file_readable_by_others_is_used_with_a_warning() {
     let (server, statuses) = mastodon().await;
     let site = Site::new(&server.uri());

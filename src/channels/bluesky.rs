@@ -16,8 +16,6 @@ mod session;
 mod tid;
 mod xrpc;
 
-use std::path::Path;
-
 use async_trait::async_trait;
 use chrono::SecondsFormat;
 use reqwest::StatusCode;
@@ -50,9 +48,9 @@ fn default_base_url() -> String {
 }
 
 impl BlueskyConfig {
-    /// Makes relative secret paths absolute.
-    pub fn resolve_paths(&mut self, base: &Path) {
-        self.app_password.resolve_path(base);
+    /// The secrets of this channel, by config key.
+    pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut SecretRef)> {
+        vec![("app_password", &mut self.app_password)]
     }
 
     /// Checks values serde accepted: `(key, message)` on error.

@@ -14,8 +14,6 @@
 //! Rate limits: <https://developers.facebook.com/docs/graph-api/overview/rate-limiting>
 //! Proof: <https://developers.facebook.com/docs/graph-api/securing-requests#appsecret_proof>
 
-use std::path::Path;
-
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
@@ -70,12 +68,13 @@ fn default_version() -> String {
 }
 
 impl FacebookConfig {
-    /// Makes relative secret paths absolute.
-    pub fn resolve_paths(&mut self, base: &Path) {
-        self.page_token.resolve_path(base);
+    /// The secrets of this channel, by config key.
+    pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut SecretRef)> {
+        let mut secrets = vec![("page_token", &mut self.page_token)];
         if let Some(s) = &mut self.app_secret {
-            s.resolve_path(base);
+            secrets.push(("app_secret", s));
         }
+        secrets
     }
 
     /// Checks values serde accepted: `(key, message)` on error.

@@ -6,8 +6,6 @@
 //! repeated key with the status it already created (it remembers keys for about an hour), so
 //! [`Channel::recover`] keeps the trait's default and simply publishes again.
 
-use std::path::Path;
-
 use async_trait::async_trait;
 use chrono::Utc;
 use reqwest::StatusCode;
@@ -49,9 +47,9 @@ fn default_max_characters() -> usize {
 }
 
 impl MastodonConfig {
-    /// Makes relative secret paths absolute.
-    pub fn resolve_paths(&mut self, base: &Path) {
-        self.access_token.resolve_path(base);
+    /// The secrets of this channel, by config key.
+    pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut SecretRef)> {
+        vec![("access_token", &mut self.access_token)]
     }
 
     /// Checks values serde accepted: `(key, message)` on error.

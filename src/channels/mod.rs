@@ -214,14 +214,30 @@ impl ChannelConfig {
             .and_then(|s| humantime::parse_duration(s).ok())
     }
 
+    /// The channel's secret references, by config key.
+    pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut crate::secrets::SecretRef)> {
+        match &mut self.network {
+            NetworkConfig::Mastodon(c) => c.secrets_mut(),
+            NetworkConfig::Bluesky(c) => c.secrets_mut(),
+            NetworkConfig::X(c) => c.secrets_mut(),
+            NetworkConfig::Facebook(c) => c.secrets_mut(),
+        }
+    }
+
     /// Makes relative secret file paths absolute against the config folder.
     pub fn resolve_paths(&mut self, base: &std::path::Path) {
-        match &mut self.network {
-            NetworkConfig::Mastodon(c) => c.resolve_paths(base),
-            NetworkConfig::Bluesky(c) => c.resolve_paths(base),
-            NetworkConfig::X(c) => c.resolve_paths(base),
-            NetworkConfig::Facebook(c) => c.resolve_paths(base),
+        for (_, secret) in self.secrets_mut() {
+            secret.resolve_path(base);
         }
+    }
+
+    /// Secrets that cannot be read now, as `(key, reason)`; the values are never returned.
+    pub fn unreadable_secrets(&self) -> Vec<(&'static str, String)> {
+        let mut copy = self.clone();
+        copy.secrets_mut()
+            .into_iter()
+            .filter_map(|(key, secret)| secret.load().err().map(|e| (key, e.to_string())))
+            .collect()
     }
 
     /// The network's base URL (validated with the config).

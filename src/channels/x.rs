@@ -12,8 +12,6 @@ mod length;
 mod oauth1;
 mod oauth2;
 
-use std::path::Path;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
@@ -74,24 +72,22 @@ fn default_base_url() -> String {
 }
 
 impl XConfig {
-    /// Makes relative secret paths absolute.
-    pub fn resolve_paths(&mut self, base: &Path) {
+    /// The secrets of this channel, by config key.
+    pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut SecretRef)> {
+        let mut secrets = Vec::new();
         if let Some(o) = &mut self.oauth1 {
-            for s in [
-                &mut o.consumer_key,
-                &mut o.consumer_secret,
-                &mut o.access_token,
-                &mut o.access_token_secret,
-            ] {
-                s.resolve_path(base);
-            }
+            secrets.push(("oauth1.consumer_key", &mut o.consumer_key));
+            secrets.push(("oauth1.consumer_secret", &mut o.consumer_secret));
+            secrets.push(("oauth1.access_token", &mut o.access_token));
+            secrets.push(("oauth1.access_token_secret", &mut o.access_token_secret));
         }
         if let Some(o) = &mut self.oauth2 {
-            o.refresh_token.resolve_path(base);
+            secrets.push(("oauth2.refresh_token", &mut o.refresh_token));
             if let Some(s) = &mut o.client_secret {
-                s.resolve_path(base);
+                secrets.push(("oauth2.client_secret", s));
             }
         }
+        secrets
     }
 
     /// Checks values serde accepted: `(key, message)` on error.
