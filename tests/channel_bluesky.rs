@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crier::channels::bluesky::{Bluesky, BlueskyConfig};
-use crier::channels::{Channel, ChannelContext, Memory, Post, PostError};
+use crier::channels::{Channel, ChannelContext, InMemory, Memory, Post, PostError};
 use crier::entry::Image;
 use crier::secrets::SecretRef;
 use serde_json::{Value, json};
@@ -24,26 +24,9 @@ const DID: &str = "did:plc:ewvi7nxzyoun6zhxrhs64oiz";
 const PASSWORD: &str = "abcd-efgh-ijkl-mnop";
 const TEXT: &str = "Fête à Montréal 🎉👩‍👩‍👧 — https://example.org/fete/?lang=fr";
 
-/// The state database's memory, in a map.
-#[derive(Default)]
-struct TestMemory(Mutex<HashMap<String, String>>);
-
-impl Memory for TestMemory {
-    fn get(&self, key: &str) -> Option<String> {
-        self.0.lock().unwrap().get(key).cloned()
-    }
-
-    fn set(&self, key: &str, value: &str) {
-        self.0
-            .lock()
-            .unwrap()
-            .insert(key.to_owned(), value.to_owned());
-    }
-}
-
 struct Fixture {
     server: MockServer,
-    memory: Arc<TestMemory>,
+    memory: Arc<InMemory>,
     password: SecretRef,
     dir: TempDir,
 }
@@ -55,7 +38,7 @@ impl Fixture {
         write_secret(&file, &format!("{PASSWORD}\n"));
         Fixture {
             server: MockServer::start().await,
-            memory: Arc::new(TestMemory::default()),
+            memory: Arc::new(InMemory::default()),
             password: SecretRef::File(file),
             dir,
         }

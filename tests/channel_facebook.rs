@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use crier::channels::facebook::{Facebook, FacebookConfig};
-use crier::channels::{Channel, ChannelContext, Memory, Post, PostError, Published, http};
+use crier::channels::{Channel, ChannelContext, InMemory, Post, PostError, Published, http};
 use crier::secrets::SecretRef;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
@@ -25,19 +25,6 @@ const CHANNEL: &str = "fb-page";
 
 /// Every request of these tests times out after this long.
 const TIMEOUT: Duration = Duration::from_secs(1);
-
-#[derive(Default)]
-struct InMemory(Mutex<HashMap<String, String>>);
-
-impl Memory for InMemory {
-    fn get(&self, key: &str) -> Option<String> {
-        self.0.lock().unwrap().get(key).cloned()
-    }
-
-    fn set(&self, key: &str, value: &str) {
-        self.0.lock().unwrap().insert(key.into(), value.into());
-    }
-}
 
 /// The channel, with its token (and app secret) in files of `_dir`.
 struct Setup {

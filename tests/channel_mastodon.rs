@@ -11,25 +11,13 @@ use chrono::{DateTime, TimeZone, Utc};
 use crier::channels::http::client;
 use crier::channels::mastodon::idempotency_key;
 use crier::channels::{
-    Channel, ChannelConfig, ChannelContext, Memory, Post, PostError, Published, build,
+    Channel, ChannelConfig, ChannelContext, InMemory, Post, PostError, Published, build,
 };
 use serde_json::json;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "mastodon-test-token-5ecret";
-
-#[derive(Default)]
-struct InMemory(Mutex<HashMap<String, String>>);
-
-impl Memory for InMemory {
-    fn get(&self, key: &str) -> Option<String> {
-        self.0.lock().unwrap().get(key).cloned()
-    }
-    fn set(&self, key: &str, value: &str) {
-        self.0.lock().unwrap().insert(key.into(), value.into());
-    }
-}
 
 /// A channel named `mastodon-test` posting to `base_url`, its token in a file under `dir`.
 fn channel(base_url: &str, dir: &Path, timeout: Duration) -> Box<dyn Channel> {

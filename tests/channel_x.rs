@@ -4,7 +4,7 @@
 //! The OAuth 1.0a signature is checked by recomputing it here from the request the server
 //! received, with a second, independent implementation of X's documented algorithm.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -13,7 +13,7 @@ use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
 use crier::channels::http::client;
 use crier::channels::{
-    Channel, ChannelConfig, ChannelContext, Memory, Post, PostError, Published, build,
+    Channel, ChannelConfig, ChannelContext, InMemory, Post, PostError, Published, build,
 };
 use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
@@ -31,24 +31,6 @@ const CLIENT_SECRET: &str = "x-client-5ecret";
 const REFRESH_TOKEN: &str = "x-refresh-token-1";
 
 const TEXT: &str = "Repair café on Saturday 🛠️ https://example.org/news/repair-cafe";
-
-#[derive(Default)]
-struct InMemory(Mutex<HashMap<String, String>>);
-
-impl Memory for InMemory {
-    fn get(&self, key: &str) -> Option<String> {
-        self.0.lock().unwrap().get(key).cloned()
-    }
-    fn set(&self, key: &str, value: &str) {
-        self.0.lock().unwrap().insert(key.into(), value.into());
-    }
-}
-
-impl InMemory {
-    fn values(&self) -> Vec<String> {
-        self.0.lock().unwrap().values().cloned().collect()
-    }
-}
 
 /// Writes a secret file readable by its owner only and returns `{ file = "..." }`.
 fn secret_file(dir: &Path, name: &str, value: &str) -> toml::Value {

@@ -17,8 +17,8 @@ struct Site {
 }
 
 impl Site {
-    /// A site with one entry recorded by a first run, and `channels` appended to its config.
-    async fn new(channels: &str) -> Site {
+    /// A site with one entry recorded by a first run.
+    async fn new() -> Site {
         let site = Site {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -34,7 +34,7 @@ base_url = "https://example.org"
 type = "directory"
 path = "content"
 permalink = "/{{slug}}/"
-{channels}"#
+"#
             ),
         )
         .unwrap();
@@ -42,6 +42,14 @@ permalink = "/{{slug}}/"
         let first = site.crier(&["run", "--once"], NOW).await;
         assert!(first.status.success(), "{}", text(&first.stderr));
         site
+    }
+
+    /// Appends `[[channels]]` tables to the config (after the first run, so that the entry
+    /// it recorded is not new).
+    fn add_channels(&self, channels: &str) {
+        let mut config = fs::read_to_string(self.path("crier.toml")).unwrap();
+        config.push_str(channels);
+        fs::write(self.path("crier.toml"), config).unwrap();
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -134,7 +142,7 @@ async fn an_expired_page_token_pauses_facebook_only_and_says_how_to_renew_it() {
         ))
         .mount(&server)
         .await;
-    let site = Site::new("").await;
+    let site = Site::new().await;
     let channels = format!(
         r#"
 [[channels]]
@@ -154,9 +162,7 @@ access_token = {masto}
         fb = secret_ref(&site, "fb", "fb-page-token-expired"),
         masto = secret_ref(&site, "masto", "masto-token"),
     );
-    let mut config = fs::read_to_string(site.path("crier.toml")).unwrap();
-    config.push_str(&channels);
-    fs::write(site.path("crier.toml"), config).unwrap();
+    site.add_channels(&channels);
 
     site.entry("madrid", "2024-05-09");
     let run = site.crier(&["run", "--once"], NOW).await;
@@ -203,7 +209,7 @@ async fn x_rate_limiting_waits_for_the_announced_reset() {
         ))
         .mount(&server)
         .await;
-    let site = Site::new("").await;
+    let site = Site::new().await;
     let channels = format!(
         r#"
 [[channels]]
@@ -222,9 +228,7 @@ access_token_secret = {d}
         c = secret_ref(&site, "c", "at"),
         d = secret_ref(&site, "d", "ats"),
     );
-    let mut config = fs::read_to_string(site.path("crier.toml")).unwrap();
-    config.push_str(&channels);
-    fs::write(site.path("crier.toml"), config).unwrap();
+    site.add_channels(&channels);
 
     site.entry("madrid", "2024-05-09");
     let run = site.crier(&["run", "--once"], NOW).await;
@@ -302,7 +306,7 @@ async fn an_expired_bluesky_session_is_refreshed_and_the_post_goes_out() {
         .respond_with(pds.clone())
         .mount(&server)
         .await;
-    let site = Site::new("").await;
+    let site = Site::new().await;
     let channels = format!(
         r#"
 [[channels]]
@@ -315,9 +319,7 @@ app_password = {pw}
         base = server.uri(),
         pw = secret_ref(&site, "pw", "app-password-xyz"),
     );
-    let mut config = fs::read_to_string(site.path("crier.toml")).unwrap();
-    config.push_str(&channels);
-    fs::write(site.path("crier.toml"), config).unwrap();
+    site.add_channels(&channels);
 
     site.entry("madrid", "2024-05-09");
     let run = site.crier(&["run", "--once"], NOW).await;
@@ -340,7 +342,7 @@ async fn a_refused_app_password_pauses_bluesky_with_what_to_do() {
         ))
         .mount(&server)
         .await;
-    let site = Site::new("").await;
+    let site = Site::new().await;
     let channels = format!(
         r#"
 [[channels]]
@@ -353,9 +355,7 @@ app_password = {pw}
         base = server.uri(),
         pw = secret_ref(&site, "pw", "revoked-app-password"),
     );
-    let mut config = fs::read_to_string(site.path("crier.toml")).unwrap();
-    config.push_str(&channels);
-    fs::write(site.path("crier.toml"), config).unwrap();
+    site.add_channels(&channels);
     site.entry("madrid", "2024-05-09");
     let run = site.crier(&["run", "--once"], NOW).await;
     assert_eq!(run.status.code(), Some(3), "{}", text(&run.stderr));

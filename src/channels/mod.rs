@@ -94,6 +94,32 @@ pub trait Memory: Send + Sync {
     fn set(&self, key: &str, value: &str);
 }
 
+/// A [`Memory`] that lives only as long as the process (tests, rehearsals).
+#[derive(Debug, Default)]
+pub struct InMemory(std::sync::Mutex<BTreeMap<String, String>>);
+
+impl InMemory {
+    /// Every value stored, in key order.
+    pub fn values(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Memory for InMemory {
+    fn get(&self, key: &str) -> Option<String> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn set(&self, key: &str, value: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(key.to_owned(), value.to_owned());
+        }
+    }
+}
+
 /// What every channel gets when it is built.
 #[derive(Clone)]
 pub struct ChannelContext {
