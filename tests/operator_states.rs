@@ -24,8 +24,7 @@ impl Site {
         };
         fs::write(
             site.path("crier.toml"),
-            format!(
-                r#"
+            r#"
 [site]
 title = "Network"
 base_url = "https://example.org"
@@ -33,9 +32,8 @@ base_url = "https://example.org"
 [[sources]]
 type = "directory"
 path = "content"
-permalink = "/{{slug}}/"
-"#
-            ),
+permalink = "/{slug}/"
+"#,
         )
         .unwrap();
         site.entry("ghent", "2024-05-01");
