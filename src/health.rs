@@ -1,0 +1,553 @@
+//! The optional health and metrics listener of the daemon: `/healthz` answers 200 while the
+//! last cycle succeeded recently and 503 with a JSON reason otherwise, `/metrics` exposes
+//! cycles, entries and deliveries in the Prometheus text format, and `/feeds/…` can serve the
+//! feeds folder with validators (`ETag`, `Last-Modified`) for setups without a web server.
+//!
+//! The daemon writes what it knows of its cycles into a shared [`HealthState`]; the listener
+//! only reads it, and reads the state database (read-only, off the async threads) on each
+//! scrape, so the numbers are those of the database, not of a cache that could drift.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::Store;
+
+mod files;
+mod metrics;
+
+/// How long in-flight responses get to finish once shutdown is requested.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// A client must send its request head within this time (slow clients hold a connection).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; more are closed on accept.
+const MAX_CONNECTIONS: usize = 256;
+
+/// Settings of the listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthConfig {
+    /// Address to listen on (`127.0.0.1:…` unless the operator chooses otherwise).
+    pub listen: SocketAddr,
+    /// `/healthz` answers 503 when the last successful cycle is older than this.
+    pub max_age: Duration,
+    /// Feeds folder to serve under `/feeds/`; `None` serves no files.
+    pub serve_feeds: Option<PathBuf>,
+}
+
+/// Shared between the daemon (writer) and the listener (reader).
+#[derive(Debug, Default)]
+pub struct HealthState {
+    inner: Mutex<Snapshot>,
+}
+
+/// What the daemon has reported so far.
+#[derive(Debug, Clone, Default)]
+struct Snapshot {
+    /// Start of the cycle in progress, if one is.
+    running_since: Option<DateTime<Utc>>,
+    /// The last finished cycle.
+    last: Option<Finished>,
+    /// End of the last successful cycle.
+    last_success: Option<DateTime<Utc>>,
+    /// Cycles finished, by outcome.
+    ok: u64,
+    failed: u64,
+    /// Durations of finished cycles.
+    durations: metrics::Histogram,
+}
+
+/// A finished cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Finished {
+    at: DateTime<Utc>,
+    ok: bool,
+    message: Option<String>,
+}
+
+impl HealthState {
+    /// A cycle began at `at`.
+    pub fn cycle_started(&self, at: DateTime<Utc>) {
+        self.lock().running_since = Some(at);
+    }
+
+    /// A cycle ended at `at` after `duration`; `message` says why when it failed.
+    pub fn cycle_finished(
+        &self,
+        at: DateTime<Utc>,
+        duration: Duration,
+        ok: bool,
+        message: Option<String>,
+    ) {
+        let mut inner = self.lock();
+        inner.running_since = None;
+        if ok {
+            inner.ok += 1;
+            inner.last_success = Some(at);
+        } else {
+            inner.failed += 1;
+        }
+        inner.durations.observe(duration.as_secs_f64());
+        inner.last = Some(Finished { at, ok, message });
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Snapshot> {
+        // Plain counters and times: a writer that panicked cannot leave them half-updated in a
+        // way that matters more than losing the health endpoint would.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The listener, bound but not yet serving; [`HealthServer::local_addr`] gives the port
+/// chosen for `…:0`.
+#[derive(Debug)]
+pub struct HealthServer {
+    listener: TcpListener,
+    addr: SocketAddr,
+    config: HealthConfig,
+}
+
+impl HealthServer {
+    /// Binds `config.listen`, so that a port already in use is reported before serving.
+    pub async fn bind(config: HealthConfig) -> io::Result<HealthServer> {
+        let listener = TcpListener::bind(config.listen).await.map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot listen on {} for health and metrics: {e}",
+                    config.listen
+                ),
+            )
+        })?;
+        let addr = listener.local_addr()?;
+        Ok(HealthServer {
+            listener,
+            addr,
+            config,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `shutdown` is cancelled, then stops accepting and gives in-flight
+    /// responses a few seconds to finish.
+    pub async fn run(
+        self,
+        state: Arc<HealthState>,
+        store_path: PathBuf,
+        shutdown: CancellationToken,
+    ) -> io::Result<()> {
+        let HealthServer {
+            listener,
+            addr,
+            config,
+        } = self;
+        tracing::info!(
+            listen = %addr,
+            feeds = config.serve_feeds.is_some(),
+            "health listener started"
+        );
+        let shared = Arc::new(Shared {
+            state,
+            store_path,
+            config,
+        });
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(e) => {
+                            // Out of file descriptors, say: wait a little rather than spin.
+                            tracing::warn!(error = %e, "health listener cannot accept");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    };
+                    if connections.len() >= MAX_CONNECTIONS {
+                        tracing::debug!(%peer, "health listener busy, connection closed");
+                        continue;
+                    }
+                    connections.spawn(connection(stream, shared.clone(), shutdown.clone()));
+                }
+            }
+        }
+        drop(listener);
+        let drain = async { while connections.join_next().await.is_some() {} };
+        if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+            tracing::debug!(
+                connections = connections.len(),
+                "health listener: closing slow connections"
+            );
+            connections.shutdown().await;
+        }
+        tracing::info!("health listener stopped");
+        Ok(())
+    }
+}
+
+/// Binds `config.listen` and serves until `shutdown` is cancelled. Use [`HealthServer`]
+/// directly to learn the port bound for `…:0` before serving.
+pub async fn serve(
+    config: HealthConfig,
+    state: Arc<HealthState>,
+    store_path: PathBuf,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    HealthServer::bind(config)
+        .await?
+        .run(state, store_path, shutdown)
+        .await
+}
+
+/// What every request handler needs.
+struct Shared {
+    state: Arc<HealthState>,
+    store_path: PathBuf,
+    config: HealthConfig,
+}
+
+async fn connection(
+    stream: tokio::net::TcpStream,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let service = service_fn(move |req| {
+        let shared = shared.clone();
+        async move { Ok::<_, Infallible>(route(&shared, req).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    let mut conn = std::pin::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = shutdown.cancelled() => {
+            // Finishes the response in flight, if any, then closes the connection.
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "health connection ended with an error");
+    }
+}
+
+/// The endpoints.
+enum Route<'a> {
+    Health,
+    Metrics,
+    /// The feeds folder and the path asked for under it.
+    Feed(&'a Path, &'a str),
+}
+
+async fn route(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    let route = match path {
+        "/healthz" => Route::Health,
+        "/metrics" => Route::Metrics,
+        _ => match (path.strip_prefix("/feeds/"), &shared.config.serve_feeds) {
+            (Some(rest), Some(root)) => Route::Feed(root, rest),
+            _ => return text(StatusCode::NOT_FOUND, "not found\n"),
+        },
+    };
+    let head = match *req.method() {
+        Method::GET => false,
+        Method::HEAD => true,
+        _ => {
+            let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return response;
+        }
+    };
+    let response = match route {
+        Route::Health => healthz(shared).await,
+        Route::Metrics => metrics(shared).await,
+        Route::Feed(root, rest) => {
+            files::serve(root.to_owned(), rest.to_owned(), req.headers()).await
+        }
+    };
+    if head {
+        // hyper sends no body for HEAD; drop it here and keep the length it would have had.
+        let (parts, body) = response.into_parts();
+        let mut response = Response::from_parts(parts, Full::new(Bytes::new()));
+        if let Some(len) = hyper::body::Body::size_hint(&body).exact()
+            && response.status() != StatusCode::NOT_MODIFIED
+        {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        }
+        return response;
+    }
+    response
+}
+
+/// `/healthz`: the daemon's own report, or the run journal of the state database when this
+/// process has not finished a cycle yet (so that a restart does not read as unhealthy until
+/// the next scheduled cycle).
+async fn healthz(shared: &Shared) -> Response<Full<Bytes>> {
+    let snapshot = shared.state.snapshot();
+    let (last, last_success) = if snapshot.last.is_some() {
+        (snapshot.last.clone(), snapshot.last_success)
+    } else {
+        journal(shared.store_path.clone()).await
+    };
+    let (status, body) = verdict(
+        last.as_ref(),
+        last_success,
+        snapshot.running_since,
+        Utc::now(),
+        shared.config.max_age,
+    );
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string() + "\n")));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    no_store(response)
+}
+
+/// The last run and last successful run recorded in the state database, if any.
+async fn journal(store_path: PathBuf) -> (Option<Finished>, Option<DateTime<Utc>>) {
+    let read = tokio::task::spawn_blocking(move || {
+        Store::open_read_only(&store_path)?
+            .map(|store| store.status())
+            .transpose()
+    })
+    .await;
+    let status = match read {
+        Ok(Ok(Some(status))) => status,
+        Ok(Ok(None)) => return (None, None),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check cannot read the run journal");
+            return (None, None);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: reading the run journal failed");
+            return (None, None);
+        }
+    };
+    let last = status.last_run.map(|run| Finished {
+        at: run.finished_at,
+        // `partial`: the cycle completed and wrote its feeds; some documents had errors.
+        ok: run.outcome != "failed",
+        message: run.message,
+    });
+    let last_success = match &last {
+        Some(last) if last.ok => Some(last.at),
+        _ => status
+            .last_success
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|d| d.with_timezone(&Utc)),
+    };
+    (last, last_success)
+}
+
+/// The answer of `/healthz`, from what is known of the cycles.
+fn verdict(
+    last: Option<&Finished>,
+    last_success: Option<DateTime<Utc>>,
+    running_since: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    max_age: Duration,
+) -> (StatusCode, serde_json::Value) {
+    let mut body = serde_json::Map::new();
+    let age = last_success.map(|at| (now - at).num_seconds().max(0) as u64);
+    if let (Some(at), Some(age)) = (last_success, age) {
+        body.insert("last_success".into(), json!(rfc3339(at)));
+        body.insert("age_seconds".into(), json!(age));
+    }
+    if let Some(since) = running_since {
+        body.insert("cycle_running_since".into(), json!(rfc3339(since)));
+    }
+    let reason = match (last, age) {
+        (Some(last), _) if !last.ok => Some(format!(
+            "last cycle failed: {}",
+            last.message.as_deref().unwrap_or("no message")
+        )),
+        (_, None) => Some("no successful cycle yet".to_owned()),
+        (_, Some(age)) if age > max_age.as_secs() => Some(format!(
+            "last success {age} s ago, more than max_age {} s",
+            max_age.as_secs()
+        )),
+        _ => None,
+    };
+    let mut head = serde_json::Map::new();
+    let status = match reason {
+        Some(reason) => {
+            head.insert("status".into(), json!("unhealthy"));
+            head.insert("reason".into(), json!(reason));
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        None => {
+            head.insert("status".into(), json!("ok"));
+            StatusCode::OK
+        }
+    };
+    head.extend(body);
+    (status, serde_json::Value::Object(head))
+}
+
+/// `/metrics`: the daemon's counters and the state database's counts.
+async fn metrics(shared: &Shared) -> Response<Full<Bytes>> {
+    let snapshot = shared.state.snapshot();
+    let store_path = shared.store_path.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let Some(store) = Store::open_read_only(&store_path)? else {
+            return Ok(None);
+        };
+        Ok::<_, crate::store::StoreError>(Some((store.status()?, store.delivery_summary()?)))
+    })
+    .await;
+    let stored = match read {
+        Ok(Ok(Some((status, channels)))) => metrics::Stored::Read {
+            status: Box::new(status),
+            channels,
+        },
+        Ok(Ok(None)) => metrics::Stored::Missing,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "metrics cannot read the state database");
+            metrics::Stored::Failed
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: reading the state database failed");
+            metrics::Stored::Failed
+        }
+    };
+    let mut response = Response::new(Full::new(Bytes::from(metrics::render(&snapshot, &stored))));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    no_store(response)
+}
+
+fn no_store(mut response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 6, 1, 12, 0, 0).unwrap()
+    }
+
+    const MAX_AGE: Duration = Duration::from_secs(900);
+
+    fn finished(ago: i64, ok: bool, message: Option<&str>) -> Finished {
+        Finished {
+            at: now() - chrono::Duration::seconds(ago),
+            ok,
+            message: message.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn no_cycle_is_unhealthy() {
+        let (status, body) = verdict(None, None, None, now(), MAX_AGE);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body,
+            json!({"status": "unhealthy", "reason": "no successful cycle yet"})
+        );
+    }
+
+    #[test]
+    fn a_recent_success_is_healthy() {
+        let last = finished(12, true, None);
+        let (status, body) = verdict(Some(&last), Some(last.at), None, now(), MAX_AGE);
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            body,
+            json!({"status": "ok", "last_success": "2024-06-01T11:59:48Z", "age_seconds": 12})
+        );
+    }
+
+    #[test]
+    fn a_failure_after_a_success_is_unhealthy_and_says_why() {
+        let success = now() - chrono::Duration::seconds(100);
+        let last = finished(10, false, Some("cannot read content/"));
+        let running = Some(now());
+        let (status, body) = verdict(Some(&last), Some(success), running, now(), MAX_AGE);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body["reason"], "last cycle failed: cannot read content/");
+        assert_eq!(body["age_seconds"], 100);
+        assert_eq!(body["cycle_running_since"], "2024-06-01T12:00:00Z");
+    }
+
+    #[test]
+    fn an_old_success_is_unhealthy() {
+        let last = finished(3600, true, None);
+        let (status, body) = verdict(Some(&last), Some(last.at), None, now(), MAX_AGE);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body["reason"],
+            "last success 3600 s ago, more than max_age 900 s"
+        );
+    }
+
+    #[test]
+    fn the_state_counts_cycles() {
+        let state = HealthState::default();
+        state.cycle_started(now());
+        assert_eq!(state.snapshot().running_since, Some(now()));
+        state.cycle_finished(now(), Duration::from_millis(1500), true, None);
+        state.cycle_finished(now(), Duration::from_secs(2), false, Some("boom".into()));
+        let snapshot = state.snapshot();
+        assert_eq!((snapshot.ok, snapshot.failed), (1, 1));
+        assert_eq!(snapshot.running_since, None);
+        assert_eq!(snapshot.last_success, Some(now()));
+        assert_eq!(snapshot.last, Some(finished(0, false, Some("boom"))));
+    }
+}

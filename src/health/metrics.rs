@@ -1,0 +1,317 @@
+//! `/metrics` in the Prometheus text exposition format (version 0.0.4):
+//! <https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format>.
+//!
+//! Gauges read from the state database are written for every state, zeros included, so that a
+//! series does not vanish when its count drops to zero.
+
+use std::fmt::Write;
+
+use chrono::DateTime;
+
+use super::Snapshot;
+use crate::store::Status;
+use crate::store::outbox::{ChannelSummary, DeliveryState};
+
+/// Upper bounds of the cycle duration buckets, in seconds: a quiet site takes well under a
+/// second, a large first run with announcements a few minutes.
+const BUCKETS: [f64; 12] = [
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0,
+];
+
+const DELIVERY_STATES: [DeliveryState; 6] = [
+    DeliveryState::Pending,
+    DeliveryState::Sending,
+    DeliveryState::Sent,
+    DeliveryState::Failed,
+    DeliveryState::Dead,
+    DeliveryState::Held,
+];
+
+/// Cycle durations, counted per bucket (not cumulative; rendering accumulates).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Histogram {
+    buckets: [u64; BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    pub(super) fn observe(&mut self, seconds: f64) {
+        if let Some(i) = BUCKETS.iter().position(|&le| seconds <= le) {
+            self.buckets[i] += 1;
+        }
+        self.sum += seconds;
+        self.count += 1;
+    }
+}
+
+/// What was read from the state database for this scrape.
+pub(super) enum Stored {
+    /// Counts and channels.
+    Read {
+        status: Box<Status>,
+        channels: Vec<ChannelSummary>,
+    },
+    /// No database yet: no entries, no deliveries.
+    Missing,
+    /// It could not be read (logged by the caller).
+    Failed,
+}
+
+/// The whole exposition.
+pub(super) fn render(snapshot: &Snapshot, stored: &Stored) -> String {
+    let mut out = Exposition::default();
+
+    out.family(
+        "crier_cycles_total",
+        "counter",
+        "Cycles finished since the daemon started, by outcome.",
+    );
+    out.sample(
+        "crier_cycles_total",
+        &[("outcome", "ok")],
+        snapshot.ok as f64,
+    );
+    out.sample(
+        "crier_cycles_total",
+        &[("outcome", "failed")],
+        snapshot.failed as f64,
+    );
+
+    let h = &snapshot.durations;
+    out.family(
+        "crier_cycle_duration_seconds",
+        "histogram",
+        "Duration of the cycles finished since the daemon started.",
+    );
+    let mut cumulative = 0;
+    for (le, count) in BUCKETS.iter().zip(h.buckets) {
+        cumulative += count;
+        out.sample(
+            "crier_cycle_duration_seconds_bucket",
+            &[("le", &le.to_string())],
+            cumulative as f64,
+        );
+    }
+    out.sample(
+        "crier_cycle_duration_seconds_bucket",
+        &[("le", "+Inf")],
+        h.count as f64,
+    );
+    out.sample("crier_cycle_duration_seconds_sum", &[], h.sum);
+    out.sample("crier_cycle_duration_seconds_count", &[], h.count as f64);
+
+    out.family(
+        "crier_cycle_running",
+        "gauge",
+        "1 while a cycle is running, 0 between cycles.",
+    );
+    let running = if snapshot.running_since.is_some() {
+        1.0
+    } else {
+        0.0
+    };
+    out.sample("crier_cycle_running", &[], running);
+
+    // The daemon's own report first; the journal covers the time before its first cycle.
+    let journal_success = match stored {
+        Stored::Read { status, .. } => status
+            .last_success
+            .as_deref()
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.timestamp_millis()),
+        _ => None,
+    };
+    out.family(
+        "crier_last_success_timestamp_seconds",
+        "gauge",
+        "Unix time at which the last successful cycle ended (absent until there is one).",
+    );
+    if let Some(ms) = snapshot
+        .last_success
+        .map(|t| t.timestamp_millis())
+        .or(journal_success)
+    {
+        out.sample(
+            "crier_last_success_timestamp_seconds",
+            &[],
+            ms as f64 / 1000.0,
+        );
+    }
+
+    out.family(
+        "crier_state_readable",
+        "gauge",
+        "1 when the state database could be read for this scrape (or does not exist yet), 0 otherwise.",
+    );
+    let readable = if matches!(stored, Stored::Failed) {
+        0.0
+    } else {
+        1.0
+    };
+    out.sample("crier_state_readable", &[], readable);
+
+    let (status, channels) = match stored {
+        Stored::Read { status, channels } => (status.as_ref().clone(), channels.as_slice()),
+        Stored::Missing => (Status::default(), &[][..]),
+        Stored::Failed => return out.text,
+    };
+    out.family(
+        "crier_entries",
+        "gauge",
+        "Entries in the state database, by state.",
+    );
+    for (state, count) in [
+        ("live", status.live),
+        ("scheduled", status.scheduled),
+        ("removed", status.removed),
+    ] {
+        out.sample("crier_entries", &[("state", state)], count as f64);
+    }
+
+    out.family(
+        "crier_deliveries",
+        "gauge",
+        "Deliveries in the outbox, by channel and state.",
+    );
+    for channel in channels {
+        for state in DELIVERY_STATES {
+            let count = channel
+                .counts
+                .iter()
+                .find(|(s, _)| *s == state)
+                .map_or(0, |(_, n)| *n);
+            out.sample(
+                "crier_deliveries",
+                &[("channel", &channel.channel), ("state", state.as_str())],
+                count as f64,
+            );
+        }
+    }
+
+    out.family(
+        "crier_channel_paused",
+        "gauge",
+        "1 when the channel is paused until `crier retry`, 0 otherwise.",
+    );
+    for channel in channels {
+        let paused = if channel.paused.is_some() { 1.0 } else { 0.0 };
+        out.sample(
+            "crier_channel_paused",
+            &[("channel", &channel.channel)],
+            paused,
+        );
+    }
+    out.text
+}
+
+#[derive(Default)]
+struct Exposition {
+    text: String,
+}
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        // Help texts are constants without backslashes or newlines: nothing to escape.
+        let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.text.push_str(name);
+        if !labels.is_empty() {
+            self.text.push('{');
+            for (i, (label, value)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.text.push(',');
+                }
+                let _ = write!(self.text, "{label}=\"{}\"", escape(value));
+            }
+            self.text.push('}');
+        }
+        let _ = writeln!(self.text, " {value}");
+    }
+}
+
+/// A label value as the format wants it: backslash, double quote and line feed escaped.
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape(r#"a\b"c"#), r#"a\\b\"c"#);
+        assert_eq!(escape("line\nnext"), "line\\nnext");
+    }
+
+    #[test]
+    fn the_histogram_is_cumulative_and_ends_at_inf() {
+        let state = super::super::HealthState::default();
+        let now = chrono::Utc::now();
+        state.cycle_finished(now, Duration::from_millis(200), true, None);
+        state.cycle_finished(now, Duration::from_secs(3), false, Some("x".into()));
+        state.cycle_finished(now, Duration::from_secs(4000), true, None);
+        let text = render(&state.snapshot(), &Stored::Missing);
+        for line in [
+            "crier_cycles_total{outcome=\"ok\"} 2",
+            "crier_cycles_total{outcome=\"failed\"} 1",
+            "crier_cycle_duration_seconds_bucket{le=\"0.1\"} 0",
+            "crier_cycle_duration_seconds_bucket{le=\"0.25\"} 1",
+            "crier_cycle_duration_seconds_bucket{le=\"5\"} 2",
+            "crier_cycle_duration_seconds_bucket{le=\"600\"} 2",
+            "crier_cycle_duration_seconds_bucket{le=\"+Inf\"} 3",
+            "crier_cycle_duration_seconds_sum 4003.2",
+            "crier_cycle_duration_seconds_count 3",
+            "crier_entries{state=\"live\"} 0",
+            "crier_state_readable 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} missing in\n{text}");
+        }
+    }
+
+    #[test]
+    fn channels_show_every_state_and_their_pause() {
+        let stored = Stored::Read {
+            status: Box::new(Status {
+                live: 3,
+                ..Status::default()
+            }),
+            channels: vec![ChannelSummary {
+                channel: "fb \"page\"".into(),
+                counts: vec![(DeliveryState::Dead, 2)],
+                last_error: None,
+                paused: Some("token expired".into()),
+            }],
+        };
+        let text = render(&Snapshot::default(), &stored);
+        assert!(text.contains("crier_deliveries{channel=\"fb \\\"page\\\"\",state=\"dead\"} 2\n"));
+        assert!(text.contains("crier_deliveries{channel=\"fb \\\"page\\\"\",state=\"sent\"} 0\n"));
+        assert!(text.contains("crier_channel_paused{channel=\"fb \\\"page\\\"\"} 1\n"));
+        assert!(text.contains("crier_entries{state=\"live\"} 3\n"));
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("crier_last_success_timestamp_seconds"))
+        );
+    }
+
+    #[test]
+    fn an_unreadable_state_is_flagged_without_store_counts() {
+        let text = render(&Snapshot::default(), &Stored::Failed);
+        assert!(text.contains("crier_state_readable 0\n"));
+        assert!(!text.contains("crier_entries"));
+    }
+}
