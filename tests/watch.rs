@@ -1,0 +1,198 @@
+//! Watch mode against the real file system: each test watches its own temporary folder and
+//! waits for triggers with real time (file events cannot be driven by a paused clock).
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+use crier::watch::{Watch, WatchError, watch};
+use tempfile::TempDir;
+use tokio::sync::mpsc::Receiver;
+use tokio::time::timeout;
+
+const DEBOUNCE: Duration = Duration::from_millis(200);
+/// The promise: a change triggers a cycle within 2 seconds.
+const PROMISE: Duration = Duration::from_secs(2);
+/// How long to wait to be confident that nothing comes.
+const QUIET: Duration = Duration::from_millis(1500);
+
+fn watched() -> (TempDir, Watch, Receiver<()>) {
+    let dir = tempfile::tempdir().unwrap();
+    let (watch, rx) = watch(&[dir.path().to_owned()], DEBOUNCE).unwrap();
+    (dir, watch, rx)
+}
+
+async fn expect_trigger(rx: &mut Receiver<()>, what: &str) {
+    match timeout(PROMISE, rx.recv()).await {
+        Ok(Some(())) => {}
+        Ok(None) => panic!("{what}: the channel closed"),
+        Err(_) => panic!("{what}: no trigger within {PROMISE:?}"),
+    }
+}
+
+async fn expect_none(rx: &mut Receiver<()>, what: &str) {
+    if let Ok(got) = timeout(QUIET, rx.recv()).await {
+        panic!("{what}: expected no trigger, got {got:?}");
+    }
+}
+
+/// Counts triggers until none came for `quiet`, receiving each at once so none coalesce.
+async fn count_triggers(rx: &mut Receiver<()>, quiet: Duration) -> usize {
+    let mut count = 0;
+    while let Ok(Some(())) = timeout(quiet, rx.recv()).await {
+        count += 1;
+    }
+    count
+}
+
+fn write(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+}
+
+#[tokio::test]
+async fn creating_modifying_and_removing_an_entry_each_trigger() {
+    let (dir, _watch, mut rx) = watched();
+    let entry = dir.path().join("entry.md");
+
+    write(&entry, "+++\ntitle = \"One\"\n+++\nBody\n");
+    expect_trigger(&mut rx, "create").await;
+
+    write(&entry, "+++\ntitle = \"One, edited\"\n+++\nBody\n");
+    expect_trigger(&mut rx, "modify").await;
+
+    fs::remove_file(&entry).unwrap();
+    expect_trigger(&mut rx, "remove").await;
+}
+
+#[tokio::test]
+async fn a_markdown_extension_and_a_rename_trigger() {
+    let (dir, _watch, mut rx) = watched();
+    write(&dir.path().join("notes.markdown"), "Body\n");
+    expect_trigger(&mut rx, "create .markdown").await;
+
+    // An atomic save: written under a temporary name, then renamed over the entry.
+    let temporary = dir.path().join(".entry.md.tmp");
+    write(&temporary, "Body\n");
+    fs::rename(&temporary, dir.path().join("entry.md")).unwrap();
+    expect_trigger(&mut rx, "rename onto entry.md").await;
+}
+
+#[tokio::test]
+async fn a_burst_of_writes_triggers_once_or_twice() {
+    let (dir, _watch, mut rx) = watched();
+    for i in 0..20 {
+        write(
+            &dir.path().join(format!("entry-{}.md", i % 5)),
+            &format!("v{i}\n"),
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let count = count_triggers(&mut rx, DEBOUNCE * 4).await;
+    assert!((1..=2).contains(&count), "{count} triggers for one burst");
+}
+
+#[tokio::test]
+async fn editor_temporaries_and_section_pages_do_not_trigger() {
+    let (dir, _watch, mut rx) = watched();
+    let names = [
+        ".entry.md.swp",
+        ".entry.md.swx",
+        "entry.md~",
+        ".#entry.md",
+        "4913",
+        "entry.md.tmp",
+        "_index.md",
+        "cover.jpg",
+    ];
+    for name in names {
+        let path = dir.path().join(name);
+        write(&path, "x");
+        write(&path, "xy");
+        fs::remove_file(&path).unwrap();
+    }
+    fs::create_dir(dir.path().join(".git")).unwrap();
+    write(&dir.path().join(".git/notes.md"), "x");
+    expect_none(&mut rx, "temporaries").await;
+}
+
+#[tokio::test]
+async fn reading_the_folder_as_a_cycle_does_does_not_trigger() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("posts")).unwrap();
+    write(&dir.path().join("posts/entry.md"), "Body\n");
+    let (_watch, mut rx) = watch(&[dir.path().to_owned()], DEBOUNCE).unwrap();
+
+    for _ in 0..3 {
+        for item in fs::read_dir(dir.path().join("posts")).unwrap() {
+            let path = item.unwrap().path();
+            fs::read_to_string(&path).unwrap();
+            fs::metadata(&path).unwrap();
+        }
+    }
+    expect_none(&mut rx, "reads").await;
+}
+
+#[tokio::test]
+async fn files_in_a_new_subfolder_are_seen() {
+    let (dir, _watch, mut rx) = watched();
+    let folder = dir.path().join("2024/posts");
+    fs::create_dir_all(&folder).unwrap();
+    expect_trigger(&mut rx, "new folder").await;
+
+    write(&folder.join("entry.md"), "Body\n");
+    expect_trigger(&mut rx, "entry in the new folder").await;
+    write(&folder.join("entry.md"), "Body, edited\n");
+    expect_trigger(&mut rx, "entry in the new folder, edited").await;
+}
+
+#[tokio::test]
+async fn folders_moved_in_and_out_trigger() {
+    let (dir, _watch, mut rx) = watched();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let drafts = elsewhere.path().join("drafts");
+    fs::create_dir(&drafts).unwrap();
+    write(&drafts.join("entry.md"), "Body\n");
+
+    fs::rename(&drafts, dir.path().join("posts")).unwrap();
+    expect_trigger(&mut rx, "folder moved in").await;
+
+    fs::rename(dir.path().join("posts"), &drafts).unwrap();
+    expect_trigger(&mut rx, "folder moved out").await;
+}
+
+#[tokio::test]
+async fn dropping_the_watch_closes_the_channel() {
+    let (dir, watch, mut rx) = watched();
+    drop(watch);
+    write(&dir.path().join("entry.md"), "Body\n");
+    match timeout(PROMISE, rx.recv()).await {
+        Ok(None) => {}
+        other => panic!("expected the channel to close, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_folder_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("content");
+    let Err(error) = watch(&[dir.path().to_owned(), missing.clone()], DEBOUNCE) else {
+        panic!("watching a missing folder succeeded");
+    };
+    assert!(matches!(&error, WatchError::NotFound { folder } if *folder == missing));
+    let message = error.to_string();
+    assert!(
+        message.contains(&missing.display().to_string()),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_file_is_not_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("entry.md");
+    write(&file, "Body\n");
+    let Err(error) = watch(&[file], DEBOUNCE) else {
+        panic!("watching a file succeeded");
+    };
+    assert!(matches!(error, WatchError::NotAFolder { .. }), "{error}");
+}
