@@ -2,7 +2,8 @@
 # Checks the systemd files in deploy/systemd/ with systemd's own parsers:
 #   - `systemd-analyze verify` on crier.service, crier-once.service and crier.timer;
 #   - `systemd-sysusers` and `systemd-tmpfiles` on crier.sysusers and crier.tmpfiles, applied
-#     to an empty scratch root (nothing on this machine is touched).
+#     to an empty scratch root (nothing on this machine is touched; tmpfiles as root only,
+#     since it gives the folders to crier).
 #
 # Works without a running systemd (CI containers, as root or not). `verify` insists that
 # ExecStart's program exists, and crier is not installed in /usr/local/bin here, so the units
