@@ -12,12 +12,16 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
-use crate::cycle::{self, CycleOptions, CycleReport, EntryRef};
+use crate::cycle::{self, CycleOptions, EntryRef};
 use crate::sources::{self, Outcome};
 use std::sync::{Arc, Mutex};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::deliver::{self, DeliverOptions, DeliveryReport};
-use crate::store::{RunRecord, Store};
+use crate::job::{self, JobOptions};
+use crate::schedule::InstanceLock;
+use crate::store::Store;
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +32,20 @@ pub enum Exit {
     Failure = 1,
     /// The command line was wrong (clap uses 2 as well).
     Usage = 2,
-    /// The work completed, but some entries or sources had errors (they are listed).
+    /// The work completed, but something needs a look (entry errors, a paused channel…).
     Partial = 3,
+    /// Another crier holds the instance lock; nothing was done.
+    Locked = 4,
+}
+
+impl Exit {
+    /// The exit code for an error that ended a command.
+    pub fn for_error(error: &anyhow::Error) -> Exit {
+        match error.downcast_ref::<crate::schedule::LockError>() {
+            Some(crate::schedule::LockError::Held { .. }) => Exit::Locked,
+            _ => Exit::Failure,
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -77,7 +93,7 @@ pub enum LogFormat {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Read the sources, record what is new and write the feeds.
+    /// Run as a daemon on the schedule of `[daemon]`; with --once, run one cycle and exit.
     Run {
         /// Run one cycle and exit (for cron or a systemd timer).
         #[arg(long)]
@@ -123,8 +139,11 @@ pub fn init_logging(format: LogFormat) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
+    // Under systemd (JOURNAL_STREAM set) the journal stamps every line itself.
+    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
     // A second initialisation (tests calling `main` twice) is harmless: keep the first.
     let _ = match format {
+        LogFormat::Text if journal => builder.without_time().try_init(),
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
@@ -139,16 +158,20 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<Exit> {
             dry_run,
             announce_existing,
         } => {
-            if !once {
-                anyhow::bail!(
-                    "`crier run` needs `--once` in this version: run it from cron or a systemd timer (see README)"
-                );
-            }
             let config = load_config(&cli.config)?;
+            if !once {
+                if *dry_run || *announce_existing {
+                    anyhow::bail!(
+                        "--dry-run and --announce-existing go with --once: try `crier run --once --dry-run`"
+                    );
+                }
+                runtime()?.block_on(crate::schedule::daemon(cli.config.clone(), config))?;
+                return Ok(Exit::Ok);
+            }
             run_once(
                 &config,
-                RunOptions {
-                    now,
+                JobOptions {
+                    now: cli.now,
                     dry_run: *dry_run,
                     announce_existing: *announce_existing,
                 },
@@ -174,149 +197,39 @@ fn load_config(path: &Path) -> Result<Config> {
     Ok(Config::load(path)?)
 }
 
-/// Options of `crier run --once`.
-#[derive(Debug, Clone, Copy)]
-pub struct RunOptions {
-    /// The current time.
-    pub now: DateTime<Utc>,
-    /// Send nothing.
-    pub dry_run: bool,
-    /// Announce what the first run finds.
-    pub announce_existing: bool,
-}
-
-/// One cycle with state and feeds written, then the due posts: `crier run --once`.
-pub fn run_once(config: &Config, flags: RunOptions) -> Result<Exit> {
-    let now = flags.now;
-    let started = Utc::now();
-    let mut store = Store::open(&config.store.path)?;
-    let options = CycleOptions {
-        now,
-        write_feeds: true,
-        announce_existing: flags.announce_existing,
-    };
-    let report = match cycle::run(config, &mut store, options) {
-        Ok(report) => report,
-        Err(e) => {
-            let run = RunRecord {
-                started_at: started,
-                finished_at: Utc::now(),
-                outcome: "failed".into(),
-                message: Some(e.to_string()),
-                ..RunRecord::default()
-            };
-            if let Err(journal) = store.record_run(&run) {
-                tracing::warn!(error = %journal, "could not journal the failed run");
-            }
-            return Err(e.into());
-        }
-    };
-    log_report(&report);
-    let run = RunRecord {
-        started_at: started,
-        finished_at: Utc::now(),
-        outcome: if report.errors.is_empty() {
-            "ok"
-        } else {
-            "partial"
-        }
-        .into(),
-        baseline: report.baseline,
-        new: report.new.len(),
-        changed: report.changed.len(),
-        removed: report.removed.len(),
-        scheduled: report.scheduled.len(),
-        errors: report.errors.len(),
-        feeds_written: report.feeds_changed(),
-        message: report.errors.first().cloned(),
-    };
-    store
-        .record_run(&run)
-        .context("the cycle completed but could not be journaled")?;
-    let attention = if config.channels.is_empty() {
-        false
-    } else {
-        let store = Arc::new(Mutex::new(store));
-        let delivered = deliver_now(config, store, now, flags.dry_run)?;
-        log_delivery(&delivered, flags.dry_run);
-        delivered.needs_attention()
-    };
-    Ok(if report.errors.is_empty() && !attention {
-        Exit::Ok
-    } else {
+/// One cycle and the due posts: `crier run --once`. Holds the instance lock meanwhile.
+pub fn run_once(config: &Config, options: JobOptions) -> Result<Exit> {
+    let _lock = InstanceLock::acquire(&config.store.path)?;
+    let runtime = runtime()?;
+    let outcome = runtime.block_on(job::run(
+        Arc::new(config.clone()),
+        options,
+        CancellationToken::new(),
+    ))?;
+    Ok(if outcome.needs_attention() {
         Exit::Partial
+    } else {
+        Exit::Ok
     })
 }
 
-/// Sends (or, dry, renders) the due deliveries on a runtime of its own.
-fn deliver_now(
-    config: &Config,
-    store: Arc<Mutex<Store>>,
-    now: DateTime<Utc>,
-    dry_run: bool,
-) -> Result<DeliveryReport> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
-    let options = DeliverOptions { now, dry_run };
-    Ok(runtime.block_on(deliver::deliver(config, store, options))?)
+        .context("cannot start the async runtime")
 }
 
-fn log_delivery(report: &DeliveryReport, dry_run: bool) {
-    if dry_run {
-        tracing::info!(posts = report.rendered.len(), "dry run: nothing was sent");
-        return;
-    }
-    tracing::info!(
-        sent = report.sent.len(),
-        failed = report.failed.len(),
-        given_up = report.dead.len(),
-        paused_channels = report.paused.len(),
-        waiting = report.deferred.iter().map(|d| d.2).sum::<usize>(),
-        "delivery finished"
-    );
-}
-
-fn log_report(report: &CycleReport) {
-    if report.baseline {
-        tracing::info!(
-            entries = report.baseline_entries,
-            "first run: baseline recorded, existing entries are not new"
-        );
-    }
-    for e in &report.new {
-        tracing::info!(entry_id = %e.id, title = %e.title, url = %e.url, "new entry");
-    }
-    for e in &report.changed {
-        tracing::info!(entry_id = %e.id, title = %e.title, "entry changed");
-    }
-    for e in &report.restored {
-        tracing::info!(entry_id = %e.id, title = %e.title, "entry restored");
-    }
-    for id in &report.removed {
-        tracing::info!(entry_id = %id, "entry removed");
-    }
-    for d in &report.queued {
-        match &d.reason {
-            None => {
-                tracing::info!(entry_id = %d.entry_id, channel = %d.channel, "announcement queued")
-            }
-            Some(reason) => {
-                tracing::warn!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement held")
-            }
-        }
-    }
-    tracing::info!(
-        new = report.new.len(),
-        changed = report.changed.len(),
-        removed = report.removed.len(),
-        scheduled = report.scheduled.len(),
-        unchanged = report.unchanged,
-        errors = report.errors.len(),
-        feeds_written = report.feeds_changed(),
-        "cycle finished"
-    );
+/// Renders the due deliveries without sending anything (`plan`).
+fn render_due(config: &Config, store: Store, now: DateTime<Utc>) -> Result<DeliveryReport> {
+    let options = DeliverOptions { now, dry_run: true };
+    let store = Arc::new(Mutex::new(store));
+    Ok(runtime()?.block_on(deliver::deliver(
+        config,
+        store,
+        options,
+        &CancellationToken::new(),
+    ))?)
 }
 
 /// `crier check`: the config, then every document of every source, each problem listed.
@@ -476,7 +389,7 @@ pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
             )?;
         }
         // The posts due now, exactly as a run would send them (rendered on the scratch copy).
-        let delivered = deliver_now(config, Arc::new(Mutex::new(scratch)), now, true)?;
+        let delivered = render_due(config, scratch, now)?;
         writeln!(out, "posts to send ({}):", delivered.rendered.len())?;
         for post in &delivered.rendered {
             writeln!(

@@ -64,6 +64,9 @@ pub struct Config {
     /// Social network accounts new entries are announced on.
     #[serde(default, skip_serializing)]
     pub channels: Vec<ChannelConfig>,
+    /// How `crier run` (the daemon) schedules cycles.
+    #[serde(default, skip_serializing)]
+    pub daemon: DaemonConfig,
     /// Folder of the config file; relative paths were resolved against it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -194,6 +197,72 @@ pub enum FeedFormat {
     Atom,
     /// JSON Feed 1.1, written to `feed.json`.
     Json,
+}
+
+/// Settings of the daemon (`crier run` without `--once`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Cron expression of the cycles: 5 fields (minute precision) or 6 (with seconds first).
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+    /// IANA timezone the schedule is read in; default `site.timezone`.
+    pub timezone: Option<String>,
+    /// Random delay added to each tick, so that many sites do not call out at once (`"30s"`).
+    #[serde(default = "default_jitter")]
+    pub jitter: String,
+    /// Watch directory sources: a saved, added or removed entry file runs a cycle at once.
+    #[serde(default)]
+    pub watch: bool,
+    /// The health and metrics listener; off when absent.
+    pub health: Option<HealthListenConfig>,
+}
+
+/// The optional HTTP listener for `/healthz`, `/metrics` and (optionally) the feeds.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HealthListenConfig {
+    /// Address and port; keep it on 127.0.0.1 unless a proxy or a scraper needs more.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// `/healthz` answers 503 when the last successful cycle is older than this.
+    #[serde(default = "default_health_max_age")]
+    pub max_age: String,
+    /// Also serve the feeds folder under `/feeds/`, with ETag and Last-Modified.
+    #[serde(default)]
+    pub serve_feeds: bool,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            schedule: default_schedule(),
+            timezone: None,
+            jitter: default_jitter(),
+            watch: false,
+            health: None,
+        }
+    }
+}
+
+impl DaemonConfig {
+    /// `jitter` as a duration (validated with the config).
+    pub fn jitter(&self) -> std::time::Duration {
+        humantime::parse_duration(&self.jitter).unwrap_or_default()
+    }
+}
+
+fn default_schedule() -> String {
+    "*/5 * * * *".to_owned()
+}
+fn default_jitter() -> String {
+    "0s".to_owned()
+}
+fn default_listen() -> String {
+    "127.0.0.1:9464".to_owned()
+}
+fn default_health_max_age() -> String {
+    "30m".to_owned()
 }
 
 /// Flood guards and retry rules shared by all channels.
@@ -486,6 +555,45 @@ impl Config {
                 )
             })?;
         }
+        crate::schedule::parse_schedule(&self.daemon.schedule)
+            .map_err(|m| invalid("daemon.schedule", m))?;
+        if let Some(tz) = &self.daemon.timezone {
+            tz.parse::<chrono_tz::Tz>().map_err(|_| {
+                invalid(
+                    "daemon.timezone",
+                    format!("{tz:?} is not an IANA timezone name such as \"Europe/Paris\""),
+                )
+            })?;
+        }
+        humantime::parse_duration(&self.daemon.jitter).map_err(|e| {
+            invalid(
+                "daemon.jitter",
+                format!(
+                    "{:?} is not a duration such as \"30s\" ({e})",
+                    self.daemon.jitter
+                ),
+            )
+        })?;
+        if let Some(health) = &self.daemon.health {
+            health.listen.parse::<std::net::SocketAddr>().map_err(|_| {
+                invalid(
+                    "daemon.health.listen",
+                    format!(
+                        "{:?} is not an address such as \"127.0.0.1:9464\"",
+                        health.listen
+                    ),
+                )
+            })?;
+            humantime::parse_duration(&health.max_age).map_err(|e| {
+                invalid(
+                    "daemon.health.max_age",
+                    format!(
+                        "{:?} is not a duration such as \"30m\" ({e})",
+                        health.max_age
+                    ),
+                )
+            })?;
+        }
         if self.announce.max_attempts == 0 {
             return Err(invalid(
                 "announce.max_attempts",
@@ -560,6 +668,15 @@ impl Config {
     /// The timezone for dates without an offset (validated by [`Config::validate`]).
     pub fn timezone(&self) -> chrono_tz::Tz {
         self.site.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The timezone the daemon's schedule is read in.
+    pub fn schedule_timezone(&self) -> chrono_tz::Tz {
+        self.daemon
+            .timezone
+            .as_deref()
+            .and_then(|tz| tz.parse().ok())
+            .unwrap_or_else(|| self.timezone())
     }
 
     /// The default language: the first of `site.languages`.

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
 
 use crate::channels::{
     self, Channel, ChannelConfig, ChannelContext, Memory, Post, PostError, template,
@@ -113,10 +114,12 @@ impl Memory for StoreMemory {
 }
 
 /// Sends every due delivery of every enabled channel.
+/// Stops starting new posts once `stop` is cancelled (a post in flight finishes).
 pub async fn deliver(
     config: &Config,
     store: Arc<Mutex<Store>>,
     options: DeliverOptions,
+    stop: &CancellationToken,
 ) -> Result<DeliveryReport, StoreError> {
     let http = channels::http::client(config.announce.request_timeout());
     let budget = Arc::new(AtomicUsize::new(config.announce.per_run_cap));
@@ -140,6 +143,7 @@ pub async fn deliver(
                 store.clone(),
                 budget.clone(),
                 options,
+                stop,
             )
         });
     let mut report = DeliveryReport::default();
@@ -157,6 +161,7 @@ async fn deliver_channel(
     store: Arc<Mutex<Store>>,
     budget: Arc<AtomicUsize>,
     options: DeliverOptions,
+    stop: &CancellationToken,
 ) -> Result<DeliveryReport, StoreError> {
     let name = channel_config.common.name.clone();
     let now = options.now;
@@ -187,6 +192,12 @@ async fn deliver_channel(
 
     for (index, delivery) in due.iter().enumerate() {
         let waiting = due.len() - index;
+        if stop.is_cancelled() {
+            report
+                .deferred
+                .push((name.clone(), "crier is stopping".into(), waiting));
+            break;
+        }
         if !options.dry_run {
             if let Some(reason) = hold_back(&lock(), channel_config, spacing, now)? {
                 tracing::info!(channel = %name, waiting, reason, "deliveries wait");
@@ -553,6 +564,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
             store.clone(),
             Arc::new(AtomicUsize::new(config.announce.per_run_cap)),
             DeliverOptions { now: at, dry_run },
+            &CancellationToken::new(),
         )
         .await
         .unwrap()

@@ -11,8 +11,12 @@ pub mod cycle;
 pub mod deliver;
 pub mod entry;
 pub mod feeds;
+pub mod health;
+pub mod job;
 pub mod secrets;
 pub mod sources;
+pub mod schedule;
 pub mod store;
+pub mod watch;
 #[cfg(test)]
 mod testing;

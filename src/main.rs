@@ -24,7 +24,7 @@ fn main() -> ExitCode {
                 cli::LogFormat::Json => tracing::error!("{error:#}"),
                 cli::LogFormat::Text => eprintln!("crier: error: {error:#}"),
             }
-            Exit::Failure.into()
+            Exit::for_error(&error).into()
         }
     }
 }

@@ -181,6 +181,22 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
+    /// When the next pending or failed delivery of an active channel falls due, so that the
+    /// daemon can wake for it between two cycles.
+    pub fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT MIN(due_at) FROM deliveries
+                 WHERE state IN ('pending', 'failed')
+                   AND channel NOT IN (SELECT channel FROM channel_state WHERE paused IS NOT NULL)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(next.as_deref().map(parse_time))
+    }
+
     /// Every delivery, for reports and tests.
     pub fn deliveries(&self) -> Result<Vec<Delivery>, StoreError> {
         let mut stmt = self
