@@ -24,6 +24,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::health::{HealthConfig, HealthServer, HealthState};
 use crate::job::{self, JobOptions};
 
 /// Longest nap between two looks at the wall clock.
@@ -251,6 +252,8 @@ pub async fn daemon(config_path: PathBuf, config: Config) -> Result<()> {
     let mut config = Arc::new(config);
     let mut ticks = Ticks::from_config(&config).map_err(anyhow::Error::msg)?;
     let mut watch = start_watching(&config)?;
+    let health = Arc::new(HealthState::default());
+    start_health(&config, health.clone(), &shutdown).await?;
     let watchdog = watchdog_period();
     let nap = watchdog.map_or(MAX_NAP, |w| (w / 2).min(MAX_NAP));
     let clock = SystemClock;
@@ -308,7 +311,16 @@ pub async fn daemon(config_path: PathBuf, config: Config) -> Result<()> {
                     tracing::info!("entry files changed: running a cycle");
                 }
                 let work = job::run(config.clone(), JobOptions::default(), shutdown.clone());
-                let status = match finish_or_grace(work, &shutdown, watchdog).await {
+                let started = std::time::Instant::now();
+                health.cycle_started(clock.now());
+                let result = finish_or_grace(work, &shutdown, watchdog).await;
+                health.cycle_finished(
+                    clock.now(),
+                    started.elapsed(),
+                    result.is_ok(),
+                    result.as_ref().err().map(|e| format!("{e:#}")),
+                );
+                let status = match result {
                     Ok(outcome) => {
                         let line = outcome.summary();
                         format!(
@@ -388,20 +400,58 @@ fn watchdog_period() -> Option<Duration> {
     sd_notify::watchdog_enabled()
 }
 
-/// Watching is set up by the watch module; this keeps the daemon loop independent of it.
-type Watching = (
-    Option<Box<dyn std::any::Any + Send>>,
-    Option<mpsc::Receiver<()>>,
-);
+/// The watcher (kept alive while it is in use) and its triggers.
+type Watching = (Option<crate::watch::Watch>, Option<mpsc::Receiver<()>>);
 
+/// Watches the folders of the directory sources when `daemon.watch` asks for it.
 fn start_watching(config: &Config) -> Result<Watching> {
     if !config.daemon.watch {
         return Ok((None, None));
     }
-    anyhow::bail!(
-        "daemon.watch is not available in this build; set watch = false in {}",
-        config.file.display()
-    )
+    let folders: Vec<PathBuf> = config
+        .sources
+        .iter()
+        .map(|source| match source {
+            crate::config::SourceConfig::Directory(d) => d.path.clone(),
+        })
+        .collect();
+    let (watch, triggers) = crate::watch::watch(&folders, WATCH_DEBOUNCE)?;
+    tracing::info!(folders = folders.len(), "watching entry files");
+    Ok((Some(watch), Some(triggers)))
+}
+
+/// Quiet time after the last change of a burst (an editor's save, a `git pull`).
+const WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
+
+/// Starts the health and metrics listener when `[daemon.health]` is set.
+async fn start_health(
+    config: &Config,
+    state: Arc<HealthState>,
+    shutdown: &CancellationToken,
+) -> Result<()> {
+    let Some(health) = &config.daemon.health else {
+        return Ok(());
+    };
+    let listen = health
+        .listen
+        .parse()
+        .context("daemon.health.listen was validated")?;
+    let server = HealthServer::bind(HealthConfig {
+        listen,
+        max_age: humantime::parse_duration(&health.max_age).unwrap_or(Duration::from_secs(1800)),
+        serve_feeds: health.serve_feeds.then(|| config.feeds.output_dir.clone()),
+    })
+    .await
+    .with_context(|| format!("cannot listen on {listen} (daemon.health.listen)"))?;
+    tracing::info!(address = %server.local_addr(), "health and metrics listener started");
+    let store_path = config.store.path.clone();
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        if let Err(e) = server.run(state, store_path, shutdown).await {
+            tracing::error!(error = %e, "health listener stopped");
+        }
+    });
+    Ok(())
 }
 
 fn spawn_signal_handlers(shutdown: CancellationToken, reload: mpsc::Sender<()>) -> Result<()> {

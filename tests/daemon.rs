@@ -282,3 +282,81 @@ access_token = {{ file = "token" }}
     .unwrap();
     assert_eq!(mastodon.created.lock().unwrap().len(), 1, "posted twice");
 }
+
+#[test]
+fn watch_mode_publishes_a_saved_file_within_two_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    // A schedule that will not tick during the test: only the watcher can run the cycle.
+    let text =
+        config("watch = true").replace("schedule = \"* * * * * *\"", "schedule = \"0 0 1 1 *\"");
+    fs::write(dir.path().join("crier.toml"), text).unwrap();
+    entry(dir.path(), "first");
+    let daemon = start(dir.path());
+    assert!(
+        within(Duration::from_secs(5), || feed(dir.path())
+            .contains("first"))
+        .is_some()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    entry(dir.path(), "watched");
+    let took = within(Duration::from_secs(2), || {
+        feed(dir.path()).contains("watched")
+    });
+    assert!(took.is_some(), "watch mode did not publish within 2 s");
+    // An editor's swap file triggers nothing visible, and the daemon keeps running.
+    fs::write(dir.path().join("content/.watched.md.swp"), "x").unwrap();
+    let (status, log) = stop(daemon);
+    assert!(status.success(), "{log}");
+    assert!(log.contains("entry files changed"), "{log}");
+}
+
+#[test]
+fn health_and_metrics_are_served_on_127_0_0_1() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let text = config(&format!(
+        "[daemon.health]\nlisten = \"127.0.0.1:{port}\"\nmax_age = \"1h\"\nserve_feeds = true"
+    ));
+    fs::write(dir.path().join("crier.toml"), text).unwrap();
+    entry(dir.path(), "first");
+    let daemon = start(dir.path());
+    assert!(
+        within(Duration::from_secs(5), || feed(dir.path())
+            .contains("first"))
+        .is_some()
+    );
+    let get = |path: &str| -> (u16, String) {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let code = response[9..12].parse().unwrap();
+        (code, response)
+    };
+    let healthy = within(Duration::from_secs(3), || get("/healthz").0 == 200);
+    assert!(healthy.is_some(), "{}", get("/healthz").1);
+    let (code, metrics) = get("/metrics");
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("crier_cycles_total{outcome=\"ok\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("crier_entries{state=\"live\"} 1"),
+        "{metrics}"
+    );
+    let (code, rss) = get("/feeds/rss.xml");
+    assert_eq!(code, 200);
+    assert!(rss.to_lowercase().contains("etag:"), "{rss}");
+    let (status, log) = stop(daemon);
+    assert!(status.success(), "{log}");
+}
