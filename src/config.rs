@@ -17,12 +17,13 @@ use crate::channels::{ChannelConfig, NetworkConfig};
 #[derive(Debug, Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read config file {path}: {source}")]
+    // The cause is in the message, so it is not also a `#[source]` (it would print twice).
+    #[error("cannot read config file {path}: {error}")]
     Read {
         /// Config file path.
         path: PathBuf,
         /// Underlying I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not valid TOML or does not match the model.
     #[error("invalid config file {path}: {message}")]
@@ -382,9 +383,9 @@ fn default_store_path() -> PathBuf {
 impl Config {
     /// Reads, parses, resolves and validates the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         let mut config = Config::parse(&text, path)?;
         let base = path

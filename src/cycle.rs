@@ -33,13 +33,13 @@ pub enum CycleError {
     Feed(#[from] FeedError),
     /// A feed file could not be written.
     #[error(
-        "cannot write feed file {path}: {source}; check that the folder exists and is writable by crier"
+        "cannot write feed file {path}: {error}; check that the folder exists and is writable by crier"
     )]
     Write {
         /// The feed file.
         path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
+        /// The I/O error (in the message, so not a `#[source]`).
+        error: std::io::Error,
     },
 }
 
@@ -585,9 +585,9 @@ fn write_feeds(
             };
             let result = result.map_err(|e| match e {
                 StreamError::Render(e) => CycleError::Feed(e),
-                StreamError::Io(source) => CycleError::Write {
+                StreamError::Io(error) => CycleError::Write {
                     path: job.path.clone(),
-                    source,
+                    error,
                 },
             });
             let items = entries.len();

@@ -123,12 +123,12 @@ pub enum StoreError {
         known: i64,
     },
     /// A query failed.
-    #[error("state database {path}: {source}")]
+    #[error("state database {path}: {error}")]
     Sql {
         /// Database path.
         path: PathBuf,
-        /// SQLite's error.
-        source: rusqlite::Error,
+        /// SQLite's error (in the message, so not a `#[source]`).
+        error: rusqlite::Error,
     },
     /// A stored entry could not be decoded.
     #[error(
@@ -380,7 +380,7 @@ impl Store {
     fn sql(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sql {
             path: self.path.clone(),
-            source,
+            error: source,
         }
     }
 
@@ -427,14 +427,14 @@ impl Store {
             let version = index as i64 + 1;
             let tx = self.conn.transaction().map_err(|e| StoreError::Sql {
                 path: self.path.clone(),
-                source: e,
+                error: e,
             })?;
             tx.execute_batch(sql)
                 .and_then(|()| tx.pragma_update(None, "user_version", version))
                 .and_then(|()| tx.commit())
                 .map_err(|e| StoreError::Sql {
                     path: self.path.clone(),
-                    source: e,
+                    error: e,
                 })?;
             tracing::debug!(version, "state database migrated");
         }
@@ -551,7 +551,7 @@ impl Store {
         let path = self.path.clone();
         let sql = |source| StoreError::Sql {
             path: path.clone(),
-            source,
+            error: source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
         apply_batch(&tx, batch, &timestamp(now)).map_err(sql)?;

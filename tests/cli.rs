@@ -431,7 +431,9 @@ fn a_missing_config_says_which_file() {
         .args(["--config", "nope.toml", "run", "--once"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("nope.toml"));
+        .stderr(predicate::str::contains("nope.toml"))
+        // The cause is printed once, not repeated by the error chain.
+        .stderr(predicate::str::contains("No such file or directory").count(1));
 }
 
 #[test]
@@ -461,10 +463,14 @@ fn json_logs_are_one_object_per_line() {
 }
 
 #[test]
-fn run_without_once_explains_itself() {
+fn one_run_flags_without_once_are_refused() {
     let site = Site::new();
-    let err = stderr(&site.crier(&["run"], NOW).code(1));
+    let err = stderr(&site.crier(&["run", "--dry-run"], NOW).code(1));
     assert!(err.contains("--once"), "{err}");
+    assert!(
+        !site.path("state").exists(),
+        "a refused command touched the state"
+    );
 }
 
 #[test]

@@ -44,8 +44,20 @@ fn entry(dir: &Path, slug: &str) {
     .unwrap();
 }
 
-fn start(dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_crier"))
+/// A running daemon, killed if a failing test leaves it behind.
+struct Daemon(Option<Child>);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start(dir: &Path) -> Daemon {
+    let child = Command::new(env!("CARGO_BIN_EXE_crier"))
         .arg("--config")
         .arg(dir.join("crier.toml"))
         .arg("run")
@@ -53,10 +65,12 @@ fn start(dir: &Path) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Daemon(Some(child))
 }
 
-fn signal(child: &Child, name: &str) {
+fn signal(daemon: &Daemon, name: &str) {
+    let child = daemon.0.as_ref().expect("running");
     let status = Command::new("kill")
         .args([&format!("-{name}"), &child.id().to_string()])
         .status()
@@ -80,17 +94,18 @@ fn feed(dir: &Path) -> String {
     fs::read_to_string(dir.join("feeds/rss.xml")).unwrap_or_default()
 }
 
-fn stop(mut child: Child) -> (std::process::ExitStatus, String) {
-    signal(&child, "TERM");
+fn stop(mut daemon: Daemon) -> (std::process::ExitStatus, String) {
+    signal(&daemon, "TERM");
+    let mut child = daemon.0.take().expect("running");
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the daemon did not stop within 10 s of SIGTERM"
-        );
+        if started.elapsed() >= Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("the daemon did not stop within 10 s of SIGTERM");
+        }
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut log = String::new();

@@ -336,7 +336,7 @@ impl Store {
     ) -> Result<(usize, usize), StoreError> {
         let tx = self.conn.transaction().map_err(|e| StoreError::Sql {
             path: self.path.clone(),
-            source: e,
+            error: e,
         })?;
         let requeued = tx
             .execute(
@@ -354,10 +354,7 @@ impl Store {
                 tx.commit()?;
                 Ok((n, unpaused))
             })
-            .map_err(|e| StoreError::Sql {
-                path: self.path.clone(),
-                source: e,
-            })?;
+            .map_err(|e| StoreError::Sql { path: self.path.clone(), error: e })?;
         Ok(requeued)
     }
 
