@@ -11,7 +11,23 @@ use crier::cli::{self, Cli, Exit};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc option numbers (`mi_option_e` in mimalloc.h v2; the Rust bindings do not name
+/// these two).
+const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
 fn main() -> ExitCode {
+    // Commit arena memory on use and give freed pages back at once: with `release_memory`
+    // after each daemon job, an idle daemon holds under 30 MB instead of the peak of its last
+    // cycle, and a 10,000-entry cycle peaks ~50 MB lower; the time cost is within the
+    // benchmark's noise (docs/PERFORMANCE.md).
+    // SAFETY: mi_option_set only stores an integer option; it has no preconditions and is
+    // called before any other thread exists.
+    unsafe {
+        libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
+        libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+    }
+    crier::schedule::set_after_job(release_memory);
     let cli = Cli::parse();
     cli::init_logging(cli.log_format);
     let mut stdout = std::io::stdout().lock();
@@ -27,4 +43,11 @@ fn main() -> ExitCode {
             Exit::for_error(&error).into()
         }
     }
+}
+
+/// Returns the memory freed by a cycle to the system, on every thread that worked on it.
+fn release_memory() {
+    // SAFETY: mi_collect has no preconditions; each call works on the calling thread's heap.
+    rayon::broadcast(|_| unsafe { libmimalloc_sys::mi_collect(true) });
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }

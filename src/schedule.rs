@@ -27,6 +27,15 @@ use crate::config::Config;
 use crate::health::{HealthConfig, HealthServer, HealthState};
 use crate::job::{self, JobOptions};
 
+/// Called after each job of the daemon, before it naps (the binary hands its allocator's
+/// "give memory back" here, so that an idle daemon stays small).
+static AFTER_JOB: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Sets the function the daemon calls after each job; the first call wins.
+pub fn set_after_job(hook: fn()) {
+    let _ = AFTER_JOB.set(hook);
+}
+
 /// Longest nap between two looks at the wall clock.
 const MAX_NAP: Duration = Duration::from_secs(30);
 /// How long a stopping daemon waits for the job in flight.
@@ -338,6 +347,9 @@ pub async fn daemon(config_path: PathBuf, config: Config) -> Result<()> {
         }
         if shutdown.is_cancelled() {
             break;
+        }
+        if let Some(hook) = AFTER_JOB.get() {
+            hook();
         }
         // From the clock, not from the previous tick: missed ticks coalesce into this cycle.
         let now = clock.now();
