@@ -464,6 +464,13 @@ pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
         "last successful run: {}",
         s.last_success.as_deref().unwrap_or("none")
     )?;
+    if !store.schema_is_current()? {
+        writeln!(
+            out,
+            "deliveries: the state was written by an older crier; the next `crier run` upgrades it"
+        )?;
+        return Ok(Exit::Ok);
+    }
     let channels = store.delivery_summary()?;
     if !channels.is_empty() {
         writeln!(out, "deliveries:")?;

@@ -421,6 +421,12 @@ impl Store {
         Ok(found)
     }
 
+    /// Whether the schema is the one this crier writes; a read-only handle on an older state
+    /// (before the first run of an upgraded crier) lacks the newer tables.
+    pub fn schema_is_current(&self) -> Result<bool, StoreError> {
+        Ok(self.version()? == MIGRATIONS.len() as i64)
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
         let current = self.check_version()?;
         for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
@@ -783,6 +789,31 @@ mod tests {
         drop(store);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.version().unwrap(), MIGRATIONS.len() as i64);
+        assert!(store.schema_is_current().unwrap());
+    }
+
+    #[test]
+    fn an_older_schema_is_migrated_forward_keeping_its_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.sqlite3");
+        {
+            // A state written by the first release: schema 1 only.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('baseline_at', '2024-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+        }
+        let old = Store::open_read_only(&path).unwrap().unwrap();
+        assert!(!old.schema_is_current().unwrap());
+        drop(old);
+        let store = Store::open(&path).unwrap();
+        assert!(store.schema_is_current().unwrap());
+        assert!(store.has_baseline().unwrap());
+        assert!(store.deliveries().unwrap().is_empty());
     }
 
     #[test]
