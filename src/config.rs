@@ -621,15 +621,20 @@ impl Config {
                     format!("{name:?} is used by two channels; give each a distinct name"),
                 ));
             }
-            for lang in channel
+            let languages = channel
                 .common
                 .languages
                 .iter()
-                .chain(channel.common.templates.keys())
-            {
+                .map(|l| (l, key("languages")));
+            let templates = channel
+                .common
+                .templates
+                .keys()
+                .map(|l| (l, key(&format!("templates.{l}"))));
+            for (lang, at) in languages.chain(templates) {
                 if !self.site.languages.contains(lang) {
                     return Err(invalid(
-                        &key("languages"),
+                        &at,
                         format!("{lang:?} is not listed in site.languages"),
                     ));
                 }
@@ -951,6 +956,10 @@ access_token_secret = { file = "x-secret" }
             (
                 CHANNELS.replace("languages = [\"en\"]", "languages = [\"de\"]"),
                 "channels[0].languages",
+            ),
+            (
+                CHANNELS.replace("min_spacing = \"10m\"", "templates.de = \"{{ title }}\""),
+                "channels[0].templates.de",
             ),
             (
                 CHANNELS.replace("{{ title }} {{ url }}", "{{ title }"),
