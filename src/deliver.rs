@@ -22,6 +22,10 @@ use crate::config::Config;
 use crate::store::outbox::{Delivery, DeliveryState};
 use crate::store::{Store, StoreError};
 
+/// How long deliveries held back by `announce.per_run_cap` wait in the daemon (a run
+/// started by `--once` takes them at its next tick anyway).
+const PER_RUN_CAP_PAUSE: chrono::Duration = chrono::Duration::minutes(1);
+
 /// How to deliver.
 #[derive(Debug, Clone, Copy)]
 pub struct DeliverOptions {
@@ -199,8 +203,11 @@ async fn deliver_channel(
             break;
         }
         if !options.dry_run {
-            if let Some(reason) = hold_back(&lock(), channel_config, spacing, now)? {
-                tracing::info!(channel = %name, waiting, reason, "deliveries wait");
+            // Bound first: a guard in the `if let` would hold the lock through the block.
+            let held = hold_back(&lock(), channel_config, spacing, now)?;
+            if let Some((reason, until)) = held {
+                tracing::info!(channel = %name, waiting, reason, until = %until, "deliveries wait");
+                lock().defer(&name, until, now)?;
                 report.deferred.push((name.clone(), reason, waiting));
                 break;
             }
@@ -213,11 +220,13 @@ async fn deliver_channel(
                     config.announce.per_run_cap
                 );
                 tracing::info!(channel = %name, waiting, reason, "deliveries wait");
+                lock().defer(&name, now + PER_RUN_CAP_PAUSE, now)?;
                 report.deferred.push((name.clone(), reason, waiting));
                 break;
             }
         }
-        let post = match prepare_post(&lock(), channel_config, channel.as_ref(), delivery)? {
+        let prepared = prepare_post(&lock(), channel_config, channel.as_ref(), delivery)?;
+        let post = match prepared {
             Ok(post) => post,
             Err(reason) => {
                 tracing::error!(channel = %name, entry_id = %delivery.entry_id, reason, "delivery given up");
@@ -273,9 +282,11 @@ async fn deliver_channel(
                 let url = published.remote_url.unwrap_or_default();
                 tracing::info!(channel = %name, entry_id = %delivery.entry_id, url, "posted");
                 report.sent.push(outcome(&name, delivery, url));
-                if spacing.is_some() {
+                if let Some(spacing) = spacing {
                     let rest = waiting - 1;
                     if rest > 0 {
+                        let until = now + chrono::Duration::from_std(spacing).unwrap_or_default();
+                        lock().defer(&name, until, now)?;
                         report.deferred.push((
                             name.clone(),
                             "min_spacing: one post per run".into(),
@@ -320,24 +331,35 @@ async fn deliver_channel(
     Ok(report)
 }
 
-/// Why the channel must not post now (daily cap, spacing), if it must not.
+/// Why the channel must not post now (daily cap, spacing), and until when, if it must not.
 fn hold_back(
     store: &Store,
     channel: &ChannelConfig,
     spacing: Option<Duration>,
     now: DateTime<Utc>,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
     let name = &channel.common.name;
     if let Some(cap) = channel.common.daily_cap {
-        let sent = store.sent_since(name, now - chrono::Duration::hours(24))?;
+        let day = chrono::Duration::hours(24);
+        let sent = store.sent_since(name, now - day)?;
         if sent >= cap as usize {
-            return Ok(Some(format!("daily_cap ({cap} posts in 24 hours) reached")));
+            // The cap frees a place when the oldest post of the window turns 24 hours old.
+            let until = store
+                .first_sent_since(name, now - day)?
+                .map_or(now + day, |t| t + day);
+            return Ok(Some((
+                format!("daily_cap ({cap} posts in 24 hours) reached"),
+                until,
+            )));
         }
     }
     if let (Some(spacing), Some(last)) = (spacing, store.last_sent_at(name)?) {
         let next = last + chrono::Duration::from_std(spacing).unwrap_or_default();
         if next > now {
-            return Ok(Some(format!("min_spacing: next post not before {next}")));
+            return Ok(Some((
+                format!("min_spacing: next post not before {next}"),
+                next,
+            )));
         }
     }
     Ok(None)
@@ -707,16 +729,40 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         let report = round(&spaced, &store, &script, now(), false).await;
         assert_eq!(report.sent.len(), 1);
         assert_eq!(report.deferred[0].2, 1);
-        let report = round(
-            &spaced,
-            &store,
-            &script,
-            now() + chrono::Duration::minutes(5),
-            false,
-        )
-        .await;
+        // The rest waits for the spacing: the daemon must not wake for it before then.
+        let ten = now() + chrono::Duration::minutes(10);
+        assert_eq!(store.lock().unwrap().next_due().unwrap(), Some(ten));
+        let five = now() + chrono::Duration::minutes(5);
+        let report = round(&spaced, &store, &script, five, false).await;
+        assert!(report.sent.is_empty() && report.rendered.is_empty());
+        assert_eq!(script.calls().len(), 1);
+        // A delivery queued meanwhile is held by the spacing, and waits for it too.
+        {
+            let entry = crate::testing::entry("c", "2024-05-31T10:00:00Z");
+            let batch = Batch {
+                upserts: vec![crate::store::EntryRecord {
+                    content_hash: entry.content_hash(),
+                    entry,
+                    source: "s".into(),
+                    doc_key: "c.md".into(),
+                    fingerprint: "f".into(),
+                    status: crate::store::EntryStatus::Live,
+                }],
+                deliveries: vec![NewDelivery {
+                    entry_id: "c".into(),
+                    channel: "fake".into(),
+                    state: DeliveryState::Pending,
+                    queued_at: five,
+                    reason: None,
+                }],
+                ..Batch::default()
+            };
+            store.lock().unwrap().apply(&batch, five).unwrap();
+        }
+        let report = round(&spaced, &store, &script, five, false).await;
         assert!(report.sent.is_empty());
         assert!(report.deferred[0].1.contains("min_spacing"));
+        assert_eq!(store.lock().unwrap().next_due().unwrap(), Some(ten));
         let report = round(
             &spaced,
             &store,
@@ -732,6 +778,11 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         let report = round(&capped, &store, &Scripted::new(vec![ok("1")]), now(), false).await;
         assert_eq!(report.sent.len(), 1);
         assert!(report.deferred[0].1.contains("daily_cap"));
+        // A place frees up when the first post of the window is 24 hours old.
+        assert_eq!(
+            store.lock().unwrap().next_due().unwrap(),
+            Some(now() + chrono::Duration::hours(24))
+        );
 
         let per_run = config("", "per_run_cap = 1");
         let (_dir3, store) = store_with(&["a", "b"]);
@@ -745,6 +796,39 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         .await;
         assert_eq!(report.sent.len(), 1);
         assert!(report.deferred[0].1.contains("per_run_cap"));
+        assert_eq!(
+            store.lock().unwrap().next_due().unwrap(),
+            Some(now() + PER_RUN_CAP_PAUSE)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_entry_withdrawn_before_its_announcement_is_given_up() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a", "b"]);
+        store
+            .lock()
+            .unwrap()
+            .apply(
+                &Batch {
+                    statuses: vec![("a".into(), crate::store::EntryStatus::Removed)],
+                    ..Batch::default()
+                },
+                now(),
+            )
+            .unwrap();
+        let script = Scripted::new(vec![ok("2")]);
+        let report = round(&config, &store, &script, now(), false).await;
+        assert_eq!(report.dead.len(), 1);
+        assert!(report.dead[0].detail.contains("withdrawn"));
+        assert_eq!(script.calls(), [("publish", "b".into())]);
+        assert_eq!(
+            states(&store),
+            [
+                ("a".into(), DeliveryState::Dead, 0),
+                ("b".into(), DeliveryState::Sent, 1)
+            ]
+        );
     }
 
     #[tokio::test]

@@ -285,6 +285,38 @@ impl Store {
             .map_err(|e| self.sql(e))
     }
 
+    /// When the oldest post sent on `channel` since `since` went out (daily cap).
+    pub fn first_sent_since(
+        &self,
+        channel: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let first: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT MIN(sent_at) FROM deliveries WHERE channel = ?1 AND state = 'sent' AND sent_at >= ?2",
+                params![channel, stamp(since)],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(first.as_deref().map(parse_time))
+    }
+
+    /// Moves the due time of `channel`'s waiting deliveries to `until` at the earliest: a
+    /// guard held them back, and the daemon must not wake for them before then.
+    pub fn defer(
+        &mut self,
+        channel: &str,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET due_at = ?2, updated_at = ?3
+             WHERE channel = ?1 AND state IN ('pending', 'failed') AND due_at < ?2",
+            params![channel, stamp(until), stamp(now)],
+        )
+    }
+
     /// When `channel` last published (minimum spacing).
     pub fn last_sent_at(&self, channel: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         let last: Option<String> = self
