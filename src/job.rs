@@ -85,14 +85,7 @@ pub async fn run(
     let delivery = if config.channels.is_empty() {
         None
     } else {
-        let store = Arc::new(Mutex::new(store));
-        let options = DeliverOptions {
-            now,
-            dry_run: options.dry_run,
-        };
-        let delivered = deliver::deliver(&config, store, options, &stop).await?;
-        log_delivery(&delivered, options.dry_run);
-        Some(delivered)
+        Some(send(&config, store, now, options.dry_run, &stop).await?)
     };
     Ok(JobOutcome {
         cycle: report,
@@ -110,12 +103,20 @@ pub async fn deliver_due(
     let store = tokio::task::spawn_blocking(move || Store::open(&path))
         .await
         .context("the state's thread failed")??;
-    let options = DeliverOptions {
-        now,
-        dry_run: false,
-    };
-    let delivered = deliver::deliver(&config, Arc::new(Mutex::new(store)), options, &stop).await?;
-    log_delivery(&delivered, false);
+    send(&config, store, now, false, &stop).await
+}
+
+/// One delivery round on `store`, logged.
+async fn send(
+    config: &Config,
+    store: Store,
+    now: DateTime<Utc>,
+    dry_run: bool,
+    stop: &CancellationToken,
+) -> Result<DeliveryReport> {
+    let options = DeliverOptions { now, dry_run };
+    let delivered = deliver::deliver(config, Arc::new(Mutex::new(store)), options, stop).await?;
+    log_delivery(&delivered, dry_run);
     Ok(delivered)
 }
 
