@@ -247,8 +247,12 @@ pub fn check(config_path: &Path, out: &mut dyn Write) -> Result<Exit> {
     let mut ids: HashMap<String, String> = HashMap::new();
     for source_config in &config.sources {
         let source = sources::build(&config, source_config);
-        let documents = match source.read(&HashMap::new()) {
-            Ok(d) => d,
+        let (known, cache) = (HashMap::new(), sources::Cache::new());
+        let documents = match source.read(&sources::ReadInput {
+            known: &known,
+            cache: &cache,
+        }) {
+            Ok(read) => read.documents,
             Err(e) => {
                 problems.push(e.to_string());
                 continue;

@@ -12,6 +12,9 @@ use thiserror::Error;
 use url::Url;
 
 use crate::channels::{ChannelConfig, NetworkConfig};
+pub use crate::sources::feed::FeedSourceConfig;
+pub use crate::sources::html::HtmlSourceConfig;
+pub use crate::sources::json::JsonSourceConfig;
 
 /// Everything that can be wrong with a configuration file.
 #[derive(Debug, Error)]
@@ -130,6 +133,12 @@ pub struct LanguageConfig {
 pub enum SourceConfig {
     /// A folder tree of Markdown files with front matter (Hugo and Zola layout).
     Directory(DirectorySourceConfig),
+    /// A JSON API, such as a WordPress site's REST API.
+    Json(JsonSourceConfig),
+    /// An RSS, Atom or JSON Feed published elsewhere.
+    Feed(FeedSourceConfig),
+    /// Web pages: a listing whose links lead to entry pages.
+    Html(HtmlSourceConfig),
 }
 
 impl SourceConfig {
@@ -137,6 +146,19 @@ impl SourceConfig {
     pub fn name(&self) -> &str {
         match self {
             SourceConfig::Directory(d) => &d.name,
+            SourceConfig::Json(j) => &j.name,
+            SourceConfig::Feed(f) => &f.name,
+            SourceConfig::Html(h) => &h.name,
+        }
+    }
+
+    /// The config value of `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::Directory(_) => "directory",
+            SourceConfig::Json(_) => "json",
+            SourceConfig::Feed(_) => "feed",
+            SourceConfig::Html(_) => "html",
         }
     }
 }
@@ -418,8 +440,8 @@ impl Config {
             }
         };
         for source in &mut self.sources {
-            match source {
-                SourceConfig::Directory(d) => d.path = resolve(&d.path),
+            if let SourceConfig::Directory(d) = source {
+                d.path = resolve(&d.path);
             }
         }
         self.feeds.output_dir = resolve(&self.feeds.output_dir);
@@ -531,6 +553,15 @@ impl Config {
                         })?;
                     }
                 }
+                SourceConfig::Json(j) => j
+                    .validate(self)
+                    .map_err(|(key, m)| invalid(&format!("sources[{i}].{key}"), m))?,
+                SourceConfig::Feed(f) => f
+                    .validate(self)
+                    .map_err(|(key, m)| invalid(&format!("sources[{i}].{key}"), m))?,
+                SourceConfig::Html(h) => h
+                    .validate(self)
+                    .map_err(|(key, m)| invalid(&format!("sources[{i}].{key}"), m))?,
             }
         }
         if let Some(url) = &self.feeds.public_url {
@@ -833,7 +864,9 @@ path = "content"
         assert_eq!(c.feeds.limit, 50);
         assert_eq!(c.feeds.output_dir, Path::new("/etc/crier/feeds"));
         assert_eq!(c.store.path, Path::new("/etc/crier/state/crier.sqlite3"));
-        let SourceConfig::Directory(d) = &c.sources[0];
+        let SourceConfig::Directory(d) = &c.sources[0] else {
+            panic!("a directory source")
+        };
         assert_eq!(d.path, Path::new("/etc/crier/content"));
         assert_eq!(c.feeds_public_url(), "https://example.org/feeds/");
         assert_eq!(c.default_language(), "en");
@@ -847,7 +880,9 @@ path = "content"
         )
         .unwrap();
         c.resolve_paths(Path::new("/srv/site/config/./"));
-        let SourceConfig::Directory(d) = &c.sources[0];
+        let SourceConfig::Directory(d) = &c.sources[0] else {
+            panic!("a directory source")
+        };
         assert_eq!(d.path, Path::new("/srv/site/content"));
         assert_eq!(normalize(Path::new("/../a/./b/../c")), Path::new("/a/c"));
         assert_eq!(normalize(Path::new("../a")), Path::new("../a"));

@@ -164,15 +164,43 @@ pub fn run(
         } else {
             HashMap::new()
         };
+        // Validators only make sense next to the entries they vouch for.
+        let cache = if known.is_empty() {
+            sources::Cache::new()
+        } else {
+            store.source_cache(&name)?
+        };
         let started = std::time::Instant::now();
-        let documents = match source.read(&known) {
-            Ok(documents) => documents,
+        let read = match source.read(&sources::ReadInput {
+            known: &known,
+            cache: &cache,
+        }) {
+            Ok(read) => read,
             Err(e) => {
                 tracing::error!(source = %name, error = %e, "source skipped; its entries stay as they were");
-                report.errors.push(e.to_string());
+                report
+                    .errors
+                    .push(format!("{e}; its entries stay as they were"));
                 continue;
             }
         };
+        let documents = read.documents;
+        let live = stored
+            .iter()
+            .filter(|s| s.status == EntryStatus::Live)
+            .count();
+        if source.is_remote() && documents.is_empty() && live > 0 {
+            let e = format!(
+                "source {name:?}: the server listed no entries at all; the {live} published ones are kept, \
+                 as this is more likely an outage than every entry being withdrawn"
+            );
+            tracing::error!(source = %name, "{e}");
+            report.errors.push(e);
+            continue;
+        }
+        if read.cache != cache {
+            batch.source_caches.push((name.clone(), read.cache));
+        }
         tracing::debug!(source = %name, documents = documents.len(), elapsed_ms = started.elapsed().as_millis() as u64, "source read");
         diff_source(
             &name,

@@ -423,10 +423,17 @@ fn start_watching(config: &Config) -> Result<Watching> {
     let folders: Vec<PathBuf> = config
         .sources
         .iter()
-        .map(|source| match source {
-            crate::config::SourceConfig::Directory(d) => d.path.clone(),
+        .filter_map(|source| match source {
+            crate::config::SourceConfig::Directory(d) => Some(d.path.clone()),
+            _ => None,
         })
         .collect();
+    if folders.is_empty() {
+        tracing::warn!(
+            "daemon.watch is on but no source is a directory; remote sources are read on the schedule only"
+        );
+        return Ok((None, None));
+    }
     let (watch, triggers) = crate::watch::watch(&folders, WATCH_DEBOUNCE)?;
     tracing::info!(folders = folders.len(), "watching entry files");
     Ok((Some(watch), Some(triggers)))

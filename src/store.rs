@@ -238,6 +238,8 @@ pub struct Batch {
     pub statuses: Vec<(String, EntryStatus)>,
     /// Per-source settings fingerprints to remember.
     pub source_fingerprints: Vec<(String, String)>,
+    /// Per-source HTTP validators to remember.
+    pub source_caches: Vec<(String, crate::sources::Cache)>,
     /// This cycle is the first: mark the baseline.
     pub baseline: bool,
     /// Deliveries to queue, in the same transaction as the entries they announce.
@@ -463,6 +465,15 @@ impl Store {
     /// The settings fingerprint recorded for `source`.
     pub fn source_fingerprint(&self, source: &str) -> Result<Option<String>, StoreError> {
         self.meta(&format!("source_fingerprint:{source}"))
+    }
+
+    /// The HTTP validators a remote source left after its last complete read. An unreadable
+    /// value (edited by hand) is treated as none: the next read is simply unconditional.
+    pub fn source_cache(&self, source: &str) -> Result<crate::sources::Cache, StoreError> {
+        Ok(self
+            .meta(&format!("source_cache:{source}"))?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default())
     }
 
     /// Every entry recorded for `source`, without data.
@@ -736,6 +747,11 @@ fn apply_batch(tx: &Transaction<'_>, batch: &Batch, now: &str) -> rusqlite::Resu
     )?;
     for (source, fp) in &batch.source_fingerprints {
         meta.execute(params![format!("source_fingerprint:{source}"), fp])?;
+    }
+    for (source, cache) in &batch.source_caches {
+        // A map of strings always serialises.
+        let json = serde_json::to_string(cache).unwrap_or_default();
+        meta.execute(params![format!("source_cache:{source}"), json])?;
     }
     if batch.baseline {
         meta.execute(params!["baseline_at", now])?;

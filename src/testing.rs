@@ -42,3 +42,16 @@ pub(crate) fn feed_meta(language: Option<&str>) -> FeedMeta {
         },
     }
 }
+
+/// A valid config for `https://example.org/` with one directory source; `site_extra` is
+/// TOML added to `[site]` (e.g. `languages = ["en", "fr"]`).
+pub(crate) fn config_with(site_extra: &str) -> crate::config::Config {
+    let text = format!(
+        "[site]\ntitle = \"Site\"\nbase_url = \"https://example.org/\"\n{site_extra}\n\n\
+         [[sources]]\ntype = \"directory\"\npath = \"content\"\n"
+    );
+    let config = crate::config::Config::parse(&text, std::path::Path::new("test.toml"))
+        .expect("test config parses");
+    config.validate().expect("test config is valid");
+    config
+}

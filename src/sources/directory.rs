@@ -30,10 +30,12 @@ mod frontmatter;
 mod markdown;
 mod urls;
 
+pub(crate) use urls::tag_uri;
+
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -42,7 +44,7 @@ use rayon::prelude::*;
 use url::Url;
 use walkdir::WalkDir;
 
-use super::{Document, EntryError, Outcome, Source, SourceError};
+use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::config::{Config, DirectorySourceConfig};
 
 /// Reads a folder of Markdown files.
@@ -278,7 +280,8 @@ impl Source for DirectorySource {
         &self.settings.name
     }
 
-    fn read(&self, known: &HashMap<String, String>) -> Result<Vec<Document>, SourceError> {
+    fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
+        let known = input.known;
         let candidates = self.list()?;
         // An indexed parallel iterator keeps the input order, so the result stays sorted.
         let documents = candidates
@@ -305,7 +308,10 @@ impl Source for DirectorySource {
                 }
             })
             .collect();
-        Ok(documents)
+        Ok(Read {
+            documents,
+            cache: Cache::new(),
+        })
     }
 }
 

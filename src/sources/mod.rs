@@ -6,10 +6,21 @@
 //! fingerprint (for files: size and modification time); when the store already holds the same
 //! fingerprint the source reports the document as unchanged without parsing it, which keeps a
 //! cycle over thousands of unchanged files cheap.
+//!
+//! Remote sources (`json`, `feed`, `html`) also keep HTTP validators per URL between reads
+//! (the [`Cache`]), so that an unchanged source costs one conditional request that answers
+//! 304. The cycle stores the cache with the entries, in the same transaction, and passes it
+//! back only when the store holds the entries it describes.
 
+pub mod dates;
 pub mod directory;
+pub mod feed;
+pub mod html;
+pub mod http;
+pub mod json;
+pub mod remote;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use thiserror::Error;
@@ -40,6 +51,14 @@ pub enum SourceError {
         /// Why (the I/O error as text).
         reason: String,
     },
+    /// A remote source could not be read completely (its server is down, a page failed).
+    #[error("source {source_name:?}: {message}")]
+    Remote {
+        /// Source name from the config.
+        source_name: String,
+        /// What failed, naming the URL, and what to check.
+        message: String,
+    },
 }
 
 /// What became of one document during a read.
@@ -66,20 +85,51 @@ pub struct Document {
     pub outcome: Outcome,
 }
 
+/// HTTP validators by URL, kept between reads of a remote source.
+pub type Cache = BTreeMap<String, http::Validators>;
+
+/// What a read starts from.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadInput<'a> {
+    /// Document keys mapped to the fingerprints stored last time.
+    pub known: &'a HashMap<String, String>,
+    /// Validators from the last complete read; empty when the store's entries of this source
+    /// cannot be trusted to match them (first read, settings changed).
+    pub cache: &'a Cache,
+}
+
+/// What a read gives.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// Every document of the source; documents absent from the list are gone.
+    pub documents: Vec<Document>,
+    /// Validators to send next time.
+    pub cache: Cache,
+}
+
 /// A reader of entries.
 pub trait Source: Send + Sync {
     /// The configured name, which prefixes the ids of this source's entries.
     fn name(&self) -> &str;
 
-    /// Lists and reads every document. `known` maps document keys to the fingerprints stored
-    /// last time; a document whose fingerprint matches is returned as [`Outcome::Unchanged`].
-    /// Documents absent from the result are gone from the source.
-    fn read(&self, known: &HashMap<String, String>) -> Result<Vec<Document>, SourceError>;
+    /// Lists and reads every document. A document whose fingerprint matches `input.known` is
+    /// returned as [`Outcome::Unchanged`]. A source that cannot list its documents completely
+    /// returns an error rather than a partial list (which would withdraw the missing entries).
+    fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError>;
+
+    /// Whether the source lives on another server. An empty answer from a remote source that
+    /// had entries is taken as an outage, not as every entry being withdrawn.
+    fn is_remote(&self) -> bool {
+        false
+    }
 }
 
 /// Builds the reader for one configured source.
 pub fn build(config: &Config, source: &SourceConfig) -> Box<dyn Source> {
     match source {
         SourceConfig::Directory(d) => Box::new(directory::DirectorySource::new(config, d)),
+        SourceConfig::Json(j) => Box::new(json::JsonSource::new(config, j)),
+        SourceConfig::Feed(f) => Box::new(feed::FeedSource::new(config, f)),
+        SourceConfig::Html(h) => Box::new(html::HtmlSource::new(config, h)),
     }
 }

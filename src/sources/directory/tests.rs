@@ -22,7 +22,9 @@ fn source_for(root: &Path, source: &str) -> DirectorySource {
     );
     let config = Config::parse(&text, Path::new("crier.toml")).expect("test config parses");
     config.validate().expect("test config is valid");
-    let SourceConfig::Directory(directory) = &config.sources[0];
+    let SourceConfig::Directory(directory) = &config.sources[0] else {
+        panic!("a directory source")
+    };
     DirectorySource::new(&config, directory)
 }
 
@@ -38,9 +40,20 @@ fn site(files: &[(&str, &[u8])]) -> TempDir {
 }
 
 fn read(root: &Path, source: &str) -> Vec<Document> {
-    source_for(root, source)
-        .read(&HashMap::new())
-        .expect("source reads")
+    docs(&source_for(root, source), &HashMap::new()).expect("source reads")
+}
+
+fn docs(
+    source: &DirectorySource,
+    known: &HashMap<String, String>,
+) -> Result<Vec<Document>, SourceError> {
+    let cache = crate::sources::Cache::new();
+    source
+        .read(&crate::sources::ReadInput {
+            known,
+            cache: &cache,
+        })
+        .map(|r| r.documents)
 }
 
 fn keys(documents: &[Document]) -> Vec<&str> {
@@ -563,7 +576,7 @@ fn known_fingerprint_is_not_read_again() {
     let original = b"+++\ntitle = \"P\"\ndate = 2024-01-01\n+++\nBody.\n";
     let dir = site(&[("p.md", original)]);
     let source = source_for(dir.path(), "");
-    let first = source.read(&HashMap::new()).expect("read");
+    let first = docs(&source, &HashMap::new()).expect("read");
     let fingerprint = first[0].fingerprint.clone();
     let (size, nanos) = fingerprint.split_once(':').expect("size:nanos");
     assert_eq!(size, original.len().to_string());
@@ -583,7 +596,7 @@ fn known_fingerprint_is_not_read_again() {
     drop(file);
 
     let known = HashMap::from([("p.md".to_owned(), fingerprint.clone())]);
-    let second = source.read(&known).expect("read");
+    let second = docs(&source, &known).expect("read");
     assert_eq!(second[0].fingerprint, fingerprint);
     assert!(
         matches!(second[0].outcome, Outcome::Unchanged),
@@ -592,7 +605,7 @@ fn known_fingerprint_is_not_read_again() {
     );
 
     // Proof that the file would have failed had it been read.
-    let third = source.read(&HashMap::new()).expect("read");
+    let third = docs(&source, &HashMap::new()).expect("read");
     assert!(
         matches!(third[0].outcome, Outcome::Failed(_)),
         "{:?}",
@@ -604,7 +617,7 @@ fn known_fingerprint_is_not_read_again() {
 fn missing_root_is_a_source_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let missing = dir.path().join("nowhere");
-    match source_for(&missing, "").read(&HashMap::new()) {
+    match docs(&source_for(&missing, ""), &HashMap::new()) {
         Err(SourceError::Folder {
             source_name, path, ..
         }) => {

@@ -80,7 +80,7 @@ pub(super) fn from_key(base_prefix: &str, value: &str) -> Result<Url, String> {
 
 /// `tag:{host},{year}:{id}` (RFC 4151), with `id` percent-encoded except for unreserved
 /// characters, `/` and `:`.
-pub(super) fn tag_uri(host: &str, year: i32, id: &str) -> String {
+pub(crate) fn tag_uri(host: &str, year: i32, id: &str) -> String {
     let mut out = format!("tag:{host},{year}:");
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {

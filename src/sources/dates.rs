@@ -1,0 +1,408 @@
+//! Dates as remote sources write them: RFC 3339 and ISO 8601 variants, RFC 2822 (feeds,
+//! HTTP), explicit `strftime` formats from the config, and dates written out in a language,
+//! such as "12 mars 2024", "1er avril 2024", "12. März 2024", "March 12, 2024" or
+//! "12/03/2024" (day first, as Europe writes it).
+//!
+//! A value without an offset is a wall-clock time in the source's timezone. When that time
+//! falls twice (autumn DST change) the earlier instant is taken; when it does not exist
+//! (spring gap) it is read one hour later, as most calendars do.
+
+use chrono::{
+    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+};
+use chrono_tz::Tz;
+
+/// Spellings accepted without a configured format, for error messages.
+pub const ACCEPTED: &str = "2024-03-12, 2024-03-12T09:30:00+01:00 (RFC 3339), \
+    Tue, 12 Mar 2024 09:30:00 GMT (RFC 2822), 12/03/2024, 12 mars 2024 or March 12, 2024";
+
+/// Month names (and common abbreviations) in the languages of the network's members, in
+/// lower case without a trailing dot. Index + 1 is the month.
+const MONTHS: &[[&str; 12]] = &[
+    // English
+    [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ],
+    [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ],
+    // French
+    [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ],
+    [
+        "janv", "févr", "mars", "avr", "mai", "juin", "juil", "août", "sept", "oct", "nov", "déc",
+    ],
+    // German
+    [
+        "januar",
+        "februar",
+        "märz",
+        "april",
+        "mai",
+        "juni",
+        "juli",
+        "august",
+        "september",
+        "oktober",
+        "november",
+        "dezember",
+    ],
+    // Spanish
+    [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ],
+    // Italian
+    [
+        "gennaio",
+        "febbraio",
+        "marzo",
+        "aprile",
+        "maggio",
+        "giugno",
+        "luglio",
+        "agosto",
+        "settembre",
+        "ottobre",
+        "novembre",
+        "dicembre",
+    ],
+    // Dutch
+    [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+    // Portuguese
+    [
+        "janeiro",
+        "fevereiro",
+        "março",
+        "abril",
+        "maio",
+        "junho",
+        "julho",
+        "agosto",
+        "setembro",
+        "outubro",
+        "novembro",
+        "dezembro",
+    ],
+    // Romanian
+    [
+        "ianuarie",
+        "februarie",
+        "martie",
+        "aprilie",
+        "mai",
+        "iunie",
+        "iulie",
+        "august",
+        "septembrie",
+        "octombrie",
+        "noiembrie",
+        "decembrie",
+    ],
+];
+
+/// Parses `text` with the configured `formats` first (chrono `strftime` syntax, with or
+/// without an offset, or date only), then the [`ACCEPTED`] spellings.
+pub fn parse(text: &str, timezone: Tz, formats: &[String]) -> Option<DateTime<FixedOffset>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    for format in formats {
+        if let Some(d) = with_format(text, format, timezone) {
+            return Some(d);
+        }
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(text) {
+        return Some(d);
+    }
+    if let Ok(d) = DateTime::parse_from_rfc2822(text) {
+        return Some(d);
+    }
+    iso(text, timezone)
+        .or_else(|| numeric(text, timezone))
+        .or_else(|| words(text, timezone))
+}
+
+/// A Unix timestamp in seconds.
+pub fn from_timestamp(seconds: i64) -> Option<DateTime<FixedOffset>> {
+    DateTime::from_timestamp(seconds, 0).map(|d| d.fixed_offset())
+}
+
+fn with_format(text: &str, format: &str, timezone: Tz) -> Option<DateTime<FixedOffset>> {
+    if let Ok(d) = DateTime::parse_from_str(text, format) {
+        return Some(d);
+    }
+    if let Ok(n) = NaiveDateTime::parse_from_str(text, format) {
+        return Some(in_timezone(n, timezone));
+    }
+    NaiveDate::parse_from_str(text, format)
+        .ok()
+        .map(|d| in_timezone(d.and_time(NaiveTime::MIN), timezone))
+}
+
+/// `2024-03-12`, `2024-03-12 09:30`, `2024-03-12T09:30:00.123` (offset-less ISO 8601).
+fn iso(text: &str, timezone: Tz) -> Option<DateTime<FixedOffset>> {
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(in_timezone(n, timezone));
+        }
+    }
+    // An offset without a colon (`+0100`) or a space before it, which RFC 3339 refuses.
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f %z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+    ] {
+        if let Ok(d) = DateTime::parse_from_str(text, format) {
+            return Some(d);
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .map(|d| in_timezone(d.and_time(NaiveTime::MIN), timezone))
+}
+
+/// `12/03/2024`, `12.03.2024`, `12-03-2024`, day first, optionally followed by `HH:MM`.
+fn numeric(text: &str, timezone: Tz) -> Option<DateTime<FixedOffset>> {
+    let (date, time) = split_time(text);
+    let parts: Vec<&str> = date.split(['/', '.', '-']).map(str::trim).collect();
+    let [d, m, y] = parts.as_slice() else {
+        return None;
+    };
+    if y.len() != 4 {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
+    Some(in_timezone(date.and_time(time?), timezone))
+}
+
+/// "12 mars 2024", "1er avril 2024 à 10h30", "12. März 2024", "March 12, 2024",
+/// "mardi 12 mars 2024", "12 de marzo de 2024".
+fn words(text: &str, timezone: Tz) -> Option<DateTime<FixedOffset>> {
+    let (date, time) = split_time(text);
+    let lower = date.to_lowercase();
+    let tokens: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || c == ',' || c == '/')
+        .map(|t| t.trim_end_matches('.'))
+        .filter(|t| !t.is_empty() && !matches!(*t, "de" | "del" | "le" | "the" | "of"))
+        .collect();
+    let mut day = None;
+    let mut month = None;
+    let mut year = None;
+    for token in tokens {
+        if let Some(m) = month_number(token) {
+            month.get_or_insert(m);
+            continue;
+        }
+        let digits: String = token.chars().take_while(char::is_ascii_digit).collect();
+        if digits.is_empty() {
+            continue; // a weekday name, "er", "st", …
+        }
+        let suffix = &token[digits.len()..];
+        if !matches!(suffix, "" | "er" | "st" | "nd" | "rd" | "th" | "º" | "°") {
+            return None;
+        }
+        let n: u32 = digits.parse().ok()?;
+        if digits.len() == 4 {
+            year.get_or_insert(n as i32);
+        } else if day.is_none() && (1..=31).contains(&n) {
+            day = Some(n);
+        } else {
+            return None;
+        }
+    }
+    let date = NaiveDate::from_ymd_opt(year?, month?, day?)?;
+    Some(in_timezone(date.and_time(time?), timezone))
+}
+
+fn month_number(token: &str) -> Option<u32> {
+    MONTHS
+        .iter()
+        .find_map(|names| names.iter().position(|n| *n == token).map(|i| i as u32 + 1))
+}
+
+/// Splits a trailing time (`10:30`, `10h30`, `10:30:15`, after `à`, `at`, `um`, `,`) from
+/// the date. The time is midnight when there is none, and `None` when one is there but
+/// unreadable.
+fn split_time(text: &str) -> (&str, Option<NaiveTime>) {
+    let Some(at) = text.rfind(|c: char| c.is_whitespace() || c == ',') else {
+        return (text, Some(NaiveTime::MIN));
+    };
+    let last = text[at..].trim_matches(|c: char| c.is_whitespace() || c == ',');
+    let looks_like_time = last.contains(':')
+        || (last.contains('h') && last.starts_with(|c: char| c.is_ascii_digit()));
+    if !looks_like_time {
+        return (text, Some(NaiveTime::MIN));
+    }
+    let normalised = last.replace('h', ":");
+    let normalised = if normalised.ends_with(':') {
+        format!("{normalised}00")
+    } else {
+        normalised
+    };
+    let time = NaiveTime::parse_from_str(&normalised, "%H:%M:%S")
+        .or_else(|_| NaiveTime::parse_from_str(&normalised, "%H:%M"))
+        .ok();
+    let mut date = text[..at].trim_end();
+    for word in [" à", " at", " um", " a las", " alle", " om", " às", ","] {
+        date = date.strip_suffix(word).unwrap_or(date).trim_end();
+    }
+    (date, time)
+}
+
+/// `naive` read as a wall-clock time in `timezone`.
+pub fn in_timezone(naive: NaiveDateTime, timezone: Tz) -> DateTime<FixedOffset> {
+    match timezone.from_local_datetime(&naive) {
+        LocalResult::Single(d) => d.fixed_offset(),
+        LocalResult::Ambiguous(earlier, _) => earlier.fixed_offset(),
+        LocalResult::None => in_timezone(naive + Duration::hours(1), timezone),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Option<String> {
+        parse(text, chrono_tz::Europe::Paris, &[]).map(|d| d.to_rfc3339())
+    }
+
+    #[test]
+    fn machine_formats() {
+        assert_eq!(
+            at("2024-03-12T09:30:00Z").as_deref(),
+            Some("2024-03-12T09:30:00+00:00")
+        );
+        assert_eq!(
+            at("2024-03-12").as_deref(),
+            Some("2024-03-12T00:00:00+01:00")
+        );
+        assert_eq!(
+            at("2024-03-12T10:00:00").as_deref(),
+            Some("2024-03-12T10:00:00+01:00")
+        );
+        assert_eq!(
+            at("2024-07-12 10:00").as_deref(),
+            Some("2024-07-12T10:00:00+02:00")
+        );
+        assert_eq!(
+            at("2024-03-12T10:00:00+0100").as_deref(),
+            Some("2024-03-12T10:00:00+01:00")
+        );
+        assert_eq!(
+            at("Tue, 12 Mar 2024 09:30:00 GMT").as_deref(),
+            Some("2024-03-12T09:30:00+00:00")
+        );
+    }
+
+    #[test]
+    fn dates_in_words() {
+        let cases = [
+            ("12 mars 2024", "2024-03-12T00:00:00+01:00"),
+            ("1er avril 2024", "2024-04-01T00:00:00+02:00"),
+            ("mardi 12 mars 2024 à 10h30", "2024-03-12T10:30:00+01:00"),
+            ("12 Décembre 2023", "2023-12-12T00:00:00+01:00"),
+            ("3 févr. 2024", "2024-02-03T00:00:00+01:00"),
+            ("12. März 2024", "2024-03-12T00:00:00+01:00"),
+            ("March 12, 2024", "2024-03-12T00:00:00+01:00"),
+            ("12 March 2024, 14:05", "2024-03-12T14:05:00+01:00"),
+            ("12 de marzo de 2024", "2024-03-12T00:00:00+01:00"),
+            ("12 maart 2024", "2024-03-12T00:00:00+01:00"),
+            ("12/03/2024", "2024-03-12T00:00:00+01:00"),
+            ("12.03.2024 18:00", "2024-03-12T18:00:00+01:00"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(at(text).as_deref(), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn nonsense_is_refused() {
+        for text in [
+            "",
+            "soon",
+            "31 février 2024",
+            "12 mars",
+            "mars 2024",
+            "12 13 2024",
+            "2024-13-01",
+            "12 mars 2024 à 25h00",
+        ] {
+            assert_eq!(at(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn configured_formats_come_first() {
+        let formats = vec!["%m/%d/%Y".to_owned()];
+        let d = parse("03/12/2024", chrono_tz::UTC, &formats).unwrap();
+        assert_eq!(d.to_rfc3339(), "2024-03-12T00:00:00+00:00");
+        let d = parse("03/12/2024", chrono_tz::UTC, &[]).unwrap();
+        assert_eq!(d.to_rfc3339(), "2024-12-03T00:00:00+00:00");
+    }
+
+    #[test]
+    fn daylight_saving_edges() {
+        // 31 March 2024, 02:30 does not exist in Paris; 27 October 02:30 happens twice.
+        assert_eq!(
+            at("2024-03-31 02:30").as_deref(),
+            Some("2024-03-31T03:30:00+02:00")
+        );
+        assert_eq!(
+            at("2024-10-27 02:30").as_deref(),
+            Some("2024-10-27T02:30:00+02:00")
+        );
+    }
+}

@@ -1,0 +1,622 @@
+//! The HTTP client every remote source fetches with, and the politeness and safety rules they
+//! share: conditional GET (ETag and Last-Modified), a User-Agent naming crier, timeouts,
+//! retries with backoff, a maximum response size, limited redirects, http and https only, and
+//! TLS verified (rustls with the WebPKI roots; there is no switch to turn verification off).
+//!
+//! The client is blocking on purpose: sources run inside the cycle, which runs on a blocking
+//! thread (the daemon's `spawn_blocking`) or on the main thread (`check`, `plan`). reqwest's
+//! blocking client keeps its own runtime on its own thread, so it is safe in both places.
+
+use std::io::Read;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, Response};
+use reqwest::header::{self, HeaderMap};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use url::Url;
+
+/// Longest wait a `Retry-After` header may impose between two attempts inside one cycle;
+/// anything longer is left to the next cycle.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How a remote source talks HTTP (`[sources.http]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Longest time one request may take, body included (`"30s"`).
+    #[serde(default = "default_timeout")]
+    pub timeout: String,
+    /// Extra attempts after a network error, a timeout, a 429 or a 5xx answer.
+    #[serde(default = "default_retries")]
+    pub retries: u32,
+    /// Wait before the first retry; it doubles for each further one (`"2s"`).
+    #[serde(default = "default_retry_delay")]
+    pub retry_delay: String,
+    /// Largest response body accepted (`"10MB"`, `"512KiB"`).
+    #[serde(default = "default_max_size")]
+    pub max_size: String,
+    /// Most pages followed in one read (listing pages and, for `html`, entry pages count apart).
+    #[serde(default = "default_max_pages")]
+    pub max_pages: usize,
+    /// Most redirects followed for one request.
+    #[serde(default = "default_max_redirects")]
+    pub max_redirects: usize,
+    /// Replaces the default User-Agent (`crier/{version} (+{site.base_url})`).
+    pub user_agent: Option<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        HttpSettings {
+            timeout: default_timeout(),
+            retries: default_retries(),
+            retry_delay: default_retry_delay(),
+            max_size: default_max_size(),
+            max_pages: default_max_pages(),
+            max_redirects: default_max_redirects(),
+            user_agent: None,
+        }
+    }
+}
+
+fn default_timeout() -> String {
+    "30s".into()
+}
+fn default_retries() -> u32 {
+    2
+}
+fn default_retry_delay() -> String {
+    "2s".into()
+}
+fn default_max_size() -> String {
+    "20MB".into()
+}
+fn default_max_pages() -> usize {
+    50
+}
+fn default_max_redirects() -> usize {
+    5
+}
+
+impl HttpSettings {
+    /// Checks every value; the error names the key (relative to `[sources.http]`).
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        for (key, value) in [
+            ("http.timeout", &self.timeout),
+            ("http.retry_delay", &self.retry_delay),
+        ] {
+            humantime::parse_duration(value).map_err(|e| {
+                (
+                    key.to_owned(),
+                    format!("{value:?} is not a duration such as \"30s\" ({e})"),
+                )
+            })?;
+        }
+        parse_size(&self.max_size).map_err(|m| ("http.max_size".to_owned(), m))?;
+        if self.max_pages == 0 {
+            return Err(("http.max_pages".into(), "must be at least 1".into()));
+        }
+        if let Some(ua) = &self.user_agent
+            && (ua.trim().is_empty() || header::HeaderValue::from_str(ua).is_err())
+        {
+            return Err((
+                "http.user_agent".into(),
+                "must be non-empty printable ASCII text".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `"10MB"`, `"512 KiB"`, `"1GB"` or a plain number of bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as \"10MB\" or \"512KiB\""))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1_000,
+        "kib" => 1_024,
+        "mb" | "m" => 1_000_000,
+        "mib" => 1_048_576,
+        "gb" | "g" => 1_000_000_000,
+        "gib" => 1_073_741_824,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use B, KB, KiB, MB, MiB, GB or GiB"
+            ));
+        }
+    };
+    let bytes = number * factor as f64;
+    if !(1.0..=1e12).contains(&bytes) {
+        return Err(format!("{text:?} is out of range (1 byte to 1 TB)"));
+    }
+    Ok(bytes as u64)
+}
+
+/// What a server said about a response so that it can be asked "changed since?" next time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    /// The `ETag` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// The `Last-Modified` header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    /// Whether the server gave anything to revalidate with.
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+
+    fn from_headers(headers: &HeaderMap) -> Validators {
+        let text = |name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Validators {
+            etag: text(header::ETAG),
+            last_modified: text(header::LAST_MODIFIED),
+        }
+    }
+}
+
+/// A fetched response body with what the sources need from its headers.
+#[derive(Debug)]
+pub struct Page {
+    /// Where the body came from, after redirects.
+    pub url: Url,
+    /// The body, at most `max_size` bytes.
+    pub body: Vec<u8>,
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// Validators for the next conditional request.
+    pub validators: Validators,
+}
+
+impl Page {
+    /// The target of a `Link: <…>; rel="next"` header (RFC 8288), resolved against the page.
+    pub fn link_next(&self) -> Option<Url> {
+        self.headers
+            .get_all(header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| link_with_rel(v, "next"))
+            .and_then(|target| self.url.join(&target).ok())
+    }
+
+    /// The body as text, decoded with the charset the `Content-Type` header names (UTF-8
+    /// when it names none); `<meta charset>` is the HTML source's business.
+    pub fn text(&self) -> String {
+        let charset = self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ct| {
+                ct.split(';')
+                    .skip(1)
+                    .filter_map(|p| p.split_once('='))
+                    .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+                    .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+            });
+        decode(&self.body, charset.as_deref())
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// Decodes `body` with `charset` (a WHATWG label); unknown labels and `None` mean UTF-8.
+/// Undecodable bytes become U+FFFD rather than failing the entry.
+pub fn decode(body: &[u8], charset: Option<&str>) -> String {
+    let encoding = charset
+        .and_then(|c| encoding_rs::Encoding::for_label(c.as_bytes()))
+        .unwrap_or(encoding_rs::UTF_8);
+    let (text, _, _) = encoding.decode(body);
+    text.into_owned()
+}
+
+/// The target of the first link in a `Link` header value whose `rel` includes `rel`.
+fn link_with_rel(value: &str, rel: &str) -> Option<String> {
+    // Values look like `<a>; rel="next", <b>; rel="prev"`; URLs cannot contain `>`.
+    let mut rest = value;
+    while let Some(start) = rest.find('<') {
+        let end = start + rest[start..].find('>')?;
+        let target = &rest[start + 1..end];
+        let params_end = rest[end..].find('<').map_or(rest.len(), |i| end + i);
+        let params = rest[end + 1..params_end].trim().trim_end_matches(',');
+        let matches = params.split(';').any(|p| {
+            p.split_once('=').is_some_and(|(k, v)| {
+                k.trim().eq_ignore_ascii_case("rel")
+                    && v.trim()
+                        .trim_matches('"')
+                        .split_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case(rel))
+            })
+        });
+        if matches {
+            return Some(target.trim().to_owned());
+        }
+        rest = &rest[params_end..];
+    }
+    None
+}
+
+/// The answer to a (conditional) GET.
+#[derive(Debug)]
+pub enum Fetched {
+    /// 304: what we have is still current.
+    NotModified,
+    /// 2xx with a body.
+    Page(Page),
+}
+
+/// Why a GET failed, after any retries; every message names the URL and says what to check.
+#[derive(Debug, Error)]
+pub enum FetchError {
+    /// The server answered with an error status.
+    #[error(
+        "GET {url}: the server answered {status}{detail}; check the URL and that the site is up"
+    )]
+    Status {
+        /// The URL requested.
+        url: String,
+        /// The status.
+        status: StatusCode,
+        /// A short excerpt of the body, when it says something.
+        detail: String,
+    },
+    /// The body is larger than `max_size`.
+    #[error(
+        "GET {url}: the response is larger than {limit} bytes; raise `http.max_size` if it is really that big"
+    )]
+    TooLarge {
+        /// The URL requested.
+        url: String,
+        /// The configured limit.
+        limit: u64,
+    },
+    /// No complete answer within `timeout`.
+    #[error(
+        "GET {url}: no complete answer within {timeout:?}; the site may be down or slow (`http.timeout`)"
+    )]
+    Timeout {
+        /// The URL requested.
+        url: String,
+        /// The configured timeout.
+        timeout: Duration,
+    },
+    /// Too many redirects, a redirect loop, or a redirect to another scheme.
+    #[error("GET {url}: {reason}; fix the URL to point at the final address")]
+    Redirect {
+        /// The URL requested.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The URL is not http or https.
+    #[error("{url}: only http and https URLs are fetched")]
+    Scheme {
+        /// The URL.
+        url: String,
+    },
+    /// Connection refused, DNS failure, TLS failure, connection dropped.
+    #[error("GET {url}: {reason}")]
+    Network {
+        /// The URL requested.
+        url: String,
+        /// The transport error, with its causes.
+        reason: String,
+    },
+}
+
+impl FetchError {
+    /// Errors worth another attempt within the same cycle.
+    fn is_transient(&self) -> bool {
+        match self {
+            FetchError::Status { status, .. } => {
+                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
+            }
+            FetchError::Timeout { .. } | FetchError::Network { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// A configured HTTP client for one source's read.
+pub struct Fetcher {
+    client: Client,
+    timeout: Duration,
+    retries: u32,
+    retry_delay: Duration,
+    max_size: u64,
+    max_pages: usize,
+}
+
+impl Fetcher {
+    /// A client with `settings`; `site_url` goes into the default User-Agent so that a site
+    /// owner can see who is calling.
+    pub fn new(settings: &HttpSettings, site_url: &str) -> Result<Fetcher, String> {
+        // Config validation checked these; fall back to the defaults if it was skipped.
+        let timeout = humantime::parse_duration(&settings.timeout)
+            .unwrap_or_else(|_| Duration::from_secs(30));
+        let retry_delay = humantime::parse_duration(&settings.retry_delay)
+            .unwrap_or_else(|_| Duration::from_secs(2));
+        let max_size = parse_size(&settings.max_size).unwrap_or(20_000_000);
+        let user_agent = settings
+            .user_agent
+            .clone()
+            .unwrap_or_else(|| format!("crier/{} (+{site_url})", env!("CARGO_PKG_VERSION")));
+        let max_redirects = settings.max_redirects;
+        let policy = reqwest::redirect::Policy::custom(move |attempt| {
+            if !matches!(attempt.url().scheme(), "http" | "https") {
+                let scheme = attempt.url().scheme().to_owned();
+                attempt.error(format!("redirected to a {scheme}: URL"))
+            } else if attempt.previous().iter().any(|u| u == attempt.url()) {
+                attempt.error("redirect loop")
+            } else if attempt.previous().len() > max_redirects {
+                attempt.error(format!("more than {max_redirects} redirects"))
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = Client::builder()
+            .user_agent(user_agent)
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .redirect(policy)
+            .https_only(false)
+            .build()
+            .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        Ok(Fetcher {
+            client,
+            timeout,
+            retries: settings.retries,
+            retry_delay,
+            max_size,
+            max_pages: settings.max_pages.max(1),
+        })
+    }
+
+    /// Most pages one read may follow.
+    pub fn max_pages(&self) -> usize {
+        self.max_pages
+    }
+
+    /// GET `url`, sending `validators` as `If-None-Match` / `If-Modified-Since` when given;
+    /// transient failures are retried with exponential backoff (or the server's `Retry-After`).
+    pub fn get(&self, url: &Url, validators: Option<&Validators>) -> Result<Fetched, FetchError> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(FetchError::Scheme {
+                url: url.to_string(),
+            });
+        }
+        let mut attempt = 0;
+        loop {
+            let (result, retry_after) = self.attempt(url, validators);
+            match result {
+                Err(e) if e.is_transient() && attempt < self.retries => {
+                    let backoff = self.retry_delay * 2u32.saturating_pow(attempt);
+                    let wait = retry_after.unwrap_or(backoff).min(MAX_RETRY_AFTER);
+                    tracing::debug!(url = %url, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn attempt(
+        &self,
+        url: &Url,
+        validators: Option<&Validators>,
+    ) -> (Result<Fetched, FetchError>, Option<Duration>) {
+        let mut request = self.client.get(url.clone());
+        if let Some(v) = validators {
+            if let Some(etag) = &v.etag {
+                request = request.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(date) = &v.last_modified {
+                request = request.header(header::IF_MODIFIED_SINCE, date);
+            }
+        }
+        let response = match request.send() {
+            Ok(r) => r,
+            Err(e) => return (Err(self.transport_error(url, &e)), None),
+        };
+        let status = response.status();
+        if status == StatusCode::NOT_MODIFIED {
+            return (Ok(Fetched::NotModified), None);
+        }
+        if !status.is_success() {
+            let retry_after = response
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let detail = self
+                .read_body(url, response)
+                .ok()
+                .map(|b| excerpt(&b))
+                .filter(|s| !s.is_empty())
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            let error = FetchError::Status {
+                url: url.to_string(),
+                status,
+                detail,
+            };
+            return (Err(error), retry_after);
+        }
+        let final_url = response.url().clone();
+        let headers = response.headers().clone();
+        let body = match self.read_body(url, response) {
+            Ok(b) => b,
+            Err(e) => return (Err(e), None),
+        };
+        let validators = Validators::from_headers(&headers);
+        let page = Page {
+            url: final_url,
+            body,
+            headers,
+            validators,
+        };
+        (Ok(Fetched::Page(page)), None)
+    }
+
+    /// Reads the body, refusing more than `max_size` bytes whether or not the server
+    /// announced its length.
+    fn read_body(&self, url: &Url, response: Response) -> Result<Vec<u8>, FetchError> {
+        let too_large = || FetchError::TooLarge {
+            url: url.to_string(),
+            limit: self.max_size,
+        };
+        if response.content_length().is_some_and(|n| n > self.max_size) {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        let mut limited = response.take(self.max_size + 1);
+        if let Err(e) = limited.read_to_end(&mut body) {
+            let timed_out = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
+                .is_some_and(reqwest::Error::is_timeout)
+                || e.kind() == std::io::ErrorKind::TimedOut;
+            return Err(if timed_out {
+                FetchError::Timeout {
+                    url: url.to_string(),
+                    timeout: self.timeout,
+                }
+            } else {
+                FetchError::Network {
+                    url: url.to_string(),
+                    reason: format!("the connection broke while reading the answer: {e}"),
+                }
+            });
+        }
+        if body.len() as u64 > self.max_size {
+            return Err(too_large());
+        }
+        Ok(body)
+    }
+
+    fn transport_error(&self, url: &Url, e: &reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            return FetchError::Timeout {
+                url: url.to_string(),
+                timeout: self.timeout,
+            };
+        }
+        if e.is_redirect() {
+            return FetchError::Redirect {
+                url: url.to_string(),
+                reason: chain(e),
+            };
+        }
+        FetchError::Network {
+            url: url.to_string(),
+            reason: chain(e),
+        }
+    }
+}
+
+/// An error with its causes, `a: b: c`, since reqwest's top-level message alone is vague.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The first 200 characters of an error body, on one line.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("512 KiB"), Ok(524_288));
+        assert_eq!(parse_size("2048"), Ok(2048));
+        assert_eq!(parse_size("1.5mb"), Ok(1_500_000));
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("10 parsecs").is_err());
+        assert!(parse_size("0").is_err());
+    }
+
+    #[test]
+    fn link_headers() {
+        let v = r#"<https://x.example/wp-json/wp/v2/posts?page=1>; rel="prev", <https://x.example/wp-json/wp/v2/posts?page=3>; rel="next""#;
+        assert_eq!(
+            link_with_rel(v, "next").as_deref(),
+            Some("https://x.example/wp-json/wp/v2/posts?page=3")
+        );
+        assert_eq!(
+            link_with_rel(v, "prev").as_deref(),
+            Some("https://x.example/wp-json/wp/v2/posts?page=1")
+        );
+        assert_eq!(
+            link_with_rel("</p2>; rel=\"next last\"", "next").as_deref(),
+            Some("/p2")
+        );
+        assert_eq!(
+            link_with_rel("</p2>; rel=next", "next").as_deref(),
+            Some("/p2")
+        );
+        assert_eq!(link_with_rel("</p2>; rel=\"prev\"", "next"), None);
+        assert_eq!(link_with_rel("garbage", "next"), None);
+    }
+
+    #[test]
+    fn charsets() {
+        assert_eq!(decode(b"caf\xe9", Some("iso-8859-1")), "café");
+        assert_eq!(decode("café".as_bytes(), None), "café");
+        assert_eq!(decode("café".as_bytes(), Some("no-such-charset")), "café");
+    }
+
+    #[test]
+    fn settings_are_validated() {
+        assert!(HttpSettings::default().validate().is_ok());
+        let bad = HttpSettings {
+            timeout: "soon".into(),
+            ..HttpSettings::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().0, "http.timeout");
+        let bad = HttpSettings {
+            max_pages: 0,
+            ..HttpSettings::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().0, "http.max_pages");
+    }
+}
