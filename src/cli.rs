@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::cycle::{self, CycleOptions, EntryRef};
+use crate::entry::Entry;
 use crate::sources::{self, Outcome};
 use std::sync::{Arc, Mutex};
 
@@ -116,8 +117,13 @@ pub enum Command {
         #[arg(long)]
         entry: Option<String>,
     },
-    /// Validate the config and every entry; list every problem.
-    Check,
+    /// Validate the config, read every source (remote ones too) and list every problem,
+    /// with a few mapped entries per source to check a mapping or selectors by trial.
+    Check {
+        /// Entries shown per source (newest first); 0 shows none.
+        #[arg(long, default_value_t = 3)]
+        show: usize,
+    },
     /// Show what the next cycle would change, writing nothing.
     Plan,
     /// Show entry counts and the last run from the state database.
@@ -181,7 +187,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<Exit> {
             let config = load_config(&cli.config)?;
             retry(&config, channel.as_deref(), entry.as_deref(), now, out)
         }
-        Command::Check => check(&cli.config, out),
+        Command::Check { show } => check(&cli.config, *show, out),
         Command::Plan => {
             let config = load_config(&cli.config)?;
             plan(&config, now, out)
@@ -233,7 +239,7 @@ fn render_due(config: &Config, store: Store, now: DateTime<Utc>) -> Result<Deliv
 }
 
 /// `crier check`: the config, then every document of every source, each problem listed.
-pub fn check(config_path: &Path, out: &mut dyn Write) -> Result<Exit> {
+pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exit> {
     let config = match Config::load(config_path) {
         Ok(config) => config,
         Err(e) => {
@@ -259,10 +265,12 @@ pub fn check(config_path: &Path, out: &mut dyn Write) -> Result<Exit> {
             }
         };
         let (mut entries, mut skipped) = (0, 0);
+        let mut sample: Vec<&Entry> = Vec::new();
         for doc in &documents {
             match &doc.outcome {
                 Outcome::Parsed(entry) => {
                     entries += 1;
+                    sample.push(entry);
                     if let Some(other) = ids.insert(entry.id.clone(), doc.key.clone()) {
                         problems.push(format!(
                             "{}: entry id {:?} is already used by {other}; give one of them a distinct `id` or `slug`",
@@ -277,10 +285,15 @@ pub fn check(config_path: &Path, out: &mut dyn Write) -> Result<Exit> {
         }
         writeln!(
             out,
-            "source {:?}: {} documents, {entries} entries, {skipped} skipped",
+            "source {:?} ({}): {} documents, {entries} entries, {skipped} skipped",
             source.name(),
+            source_config.kind(),
             documents.len()
         )?;
+        sample.sort_by(|a, b| b.published.cmp(&a.published).then_with(|| a.id.cmp(&b.id)));
+        for entry in sample.into_iter().take(show) {
+            show_entry(entry, out)?;
+        }
     }
     for channel in config.channels.iter().filter(|c| c.common.enabled) {
         let missing = channel.unreadable_secrets();
@@ -318,6 +331,52 @@ pub fn check(config_path: &Path, out: &mut dyn Write) -> Result<Exit> {
         )?;
         Ok(Exit::Partial)
     }
+}
+
+/// A mapped entry as `check` shows it: every field an operator maps, on a few lines.
+fn show_entry(entry: &Entry, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "  - {}", entry.id)?;
+    writeln!(out, "    title:     {}", entry.title)?;
+    writeln!(out, "    url:       {}", entry.url)?;
+    let updated = entry
+        .updated
+        .map(|u| format!(" (updated {})", u.to_rfc3339()))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "    published: {}{updated}",
+        entry.published.to_rfc3339()
+    )?;
+    writeln!(out, "    language:  {}", entry.language)?;
+    if !entry.categories.is_empty() {
+        writeln!(out, "    categories: {}", entry.categories.join(", "))?;
+    }
+    if let Some(image) = &entry.image {
+        writeln!(out, "    image:     {}", image.url)?;
+    }
+    if let Some(author) = &entry.author {
+        writeln!(out, "    author:    {}", author.name)?;
+    }
+    if let Some(place) = &entry.place {
+        let parts: Vec<&str> = [&place.city, &place.country]
+            .into_iter()
+            .filter_map(|p| p.as_deref())
+            .collect();
+        writeln!(out, "    place:     {}", parts.join(", "))?;
+    }
+    let summary: String = entry.summary.chars().take(120).collect();
+    let more = if entry.summary.chars().count() > 120 { "…" } else { "" };
+    writeln!(out, "    summary:   {summary}{more}")?;
+    writeln!(
+        out,
+        "    content:   {} characters of HTML",
+        entry.content.chars().count()
+    )?;
+    if !entry.extra.is_empty() {
+        let keys: Vec<&str> = entry.extra.keys().map(String::as_str).collect();
+        writeln!(out, "    extra:     {}", keys.join(", "))?;
+    }
+    Ok(())
 }
 
 /// `crier plan`: a full cycle on a private copy of the state, feeds compared but not written.
