@@ -1,0 +1,323 @@
+//! Remote sources end to end: the real binary reads an upstream feed from a mock on
+//! 127.0.0.1, writes feeds and announces on a Mastodon mock. An unchanged upstream costs one
+//! conditional request; an outage of two cycles leaves the feeds as they were; after it, no
+//! entry is announced twice.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// What the upstream site does right now.
+#[derive(Clone)]
+enum Upstream {
+    /// Serves these items (title, date) with an ETag, and 304 to a matching If-None-Match.
+    Items(Vec<(&'static str, &'static str)>),
+    /// Answers 500 to everything.
+    Down,
+    /// Serves a well-formed feed with no items (a CMS misconfigured during maintenance).
+    Empty,
+}
+
+#[derive(Clone)]
+struct Feed {
+    state: Arc<Mutex<Upstream>>,
+    /// Requests seen: (If-None-Match sent, status answered).
+    log: Arc<Mutex<Vec<(Option<String>, u16)>>>,
+}
+
+impl Feed {
+    fn new(items: Vec<(&'static str, &'static str)>) -> Feed {
+        Feed {
+            state: Arc::new(Mutex::new(Upstream::Items(items))),
+            log: Arc::default(),
+        }
+    }
+
+    fn set(&self, upstream: Upstream) {
+        *self.state.lock().unwrap() = upstream;
+    }
+
+    /// Takes the requests seen so far.
+    fn requests(&self) -> Vec<(Option<String>, u16)> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+}
+
+fn rss(items: &[(&str, &str)]) -> String {
+    let items: String = items
+        .iter()
+        .map(|(slug, date)| {
+            format!(
+                "<item><title>Project {slug}</title><link>https://old.example.org/{slug}</link>\
+                 <guid isPermaLink=\"false\">{slug}</guid><pubDate>{date}</pubDate>\
+                 <description>&lt;p&gt;About {slug}.&lt;/p&gt;</description></item>"
+            )
+        })
+        .collect();
+    format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Old site</title>\
+         <link>https://old.example.org/</link><description>d</description>{items}</channel></rss>"
+    )
+}
+
+impl Respond for Feed {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let sent = request
+            .headers
+            .get("if-none-match")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let (status, response) = match &*self.state.lock().unwrap() {
+            Upstream::Down => (
+                500,
+                ResponseTemplate::new(500).set_body_string("database is down"),
+            ),
+            Upstream::Empty => (200, ResponseTemplate::new(200).set_body_string(rss(&[]))),
+            Upstream::Items(items) => {
+                let body = rss(items);
+                let etag = format!("\"{}\"", body.len());
+                if sent.as_deref() == Some(etag.as_str()) {
+                    (304, ResponseTemplate::new(304))
+                } else {
+                    let ok = ResponseTemplate::new(200)
+                        .insert_header("etag", etag.as_str())
+                        .insert_header("content-type", "application/rss+xml")
+                        .set_body_string(body);
+                    (200, ok)
+                }
+            }
+        };
+        self.log.lock().unwrap().push((sent, status));
+        response
+    }
+}
+
+#[derive(Clone, Default)]
+struct Statuses(Arc<Mutex<Vec<String>>>);
+
+impl Respond for Statuses {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let mut all = self.0.lock().unwrap();
+        all.push(body["status"].as_str().unwrap_or_default().to_owned());
+        let id = all.len().to_string();
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"id": id, "url": format!("https://m.example/@a/{id}")}))
+    }
+}
+
+struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    fn new(upstream: &str, mastodon: &str) -> Site {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("mastodon.token"), "tok").unwrap();
+        fs::write(
+            dir.path().join("crier.toml"),
+            format!(
+                r#"
+[site]
+title = "Network"
+base_url = "https://example.org"
+
+[[sources]]
+type = "feed"
+name = "old"
+url = "{upstream}/feed.xml"
+categories = ["archive"]
+[sources.http]
+retries = 1
+retry_delay = "10ms"
+timeout = "5s"
+
+[[channels]]
+type = "mastodon"
+name = "mastodon"
+base_url = "{mastodon}"
+access_token = {{ file = "mastodon.token" }}
+template = "{{{{ title }}}} {{{{ url }}}}"
+"#
+            ),
+        )
+        .unwrap();
+        Site { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// All feed files, by name, to compare two states of the output.
+    fn feeds(&self) -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = walk(&self.path("feeds"))
+            .into_iter()
+            .map(|p| (p.display().to_string(), fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    }
+
+    async fn crier(&self, args: &[&str]) -> Output {
+        let config = self.path("crier.toml");
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_crier"))
+                .arg("--config")
+                .arg(config)
+                .args(args)
+                .env("CRIER_NOW", "2024-05-10T12:00:00Z")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
+    let upstream = MockServer::start().await;
+    let feed = Feed::new(vec![
+        ("ghent", "Wed, 01 May 2024 10:00:00 GMT"),
+        ("madrid", "Thu, 02 May 2024 10:00:00 GMT"),
+    ]);
+    Mock::given(method("GET"))
+        .and(path("/feed.xml"))
+        .respond_with(feed.clone())
+        .mount(&upstream)
+        .await;
+    let mastodon = MockServer::start().await;
+    let statuses = Statuses::default();
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(statuses.clone())
+        .mount(&mastodon)
+        .await;
+    let site = Site::new(&upstream.uri(), &mastodon.uri());
+
+    // Baseline: the two upstream items are recorded, not announced.
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(feed.requests(), [(None, 200)]);
+    let atom = fs::read_to_string(site.path("feeds/atom.xml")).unwrap();
+    assert!(atom.contains("Project ghent") && atom.contains("Project madrid"));
+    assert!(atom.contains("<category term=\"archive\""), "{atom}");
+    assert!(statuses.0.lock().unwrap().is_empty());
+
+    // Unchanged upstream: one conditional request answered 304, nothing else.
+    let before = site.feeds();
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let requests = feed.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(requests[0].0.is_some(), "validators sent: {requests:?}");
+    assert_eq!(requests[0].1, 304);
+    assert_eq!(site.feeds(), before);
+
+    // A new item upstream is published and announced once.
+    feed.set(Upstream::Items(vec![
+        ("ghent", "Wed, 01 May 2024 10:00:00 GMT"),
+        ("madrid", "Thu, 02 May 2024 10:00:00 GMT"),
+        ("kragujevac", "Thu, 09 May 2024 10:00:00 GMT"),
+    ]));
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(statuses.0.lock().unwrap().len(), 1);
+    assert!(statuses.0.lock().unwrap()[0].contains("Project kragujevac"));
+    let published = site.feeds();
+    feed.requests();
+
+    // Two cycles of outage: partial exit, the error names the source and URL, feeds untouched.
+    feed.set(Upstream::Down);
+    for _ in 0..2 {
+        let out = site.crier(&["run", "--once"]).await;
+        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+        let log = text(&out.stderr);
+        assert!(
+            log.contains("source \"old\"") && log.contains("/feed.xml") && log.contains("500"),
+            "{log}"
+        );
+        assert_eq!(site.feeds(), published);
+    }
+    // One retry per cycle, as configured.
+    assert_eq!(feed.requests().len(), 4);
+
+    // An empty answer is taken as an outage too.
+    feed.set(Upstream::Empty);
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("listed no entries"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(site.feeds(), published);
+
+    // Recovery: same items; nothing is new, nothing is announced again, feeds identical.
+    feed.set(Upstream::Items(vec![
+        ("ghent", "Wed, 01 May 2024 10:00:00 GMT"),
+        ("madrid", "Thu, 02 May 2024 10:00:00 GMT"),
+        ("kragujevac", "Thu, 09 May 2024 10:00:00 GMT"),
+    ]));
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(site.feeds(), published);
+    assert_eq!(statuses.0.lock().unwrap().len(), 1);
+
+    let status = site.crier(&["status"]).await;
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_shows_mapped_entries_of_a_remote_source() {
+    let upstream = MockServer::start().await;
+    let feed = Feed::new(vec![
+        ("ghent", "Wed, 01 May 2024 10:00:00 GMT"),
+        ("madrid", "Thu, 02 May 2024 10:00:00 GMT"),
+    ]);
+    Mock::given(method("GET"))
+        .and(path("/feed.xml"))
+        .respond_with(feed.clone())
+        .mount(&upstream)
+        .await;
+    let site = Site::new(&upstream.uri(), "http://127.0.0.1:9");
+    let out = site.crier(&["check", "--show", "1"]).await;
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("source \"old\" (feed): 2 documents, 2 entries"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("old:madrid"), "{stdout}");
+    assert!(stdout.contains("title:     Project madrid"), "{stdout}");
+    assert!(!stdout.contains("old:ghent"), "only one shown: {stdout}");
+
+    feed.set(Upstream::Down);
+    let out = site.crier(&["check"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("error: source \"old\": GET"), "{stdout}");
+}
