@@ -365,7 +365,11 @@ fn show_entry(entry: &Entry, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "    place:     {}", parts.join(", "))?;
     }
     let summary: String = entry.summary.chars().take(120).collect();
-    let more = if entry.summary.chars().count() > 120 { "…" } else { "" };
+    let more = if entry.summary.chars().count() > 120 {
+        "…"
+    } else {
+        ""
+    };
     writeln!(out, "    summary:   {summary}{more}")?;
     writeln!(
         out,

@@ -152,6 +152,16 @@ impl SourceConfig {
         }
     }
 
+    /// HTTP settings of a remote source; `None` for a directory.
+    pub fn http(&self) -> Option<&crate::sources::http::HttpSettings> {
+        match self {
+            SourceConfig::Directory(_) => None,
+            SourceConfig::Json(j) => Some(&j.http),
+            SourceConfig::Feed(f) => Some(&f.http),
+            SourceConfig::Html(h) => Some(&h.http),
+        }
+    }
+
     /// The config value of `type`.
     pub fn kind(&self) -> &'static str {
         match self {

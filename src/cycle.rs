@@ -164,8 +164,20 @@ pub fn run(
         } else {
             HashMap::new()
         };
-        // Validators only make sense next to the entries they vouch for.
-        let cache = if known.is_empty() {
+        // Validators only make sense next to the entries they vouch for, and a full read now
+        // and then catches edits the server's validators miss.
+        let full_read_key = format!("source_full_read:{name}");
+        let full_read_due = source_config.http().is_some_and(|http| {
+            let last = store
+                .meta(&full_read_key)
+                .ok()
+                .flatten()
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
+            let every = chrono::Duration::from_std(http.full_read_interval())
+                .unwrap_or(chrono::Duration::MAX);
+            last.is_none_or(|last| options.now.signed_duration_since(last) >= every)
+        });
+        let cache = if known.is_empty() || full_read_due {
             sources::Cache::new()
         } else {
             store.source_cache(&name)?
@@ -197,6 +209,9 @@ pub fn run(
             tracing::error!(source = %name, "{e}");
             report.errors.push(e);
             continue;
+        }
+        if full_read_due {
+            batch.meta.push((full_read_key, options.now.to_rfc3339()));
         }
         if read.cache != cache {
             batch.source_caches.push((name.clone(), read.cache));

@@ -240,6 +240,8 @@ pub struct Batch {
     pub source_fingerprints: Vec<(String, String)>,
     /// Per-source HTTP validators to remember.
     pub source_caches: Vec<(String, crate::sources::Cache)>,
+    /// Other metadata to set (key, value).
+    pub meta: Vec<(String, String)>,
     /// This cycle is the first: mark the baseline.
     pub baseline: bool,
     /// Deliveries to queue, in the same transaction as the entries they announce.
@@ -752,6 +754,9 @@ fn apply_batch(tx: &Transaction<'_>, batch: &Batch, now: &str) -> rusqlite::Resu
         // A map of strings always serialises.
         let json = serde_json::to_string(cache).unwrap_or_default();
         meta.execute(params![format!("source_cache:{source}"), json])?;
+    }
+    for (key, value) in &batch.meta {
+        meta.execute(params![key, value])?;
     }
     if batch.baseline {
         meta.execute(params!["baseline_at", now])?;

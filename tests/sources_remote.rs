@@ -165,6 +165,10 @@ template = "{{{{ title }}}} {{{{ url }}}}"
     }
 
     async fn crier(&self, args: &[&str]) -> Output {
+        self.crier_at("2024-05-10T12:00:00Z", args).await
+    }
+
+    async fn crier_at(&self, now: &'static str, args: &[&str]) -> Output {
         let config = self.path("crier.toml");
         let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
         tokio::task::spawn_blocking(move || {
@@ -172,7 +176,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
                 .arg("--config")
                 .arg(config)
                 .args(args)
-                .env("CRIER_NOW", "2024-05-10T12:00:00Z")
+                .env("CRIER_NOW", now)
                 .output()
                 .unwrap()
         })
@@ -236,6 +240,18 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(requests[0].0.is_some(), "validators sent: {requests:?}");
     assert_eq!(requests[0].1, 304);
+    assert_eq!(site.feeds(), before);
+    // A day later (`http.full_read_every`) the read is unconditional once, then 304s again.
+    for (now, sent, status) in [
+        ("2024-05-11T12:00:00Z", false, 200),
+        ("2024-05-11T12:05:00Z", true, 304),
+    ] {
+        let out = site.crier_at(now, &["run", "--once"]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let requests = feed.requests();
+        assert_eq!(requests.len(), 1, "{requests:?}");
+        assert_eq!((requests[0].0.is_some(), requests[0].1), (sent, status), "{now}");
+    }
     assert_eq!(site.feeds(), before);
 
     // A new item upstream is published and announced once.

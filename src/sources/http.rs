@@ -45,6 +45,11 @@ pub struct HttpSettings {
     pub max_redirects: usize,
     /// Replaces the default User-Agent (`crier/{version} (+{site.base_url})`).
     pub user_agent: Option<String>,
+    /// Longest time between two unconditional reads. In between, a source whose first page
+    /// answers 304 counts as unchanged; a full read now and then also catches edits that a
+    /// server's validators miss (an old item edited deep in a paged listing).
+    #[serde(default = "default_full_read_every")]
+    pub full_read_every: String,
 }
 
 impl Default for HttpSettings {
@@ -57,6 +62,7 @@ impl Default for HttpSettings {
             max_pages: default_max_pages(),
             max_redirects: default_max_redirects(),
             user_agent: None,
+            full_read_every: default_full_read_every(),
         }
     }
 }
@@ -79,6 +85,9 @@ fn default_max_pages() -> usize {
 fn default_max_redirects() -> usize {
     5
 }
+fn default_full_read_every() -> String {
+    "24h".into()
+}
 
 impl HttpSettings {
     /// Checks every value; the error names the key (relative to `[sources.http]`).
@@ -86,6 +95,7 @@ impl HttpSettings {
         for (key, value) in [
             ("http.timeout", &self.timeout),
             ("http.retry_delay", &self.retry_delay),
+            ("http.full_read_every", &self.full_read_every),
         ] {
             humantime::parse_duration(value).map_err(|e| {
                 (
@@ -107,6 +117,12 @@ impl HttpSettings {
             ));
         }
         Ok(())
+    }
+
+    /// `full_read_every` as a duration.
+    pub fn full_read_interval(&self) -> Duration {
+        humantime::parse_duration(&self.full_read_every)
+            .unwrap_or_else(|_| Duration::from_secs(24 * 3600))
     }
 }
 
