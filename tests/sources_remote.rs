@@ -250,7 +250,11 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         let requests = feed.requests();
         assert_eq!(requests.len(), 1, "{requests:?}");
-        assert_eq!((requests[0].0.is_some(), requests[0].1), (sent, status), "{now}");
+        assert_eq!(
+            (requests[0].0.is_some(), requests[0].1),
+            (sent, status),
+            "{now}"
+        );
     }
     assert_eq!(site.feeds(), before);
 
@@ -336,4 +340,70 @@ async fn check_shows_mapped_entries_of_a_remote_source() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("error: source \"old\": GET"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_sources_with_the_same_item_ids_do_not_collide() {
+    let upstream = MockServer::start().await;
+    let feed = Feed::new(vec![("ghent", "Wed, 01 May 2024 10:00:00 GMT")]);
+    Mock::given(method("GET"))
+        .respond_with(feed.clone())
+        .mount(&upstream)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let base = upstream.uri();
+    fs::write(
+        dir.path().join("crier.toml"),
+        format!(
+            r#"
+[site]
+title = "Network"
+base_url = "https://example.org"
+languages = ["en", "fr"]
+
+[[sources]]
+type = "feed"
+name = "partners-en"
+url = "{base}/en.xml"
+categories = ["partners"]
+
+[[sources]]
+type = "feed"
+name = "partners-fr"
+url = "{base}/fr.xml"
+language = "fr"
+categories = ["partenaires"]
+"#
+        ),
+    )
+    .unwrap();
+    let site = Site { dir };
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    let all = fs::read_to_string(site.path("feeds/feed.json")).unwrap();
+    let all: serde_json::Value = serde_json::from_str(&all).unwrap();
+    let mut ids: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "tag:example.org,2024:partners-en:ghent",
+            "tag:example.org,2024:partners-fr:ghent"
+        ]
+    );
+    let fr = fs::read_to_string(site.path("feeds/fr/feed.json")).unwrap();
+    let fr: serde_json::Value = serde_json::from_str(&fr).unwrap();
+    let items = fr["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], "tag:example.org,2024:partners-fr:ghent");
+    assert_eq!(items[0]["tags"], json!(["partenaires"]));
+    let en = fs::read_to_string(site.path("feeds/en/feed.json")).unwrap();
+    let en: serde_json::Value = serde_json::from_str(&en).unwrap();
+    assert_eq!(en["items"][0]["tags"], json!(["partners"]));
 }
