@@ -27,7 +27,9 @@
 //! - A page whose entry fails keeps its previous validators, so the next read fetches it
 //!   again and reports the failure again instead of being told "not modified".
 //! - Required fields are the title and the publication date (and `selectors.id` when set);
-//!   the others are left empty when their selector finds nothing. Defaults with a fallback
+//!   the others are left empty when their selector finds nothing. A date field that finds
+//!   text it cannot read fails the entry, naming the selector and the text, rather than
+//!   dropping the date silently. Defaults with a fallback
 //!   (`content`: `article`, then `main`) try each selector in turn.
 //! - The fingerprint of an entry page hashes its final URL with its body, since the entry's
 //!   link falls back to that URL.
@@ -303,11 +305,10 @@ impl HtmlSource {
         loop {
             visited.insert(url.clone());
             pages += 1;
-            let page = match fetcher.get(&url, conditional.take()) {
+            let sent = conditional.take();
+            let page = match fetcher.get(&url, sent) {
                 Ok(Fetched::Page(page)) => page,
-                Ok(Fetched::NotModified) if pages == 1 && first_validators.is_none() => {
-                    return Ok(None);
-                }
+                Ok(Fetched::NotModified) if sent.is_some() => return Ok(None),
                 Ok(Fetched::NotModified) => {
                     return Err(self.error(format!(
                         "GET {url}: the server answered 304 Not Modified to a request that was not conditional"
