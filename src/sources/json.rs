@@ -13,8 +13,9 @@
 //!   Any other answer reads every page (without validators: a 304 on page 3 would leave
 //!   nothing to map). So an edit that changes page 5 but not page 1's validators is missed
 //!   until page 1 changes or the cycle's periodic full read (`http.full_read_every`, which
-//!   passes an empty cache) comes round. WordPress itself sends no `ETag` on list endpoints; cache plugins
-//!   that add one change it whenever any listed post changes, since the answer embeds them.
+//!   passes an empty cache) comes round. WordPress itself sends no `ETag` on list endpoints;
+//!   cache plugins that add one change it whenever any listed post changes, since the answer
+//!   embeds them.
 //!   The source keeps the API's order (WordPress: newest first) rather than adding
 //!   `orderby=modified`, which custom post types do not always allow.
 //! - **A listing is read completely or not at all.** Any page failing, malformed JSON, or
@@ -27,6 +28,11 @@
 //!   page parameter: that is an error rather than a loop.
 //! - **Default pagination is `link`**: a page without a `Link: <…>; rel="next"` header is the
 //!   last, so a one-page API needs no setting and a paginated one is not silently cut.
+//! - **Values**: numbers are accepted wherever text is (ids, a numeric rank); a date may be
+//!   text (`date_formats` first, then the built-in spellings, offset-less ones in the
+//!   source's timezone) or a Unix timestamp (seconds, or milliseconds from 10^11 up). A path
+//!   that reaches an object where text is needed fails the item, naming a member to point
+//!   at. Category paths take every text they reach, and the `name` of objects.
 //! - **Items** are reported by their index in the page's list (from 0, like the paths). An
 //!   item without an id fails under a key made from its fingerprint (`#…`), and the second of
 //!   two items with the same id fails under `{id}#{fingerprint}`, so document keys stay

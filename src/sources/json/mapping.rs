@@ -179,7 +179,7 @@ impl Mapping {
         })
     }
 
-    /// Maps one item; `key` is its id, `source` the source name for translation keys.
+    /// Maps one item whose id is `key`; the error names the field, the path and the fix.
     pub fn map(
         &self,
         item: &Value,

@@ -211,10 +211,11 @@ fn a_generic_api_with_dotted_paths_timestamps_and_formats() {
     assert_eq!(entry.author.unwrap().name, "Ana");
     assert_eq!(entry.language, "en");
 
-    let Outcome::Failed(error) = map(
-        &source,
-        &json!({"uuid": "x", "attributes": {"headline": "H", "links": [{"href": "/a"}], "when": "soon"}}),
-    ) else {
+    let unreadable = json!({
+        "uuid": "x",
+        "attributes": {"headline": "H", "links": [{"href": "/a"}], "when": "soon"}
+    });
+    let Outcome::Failed(error) = map(&source, &unreadable) else {
         panic!("a bad date fails the item");
     };
     assert!(error.message.contains("`fields.published`"), "{error}");
