@@ -107,6 +107,10 @@ pub enum Command {
         /// recording them (flood guards still apply).
         #[arg(long)]
         announce_existing: bool,
+        /// Read remote sources in full, without conditional requests (after an upstream
+        /// fixed something its validators did not show).
+        #[arg(long)]
+        full_read: bool,
     },
     /// Re-queue dead, failed and held deliveries and lift channel pauses.
     Retry {
@@ -163,12 +167,13 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<Exit> {
             once,
             dry_run,
             announce_existing,
+            full_read,
         } => {
             let config = load_config(&cli.config)?;
             if !once {
-                if *dry_run || *announce_existing {
+                if *dry_run || *announce_existing || *full_read {
                     anyhow::bail!(
-                        "--dry-run and --announce-existing go with --once: try `crier run --once --dry-run`"
+                        "--dry-run, --announce-existing and --full-read go with --once: try `crier run --once --dry-run`"
                     );
                 }
                 runtime()?.block_on(crate::schedule::daemon(cli.config.clone(), config))?;
@@ -180,6 +185,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<Exit> {
                     now: cli.now,
                     dry_run: *dry_run,
                     announce_existing: *announce_existing,
+                    full_read: *full_read,
                 },
             )
         }
@@ -393,6 +399,7 @@ pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
             now,
             write_feeds: false,
             announce_existing: false,
+            full_read: false,
         },
     )?;
     if report.baseline {

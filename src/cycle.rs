@@ -53,6 +53,8 @@ pub struct CycleOptions {
     /// On the first run, announce the entries already published instead of only recording
     /// them (`--announce-existing`).
     pub announce_existing: bool,
+    /// Read remote sources in full, sending no validators (`--full-read`).
+    pub full_read: bool,
 }
 
 /// An entry named in a report.
@@ -167,16 +169,17 @@ pub fn run(
         // Validators only make sense next to the entries they vouch for, and a full read now
         // and then catches edits the server's validators miss.
         let full_read_key = format!("source_full_read:{name}");
-        let full_read_due = source_config.http().is_some_and(|http| {
-            let last = store
-                .meta(&full_read_key)
-                .ok()
-                .flatten()
-                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
-            let every = chrono::Duration::from_std(http.full_read_interval())
-                .unwrap_or(chrono::Duration::MAX);
-            last.is_none_or(|last| options.now.signed_duration_since(last) >= every)
-        });
+        let full_read_due = options.full_read
+            || source_config.http().is_some_and(|http| {
+                let last = store
+                    .meta(&full_read_key)
+                    .ok()
+                    .flatten()
+                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
+                let every = chrono::Duration::from_std(http.full_read_interval())
+                    .unwrap_or(chrono::Duration::MAX);
+                last.is_none_or(|last| options.now.signed_duration_since(last) >= every)
+            });
         let cache = if known.is_empty() || full_read_due {
             sources::Cache::new()
         } else {

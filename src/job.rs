@@ -22,6 +22,8 @@ pub struct JobOptions {
     pub dry_run: bool,
     /// On the first run, announce what is already published.
     pub announce_existing: bool,
+    /// Read remote sources without conditional requests.
+    pub full_read: bool,
 }
 
 /// What a job did.
@@ -132,6 +134,7 @@ fn record_cycle(
         now,
         write_feeds: true,
         announce_existing: options.announce_existing,
+        full_read: options.full_read,
     };
     let report = match cycle::run(config, &mut store, cycle_options) {
         Ok(report) => report,

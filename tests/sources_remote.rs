@@ -23,11 +23,14 @@ enum Upstream {
     Empty,
 }
 
+/// One request the upstream saw: the If-None-Match it carried, the status it got.
+type Seen = (Option<String>, u16);
+
 #[derive(Clone)]
 struct Feed {
     state: Arc<Mutex<Upstream>>,
     /// Requests seen: (If-None-Match sent, status answered).
-    log: Arc<Mutex<Vec<(Option<String>, u16)>>>,
+    log: Arc<Mutex<Vec<Seen>>>,
 }
 
 impl Feed {
@@ -43,7 +46,7 @@ impl Feed {
     }
 
     /// Takes the requests seen so far.
-    fn requests(&self) -> Vec<(Option<String>, u16)> {
+    fn requests(&self) -> Vec<Seen> {
         std::mem::take(&mut *self.log.lock().unwrap())
     }
 }
@@ -257,6 +260,10 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
         );
     }
     assert_eq!(site.feeds(), before);
+    // `--full-read` skips the validators on demand.
+    let out = site.crier(&["run", "--once", "--full-read"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(feed.requests(), [(None, 200)]);
 
     // A new item upstream is published and announced once.
     feed.set(Upstream::Items(vec![

@@ -410,7 +410,8 @@ mod tests {
     fn missing_fields_are_named() {
         let page = Url::parse("https://cms.example.org/").unwrap();
         let s = site();
-        let cases: [(fn(&mut Draft), &str); 4] = [
+        type Spoil = fn(&mut Draft);
+        let cases: [(Spoil, &str); 4] = [
             (|d| d.title = Some(" <b></b> ".into()), "title"),
             (|d| d.url = None, "link"),
             (|d| d.published = None, "date"),
