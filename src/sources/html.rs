@@ -22,8 +22,9 @@
 //!   `selectors.id` when set. The canonical URL is also the entry's link and feed guid.
 //! - A 304 on the first listing page reports every stored entry unchanged, so an edit to an
 //!   entry page that does not change the listing is picked up only when the listing changes
-//!   (a new entry, say). That is the price of a one-request check; changing the source's
-//!   settings forces a full read.
+//!   (a new entry, say), or at the cycle's periodic full read (`http.full_read_every`,
+//!   `run --once --full-read`), which passes no validators. That is the price of a
+//!   one-request check; changing the source's settings also forces a full read.
 //! - A page whose entry fails keeps its previous validators, so the next read fetches it
 //!   again and reports the failure again instead of being told "not modified".
 //! - Required fields are the title and the publication date (and `selectors.id` when set);

@@ -332,7 +332,7 @@ pub enum FetchError {
         url: String,
     },
     /// Connection refused, DNS failure, TLS failure, connection dropped.
-    #[error("GET {url}: {reason}")]
+    #[error("GET {url}: {reason}; check the URL and that this machine can reach the server")]
     Network {
         /// The URL requested.
         url: String,
@@ -553,10 +553,15 @@ impl Fetcher {
     }
 }
 
-/// An error with its causes, `a: b: c`, since reqwest's top-level message alone is vague.
+/// An error with its causes, `a: b: c`, since reqwest's top-level message alone is vague
+/// (and only repeats the URL, which the error names already).
 fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
+    let (mut text, mut source) = match e.source() {
+        Some(cause) if e.to_string().starts_with("error sending request") => {
+            (cause.to_string(), cause.source())
+        }
+        _ => (e.to_string(), e.source()),
+    };
     while let Some(cause) = source {
         let next = cause.to_string();
         if !text.contains(&next) {
