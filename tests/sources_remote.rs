@@ -414,3 +414,141 @@ categories = ["partenaires"]
     let en: serde_json::Value = serde_json::from_str(&en).unwrap();
     assert_eq!(en["items"][0]["tags"], json!(["partners"]));
 }
+
+fn fixture(path: &str) -> Vec<u8> {
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/sources")
+        .join(path);
+    fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wordpress_and_web_pages_reach_the_feeds() {
+    use wiremock::matchers::{query_param, query_param_is_missing};
+
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    let projects = "/wp-json/wp/v2/projects";
+    let page2 = format!("{uri}{projects}?_embed&per_page=100&page=2");
+    Mock::given(path(projects))
+        .and(query_param("page", "2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json; charset=UTF-8")
+                .set_body_raw(fixture("json/wp-posts-page2.json"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path(projects))
+        .and(query_param_is_missing("page"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", format!("<{page2}>; rel=\"next\"").as_str())
+                .set_body_raw(fixture("json/wp-posts-page1.json"), "application/json"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/fr/prix/"))
+        .and(query_param_is_missing("page"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(fixture("html/listing-1.html"), "text/html"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/fr/prix/"))
+        .and(query_param("page", "2"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(fixture("html/listing-2.html"), "text/html"),
+        )
+        .mount(&server)
+        .await;
+    for (name, file) in [
+        ("gand", "gand"),
+        ("kragujevac", "kragujevac"),
+        ("reggio", "reggio"),
+        ("madrid", "madrid"),
+        ("brouillon", "malformed"),
+    ] {
+        Mock::given(path(format!("/fr/prix/{name}/")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_raw(fixture(&format!("html/{file}.html")), "text/html"),
+            )
+            .mount(&server)
+            .await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("crier.toml"),
+        format!(
+            r#"
+[site]
+title = "Villes"
+base_url = "https://villes.example.org/"
+languages = ["fr", "en"]
+timezone = "Europe/Paris"
+
+[[sources]]
+type = "json"
+name = "wp"
+preset = "wordpress"
+url = "{uri}{projects}"
+
+[[sources]]
+type = "html"
+name = "prix"
+url = "{uri}/fr/prix/"
+[sources.listing]
+links = ".laureats h2 a"
+next = "a[rel=next]"
+[sources.selectors]
+published = ".date"
+[sources.selectors.extra]
+city = ".ville"
+country = ".pays"
+"#
+        ),
+    )
+    .unwrap();
+    let site = Site { dir };
+
+    let check = site.crier(&["check", "--show", "1"]).await;
+    let stdout = text(&check.stdout);
+    assert!(
+        stdout.contains("source \"wp\" (json): 6 documents, 6 entries"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("source \"prix\" (html): 5 documents, 4 entries"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/fr/prix/brouillon/"),
+        "the broken page is named: {stdout}"
+    );
+
+    // The broken page fails alone: exit 3, every other entry published.
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let atom = fs::read(site.path("feeds/atom.xml")).unwrap();
+    let feed = feed_rs::parser::parse(atom.as_slice()).expect("atom parses");
+    assert_eq!(feed.entries.len(), 10);
+    let french = fs::read(site.path("feeds/fr/atom.xml")).unwrap();
+    let french = feed_rs::parser::parse(french.as_slice()).expect("fr atom parses");
+    let gand = french
+        .entries
+        .iter()
+        .find(|e| e.id == "https://villes.example.org/fr/prix/gand/")
+        .expect("the Ghent page, by its canonical URL");
+    assert_eq!(
+        gand.published.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2024-03-12T08:30:00+00:00")
+    );
+    assert!(
+        french.entries.iter().all(|e| {
+            let title = e.title.as_ref().map(|t| t.content.as_str()).unwrap_or("");
+            !title.contains("&#")
+        }),
+        "titles are decoded text"
+    );
+}
