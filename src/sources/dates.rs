@@ -170,6 +170,22 @@ pub fn parse(text: &str, timezone: Tz, formats: &[String]) -> Option<DateTime<Fi
         .or_else(|| words(text, timezone))
 }
 
+/// Checks configured `date_formats`; the error names the key (`date_formats[i]`).
+pub fn check_formats(formats: &[String]) -> Result<(), (String, String)> {
+    use chrono::format::{Item, StrftimeItems};
+    for (i, format) in formats.iter().enumerate() {
+        if format.trim().is_empty()
+            || StrftimeItems::new(format).any(|item| matches!(item, Item::Error))
+        {
+            return Err((
+                format!("date_formats[{i}]"),
+                format!("{format:?} is not a chrono strftime format such as \"%d/%m/%Y %H:%M\""),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A Unix timestamp in seconds.
 pub fn from_timestamp(seconds: i64) -> Option<DateTime<FixedOffset>> {
     DateTime::from_timestamp(seconds, 0).map(|d| d.fixed_offset())

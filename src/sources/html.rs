@@ -184,17 +184,7 @@ impl HtmlSourceConfig {
             }
             extra.push((name.clone(), field(&key, selector)?));
         }
-        for (i, format) in self.date_formats.iter().enumerate() {
-            use chrono::format::{Item, StrftimeItems};
-            if format.trim().is_empty()
-                || StrftimeItems::new(format).any(|item| matches!(item, Item::Error))
-            {
-                return Err((
-                    format!("date_formats[{i}]"),
-                    format!("{format:?} is not a strftime format such as \"%d %B %Y\""),
-                ));
-            }
-        }
+        super::dates::check_formats(&self.date_formats)?;
         let fields = Fields {
             title: with_default("selectors.title", &s.title, &[DEFAULT_TITLE])?,
             content: with_default("selectors.content", &s.content, DEFAULT_CONTENT)?,

@@ -207,18 +207,7 @@ impl JsonSourceConfig {
     /// Checks the values serde accepted; the error names the key relative to the source.
     pub fn validate(&self, config: &Config) -> Result<(), (String, String)> {
         self.common().validate(config)?;
-        for (i, format) in self.date_formats.iter().enumerate() {
-            let broken = chrono::format::StrftimeItems::new(format)
-                .any(|item| item == chrono::format::Item::Error);
-            if broken || format.trim().is_empty() {
-                return Err((
-                    format!("date_formats[{i}]"),
-                    format!(
-                        "{format:?} is not a chrono strftime format such as \"%d/%m/%Y %H:%M\""
-                    ),
-                ));
-            }
-        }
+        super::dates::check_formats(&self.date_formats)?;
         if let Some(p) = &self.pagination {
             p.validate()?;
         }
