@@ -310,11 +310,13 @@ fn shorten(text: &str, max: usize) -> String {
     format!("{}…", cut[..at].trim_end_matches([',', ';', ':', '.', ' ']))
 }
 
+/// A URI fit to be a feed guid: an http(s) URL with a host, or a `tag:` or `urn:` URI.
 fn is_absolute_uri(text: &str) -> bool {
     !text.contains(char::is_whitespace)
-        && Url::parse(text).is_ok_and(|u| {
-            matches!(u.scheme(), "http" | "https" | "tag" | "urn") && !u.cannot_be_a_base()
-                || matches!(u.scheme(), "tag" | "urn")
+        && Url::parse(text).is_ok_and(|u| match u.scheme() {
+            "http" | "https" => u.host_str().is_some(),
+            "tag" | "urn" => true,
+            _ => false,
         })
 }
 
