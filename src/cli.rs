@@ -538,6 +538,27 @@ pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
         "last successful run: {}",
         s.last_success.as_deref().unwrap_or("none")
     )?;
+    writeln!(out, "sources:")?;
+    for source in &config.sources {
+        let name = source.name();
+        let stored = store.entries_of_source(name)?;
+        let live = stored
+            .iter()
+            .filter(|e| e.status == crate::store::EntryStatus::Live)
+            .count();
+        let mut line = format!("  {name} ({}): {live} live entries", source.kind());
+        if source.http().is_some() {
+            let cache = store.source_cache(name)?;
+            let full = store.meta(&format!("source_full_read:{name}"))?;
+            line.push_str(&format!(
+                "; validators kept for {} URL{}; last full read {}",
+                cache.len(),
+                if cache.len() == 1 { "" } else { "s" },
+                full.as_deref().unwrap_or("never")
+            ));
+        }
+        writeln!(out, "{line}")?;
+    }
     if !store.schema_is_current()? {
         writeln!(
             out,

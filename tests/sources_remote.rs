@@ -21,6 +21,8 @@ enum Upstream {
     Down,
     /// Serves a well-formed feed with no items (a CMS misconfigured during maintenance).
     Empty,
+    /// Serves an HTML error page with a 200 status, as some CMSs do.
+    Garbage,
 }
 
 /// One request the upstream saw: the If-None-Match it carried, the status it got.
@@ -81,6 +83,10 @@ impl Respond for Feed {
                 ResponseTemplate::new(500).set_body_string("database is down"),
             ),
             Upstream::Empty => (200, ResponseTemplate::new(200).set_body_string(rss(&[]))),
+            Upstream::Garbage => (
+                200,
+                ResponseTemplate::new(200).set_body_string("<html><body><p>Maintenance<br></body>"),
+            ),
             Upstream::Items(items) => {
                 let body = rss(items);
                 let etag = format!("\"{}\"", body.len());
@@ -304,6 +310,17 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
     );
     assert_eq!(site.feeds(), published);
 
+    // So is an answer that is not a feed at all.
+    feed.set(Upstream::Garbage);
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("not a feed crier can read"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(site.feeds(), published);
+
     // Recovery: same items; nothing is new, nothing is announced again, feeds identical.
     feed.set(Upstream::Items(vec![
         ("ghent", "Wed, 01 May 2024 10:00:00 GMT"),
@@ -317,6 +334,13 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
 
     let status = site.crier(&["status"]).await;
     assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
+    let stdout = text(&status.stdout);
+    assert!(
+        stdout.contains(
+            "old (feed): 3 live entries; validators kept for 1 URL; last full read 2024-05-10T12:00:00+00:00"
+        ),
+        "{stdout}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
