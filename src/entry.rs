@@ -70,6 +70,26 @@ pub struct Place {
     pub country: Option<String>,
 }
 
+impl Place {
+    /// `city` and `country` from an entry's free fields (front matter `[extra]`, an API's
+    /// custom fields), when either is set.
+    pub fn from_extra(extra: &BTreeMap<String, serde_json::Value>) -> Option<Place> {
+        let text = |k: &str| {
+            extra
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let place = Place {
+            city: text("city"),
+            country: text("country"),
+        };
+        (place.city.is_some() || place.country.is_some()).then_some(place)
+    }
+}
+
 impl Entry {
     /// Last time the entry changed, for feeds: `updated`, else `published`.
     pub fn last_modified(&self) -> DateTime<FixedOffset> {

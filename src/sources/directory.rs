@@ -27,7 +27,7 @@ mod dates;
 mod fields;
 mod filename;
 mod frontmatter;
-mod markdown;
+pub(crate) mod markdown;
 mod urls;
 
 pub(crate) use urls::tag_uri;

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::http::{Fetched, HttpSettings};
-use super::remote::{self, Common, Draft, Site};
+use super::remote::{self, Draft, Site};
 use super::{Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::config::Config;
 use crate::entry::{Image, Person};
@@ -48,19 +48,9 @@ pub struct FeedSourceConfig {
     pub http: HttpSettings,
 }
 
-impl FeedSourceConfig {
-    /// The settings every remote source has.
-    pub fn common(&self) -> Common<'_> {
-        Common {
-            name: &self.name,
-            url: &self.url,
-            language: self.language.as_deref(),
-            categories: &self.categories,
-            timezone: self.timezone.as_deref(),
-            http: &self.http,
-        }
-    }
+remote::impl_common!(FeedSourceConfig);
 
+impl FeedSourceConfig {
     /// Checks the values serde accepted; the error names the key relative to the source.
     pub fn validate(&self, config: &Config) -> Result<(), (String, String)> {
         self.common().validate(config)

@@ -48,7 +48,7 @@ use url::Url;
 use self::page::{DateRules, Field, Fields};
 use self::select::Pick;
 use super::http::{Fetched, Fetcher, HttpSettings, Page, Validators};
-use super::remote::{self, Common, Site};
+use super::remote::{self, Site};
 use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::config::Config;
 use crate::entry::Entry;
@@ -138,19 +138,9 @@ pub struct SelectorsConfig {
     pub extra: BTreeMap<String, String>,
 }
 
-impl HtmlSourceConfig {
-    /// The settings every remote source has.
-    pub fn common(&self) -> Common<'_> {
-        Common {
-            name: &self.name,
-            url: &self.url,
-            language: self.language.as_deref(),
-            categories: &self.categories,
-            timezone: self.timezone.as_deref(),
-            http: &self.http,
-        }
-    }
+remote::impl_common!(HtmlSourceConfig);
 
+impl HtmlSourceConfig {
     /// Checks the values serde accepted; the error names the key relative to the source.
     pub fn validate(&self, config: &Config) -> Result<(), (String, String)> {
         self.common().validate(config)?;

@@ -53,7 +53,7 @@ use url::Url;
 use self::mapping::{Mapped, Mapping};
 use self::path::Path;
 use super::http::{FetchError, Fetched, HttpSettings};
-use super::remote::{self, Common, Site};
+use super::remote::{self, Site};
 use super::{Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::config::Config;
 
@@ -191,19 +191,9 @@ pub struct FieldsConfig {
     pub extra: BTreeMap<String, String>,
 }
 
-impl JsonSourceConfig {
-    /// The settings every remote source has.
-    pub fn common(&self) -> Common<'_> {
-        Common {
-            name: &self.name,
-            url: &self.url,
-            language: self.language.as_deref(),
-            categories: &self.categories,
-            timezone: self.timezone.as_deref(),
-            http: &self.http,
-        }
-    }
+remote::impl_common!(JsonSourceConfig);
 
+impl JsonSourceConfig {
     /// Checks the values serde accepted; the error names the key relative to the source.
     pub fn validate(&self, config: &Config) -> Result<(), (String, String)> {
         self.common().validate(config)?;

@@ -10,13 +10,11 @@ use chrono::{DateTime, Datelike, FixedOffset};
 use serde_json::Value;
 use url::Url;
 
+use super::directory::markdown::{SUMMARY_MAX_CHARS, shorten};
 use super::http::{Fetcher, HttpSettings};
 use super::{Document, Outcome};
 use crate::config::Config;
 use crate::entry::{Entry, Image, Person, Place};
-
-/// Longest summary made from a body, in characters (the directory source uses the same).
-const SUMMARY_MAX_CHARS: usize = 300;
 
 /// The settings every remote source table has, borrowed from it.
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +68,28 @@ impl Common<'_> {
         self.http.validate()
     }
 }
+
+/// Implements `common()` for a remote source's config table. Each table repeats the common
+/// fields (`name`, `url`, `language`, `categories`, `timezone`, `http`) because serde cannot
+/// flatten a shared struct into a table that denies unknown fields.
+macro_rules! impl_common {
+    ($config:ty) => {
+        impl $config {
+            /// The settings every remote source has.
+            pub fn common(&self) -> $crate::sources::remote::Common<'_> {
+                $crate::sources::remote::Common {
+                    name: &self.name,
+                    url: &self.url,
+                    language: self.language.as_deref(),
+                    categories: &self.categories,
+                    timezone: self.timezone.as_deref(),
+                    http: &self.http,
+                }
+            }
+        }
+    };
+}
+pub(crate) use impl_common;
 
 /// Everything [`Site::finish`] needs from the config, resolved once per read.
 #[derive(Debug, Clone)]
@@ -206,7 +226,7 @@ impl Site {
                 .map(String::from);
             (!person.name.is_empty()).then_some(person)
         });
-        let place = draft.place.or_else(|| place_from(&draft.extra));
+        let place = draft.place.or_else(|| Place::from_extra(&draft.extra));
         let translation_key = draft
             .translation_key
             .filter(|k| !k.trim().is_empty())
@@ -300,16 +320,6 @@ fn collapse(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// `text` cut at a word boundary to at most `max` characters, with an ellipsis when cut.
-fn shorten(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let cut: String = text.chars().take(max).collect();
-    let at = cut.rfind(char::is_whitespace).unwrap_or(cut.len());
-    format!("{}…", cut[..at].trim_end_matches([',', ';', ':', '.', ' ']))
-}
-
 /// A URI fit to be a feed guid: an http(s) URL with a host, or a `tag:` or `urn:` URI.
 fn is_absolute_uri(text: &str) -> bool {
     !text.contains(char::is_whitespace)
@@ -318,22 +328,6 @@ fn is_absolute_uri(text: &str) -> bool {
             "tag" | "urn" => true,
             _ => false,
         })
-}
-
-/// `city` and `country` from the free fields.
-fn place_from(extra: &BTreeMap<String, Value>) -> Option<Place> {
-    let text = |k: &str| {
-        extra
-            .get(k)
-            .and_then(Value::as_str)
-            .map(plain_text)
-            .filter(|s| !s.is_empty())
-    };
-    let place = Place {
-        city: text("city"),
-        country: text("country"),
-    };
-    (place.city.is_some() || place.country.is_some()).then_some(place)
 }
 
 #[cfg(test)]

@@ -242,7 +242,8 @@ pub(super) fn build(site: &Settings, key: &str, front: FrontMatter<'_>) -> Resul
             .map(|uri| markdown::absolute(&uri, &url, &internal));
         person
     });
-    let place = place(&extra);
+    // Top-level `city` and `country` keys land in `extra` too.
+    let place = Place::from_extra(&extra);
     for (name, value) in &mut extra {
         absolutize_links(name, value, &url, &internal);
     }
@@ -529,23 +530,6 @@ fn person_from_text(text: &str) -> Option<Person> {
         email: None,
         uri: None,
     })
-}
-
-/// `city` and `country` from the free fields (top-level keys land there too).
-fn place(extra: &BTreeMap<String, Value>) -> Option<Place> {
-    let text = |k: &str| {
-        extra
-            .get(k)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let place = Place {
-        city: text("city"),
-        country: text("country"),
-    };
-    (place.city.is_some() || place.country.is_some()).then_some(place)
 }
 
 fn absolutize_links(

@@ -10,7 +10,7 @@ use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd, html};
 use url::Url;
 
 /// Longest summary, in characters, the ellipsis included.
-pub(super) const SUMMARY_MAX_CHARS: usize = 300;
+pub(crate) const SUMMARY_MAX_CHARS: usize = 300;
 
 /// A rendered body.
 pub(super) struct Rendered {
@@ -197,7 +197,7 @@ fn is_divider(html: &str) -> bool {
 
 /// Collapses whitespace and cuts to at most `max` characters on a word boundary, ending with
 /// "…" when something was cut.
-pub(super) fn shorten(text: &str, max: usize) -> String {
+pub(crate) fn shorten(text: &str, max: usize) -> String {
     let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if collapsed.chars().count() <= max {
         return collapsed;
