@@ -169,17 +169,17 @@ pub fn run(
         // Validators only make sense next to the entries they vouch for, and a full read now
         // and then catches edits the server's validators miss.
         let full_read_key = format!("source_full_read:{name}");
-        let full_read_due = options.full_read
-            || source_config.http().is_some_and(|http| {
-                let last = store
-                    .meta(&full_read_key)
-                    .ok()
-                    .flatten()
-                    .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
+        let full_read_due = match source_config.http() {
+            None => false,
+            Some(_) if options.full_read => true,
+            Some(http) => {
+                let last = store.meta(&full_read_key)?;
+                let last = last.and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
                 let every = chrono::Duration::from_std(http.full_read_interval())
                     .unwrap_or(chrono::Duration::MAX);
                 last.is_none_or(|last| options.now.signed_duration_since(last) >= every)
-            });
+            }
+        };
         let cache = if known.is_empty() || full_read_due {
             sources::Cache::new()
         } else {

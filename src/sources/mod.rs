@@ -94,7 +94,7 @@ pub struct ReadInput<'a> {
     /// Document keys mapped to the fingerprints stored last time.
     pub known: &'a HashMap<String, String>,
     /// Validators from the last complete read; empty when the store's entries of this source
-    /// cannot be trusted to match them (first read, settings changed).
+    /// cannot be trusted to match them (first read, settings changed) or a full read is due.
     pub cache: &'a Cache,
 }
 
