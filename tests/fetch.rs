@@ -330,3 +330,36 @@ fn raw_server(answer: fn(std::net::TcpStream)) -> String {
     });
     format!("http://127.0.0.1:{port}/")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_site_cannot_hold_a_read_past_its_budget() {
+    let url = raw_server(|mut stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial");
+        std::thread::sleep(Duration::from_secs(8));
+    });
+    let settings = settings(|s| {
+        s.timeout = "1s".into();
+        s.retries = 10;
+        s.max_read_time = "1500ms".into();
+    });
+    let started = Instant::now();
+    let (first, second) = tokio::task::spawn_blocking(move || {
+        let fetcher = Fetcher::new(&settings, "https://example.org/").expect("client");
+        let url = Url::parse(&url).unwrap();
+        (fetcher.get(&url, None), fetcher.get(&url, None))
+    })
+    .await
+    .unwrap();
+    // Ten retries of one second would take ten seconds; the budget stops them at 1.5 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let first = first.unwrap_err();
+    assert!(matches!(first, FetchError::OutOfTime { .. }), "{first:?}");
+    assert!(first.to_string().contains("http.max_read_time"), "{first}");
+    // Later requests of the same read fail at once.
+    let second = second.unwrap_err();
+    assert!(matches!(second, FetchError::OutOfTime { .. }), "{second:?}");
+}

@@ -8,7 +8,7 @@
 //! blocking client keeps its own runtime on its own thread, so it is safe in both places.
 
 use std::io::Read;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
@@ -50,6 +50,10 @@ pub struct HttpSettings {
     /// server's validators miss (an old item edited deep in a paged listing).
     #[serde(default = "default_full_read_every")]
     pub full_read_every: String,
+    /// Longest time one read of the source may take, all its requests together; what is
+    /// left then fails for this cycle, so that one slow site cannot hold up the others.
+    #[serde(default = "default_max_read_time")]
+    pub max_read_time: String,
 }
 
 impl Default for HttpSettings {
@@ -63,6 +67,7 @@ impl Default for HttpSettings {
             max_redirects: default_max_redirects(),
             user_agent: None,
             full_read_every: default_full_read_every(),
+            max_read_time: default_max_read_time(),
         }
     }
 }
@@ -88,6 +93,9 @@ fn default_max_redirects() -> usize {
 fn default_full_read_every() -> String {
     "24h".into()
 }
+fn default_max_read_time() -> String {
+    "5m".into()
+}
 
 impl HttpSettings {
     /// Checks every value; the error names the key (relative to `[sources.http]`).
@@ -96,6 +104,7 @@ impl HttpSettings {
             ("http.timeout", &self.timeout),
             ("http.retry_delay", &self.retry_delay),
             ("http.full_read_every", &self.full_read_every),
+            ("http.max_read_time", &self.max_read_time),
         ] {
             humantime::parse_duration(value).map_err(|e| {
                 (
@@ -325,6 +334,16 @@ pub enum FetchError {
         /// What went wrong.
         reason: String,
     },
+    /// The source's `max_read_time` ran out before this request could be made or finished.
+    #[error(
+        "GET {url}: not fetched, the read of this source already took {budget:?} (`http.max_read_time`); the next cycle tries again"
+    )]
+    OutOfTime {
+        /// The URL requested.
+        url: String,
+        /// The configured budget.
+        budget: Duration,
+    },
     /// The URL is not http or https.
     #[error("{url}: only http and https URLs are fetched")]
     Scheme {
@@ -358,6 +377,9 @@ impl FetchError {
 pub struct Fetcher {
     client: Client,
     timeout: Duration,
+    /// `max_read_time`, and when it runs out.
+    budget: Duration,
+    deadline: Instant,
     retries: u32,
     retry_delay: Duration,
     max_size: u64,
@@ -374,6 +396,8 @@ impl Fetcher {
         let retry_delay = humantime::parse_duration(&settings.retry_delay)
             .unwrap_or_else(|_| Duration::from_secs(2));
         let max_size = parse_size(&settings.max_size).unwrap_or(20_000_000);
+        let budget = humantime::parse_duration(&settings.max_read_time)
+            .unwrap_or_else(|_| Duration::from_secs(300));
         let user_agent = settings
             .user_agent
             .clone()
@@ -402,6 +426,8 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             timeout,
+            budget,
+            deadline: Instant::now() + budget,
             retries: settings.retries,
             retry_delay,
             max_size,
@@ -422,13 +448,26 @@ impl Fetcher {
                 url: url.to_string(),
             });
         }
+        let out_of_time = || FetchError::OutOfTime {
+            url: url.to_string(),
+            budget: self.budget,
+        };
         let mut attempt = 0;
         loop {
-            let (result, retry_after) = self.attempt(url, validators);
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(out_of_time());
+            }
+            let (result, retry_after) = self.attempt(url, validators, left);
+            let left = self.deadline.saturating_duration_since(Instant::now());
             match result {
+                Err(FetchError::Timeout { .. }) if left.is_zero() => return Err(out_of_time()),
                 Err(e) if e.is_transient() && attempt < self.retries => {
                     let backoff = self.retry_delay * 2u32.saturating_pow(attempt);
                     let wait = retry_after.unwrap_or(backoff).min(MAX_RETRY_AFTER);
+                    if wait >= left {
+                        return Err(e);
+                    }
                     tracing::debug!(url = %url, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
                     std::thread::sleep(wait);
                     attempt += 1;
@@ -438,12 +477,14 @@ impl Fetcher {
         }
     }
 
+    /// One request, given at most `left` of the read's time.
     fn attempt(
         &self,
         url: &Url,
         validators: Option<&Validators>,
+        left: Duration,
     ) -> (Result<Fetched, FetchError>, Option<Duration>) {
-        let mut request = self.client.get(url.clone());
+        let mut request = self.client.get(url.clone()).timeout(self.timeout.min(left));
         if let Some(v) = validators {
             if let Some(etag) = &v.etag {
                 request = request.header(header::IF_NONE_MATCH, etag);
