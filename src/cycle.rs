@@ -158,9 +158,12 @@ pub fn run(
         let stored = store.entries_of_source(&name)?;
         // New settings (a permalink pattern, say) can change every entry: parse everything.
         let same_settings = store.source_fingerprint(&name)?.as_deref() == Some(settings.as_str());
+        // Withdrawn entries are not "known": a remote source answering 304 reports every known
+        // document unchanged, which must not bring withdrawn ones back.
         let known: HashMap<String, String> = if same_settings {
             stored
                 .iter()
+                .filter(|s| s.status != EntryStatus::Removed)
                 .map(|s| (s.doc_key.clone(), s.fingerprint.clone()))
                 .collect()
         } else {
@@ -180,10 +183,11 @@ pub fn run(
                 last.is_none_or(|last| options.now.signed_duration_since(last) >= every)
             }
         };
+        let kept = store.source_cache(&name)?;
         let cache = if known.is_empty() || full_read_due {
             sources::Cache::new()
         } else {
-            store.source_cache(&name)?
+            kept.clone()
         };
         let started = std::time::Instant::now();
         let read = match source.read(&sources::ReadInput {
@@ -216,7 +220,7 @@ pub fn run(
         if full_read_due {
             batch.meta.push((full_read_key, options.now.to_rfc3339()));
         }
-        if read.cache != cache {
+        if read.cache != kept {
             batch.source_caches.push((name.clone(), read.cache));
         }
         tracing::debug!(source = %name, documents = documents.len(), elapsed_ms = started.elapsed().as_millis() as u64, "source read");
@@ -332,6 +336,8 @@ fn diff_source(
         .collect();
 
     let mut seen_docs: HashSet<String> = HashSet::new();
+    // Withdrawals wait until every document is read: a later one may claim the same id.
+    let mut leaving: Vec<&StoredEntry> = Vec::new();
     for (doc, hashed) in prepared {
         seen_docs.insert(doc.key.clone());
         let previous = by_doc.get(doc.key.as_str()).cloned().unwrap_or_default();
@@ -389,9 +395,7 @@ fn diff_source(
                     _ => {}
                 }
                 // An entry whose id changed leaves its old id behind: withdraw it.
-                for old in previous.iter().filter(|s| s.id != entry.id) {
-                    withdraw(old, batch, report);
-                }
+                leaving.extend(previous.iter().filter(|s| s.id != entry.id));
                 batch.upserts.push(EntryRecord {
                     source: source.to_owned(),
                     doc_key: doc.key,
@@ -404,9 +408,7 @@ fn diff_source(
             Outcome::Skipped(reason) => {
                 report.skipped += 1;
                 tracing::debug!(source, document = %doc.key, reason, "document skipped");
-                for old in &previous {
-                    withdraw(old, batch, report);
-                }
+                leaving.extend(previous.iter());
             }
             Outcome::Failed(error) => {
                 tracing::warn!(source, error = %error, "entry skipped");
@@ -417,8 +419,13 @@ fn diff_source(
             }
         }
     }
-    for gone in stored.iter().filter(|s| !seen_docs.contains(&s.doc_key)) {
-        withdraw(gone, batch, report);
+    let gone = stored.iter().filter(|s| !seen_docs.contains(&s.doc_key));
+    for old in leaving.into_iter().chain(gone) {
+        // An id another document published this cycle lives on under that document: a
+        // renamed file keeping its `id`, an html entry whose listing link changed.
+        if !claimed.contains_key(&old.id) {
+            withdraw(old, batch, report);
+        }
     }
 }
 

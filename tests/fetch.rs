@@ -363,3 +363,27 @@ async fn a_slow_site_cannot_hold_a_read_past_its_budget() {
     let second = second.unwrap_err();
     assert!(matches!(second, FetchError::OutOfTime { .. }), "{second:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_retry_after_is_left_to_the_next_cycle() {
+    let server = MockServer::start().await;
+    Mock::given(path("/busy"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "3600"))
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let err = get(settings(|_| {}), format!("{}/busy", server.uri()), None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("429"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "no retry"
+    );
+}

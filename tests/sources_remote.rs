@@ -576,3 +576,172 @@ country = ".pays"
         "titles are decoded text"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_withdrawn_upstream_stays_withdrawn_through_304s() {
+    let upstream = MockServer::start().await;
+    let feed = Feed::new(vec![
+        ("a", "Wed, 01 May 2024 10:00:00 GMT"),
+        ("b", "Thu, 02 May 2024 10:00:00 GMT"),
+    ]);
+    Mock::given(method("GET"))
+        .respond_with(feed.clone())
+        .mount(&upstream)
+        .await;
+    let site = Site::new(&upstream.uri(), "http://127.0.0.1:9");
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    feed.set(Upstream::Items(vec![(
+        "a",
+        "Wed, 01 May 2024 10:00:00 GMT",
+    )]));
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let without_b = site.feeds();
+    assert!(
+        !fs::read_to_string(site.path("feeds/atom.xml"))
+            .unwrap()
+            .contains("Project b")
+    );
+    feed.requests();
+
+    // The upstream now answers 304: b must not come back.
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        feed.requests(),
+        [(
+            Some(
+                "\"".to_owned()
+                    + &rss(&[("a", "Wed, 01 May 2024 10:00:00 GMT")])
+                        .len()
+                        .to_string()
+                    + "\""
+            ),
+            304
+        )]
+    );
+    assert_eq!(site.feeds(), without_b);
+}
+
+/// A small site of web pages whose listing and pages a test can change between cycles.
+#[derive(Clone, Default)]
+struct Pages(Arc<Mutex<std::collections::HashMap<String, (u16, String)>>>);
+
+impl Pages {
+    fn set(&self, path: &str, status: u16, body: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), (status, body.to_owned()));
+    }
+}
+
+impl Respond for Pages {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let pages = self.0.lock().unwrap();
+        let Some((status, body)) = pages.get(request.url.path()) else {
+            return ResponseTemplate::new(404);
+        };
+        let etag = format!("\"{}\"", remote_hash(body));
+        let sent = request
+            .headers
+            .get("if-none-match")
+            .and_then(|v| v.to_str().ok());
+        if *status == 200 && sent == Some(etag.as_str()) {
+            return ResponseTemplate::new(304);
+        }
+        ResponseTemplate::new(*status)
+            .insert_header("etag", etag.as_str())
+            .set_body_raw(body.clone().into_bytes(), "text/html; charset=utf-8")
+    }
+}
+
+fn remote_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+fn listing(links: &[&str]) -> String {
+    let items: String = links
+        .iter()
+        .map(|l| format!("<li><a href=\"{l}\">x</a></li>"))
+        .collect();
+    format!("<html><body><ul class=\"list\">{items}</ul></body></html>")
+}
+
+fn project(slug: &str, date: &str) -> String {
+    format!(
+        "<html lang=\"fr\"><head><link rel=\"canonical\" href=\"https://villes.example.org/p/{slug}/\"></head>\
+         <body><h1>Projet {slug}</h1><p class=\"date\">{date}</p><article><p>Texte {slug}.</p></article></body></html>"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_pages_survive_changing_links_and_failed_pages_are_fetched_again() {
+    let server = MockServer::start().await;
+    let pages = Pages::default();
+    Mock::given(method("GET"))
+        .respond_with(pages.clone())
+        .mount(&server)
+        .await;
+    pages.set("/p/", 200, &listing(&["/p/a/?from=home"]));
+    pages.set("/p/a/", 200, &project("a", "12 mars 2024"));
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("crier.toml"),
+        format!(
+            r#"
+[site]
+title = "Villes"
+base_url = "https://villes.example.org/"
+languages = ["fr"]
+
+[[sources]]
+type = "html"
+name = "p"
+url = "{}/p/"
+[sources.http]
+retries = 0
+[sources.listing]
+links = ".list a"
+[sources.selectors]
+published = ".date"
+"#,
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let site = Site { dir };
+    let atom = || fs::read_to_string(site.path("feeds/atom.xml")).unwrap();
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(atom().contains("Projet a"));
+
+    // The listing links to the same page with another tracking parameter: same entry, kept.
+    pages.set("/p/", 200, &listing(&["/p/a/?from=news"]));
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("entry removed"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(atom().contains("Projet a"));
+
+    // A new page fails when it first appears; once it works it is read, although the
+    // listing itself has not changed since.
+    pages.set("/p/", 200, &listing(&["/p/a/?from=news", "/p/b/"]));
+    pages.set("/p/b/", 503, "busy");
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(!atom().contains("Projet b"));
+    pages.set("/p/b/", 200, &project("b", "13 mars 2024"));
+    let out = site.crier(&["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(atom().contains("Projet b"), "{}", text(&out.stderr));
+    assert!(atom().contains("Projet a"));
+}

@@ -248,13 +248,18 @@ impl Source for FeedSource {
             .then(|| input.cache.get(url.as_str()))
             .flatten();
         let page = match fetcher.get(&url, validators) {
-            Ok(Fetched::NotModified) => {
+            Ok(Fetched::NotModified) if validators.is_some() => {
                 return Ok(Read {
                     documents: remote::all_unchanged(input.known),
                     cache: input.cache.clone(),
                 });
             }
             Ok(Fetched::Page(page)) => page,
+            Ok(Fetched::NotModified) => {
+                return Err(self.remote_error(format!(
+                    "GET {url}: the server answered 304 Not Modified to a request that asked for no comparison; check the server or a cache in front of it"
+                )));
+            }
             Err(e) => return Err(self.remote_error(e.to_string())),
         };
         let parser = feed_rs::parser::Builder::new()

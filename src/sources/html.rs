@@ -26,7 +26,9 @@
 //!   `run --once --full-read`), which passes no validators. That is the price of a
 //!   one-request check; changing the source's settings also forces a full read.
 //! - A page whose entry fails keeps its previous validators, so the next read fetches it
-//!   again and reports the failure again instead of being told "not modified".
+//!   again and reports the failure again instead of being told "not modified"; and while any
+//!   page fails, the listing's validators are not kept, so that a 304 on the listing cannot
+//!   stop the next read from reaching that page.
 //! - Required fields are the title and the publication date (and `selectors.id` when set);
 //!   the others are left empty when their selector finds nothing. A date field that finds
 //!   text it cannot read fails the entry, naming the selector and the text, rather than
@@ -424,9 +426,6 @@ impl Source for HtmlSource {
             });
         };
         let mut cache = Cache::new();
-        if !validators.is_empty() {
-            cache.insert(self.site.url.to_string(), validators);
-        }
         let results = in_parallel(&links, |link| self.entry(&fetcher, settings, link, input));
         let mut documents = Vec::with_capacity(results.len());
         for (document, validators) in results {
@@ -434,6 +433,14 @@ impl Source for HtmlSource {
                 cache.insert(document.key.clone(), v);
             }
             documents.push(document);
+        }
+        // The listing's validators say "everything below is read": not while an entry page
+        // failed, or a 304 on the listing would keep that page from being fetched again.
+        let all_read = !documents
+            .iter()
+            .any(|d| matches!(d.outcome, Outcome::Failed(_)));
+        if all_read && !validators.is_empty() {
+            cache.insert(self.site.url.to_string(), validators);
         }
         Ok(Read { documents, cache })
     }

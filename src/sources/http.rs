@@ -18,7 +18,7 @@ use thiserror::Error;
 use url::Url;
 
 /// Longest wait a `Retry-After` header may impose between two attempts inside one cycle;
-/// anything longer is left to the next cycle.
+/// a server asking for longer gets no retry in this cycle.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// How a remote source talks HTTP (`[sources.http]`).
@@ -465,7 +465,7 @@ impl Fetcher {
                 Err(e) if e.is_transient() && attempt < self.retries => {
                     let backoff = self.retry_delay * 2u32.saturating_pow(attempt);
                     let wait = retry_after.unwrap_or(backoff).min(MAX_RETRY_AFTER);
-                    if wait >= left {
+                    if wait >= left || retry_after.is_some_and(|r| r > MAX_RETRY_AFTER) {
                         return Err(e);
                     }
                     tracing::debug!(url = %url, error = %e, wait_ms = wait.as_millis() as u64, "retrying");

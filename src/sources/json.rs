@@ -476,7 +476,7 @@ impl Source for JsonSource {
             let first = pages == 0;
             let page = match fetcher.get(&url, if first { validators } else { None }) {
                 Ok(Fetched::Page(page)) => page,
-                Ok(Fetched::NotModified) if first => {
+                Ok(Fetched::NotModified) if first && validators.is_some() => {
                     return Ok(Read {
                         documents: remote::all_unchanged(input.known),
                         cache: input.cache.clone(),

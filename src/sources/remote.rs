@@ -213,8 +213,10 @@ impl Site {
             .collect();
         let mut seen = HashSet::new();
         categories.retain(|c| !c.is_empty() && seen.insert(c.to_lowercase()));
+        // Relative references are relative to where they were found, not to the entry's link
+        // (a headless CMS serves images from its own host).
         let image = draft.image.and_then(|mut image| {
-            image.url = url.join(image.url.trim()).ok()?.into();
+            image.url = page.join(image.url.trim()).ok()?.into();
             image.alt = plain_text(&image.alt);
             Some(image)
         });
@@ -222,7 +224,7 @@ impl Site {
             person.name = plain_text(&person.name);
             person.uri = person
                 .uri
-                .and_then(|u| url.join(u.trim()).ok())
+                .and_then(|u| page.join(u.trim()).ok())
                 .map(String::from);
             (!person.name.is_empty()).then_some(person)
         });
@@ -381,7 +383,7 @@ mod tests {
         assert_eq!(entry.categories, ["Éducation", "dosta"]);
         assert_eq!(
             entry.image.unwrap().url,
-            "https://cms.example.org/projets/gand/img/gand.jpg"
+            "https://cms.example.org/img/gand.jpg"
         );
         assert_eq!(entry.translation_key, "wp:42");
     }
