@@ -53,6 +53,17 @@ impl Feed {
     }
 }
 
+/// An upstream on 127.0.0.1 serving `items` as its feed at any path.
+async fn upstream(items: Vec<(&'static str, &'static str)>) -> (MockServer, Feed) {
+    let server = MockServer::start().await;
+    let feed = Feed::new(items);
+    Mock::given(method("GET"))
+        .respond_with(feed.clone())
+        .mount(&server)
+        .await;
+    (server, feed)
+}
+
 fn rss(items: &[(&str, &str)]) -> String {
     let items: String = items
         .iter()
@@ -213,16 +224,11 @@ fn text(bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
-    let upstream = MockServer::start().await;
-    let feed = Feed::new(vec![
+    let (upstream, feed) = upstream(vec![
         ("ghent", "Wed, 01 May 2024 10:00:00 GMT"),
         ("madrid", "Thu, 02 May 2024 10:00:00 GMT"),
-    ]);
-    Mock::given(method("GET"))
-        .and(path("/feed.xml"))
-        .respond_with(feed.clone())
-        .mount(&upstream)
-        .await;
+    ])
+    .await;
     let mastodon = MockServer::start().await;
     let statuses = Statuses::default();
     Mock::given(method("POST"))
@@ -345,16 +351,11 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_shows_mapped_entries_of_a_remote_source() {
-    let upstream = MockServer::start().await;
-    let feed = Feed::new(vec![
+    let (upstream, feed) = upstream(vec![
         ("ghent", "Wed, 01 May 2024 10:00:00 GMT"),
         ("madrid", "Thu, 02 May 2024 10:00:00 GMT"),
-    ]);
-    Mock::given(method("GET"))
-        .and(path("/feed.xml"))
-        .respond_with(feed.clone())
-        .mount(&upstream)
-        .await;
+    ])
+    .await;
     let site = Site::new(&upstream.uri(), "http://127.0.0.1:9");
     let out = site.crier(&["check", "--show", "1"]).await;
     let stdout = text(&out.stdout);
@@ -375,12 +376,7 @@ async fn check_shows_mapped_entries_of_a_remote_source() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sources_with_the_same_item_ids_do_not_collide() {
-    let upstream = MockServer::start().await;
-    let feed = Feed::new(vec![("ghent", "Wed, 01 May 2024 10:00:00 GMT")]);
-    Mock::given(method("GET"))
-        .respond_with(feed.clone())
-        .mount(&upstream)
-        .await;
+    let (upstream, _feed) = upstream(vec![("ghent", "Wed, 01 May 2024 10:00:00 GMT")]).await;
     let dir = tempfile::tempdir().unwrap();
     let base = upstream.uri();
     fs::write(
@@ -579,15 +575,11 @@ country = ".pays"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_item_withdrawn_upstream_stays_withdrawn_through_304s() {
-    let upstream = MockServer::start().await;
-    let feed = Feed::new(vec![
+    let (upstream, feed) = upstream(vec![
         ("a", "Wed, 01 May 2024 10:00:00 GMT"),
         ("b", "Thu, 02 May 2024 10:00:00 GMT"),
-    ]);
-    Mock::given(method("GET"))
-        .respond_with(feed.clone())
-        .mount(&upstream)
-        .await;
+    ])
+    .await;
     let site = Site::new(&upstream.uri(), "http://127.0.0.1:9");
     let out = site.crier(&["run", "--once"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
