@@ -549,7 +549,7 @@ pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
         let mut line = format!("  {name} ({}): {live} live entries", source.kind());
         if source.http().is_some() {
             let cache = store.source_cache(name)?;
-            let full = store.meta(&format!("source_full_read:{name}"))?;
+            let full = store.source_full_read(name)?;
             line.push_str(&format!(
                 "; validators kept for {} URL{}; last full read {}",
                 cache.len(),

@@ -171,12 +171,11 @@ pub fn run(
         };
         // Validators only make sense next to the entries they vouch for, and a full read now
         // and then catches edits the server's validators miss.
-        let full_read_key = format!("source_full_read:{name}");
         let full_read_due = match source_config.http() {
             None => false,
             Some(_) if options.full_read => true,
             Some(http) => {
-                let last = store.meta(&full_read_key)?;
+                let last = store.source_full_read(&name)?;
                 let last = last.and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
                 let every = chrono::Duration::from_std(http.full_read_interval())
                     .unwrap_or(chrono::Duration::MAX);
@@ -208,7 +207,9 @@ pub fn run(
             .iter()
             .filter(|s| s.status == EntryStatus::Live)
             .count();
-        if source.is_remote() && documents.is_empty() && live > 0 {
+        // An empty answer from a server that had entries is an outage, not every entry
+        // being withdrawn.
+        if source_config.http().is_some() && documents.is_empty() && live > 0 {
             let e = format!(
                 "source {name:?}: the server listed no entries at all; the {live} published ones are kept, \
                  as this is more likely an outage than every entry being withdrawn"
@@ -218,7 +219,7 @@ pub fn run(
             continue;
         }
         if full_read_due {
-            batch.meta.push((full_read_key, options.now.to_rfc3339()));
+            batch.full_reads.push((name.clone(), options.now));
         }
         if read.cache != kept {
             batch.source_caches.push((name.clone(), read.cache));

@@ -240,8 +240,8 @@ pub struct Batch {
     pub source_fingerprints: Vec<(String, String)>,
     /// Per-source HTTP validators to remember.
     pub source_caches: Vec<(String, crate::sources::Cache)>,
-    /// Other metadata to set (key, value).
-    pub meta: Vec<(String, String)>,
+    /// Remote sources read in full this cycle, with the time.
+    pub full_reads: Vec<(String, DateTime<Utc>)>,
     /// This cycle is the first: mark the baseline.
     pub baseline: bool,
     /// Deliveries to queue, in the same transaction as the entries they announce.
@@ -476,6 +476,11 @@ impl Store {
             .meta(&format!("source_cache:{source}"))?
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default())
+    }
+
+    /// When a remote source was last read in full (RFC 3339), if ever.
+    pub fn source_full_read(&self, source: &str) -> Result<Option<String>, StoreError> {
+        self.meta(&format!("source_full_read:{source}"))
     }
 
     /// Every entry recorded for `source`, without data.
@@ -755,8 +760,11 @@ fn apply_batch(tx: &Transaction<'_>, batch: &Batch, now: &str) -> rusqlite::Resu
         let json = serde_json::to_string(cache).unwrap_or_default();
         meta.execute(params![format!("source_cache:{source}"), json])?;
     }
-    for (key, value) in &batch.meta {
-        meta.execute(params![key, value])?;
+    for (source, at) in &batch.full_reads {
+        meta.execute(params![
+            format!("source_full_read:{source}"),
+            at.to_rfc3339()
+        ])?;
     }
     if batch.baseline {
         meta.execute(params!["baseline_at", now])?;

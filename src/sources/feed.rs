@@ -281,10 +281,6 @@ impl Source for FeedSource {
         }
         Ok(Read { documents, cache })
     }
-
-    fn is_remote(&self) -> bool {
-        true
-    }
 }
 
 #[cfg(test)]

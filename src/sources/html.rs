@@ -444,10 +444,6 @@ impl Source for HtmlSource {
         }
         Ok(Read { documents, cache })
     }
-
-    fn is_remote(&self) -> bool {
-        true
-    }
 }
 
 /// `work` applied to every item by [`PARALLEL_FETCHES`] threads; results in item order.

@@ -559,10 +559,6 @@ impl Source for JsonSource {
         }
         Ok(read)
     }
-
-    fn is_remote(&self) -> bool {
-        true
-    }
 }
 
 #[cfg(test)]

@@ -116,12 +116,6 @@ pub trait Source: Send + Sync {
     /// returned as [`Outcome::Unchanged`]. A source that cannot list its documents completely
     /// returns an error rather than a partial list (which would withdraw the missing entries).
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError>;
-
-    /// Whether the source lives on another server. An empty answer from a remote source that
-    /// had entries is taken as an outage, not as every entry being withdrawn.
-    fn is_remote(&self) -> bool {
-        false
-    }
 }
 
 /// Builds the reader for one configured source.
