@@ -12,16 +12,16 @@ use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
-use crate::cycle::{self, CycleOptions, EntryRef};
+use crate::engine::cycle::{self, CycleOptions, EntryRef};
 use crate::entry::Entry;
 use crate::sources::{self, Outcome};
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::deliver::{self, DeliverOptions, DeliveryReport};
-use crate::job::{self, JobOptions};
-use crate::schedule::InstanceLock;
+use crate::daemon::lock::InstanceLock;
+use crate::engine::deliver::{self, DeliverOptions, DeliveryReport};
+use crate::engine::job::{self, JobOptions};
 use crate::store::Store;
 
 /// Exit codes, documented in the README.
@@ -42,8 +42,8 @@ pub enum Exit {
 impl Exit {
     /// The exit code for an error that ended a command.
     pub fn for_error(error: &anyhow::Error) -> Exit {
-        match error.downcast_ref::<crate::schedule::LockError>() {
-            Some(crate::schedule::LockError::Held { .. }) => Exit::Locked,
+        match error.downcast_ref::<crate::daemon::lock::LockError>() {
+            Some(crate::daemon::lock::LockError::Held { .. }) => Exit::Locked,
             _ => Exit::Failure,
         }
     }
@@ -176,7 +176,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<Exit> {
                         "--dry-run, --announce-existing and --full-read go with --once: try `crier run --once --dry-run`"
                     );
                 }
-                runtime()?.block_on(crate::schedule::daemon(cli.config.clone(), config))?;
+                runtime()?.block_on(crate::daemon::daemon(cli.config.clone(), config))?;
                 return Ok(Exit::Ok);
             }
             run_once(
@@ -258,7 +258,7 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
     let mut problems = Vec::new();
     let mut ids: HashMap<String, String> = HashMap::new();
     for source_config in &config.sources {
-        let source = sources::build(&config, source_config);
+        let source = sources::build(&config.site, source_config);
         let (known, cache) = (HashMap::new(), sources::Cache::new());
         let documents = match source.read(&sources::ReadInput {
             known: &known,

@@ -2,28 +2,30 @@
 //! JSON Feed 1.1 files, keeps a state of what it has seen so that it knows what is new, and
 //! announces each new entry on the organisation's social accounts, once.
 //!
-//! A job ([`job`]) is one [`cycle`] (sources → store → feeds, queueing announcements in the
-//! outbox) followed by a delivery round ([`deliver`] over [`channels`]); `crier run --once`
-//! runs one job, the daemon ([`schedule`]) runs them on a cron schedule, on [`watch`]ed changes
-//! and when retries fall due, with an optional [`health`] listener.
+//! The modules follow the data flow, and imports point down only:
+//! - [`cli`] (how: one function per command) over [`daemon`] (when: the loop, the instance
+//!   lock, file watching, the health listener) over [`engine`] (what: a job is one cycle,
+//!   sources → store → feeds, queueing announcements in the outbox, then a delivery round);
+//! - [`config`] assembles the sections, each owned by its area: [`sources`], [`store`],
+//!   [`feeds`], [`channels`] and [`schedule`];
+//! - the leaves [`site`], [`entry`], [`secrets`] and [`values`] import nothing of crier's.
 //!
-//! The binary (`src/main.rs`) only parses the command line and maps results to exit codes; all
-//! behaviour lives in this library.
+//! The binary (`src/main.rs`) only parses the command line, installs signals and maps results
+//! to exit codes; all behaviour lives in this library. `docs/ARCHITECTURE.md` draws the map.
 
 pub mod channels;
 pub mod cli;
 pub mod config;
-pub mod cycle;
-pub mod deliver;
+pub mod daemon;
+pub mod engine;
 pub mod entry;
 pub mod feeds;
-pub mod health;
-pub mod job;
 pub mod schedule;
 pub mod secrets;
+pub mod site;
 pub mod sources;
 pub mod store;
-pub mod watch;
+pub mod values;
 
 #[cfg(test)]
 mod testing;

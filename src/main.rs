@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
     }
-    crier::schedule::set_after_job(release_memory);
+    crier::daemon::set_after_job(release_memory);
     let cli = Cli::parse();
     cli::init_logging(cli.log_format);
     let mut stdout = std::io::stdout().lock();

@@ -43,6 +43,18 @@ pub(crate) fn feed_meta(language: Option<&str>) -> FeedMeta {
     }
 }
 
+/// The `[site]` table `title = "Site"`, `base_url = "https://example.org/"`, with `extra`
+/// TOML lines added (a later `title` replaces the first).
+pub(crate) fn site(extra: &str) -> crate::site::Site {
+    let mut table: toml::Table =
+        toml::from_str("title = \"Site\"\nbase_url = \"https://example.org/\"").expect("static");
+    let extra: toml::Table = toml::from_str(extra).expect("test site table parses");
+    table.extend(extra);
+    let site: crate::site::Site = table.try_into().expect("test site table is a site");
+    site.validate().expect("test site is valid");
+    site
+}
+
 /// A valid config for `https://example.org/` with one directory source; `site_extra` is
 /// TOML added to `[site]` (e.g. `languages = ["en", "fr"]`).
 pub(crate) fn config_with(site_extra: &str) -> crate::config::Config {
@@ -54,4 +66,32 @@ pub(crate) fn config_with(site_extra: &str) -> crate::config::Config {
         .expect("test config parses");
     config.validate().expect("test config is valid");
     config
+}
+
+/// The `[site]` and `[[sources]]` tables of a config document, without the rest of the
+/// config, for the sources' own tests.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct SourcesDocument {
+    /// `[site]`.
+    pub site: crate::site::Site,
+    /// `[[sources]]`.
+    pub sources: Vec<crate::sources::SourceConfig>,
+}
+
+impl SourcesDocument {
+    /// Parses `text`; the error is the parser's message.
+    pub(crate) fn parse(text: &str) -> Result<SourcesDocument, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// Validates the site and every source the way the config does, keys included.
+    pub(crate) fn validate(&self) -> Result<(), crate::values::Invalid> {
+        self.site.validate().map_err(|e| e.under("site"))?;
+        for (i, source) in self.sources.iter().enumerate() {
+            source
+                .validate(&self.site)
+                .map_err(|e| e.under(&format!("sources[{i}]")))?;
+        }
+        Ok(())
+    }
 }

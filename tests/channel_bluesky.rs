@@ -50,7 +50,8 @@ impl Fixture {
 
     fn channel_at(&self, base_url: &str, timeout: Duration) -> Bluesky {
         let config = BlueskyConfig {
-            base_url: format!("{base_url}/"),
+            base_url: crier::values::HttpUrl::parse(&format!("{base_url}/"))
+                .expect("mock server URL"),
             handle: HANDLE.into(),
             app_password: self.password.clone(),
         };

@@ -46,7 +46,7 @@ fn secret_file(dir: &TempDir, name: &str, value: &str) -> SecretRef {
 fn channel(base_url: &str, with_app_secret: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let config = FacebookConfig {
-        base_url: base_url.to_owned(),
+        base_url: crier::values::HttpUrl::parse(base_url).expect("mock server URL"),
         graph_version: "v25.0".into(),
         page_id: PAGE.into(),
         page_token: secret_file(&dir, "page.token", TOKEN),

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use crier::daemon::health::{HealthConfig, HealthServer, HealthState};
 use crier::entry::Entry;
-use crier::health::{HealthConfig, HealthServer, HealthState};
 use crier::store::outbox::{DeliveryState, NewDelivery};
 use crier::store::{Batch, EntryRecord, EntryStatus, RunRecord, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -702,7 +702,7 @@ async fn shutdown_ends_serve_with_a_kept_alive_connection_open() {
 async fn serve_runs_until_cancelled() {
     let dir = tempfile::tempdir().unwrap();
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(crier::health::serve(
+    let task = tokio::spawn(crier::daemon::health::serve(
         HealthConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             max_age: MAX_AGE,

@@ -71,7 +71,7 @@ async fn read(
 ) -> Result<Read, SourceError> {
     let (config, known, cache) = (config.clone(), known.clone(), cache.clone());
     tokio::task::spawn_blocking(move || {
-        let source = sources::build(&config, &config.sources[0]);
+        let source = sources::build(&config.site, &config.sources[0]);
         source.read(&ReadInput {
             known: &known,
             cache: &cache,

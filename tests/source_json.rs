@@ -35,7 +35,7 @@ fn source(url: &str, body: &str, http: &str) -> Arc<dyn Source> {
     );
     let config = Config::parse(&text, Path::new("test.toml")).expect("config parses");
     config.validate().expect("config is valid");
-    Arc::from(sources::build(&config, &config.sources[0]))
+    Arc::from(sources::build(&config.site, &config.sources[0]))
 }
 
 /// Fields of the small generic API used for pagination tests.

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
-use crier::watch::{Watch, WatchError, watch};
+use crier::daemon::watch::{Watch, WatchError, watch};
 use tempfile::TempDir;
 use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;

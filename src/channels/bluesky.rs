@@ -28,6 +28,7 @@ use self::session::{Renewal, Session};
 use self::xrpc::Answer;
 use super::{Channel, ChannelContext, Post, PostError, Published};
 use crate::secrets::SecretRef;
+use crate::values::HttpUrl;
 
 /// Settings of a Bluesky channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,7 +36,7 @@ use crate::secrets::SecretRef;
 pub struct BlueskyConfig {
     /// The PDS (or entryway) URL.
     #[serde(default = "default_base_url")]
-    pub base_url: String,
+    pub base_url: HttpUrl,
     /// The account's handle (`alliance.bsky.social`) or DID.
     pub handle: String,
     /// An app password (Settings → App passwords), never the account password.
@@ -43,8 +44,8 @@ pub struct BlueskyConfig {
     pub app_password: SecretRef,
 }
 
-fn default_base_url() -> String {
-    "https://bsky.social".to_owned()
+fn default_base_url() -> HttpUrl {
+    HttpUrl::parse("https://bsky.social").expect("a static URL parses")
 }
 
 impl BlueskyConfig {

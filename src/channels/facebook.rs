@@ -24,6 +24,7 @@ use sha2::Sha256;
 
 use super::{Channel, ChannelContext, Post, PostError, Published, http};
 use crate::secrets::{Secret, SecretRef};
+use crate::values::HttpUrl;
 
 /// Network name in messages.
 const NETWORK: &str = "facebook";
@@ -45,7 +46,7 @@ const RECOVER_SKEW_MINUTES: i64 = 10;
 pub struct FacebookConfig {
     /// The Graph API's URL.
     #[serde(default = "default_base_url")]
-    pub base_url: String,
+    pub base_url: HttpUrl,
     /// Graph API version, e.g. `v25.0`.
     #[serde(default = "default_version")]
     pub graph_version: String,
@@ -59,8 +60,8 @@ pub struct FacebookConfig {
     pub app_secret: Option<SecretRef>,
 }
 
-fn default_base_url() -> String {
-    "https://graph.facebook.com".to_owned()
+fn default_base_url() -> HttpUrl {
+    HttpUrl::parse("https://graph.facebook.com").expect("a static URL parses")
 }
 
 fn default_version() -> String {

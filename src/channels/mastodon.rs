@@ -16,6 +16,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use super::http::{classify_status, excerpt, retry_after, transport_error};
 use super::{Channel, ChannelContext, Post, PostError, Published};
 use crate::secrets::SecretRef;
+use crate::values::HttpUrl;
 
 /// How Mastodon counts any URL, whatever its length (`StatusLengthValidator`).
 pub const URL_LENGTH: usize = 23;
@@ -25,7 +26,7 @@ pub const URL_LENGTH: usize = 23;
 #[serde(deny_unknown_fields)]
 pub struct MastodonConfig {
     /// The instance's URL, e.g. `https://mastodon.social`.
-    pub base_url: String,
+    pub base_url: HttpUrl,
     /// An access token with the `write:statuses` scope.
     #[serde(skip_serializing)]
     pub access_token: SecretRef,

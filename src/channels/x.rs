@@ -24,6 +24,7 @@ pub use length::{MAX_WEIGHTED_LENGTH, weighted_length};
 use super::http::{classify_status, excerpt, retry_after, transport_error};
 use super::{Channel, ChannelContext, Post, PostError, Published};
 use crate::secrets::{Secret, SecretRef};
+use crate::values::HttpUrl;
 
 /// Settings of an X channel. Exactly one of `oauth1` and `oauth2`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,7 +32,7 @@ use crate::secrets::{Secret, SecretRef};
 pub struct XConfig {
     /// The API's URL.
     #[serde(default = "default_base_url")]
-    pub base_url: String,
+    pub base_url: HttpUrl,
     /// OAuth 1.0a user-context credentials (the app's consumer key pair and the account's
     /// access token pair).
     #[serde(skip_serializing)]
@@ -67,8 +68,8 @@ pub struct OAuth2Config {
     pub refresh_token: SecretRef,
 }
 
-fn default_base_url() -> String {
-    "https://api.x.com".to_owned()
+fn default_base_url() -> HttpUrl {
+    HttpUrl::parse("https://api.x.com").expect("a static URL parses")
 }
 
 impl XConfig {

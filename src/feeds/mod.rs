@@ -5,6 +5,7 @@
 //! so the writer can skip files whose bytes did not change.
 
 pub mod atom;
+mod config;
 pub mod jsonfeed;
 pub mod rss;
 pub mod sanitize;
@@ -14,8 +15,8 @@ pub mod writer;
 use chrono::{DateTime, FixedOffset};
 use thiserror::Error;
 
-pub use crate::config::FeedFormat;
 use crate::entry::{Entry, Person};
+pub use config::{FeedFormat, FeedsConfig};
 
 /// A feed could not be rendered.
 #[derive(Debug, Error)]

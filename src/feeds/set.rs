@@ -7,8 +7,8 @@
 use std::cmp::Reverse;
 
 use super::FeedMeta;
-use crate::config::Config;
-use crate::entry::Person;
+use super::FeedsConfig;
+use crate::site::Site;
 use crate::store::LiveEntry;
 
 /// One feed folder: its files (one per configured format) hold the same entries.
@@ -52,22 +52,17 @@ impl FeedSpec {
 
 /// Plans every feed folder the config asks for, given the live entries (needed to expand
 /// `categories = ["*"]`).
-pub fn plan(config: &Config, live: &[LiveEntry]) -> Vec<FeedSpec> {
-    let author = config.site_author();
-    let author = Person {
-        name: author.name,
-        email: author.email,
-        uri: author.uri,
-    };
-    let public = config.feeds_public_url();
-    let single_language = match config.site.languages.as_slice() {
+pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpec> {
+    let author = site.author();
+    let public = feeds.public_url(site);
+    let single_language = match site.languages.as_slice() {
         [only] => Some(only.clone()),
         _ => None,
     };
     let base = FeedMeta {
-        title: config.site.title.clone(),
-        description: config.site.description.clone(),
-        home_url: config.site.base_url.clone(),
+        title: site.title.clone(),
+        description: site.description.clone(),
+        home_url: site.base_url.to_string(),
         folder_url: public.clone(),
         language: single_language.clone(),
         author,
@@ -78,9 +73,9 @@ pub fn plan(config: &Config, live: &[LiveEntry]) -> Vec<FeedSpec> {
         language: None,
         category: None,
     }];
-    if config.feeds.per_language && single_language.is_none() {
-        for lang in &config.site.languages {
-            let overrides = config.site.language.get(lang).cloned().unwrap_or_default();
+    if feeds.per_language && single_language.is_none() {
+        for lang in &site.languages {
+            let overrides = site.language.get(lang).cloned().unwrap_or_default();
             specs.push(FeedSpec {
                 dir: lang.clone(),
                 meta: FeedMeta {
@@ -88,7 +83,9 @@ pub fn plan(config: &Config, live: &[LiveEntry]) -> Vec<FeedSpec> {
                     description: overrides
                         .description
                         .unwrap_or_else(|| base.description.clone()),
-                    home_url: overrides.home.unwrap_or_else(|| base.home_url.clone()),
+                    home_url: overrides
+                        .home
+                        .map_or_else(|| base.home_url.clone(), |h| h.to_string()),
                     folder_url: folder_url(&public, lang),
                     language: Some(lang.clone()),
                     author: base.author.clone(),
@@ -98,7 +95,7 @@ pub fn plan(config: &Config, live: &[LiveEntry]) -> Vec<FeedSpec> {
             });
         }
     }
-    for category in categories(config, live) {
+    for category in categories(feeds, live) {
         let dir = format!("categories/{}", slugify(&category));
         // A category written in one language gets that language's feed metadata.
         let languages: Vec<&str> = {
@@ -121,7 +118,7 @@ pub fn plan(config: &Config, live: &[LiveEntry]) -> Vec<FeedSpec> {
         };
         let site_title = language
             .as_ref()
-            .and_then(|l| config.site.language.get(l))
+            .and_then(|l| site.language.get(l))
             .and_then(|o| o.title.clone())
             .unwrap_or_else(|| base.title.clone());
         specs.push(FeedSpec {
@@ -142,14 +139,14 @@ pub fn plan(config: &Config, live: &[LiveEntry]) -> Vec<FeedSpec> {
 }
 
 /// The categories that get their own feeds; `"*"` expands to every category of a live entry.
-fn categories(config: &Config, live: &[LiveEntry]) -> Vec<String> {
+fn categories(feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut push = |c: &str| {
         if !out.iter().any(|o| o.to_lowercase() == c.to_lowercase()) {
             out.push(c.to_owned());
         }
     };
-    for wanted in &config.feeds.categories {
+    for wanted in &feeds.categories {
         if wanted == "*" {
             let mut all: Vec<&str> = live
                 .iter()
@@ -200,28 +197,14 @@ pub fn slugify(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
-    fn config(extra: &str) -> Config {
-        let text = format!(
-            r#"
-[site]
-title = "Net"
-base_url = "https://example.org"
-languages = ["en", "fr"]
-[site.language.fr]
-title = "Réseau"
-[[sources]]
-type = "directory"
-path = "c"
-[feeds]
-{extra}
-"#
+    fn plan_with(feeds: &str, live: &[LiveEntry]) -> Vec<FeedSpec> {
+        let site = crate::testing::site(
+            "title = \"Net\"\nlanguages = [\"en\", \"fr\"]\n[language.fr]\ntitle = \"Réseau\"",
         );
-        let mut c = Config::parse(&text, Path::new("crier.toml")).unwrap();
-        c.resolve_paths(Path::new("/tmp"));
-        c.validate().unwrap();
-        c
+        let feeds: FeedsConfig = toml::from_str(feeds).expect("feeds table parses");
+        feeds.validate().expect("feeds table is valid");
+        plan(&site, &feeds, live)
     }
 
     fn live(id: &str, lang: &str, cats: &[&str], ts: i64) -> LiveEntry {
@@ -240,7 +223,7 @@ path = "c"
             live("a", "en", &["Prize"], 1),
             live("b", "fr", &["Prix du Congrès"], 2),
         ];
-        let specs = plan(&config("categories = [\"*\"]"), &entries);
+        let specs = plan_with("categories = [\"*\"]", &entries);
         let dirs: Vec<&str> = specs.iter().map(|s| s.dir.as_str()).collect();
         assert_eq!(
             dirs,
@@ -265,7 +248,7 @@ path = "c"
 
     #[test]
     fn per_language_can_be_switched_off() {
-        let specs = plan(&config("per_language = false"), &[]);
+        let specs = plan_with("per_language = false", &[]);
         assert_eq!(specs.len(), 1);
     }
 
@@ -277,7 +260,7 @@ path = "c"
             live("c", "fr", &["X"], 9),
             live("d", "en", &["x"], 1),
         ];
-        let specs = plan(&config("categories = [\"X\"]"), &entries);
+        let specs = plan_with("categories = [\"X\"]", &entries);
         assert_eq!(specs[0].select(&entries, 3), ["c", "a", "b"]);
         assert_eq!(specs[1].select(&entries, 50), ["a", "b", "d"]);
         let cat = specs.iter().find(|s| s.category.is_some()).unwrap();

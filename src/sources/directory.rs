@@ -39,13 +39,13 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use rayon::prelude::*;
 use url::Url;
 use walkdir::WalkDir;
 
+use super::config::{DirectorySourceConfig, Globs};
 use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
-use crate::config::{Config, DirectorySourceConfig};
+use crate::site::Site;
 
 /// Reads a folder of Markdown files.
 pub struct DirectorySource {
@@ -58,8 +58,8 @@ struct Settings {
     name: String,
     /// Folder read, as configured (absolute after config loading).
     root: PathBuf,
-    /// `site.base_url`; `None` only when the config was not validated.
-    base_url: Option<Url>,
+    /// `site.base_url`.
+    base_url: Url,
     /// `site.base_url` without its trailing slash, for `url = "/…"` keys.
     base_prefix: String,
     /// `site.languages`; the first is the default.
@@ -73,7 +73,7 @@ struct Settings {
     /// Categories added to every entry.
     categories: Vec<String>,
     /// Compiled `exclude` patterns.
-    exclude: GlobSet,
+    exclude: Globs,
 }
 
 impl Settings {
@@ -119,35 +119,18 @@ struct Candidate {
 
 impl DirectorySource {
     /// Prepares a reader for one configured folder.
-    pub fn new(config: &Config, source: &DirectorySourceConfig) -> Self {
-        let mut exclude = GlobSetBuilder::new();
-        for pattern in &source.exclude {
-            // Config validation already rejected bad patterns; one slipping through is skipped
-            // rather than failing the whole source.
-            match Glob::new(pattern) {
-                Ok(glob) => {
-                    exclude.add(glob);
-                }
-                Err(e) => {
-                    tracing::warn!(source = %source.name, pattern, "ignoring bad exclude glob: {e}")
-                }
-            }
-        }
-        let exclude = exclude.build().unwrap_or_else(|e| {
-            tracing::warn!(source = %source.name, "ignoring exclude globs: {e}");
-            GlobSet::empty()
-        });
+    pub fn new(site: &Site, source: &DirectorySourceConfig) -> Self {
         let settings = Settings {
             name: source.name.clone(),
             root: source.path.clone(),
-            base_url: Url::parse(&config.site.base_url).ok(),
-            base_prefix: config.site.base_url.trim_end_matches('/').to_owned(),
-            languages: config.site.languages.clone(),
-            timezone: config.timezone(),
+            base_url: site.base_url.url().clone(),
+            base_prefix: site.base_url.trim_end_matches('/').to_owned(),
+            languages: site.languages.clone(),
+            timezone: site.timezone,
             permalink: source.permalink.clone(),
             default_language_in_root: source.default_language_in_root,
             categories: source.categories.clone(),
-            exclude,
+            exclude: source.exclude.clone(),
         };
         DirectorySource { settings }
     }

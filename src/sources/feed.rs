@@ -23,10 +23,11 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::http::{Fetched, HttpSettings};
-use super::remote::{self, Draft, Site};
+use super::remote::{self, Draft, SourceSite};
 use super::{Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
-use crate::config::Config;
 use crate::entry::{Image, Person};
+use crate::site::Site;
+use crate::values::HttpUrl;
 
 /// An RSS, Atom or JSON Feed published elsewhere.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -35,14 +36,15 @@ pub struct FeedSourceConfig {
     /// Short name, unique among sources; entry ids are `{name}:{item id}`.
     pub name: String,
     /// URL of the feed.
-    pub url: String,
+    pub url: HttpUrl,
     /// Language of entries when the feed does not say; default: the first of `site.languages`.
     pub language: Option<String>,
     /// Categories added to every entry of this source.
     #[serde(default)]
     pub categories: Vec<String>,
     /// IANA timezone entry dates are shown in; default `site.timezone`.
-    pub timezone: Option<String>,
+    #[serde(default, with = "crate::values::timezone::option")]
+    pub timezone: Option<chrono_tz::Tz>,
     /// HTTP behaviour: timeouts, retries, limits.
     #[serde(default)]
     pub http: HttpSettings,
@@ -52,22 +54,22 @@ remote::impl_common!(FeedSourceConfig);
 
 impl FeedSourceConfig {
     /// Checks the values serde accepted; the error names the key relative to the source.
-    pub fn validate(&self, config: &Config) -> Result<(), (String, String)> {
-        self.common().validate(config)
+    pub fn validate(&self, site: &Site) -> Result<(), (String, String)> {
+        self.common().validate(site)
     }
 }
 
 /// Reads entries from an upstream feed.
 pub struct FeedSource {
-    site: Site,
+    site: SourceSite,
     http: HttpSettings,
 }
 
 impl FeedSource {
     /// Prepares a reader for one configured feed.
-    pub fn new(config: &Config, source: &FeedSourceConfig) -> Self {
+    pub fn new(site: &Site, source: &FeedSourceConfig) -> Self {
         FeedSource {
-            site: Site::new(config, &source.common()),
+            site: SourceSite::new(site, &source.common()),
             http: source.http.clone(),
         }
     }
@@ -301,12 +303,12 @@ name = "old"
 url = "https://old.example.org/feed.xml"
 categories = ["Dosta"]
 "#;
-        let config = Config::parse(text, std::path::Path::new("t.toml")).expect("parses");
-        config.validate().expect("valid");
-        let crate::config::SourceConfig::Feed(f) = &config.sources[0] else {
+        let doc = crate::testing::SourcesDocument::parse(text).expect("parses");
+        doc.validate().expect("valid");
+        let crate::sources::SourceConfig::Feed(f) = &doc.sources[0] else {
             panic!("a feed source")
         };
-        FeedSource::new(&config, f)
+        FeedSource::new(&doc.site, f)
     }
 
     fn read(xml: &str, known: &HashMap<String, String>) -> Vec<Document> {

@@ -50,10 +50,11 @@ use url::Url;
 use self::page::{DateRules, Field, Fields};
 use self::select::Pick;
 use super::http::{Fetched, Fetcher, HttpSettings, Page, Validators};
-use super::remote::{self, Site};
+use super::remote::{self, SourceSite};
 use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
-use crate::config::Config;
 use crate::entry::Entry;
+use crate::site::Site;
+use crate::values::HttpUrl;
 
 /// Entry pages fetched at the same time: enough to hide latency, few enough to be polite.
 const PARALLEL_FETCHES: usize = 4;
@@ -76,14 +77,15 @@ pub struct HtmlSourceConfig {
     /// Short name, unique among sources; entry ids are `{name}:{id in the source}`.
     pub name: String,
     /// The first listing page.
-    pub url: String,
+    pub url: HttpUrl,
     /// Language of entries that do not say theirs; default: the first of `site.languages`.
     pub language: Option<String>,
     /// Categories added to every entry of this source.
     #[serde(default)]
     pub categories: Vec<String>,
     /// IANA timezone of dates written without an offset; default `site.timezone`.
-    pub timezone: Option<String>,
+    #[serde(default, with = "crate::values::timezone::option")]
+    pub timezone: Option<chrono_tz::Tz>,
     /// HTTP behaviour: timeouts, retries, limits.
     #[serde(default)]
     pub http: HttpSettings,
@@ -144,8 +146,8 @@ remote::impl_common!(HtmlSourceConfig);
 
 impl HtmlSourceConfig {
     /// Checks the values serde accepted; the error names the key relative to the source.
-    pub fn validate(&self, config: &Config) -> Result<(), (String, String)> {
-        self.common().validate(config)?;
+    pub fn validate(&self, site: &Site) -> Result<(), (String, String)> {
+        self.common().validate(site)?;
         self.settings().map(|_| ())
     }
 
@@ -243,16 +245,16 @@ struct Settings {
 
 /// Reads entries from a site's HTML pages.
 pub struct HtmlSource {
-    site: Site,
+    site: SourceSite,
     /// The compiled settings, or why they do not compile (the config was not validated).
     settings: Result<Settings, String>,
 }
 
 impl HtmlSource {
     /// Prepares a reader for one configured source.
-    pub fn new(config: &Config, source: &HtmlSourceConfig) -> Self {
+    pub fn new(site: &Site, source: &HtmlSourceConfig) -> Self {
         HtmlSource {
-            site: Site::new(config, &source.common()),
+            site: SourceSite::new(site, &source.common()),
             settings: source
                 .settings()
                 .map_err(|(key, message)| format!("`{key}`: {message}")),

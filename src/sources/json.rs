@@ -53,9 +53,10 @@ use url::Url;
 use self::mapping::{Mapped, Mapping};
 use self::path::Path;
 use super::http::{FetchError, Fetched, HttpSettings};
-use super::remote::{self, Site};
+use super::remote::{self, SourceSite};
 use super::{Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
-use crate::config::Config;
+use crate::site::Site;
+use crate::values::HttpUrl;
 
 /// A JSON API (a WordPress site's REST API, a headless CMS).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,14 +65,15 @@ pub struct JsonSourceConfig {
     /// Short name, unique among sources; entry ids are `{name}:{id in the source}`.
     pub name: String,
     /// The first URL to fetch.
-    pub url: String,
+    pub url: HttpUrl,
     /// Language of entries that do not say theirs; default: the first of `site.languages`.
     pub language: Option<String>,
     /// Categories added to every entry of this source.
     #[serde(default)]
     pub categories: Vec<String>,
     /// IANA timezone of dates written without an offset; default `site.timezone`.
-    pub timezone: Option<String>,
+    #[serde(default, with = "crate::values::timezone::option")]
+    pub timezone: Option<chrono_tz::Tz>,
     /// HTTP behaviour: timeouts, retries, limits.
     #[serde(default)]
     pub http: HttpSettings,
@@ -195,8 +197,8 @@ remote::impl_common!(JsonSourceConfig);
 
 impl JsonSourceConfig {
     /// Checks the values serde accepted; the error names the key relative to the source.
-    pub fn validate(&self, config: &Config) -> Result<(), (String, String)> {
-        self.common().validate(config)?;
+    pub fn validate(&self, site: &Site) -> Result<(), (String, String)> {
+        self.common().validate(site)?;
         super::dates::check_formats(&self.date_formats)?;
         if let Some(p) = &self.pagination {
             p.validate()?;
@@ -247,7 +249,7 @@ impl PaginationConfig {
 
 /// Reads entries from a JSON API.
 pub struct JsonSource {
-    site: Site,
+    site: SourceSite,
     http: HttpSettings,
     date_formats: Vec<String>,
     paging: PaginationConfig,
@@ -261,8 +263,8 @@ pub struct JsonSource {
 
 impl JsonSource {
     /// Prepares a reader for one configured source.
-    pub fn new(config: &Config, source: &JsonSourceConfig) -> Self {
-        let site = Site::new(config, &source.common());
+    pub fn new(site: &Site, source: &JsonSourceConfig) -> Self {
+        let site = SourceSite::new(site, &source.common());
         let paging = source.paging();
         let mut first_url = site.url.clone();
         if source.preset == Some(Preset::Wordpress) {

@@ -12,6 +12,7 @@
 //! 304. The cycle stores the cache with the entries, in the same transaction, and passes it
 //! back only when the store holds the entries it describes.
 
+pub mod config;
 pub mod dates;
 pub mod directory;
 pub mod feed;
@@ -25,8 +26,9 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-use crate::config::{Config, SourceConfig};
 use crate::entry::Entry;
+use crate::site::Site;
+pub use config::SourceConfig;
 
 /// A problem with one document: that entry is skipped, every other entry goes on.
 #[derive(Debug, Clone, Error, PartialEq, Eq)]
@@ -119,11 +121,11 @@ pub trait Source: Send + Sync {
 }
 
 /// Builds the reader for one configured source.
-pub fn build(config: &Config, source: &SourceConfig) -> Box<dyn Source> {
+pub fn build(site: &Site, source: &SourceConfig) -> Box<dyn Source> {
     match source {
-        SourceConfig::Directory(d) => Box::new(directory::DirectorySource::new(config, d)),
-        SourceConfig::Json(j) => Box::new(json::JsonSource::new(config, j)),
-        SourceConfig::Feed(f) => Box::new(feed::FeedSource::new(config, f)),
-        SourceConfig::Html(h) => Box::new(html::HtmlSource::new(config, h)),
+        SourceConfig::Directory(d) => Box::new(directory::DirectorySource::new(site, d)),
+        SourceConfig::Json(j) => Box::new(json::JsonSource::new(site, j)),
+        SourceConfig::Feed(f) => Box::new(feed::FeedSource::new(site, f)),
+        SourceConfig::Html(h) => Box::new(html::HtmlSource::new(site, h)),
     }
 }

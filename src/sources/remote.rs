@@ -1,5 +1,5 @@
 //! What every remote source (`json`, `feed`, `html`) shares once it has pulled fields out of
-//! a response: the settings common to their config tables, and [`Site::finish`], which turns
+//! a response: the settings common to their config tables, and [`SourceSite::finish`], which turns
 //! the raw fields of one entry into an [`Entry`] exactly as the directory source would (ids
 //! namespaced by source, tag-URI guids, languages matched against `site.languages`, source
 //! categories added, a plain-text summary, absolute URLs).
@@ -13,8 +13,9 @@ use url::Url;
 use super::directory::markdown::{SUMMARY_MAX_CHARS, shorten};
 use super::http::{Fetcher, HttpSettings};
 use super::{Document, Outcome};
-use crate::config::Config;
 use crate::entry::{Entry, Image, Person, Place};
+use crate::site::Site;
+use crate::values::HttpUrl;
 
 /// The settings every remote source table has, borrowed from it.
 #[derive(Debug, Clone, Copy)]
@@ -22,47 +23,26 @@ pub struct Common<'a> {
     /// Source name: the prefix of its entry ids.
     pub name: &'a str,
     /// The first URL to fetch.
-    pub url: &'a str,
+    pub url: &'a HttpUrl,
     /// Language of entries that do not say theirs; default: the first of `site.languages`.
     pub language: Option<&'a str>,
     /// Categories added to every entry.
     pub categories: &'a [String],
-    /// IANA timezone of dates written without an offset; default `site.timezone`.
-    pub timezone: Option<&'a str>,
+    /// IANA time zone of dates written without an offset; default `site.timezone`.
+    pub timezone: Option<chrono_tz::Tz>,
     /// HTTP behaviour.
     pub http: &'a HttpSettings,
 }
 
 impl Common<'_> {
     /// Checks what every remote source needs; errors name the key relative to the source.
-    pub fn validate(&self, config: &Config) -> Result<(), (String, String)> {
-        match Url::parse(self.url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
-            _ => {
-                return Err((
-                    "url".into(),
-                    format!("{:?} must be an absolute http:// or https:// URL", self.url),
-                ));
-            }
-        }
+    pub fn validate(&self, site: &Site) -> Result<(), (String, String)> {
         if let Some(lang) = self.language
-            && !config
-                .site
-                .languages
-                .iter()
-                .any(|l| l.eq_ignore_ascii_case(lang))
+            && site.find_language(lang).is_none()
         {
             return Err((
                 "language".into(),
                 format!("{lang:?} is not listed in site.languages"),
-            ));
-        }
-        if let Some(tz) = self.timezone
-            && tz.parse::<chrono_tz::Tz>().is_err()
-        {
-            return Err((
-                "timezone".into(),
-                format!("{tz:?} is not an IANA timezone name such as \"Europe/Paris\""),
             ));
         }
         self.http.validate()
@@ -82,7 +62,7 @@ macro_rules! impl_common {
                     url: &self.url,
                     language: self.language.as_deref(),
                     categories: &self.categories,
-                    timezone: self.timezone.as_deref(),
+                    timezone: self.timezone,
                     http: &self.http,
                 }
             }
@@ -91,50 +71,40 @@ macro_rules! impl_common {
 }
 pub(crate) use impl_common;
 
-/// Everything [`Site::finish`] needs from the config, resolved once per read.
+/// Everything [`SourceSite::finish`] needs: the site's settings and the source's own.
 #[derive(Debug, Clone)]
-pub struct Site {
+pub struct SourceSite {
     /// Source name.
     pub name: String,
     /// The source's first URL.
     pub url: Url,
     /// `site.base_url`.
     pub base_url: Url,
-    /// `site.languages`.
-    pub languages: Vec<String>,
+    /// The site, for its languages.
+    site: Site,
     /// Language of entries that do not say theirs.
     pub language: String,
-    /// Timezone of offset-less dates.
+    /// Time zone of offset-less dates.
     pub timezone: chrono_tz::Tz,
     /// Categories added to every entry.
     pub categories: Vec<String>,
 }
 
-impl Site {
-    /// Resolves `common` against the site settings. Config validation has checked the
-    /// values; anything unusable falls back to the site's defaults.
-    pub fn new(config: &Config, common: &Common<'_>) -> Site {
-        let base_url = Url::parse(&config.site.base_url)
-            .unwrap_or_else(|_| Url::parse("http://localhost/").expect("static URL"));
-        let languages = config.site.languages.clone();
+impl SourceSite {
+    /// Resolves `common` against the site settings.
+    pub fn new(site: &Site, common: &Common<'_>) -> SourceSite {
         let language = common
             .language
-            .and_then(|l| languages.iter().find(|s| s.eq_ignore_ascii_case(l)))
-            .or(languages.first())
-            .cloned()
-            .unwrap_or_else(|| "en".into());
-        let timezone = common
-            .timezone
-            .unwrap_or(&config.site.timezone)
-            .parse()
-            .unwrap_or(chrono_tz::UTC);
-        Site {
+            .and_then(|l| site.find_language(l))
+            .unwrap_or(site.default_language())
+            .to_owned();
+        SourceSite {
             name: common.name.to_owned(),
-            url: Url::parse(common.url).unwrap_or_else(|_| base_url.clone()),
-            base_url,
-            languages,
+            url: common.url.url().clone(),
+            base_url: site.base_url.url().clone(),
+            site: site.clone(),
             language,
-            timezone,
+            timezone: common.timezone.unwrap_or(site.timezone),
             categories: common.categories.to_vec(),
         }
     }
@@ -144,17 +114,9 @@ impl Site {
         Fetcher::new(http, self.base_url.as_str())
     }
 
-    /// The configured spelling of a language the source gave (`fr`, `fr-FR`, `fr_FR`,
-    /// `French` is not accepted): the exact tag if listed, else its primary subtag.
+    /// The configured spelling of a language the source gave (see [`Site::match_language`]).
     pub fn match_language(&self, tag: &str) -> Option<&str> {
-        let tag = tag.trim().replace('_', "-");
-        let find = |t: &str| {
-            self.languages
-                .iter()
-                .find(|l| l.eq_ignore_ascii_case(t))
-                .map(String::as_str)
-        };
-        find(&tag).or_else(|| find(tag.split('-').next().unwrap_or_default()))
+        self.site.match_language(tag)
     }
 
     /// Builds the entry from `draft`. `page` is the URL the fields came from, against which
@@ -337,15 +299,16 @@ mod tests {
     use super::*;
     use crate::testing::config_with;
 
-    fn site() -> Site {
+    fn site() -> SourceSite {
         let config = config_with("languages = [\"en\", \"fr\", \"pt-BR\"]");
         let http = HttpSettings::default();
         let categories = vec!["Dosta".to_owned()];
-        Site::new(
-            &config,
+        let url = HttpUrl::parse("https://cms.example.org/api").unwrap();
+        SourceSite::new(
+            &config.site,
             &Common {
                 name: "wp",
-                url: "https://cms.example.org/api",
+                url: &url,
                 language: Some("fr"),
                 categories: &categories,
                 timezone: None,

@@ -168,7 +168,7 @@ pub(super) fn build(site: &Settings, key: &str, front: FrontMatter<'_>) -> Resul
                 .map_err(|message| f.problem("path", message.replace("`url`", "`path`")))?
         }
         (None, None) => {
-            let base = site_url(site)?;
+            let base = &site.base_url;
             let lang = if site.default_language_in_root && language == site.default_language() {
                 ""
             } else {
@@ -209,7 +209,7 @@ pub(super) fn build(site: &Settings, key: &str, front: FrontMatter<'_>) -> Resul
             }
         },
         None => {
-            let host = site_url(site)?.host_str().unwrap_or("localhost");
+            let host = site.base_url.host_str().unwrap_or("localhost");
             urls::tag_uri(host, published.year(), &id)
         }
     };
@@ -265,12 +265,6 @@ pub(super) fn build(site: &Settings, key: &str, front: FrontMatter<'_>) -> Resul
         translation_key,
         extra,
     })))
-}
-
-fn site_url(site: &Settings) -> Result<&Url, Problem> {
-    site.base_url
-        .as_ref()
-        .ok_or_else(|| Problem::new(None, "site.base_url is not a valid URL; fix the config"))
 }
 
 /// The front matter fields not consumed yet, with the lines they were written on.

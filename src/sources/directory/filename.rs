@@ -79,7 +79,7 @@ pub(super) fn internal_link(site: &Settings, link: &str) -> Option<String> {
     };
     let slug = normalise(file.own_name);
     let mut url = urls::permalink(
-        site.base_url.as_ref()?,
+        &site.base_url,
         &site.permalink,
         &Placeholders {
             lang,

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use super::DirectorySource;
-use crate::config::{Config, SourceConfig};
 use crate::entry::Entry;
+use crate::sources::SourceConfig;
 use crate::sources::{Document, Outcome, Source, SourceError};
+use crate::testing::SourcesDocument;
 
 /// A site with languages `en` and `fr`, timezone Europe/Paris, and `source` lines added to
 /// its one directory source reading `root`.
@@ -20,12 +21,12 @@ fn source_for(root: &Path, source: &str) -> DirectorySource {
          [[sources]]\ntype = \"directory\"\npath = '{}'\n{source}\n",
         root.display()
     );
-    let config = Config::parse(&text, Path::new("crier.toml")).expect("test config parses");
-    config.validate().expect("test config is valid");
-    let SourceConfig::Directory(directory) = &config.sources[0] else {
+    let doc = SourcesDocument::parse(&text).expect("test config parses");
+    doc.validate().expect("test config is valid");
+    let SourceConfig::Directory(directory) = &doc.sources[0] else {
         panic!("a directory source")
     };
-    DirectorySource::new(&config, directory)
+    DirectorySource::new(&doc.site, directory)
 }
 
 /// Writes `files` (relative path, contents) under a new temporary folder.

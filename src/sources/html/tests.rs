@@ -1,21 +1,22 @@
 use super::*;
+use crate::testing::SourcesDocument;
 
 /// An html source table with `extra` appended, parsed into a full config.
-fn source(extra: &str) -> (Config, HtmlSourceConfig) {
+fn source(extra: &str) -> (SourcesDocument, HtmlSourceConfig) {
     let text = format!(
         "[site]\ntitle = \"Site\"\nbase_url = \"https://example.org/\"\nlanguages = [\"fr\", \"en\"]\n\n\
          [[sources]]\ntype = \"html\"\nname = \"prix\"\nurl = \"https://cms.example.org/prix/\"\n{extra}\n"
     );
-    let config = Config::parse(&text, std::path::Path::new("test.toml")).expect("parses");
-    let crate::config::SourceConfig::Html(html) = config.sources[0].clone() else {
+    let doc = SourcesDocument::parse(&text).expect("parses");
+    let crate::sources::SourceConfig::Html(html) = doc.sources[0].clone() else {
         panic!("not an html source");
     };
-    (config, html)
+    (doc, html)
 }
 
 fn error_key(extra: &str) -> (String, String) {
-    let (config, html) = source(extra);
-    html.validate(&config).unwrap_err()
+    let (doc, html) = source(extra);
+    html.validate(&doc.site).unwrap_err()
 }
 
 const VALID: &str = "[sources.listing]\nlinks = \".laureats h2 a\"\nnext = \"a[rel=next]\"\n\
@@ -23,9 +24,9 @@ const VALID: &str = "[sources.listing]\nlinks = \".laureats h2 a\"\nnext = \"a[r
 
 #[test]
 fn a_complete_table_is_valid() {
-    let (config, html) = source(VALID);
-    assert_eq!(html.validate(&config), Ok(()));
-    config.validate().expect("whole config valid");
+    let (doc, html) = source(VALID);
+    assert_eq!(html.validate(&doc.site), Ok(()));
+    doc.validate().expect("whole config valid");
 }
 
 #[test]
@@ -69,9 +70,9 @@ fn date_formats_are_checked() {
 
 #[test]
 fn config_validation_reports_the_full_key() {
-    let (config, _) =
+    let (doc, _) =
         source("[sources.listing]\nlinks = \"a\"\n[sources.selectors]\npublished = \"p[\"\n");
-    let err = config.validate().unwrap_err().to_string();
+    let err = doc.validate().unwrap_err().to_string();
     assert!(err.contains("sources[0].selectors.published"), "{err}");
 }
 
@@ -80,7 +81,7 @@ fn unknown_keys_are_refused() {
     let text = "[site]\ntitle = \"S\"\nbase_url = \"https://example.org/\"\n\n[[sources]]\n\
                 type = \"html\"\nname = \"p\"\nurl = \"https://x.example/\"\n\
                 [sources.selectors]\npublished = \"time\"\ndate = \".date\"\n";
-    let err = Config::parse(text, std::path::Path::new("test.toml")).unwrap_err();
+    let err = SourcesDocument::parse(text).unwrap_err();
     assert!(err.to_string().contains("date"), "{err}");
 }
 

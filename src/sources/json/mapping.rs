@@ -11,7 +11,7 @@ use super::path::Path;
 use super::{FieldsConfig, Preset, wordpress};
 use crate::entry::{Image, Person};
 use crate::sources::dates;
-use crate::sources::remote::{Draft, Site};
+use crate::sources::remote::{Draft, SourceSite};
 
 /// One path for a field and where it came from, for messages.
 #[derive(Debug, Clone)]
@@ -62,7 +62,7 @@ pub struct Mapping {
 /// What mapping an item gave.
 #[derive(Debug)]
 pub enum Mapped {
-    /// Fields for [`Site::finish`].
+    /// Fields for [`SourceSite::finish`].
     Draft(Box<Draft>),
     /// Deliberately not published, with the reason.
     Skipped(String),
@@ -184,7 +184,7 @@ impl Mapping {
         &self,
         item: &Value,
         key: &str,
-        site: &Site,
+        site: &SourceSite,
         formats: &[String],
     ) -> Result<Mapped, String> {
         if let Some(status) = &self.status
@@ -406,7 +406,7 @@ fn text_field(field: &[Candidate], item: &Value) -> Result<Option<String>, Strin
 fn date_field(
     field: &[Candidate],
     item: &Value,
-    site: &Site,
+    site: &SourceSite,
     formats: &[String],
 ) -> Result<Option<DateTime<FixedOffset>>, String> {
     let Some((candidate, value)) = find(field, item) else {

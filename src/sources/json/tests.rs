@@ -2,36 +2,40 @@
 //! are tested against a mock server in `tests/source_json.rs`.
 
 use std::collections::HashMap;
-use std::path::Path as FsPath;
 
 use serde_json::{Value, json};
 use url::Url;
 
 use super::*;
-use crate::config::{ConfigError, SourceConfig};
 use crate::entry::Entry;
+use crate::sources::SourceConfig;
+use crate::testing::SourcesDocument;
 
 const SITE: &str = "[site]\ntitle = \"Dosta! cities\"\nbase_url = \"https://network.example.org/\"\n\
     languages = [\"en\", \"fr\"]\ntimezone = \"Europe/Brussels\"\n\n";
 
-fn parse(source: &str) -> Result<Config, ConfigError> {
+/// The site and one json source table with `source` lines, parsed and validated; the error
+/// is the parser's message or the invalid key.
+fn parse(source: &str) -> Result<SourcesDocument, String> {
     let text = format!("{SITE}[[sources]]\ntype = \"json\"\nname = \"wp\"\n{source}");
-    let config = Config::parse(&text, FsPath::new("test.toml"))?;
-    config.validate()?;
-    Ok(config)
+    let doc = SourcesDocument::parse(&text)?;
+    doc.validate().map_err(|e| e.to_string())?;
+    Ok(doc)
 }
 
-fn source(config: &Config) -> (&JsonSourceConfig, JsonSource) {
-    let SourceConfig::Json(j) = &config.sources[0] else {
+fn source(doc: &SourcesDocument) -> (&JsonSourceConfig, JsonSource) {
+    let SourceConfig::Json(j) = &doc.sources[0] else {
         panic!("not a json source");
     };
-    (j, JsonSource::new(config, j))
+    (j, JsonSource::new(&doc.site, j))
 }
 
 fn invalid_key(source: &str) -> (String, String) {
-    match parse(source) {
-        Err(ConfigError::Invalid { key, message, .. }) => (key, message),
-        other => panic!("expected an invalid key, got {other:?}"),
+    let text = format!("{SITE}[[sources]]\ntype = \"json\"\nname = \"wp\"\n{source}");
+    let doc = SourcesDocument::parse(&text).expect("the table parses");
+    match doc.validate() {
+        Err(crate::values::Invalid { key, message }) => (key, message),
+        Ok(()) => panic!("expected an invalid key in {source}"),
     }
 }
 

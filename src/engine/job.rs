@@ -8,9 +8,9 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
+use super::cycle::{self, CycleOptions, CycleReport};
+use super::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::config::Config;
-use crate::cycle::{self, CycleOptions, CycleReport};
-use crate::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::store::{RunRecord, Store};
 
 /// How to run a job.

@@ -125,7 +125,7 @@ pub async fn deliver(
     options: DeliverOptions,
     stop: &CancellationToken,
 ) -> Result<DeliveryReport, StoreError> {
-    let http = channels::http::client(config.announce.request_timeout());
+    let http = channels::http::client(config.announce.request_timeout);
     let budget = Arc::new(AtomicUsize::new(config.announce.per_run_cap));
     let rounds = config
         .channels
@@ -261,7 +261,7 @@ async fn deliver_channel(
             }
         };
         // Each request has its own timeout; this bounds a network that strings several along.
-        let limit = config.announce.request_timeout() * 4;
+        let limit = config.announce.request_timeout * 4;
         let result = tokio::time::timeout(limit, attempt)
             .await
             .unwrap_or_else(|_| {

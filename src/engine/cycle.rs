@@ -13,8 +13,9 @@ use chrono::{DateTime, FixedOffset, Utc};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::config::{Config, FeedFormat};
+use crate::config::Config;
 use crate::entry::Entry;
+use crate::feeds::FeedFormat;
 use crate::feeds::set::FeedSpec;
 use crate::feeds::writer::StreamError;
 use crate::feeds::{self, FeedError};
@@ -152,9 +153,9 @@ pub fn run(
     let mut claimed: HashMap<String, String> = HashMap::new();
 
     for source_config in &config.sources {
-        let source = sources::build(config, source_config);
+        let source = sources::build(&config.site, source_config);
         let name = source.name().to_owned();
-        let settings = config.source_fingerprint(source_config);
+        let settings = source_config.fingerprint(&config.site);
         let stored = store.entries_of_source(&name)?;
         // New settings (a permalink pattern, say) can change every entry: parse everything.
         let same_settings = store.source_fingerprint(&name)?.as_deref() == Some(settings.as_str());
@@ -473,7 +474,7 @@ fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
 /// An entry published longer ago than `announce.max_age` is held, not queued for sending.
 fn queue_announcements(config: &Config, new: &[EntryRef], now: DateTime<Utc>) -> Vec<NewDelivery> {
     let max_age =
-        chrono::Duration::from_std(config.announce.max_age()).unwrap_or(chrono::Duration::MAX);
+        chrono::Duration::from_std(config.announce.max_age).unwrap_or(chrono::Duration::MAX);
     let mut out = Vec::new();
     for entry in new {
         let too_old = now.signed_duration_since(entry.published.with_timezone(&Utc)) > max_age;
@@ -504,7 +505,7 @@ fn queue_announcements(config: &Config, new: &[EntryRef], now: DateTime<Utc>) ->
                     format!(
                         "held: published {}, longer ago than announce.max_age ({}); `crier retry --entry {}` sends it anyway",
                         entry.published.format("%Y-%m-%d"),
-                        config.announce.max_age,
+                        humantime::format_duration(config.announce.max_age),
                         entry.id
                     )
                 }),
@@ -530,7 +531,7 @@ fn feed_candidates(config: &Config, batch: &Batch) -> HashSet<String> {
             content_hash: String::new(),
         })
         .collect();
-    feeds::set::plan(config, &fresh)
+    feeds::set::plan(&config.site, &config.feeds, &fresh)
         .iter()
         .flat_map(|spec| spec.select(&fresh, config.feeds.limit))
         .map(str::to_owned)
@@ -552,7 +553,7 @@ fn write_feeds(
     write: bool,
     report: &mut CycleReport,
 ) -> Result<(), CycleError> {
-    let settings = feed_settings_fingerprint(config);
+    let settings = config.feeds.fingerprint(&config.site);
     if !entries_changed
         && store.meta(FEEDS_SETTINGS)?.as_deref() == Some(settings.as_str())
         && let Some(files) = untouched_feed_files(store)?
@@ -567,7 +568,7 @@ fn write_feeds(
     }
     let live = store.live_entries()?;
     let by_id: HashMap<&str, &LiveEntry> = live.iter().map(|e| (e.id.as_str(), e)).collect();
-    let specs = feeds::set::plan(config, &live);
+    let specs = feeds::set::plan(&config.site, &config.feeds, &live);
     let limit = config.feeds.limit;
 
     struct Job<'a> {
@@ -697,17 +698,6 @@ fn write_feeds(
 const FEEDS_SETTINGS: &str = "feeds:settings";
 /// Metadata key: the feed files of the last complete write, with their item counts.
 const FEEDS_FILES: &str = "feeds:files";
-
-fn feed_settings_fingerprint(config: &Config) -> String {
-    let settings = serde_json::json!({
-        "site": config.site,
-        "feeds": config.feeds,
-        "crier": env!("CARGO_PKG_VERSION"),
-    });
-    blake3::hash(settings.to_string().as_bytes())
-        .to_hex()
-        .to_string()
-}
 
 /// The feed files of the last complete write, if every one of them is still exactly as crier
 /// left it.

@@ -1,0 +1,269 @@
+//! The `[[channels]]` tables (settings every channel has, then its network's own) and the
+//! `[announce]` table of rules all channels share, with the checks serde cannot make.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{bluesky, facebook, mastodon, x};
+use crate::site::Site;
+use crate::values::Invalid;
+
+/// Settings every channel has, whatever its network.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CommonConfig {
+    /// Unique name, used in logs, `crier status` and `crier retry --channel`.
+    pub name: String,
+    /// Post on this channel; `false` keeps the config but queues nothing.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Only entries in these languages (all when empty).
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// Only entries with one of these categories (all when empty).
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Message template (minijinja); the network's default when absent.
+    pub template: Option<String>,
+    /// Message template per language, overriding `template`.
+    #[serde(default)]
+    pub templates: BTreeMap<String, String>,
+    /// At most this many posts in 24 hours on this channel.
+    pub daily_cap: Option<u32>,
+    /// At least this long between two posts on this channel (e.g. `"10m"`).
+    #[serde(default, with = "crate::values::duration::option")]
+    pub min_spacing: Option<Duration>,
+    /// Attempts before a delivery is given up (default: `announce.max_attempts`).
+    pub max_attempts: Option<u32>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Keys of [`CommonConfig`]; the rest of a `[[channels]]` table belongs to its network.
+const COMMON_KEYS: [&str; 9] = [
+    "name",
+    "enabled",
+    "languages",
+    "categories",
+    "template",
+    "templates",
+    "daily_cap",
+    "min_spacing",
+    "max_attempts",
+];
+
+/// Network-specific settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NetworkConfig {
+    /// A Mastodon account.
+    Mastodon(mastodon::MastodonConfig),
+    /// A Bluesky account.
+    Bluesky(bluesky::BlueskyConfig),
+    /// An X account.
+    X(x::XConfig),
+    /// A Facebook Page.
+    Facebook(facebook::FacebookConfig),
+}
+
+/// One `[[channels]]` table: common settings plus the network's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelConfig {
+    /// Settings every channel has.
+    pub common: CommonConfig,
+    /// The network and its settings.
+    pub network: NetworkConfig,
+}
+
+impl ChannelConfig {
+    /// Network name as written in `type`.
+    pub fn network_name(&self) -> &'static str {
+        match self.network {
+            NetworkConfig::Mastodon(_) => "mastodon",
+            NetworkConfig::Bluesky(_) => "bluesky",
+            NetworkConfig::X(_) => "x",
+            NetworkConfig::Facebook(_) => "facebook",
+        }
+    }
+
+    /// Minimum spacing between two posts.
+    pub fn min_spacing(&self) -> Option<Duration> {
+        self.common.min_spacing
+    }
+
+    /// Checks what serde cannot; keys are relative to the channel's table.
+    pub fn validate(&self, site: &Site) -> Result<(), Invalid> {
+        let common = &self.common;
+        let name = &common.name;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(Invalid::new(
+                "name",
+                format!("{name:?}: use letters, digits, '-' and '_' only"),
+            ));
+        }
+        let languages = common.languages.iter().map(|l| (l, "languages".to_owned()));
+        let templates = common
+            .templates
+            .keys()
+            .map(|l| (l, format!("templates.{l}")));
+        for (lang, key) in languages.chain(templates) {
+            if !site.has_language(lang) {
+                return Err(Invalid::new(
+                    key,
+                    format!("{lang:?} is not listed in site.languages"),
+                ));
+            }
+        }
+        for template in common.template.iter().chain(common.templates.values()) {
+            super::template::check(template).map_err(|e| Invalid::new("template", e))?;
+        }
+        if common.max_attempts == Some(0) {
+            return Err(Invalid::new("max_attempts", "must be at least 1"));
+        }
+        let network = match &self.network {
+            NetworkConfig::Mastodon(c) => c.validate(),
+            NetworkConfig::Bluesky(c) => c.validate(),
+            NetworkConfig::X(c) => c.validate(),
+            NetworkConfig::Facebook(c) => c.validate(),
+        };
+        network.map_err(|(key, message)| Invalid::new(key, message))
+    }
+
+    /// The channel's secret references, by config key.
+    pub fn secrets_mut(&mut self) -> Vec<(&'static str, &mut crate::secrets::SecretRef)> {
+        match &mut self.network {
+            NetworkConfig::Mastodon(c) => c.secrets_mut(),
+            NetworkConfig::Bluesky(c) => c.secrets_mut(),
+            NetworkConfig::X(c) => c.secrets_mut(),
+            NetworkConfig::Facebook(c) => c.secrets_mut(),
+        }
+    }
+
+    /// Makes relative secret file paths absolute against the config folder.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        for (_, secret) in self.secrets_mut() {
+            secret.resolve_path(base);
+        }
+    }
+
+    /// Secrets that cannot be read now, as `(key, reason)`; the values are never returned.
+    pub fn unreadable_secrets(&self) -> Vec<(&'static str, String)> {
+        let mut copy = self.clone();
+        copy.secrets_mut()
+            .into_iter()
+            .filter_map(|(key, secret)| secret.load().err().map(|e| (key, e.to_string())))
+            .collect()
+    }
+
+    /// The network's base URL (validated with the config).
+    pub fn base_url(&self) -> &str {
+        match &self.network {
+            NetworkConfig::Mastodon(c) => &c.base_url,
+            NetworkConfig::Bluesky(c) => &c.base_url,
+            NetworkConfig::X(c) => &c.base_url,
+            NetworkConfig::Facebook(c) => &c.base_url,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ChannelConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let mut table = toml::Table::deserialize(deserializer)?;
+        let network = match table.remove("type") {
+            Some(toml::Value::String(t)) => t,
+            Some(_) => return Err(D::Error::custom("`type` must be a string")),
+            None => {
+                return Err(D::Error::custom(
+                    "missing `type`: one of \"mastodon\", \"bluesky\", \"x\", \"facebook\"",
+                ));
+            }
+        };
+        let mut common = toml::Table::new();
+        for key in COMMON_KEYS {
+            if let Some(value) = table.remove(key) {
+                common.insert(key.to_owned(), value);
+            }
+        }
+        let common =
+            CommonConfig::deserialize(toml::Value::Table(common)).map_err(D::Error::custom)?;
+        let rest = toml::Value::Table(table);
+        let network = match network.as_str() {
+            "mastodon" => {
+                NetworkConfig::Mastodon(Deserialize::deserialize(rest).map_err(D::Error::custom)?)
+            }
+            "bluesky" => {
+                NetworkConfig::Bluesky(Deserialize::deserialize(rest).map_err(D::Error::custom)?)
+            }
+            "x" => NetworkConfig::X(Deserialize::deserialize(rest).map_err(D::Error::custom)?),
+            "facebook" => {
+                NetworkConfig::Facebook(Deserialize::deserialize(rest).map_err(D::Error::custom)?)
+            }
+            other => {
+                return Err(D::Error::custom(format!(
+                    "unknown channel type {other:?}: use \"mastodon\", \"bluesky\", \"x\" or \"facebook\""
+                )));
+            }
+        };
+        Ok(ChannelConfig { common, network })
+    }
+}
+
+/// Flood guards and retry rules shared by all channels (`[announce]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AnnounceConfig {
+    /// Entries published longer ago than this are never announced (e.g. `"14d"`).
+    #[serde(default = "default_max_age", with = "crate::values::duration")]
+    pub max_age: Duration,
+    /// At most this many posts are sent in one run, all channels together.
+    #[serde(default = "default_per_run_cap")]
+    pub per_run_cap: usize,
+    /// Attempts before a delivery is given up (a channel may set its own).
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Longest wait for one request to a network (e.g. `"30s"`).
+    #[serde(default = "default_request_timeout", with = "crate::values::duration")]
+    pub request_timeout: Duration,
+}
+
+impl Default for AnnounceConfig {
+    fn default() -> Self {
+        AnnounceConfig {
+            max_age: default_max_age(),
+            per_run_cap: default_per_run_cap(),
+            max_attempts: default_max_attempts(),
+            request_timeout: default_request_timeout(),
+        }
+    }
+}
+
+impl AnnounceConfig {
+    /// Checks what serde cannot; keys are relative to `[announce]`.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if self.max_attempts == 0 {
+            return Err(Invalid::new("max_attempts", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+fn default_max_age() -> Duration {
+    Duration::from_secs(14 * 86_400)
+}
+fn default_per_run_cap() -> usize {
+    10
+}
+fn default_max_attempts() -> u32 {
+    8
+}
+fn default_request_timeout() -> Duration {
+    Duration::from_secs(30)
+}

@@ -1,0 +1,7 @@
+//! The engine: what one job does. A [`job`] is one [`cycle`] (read every source, record what
+//! is new, changed or removed in the store with the deliveries it queues, publish the feeds)
+//! followed by a [`deliver`]y round over the channels.
+
+pub mod cycle;
+pub mod deliver;
+pub mod job;

@@ -1,0 +1,309 @@
+//! Typed config values every section shares, parsed once when the config is read: http(s)
+//! URLs, time zones, durations, and [`Invalid`], the "this key is wrong" error each section's
+//! `validate` returns.
+//!
+//! The serde helpers here produce messages a person can act on (the value, what was expected,
+//! an example, and a "did you mean" where a near name exists); the TOML parser adds the line
+//! and the config loader the key path.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use url::Url;
+
+/// A value that parsed but cannot be used: the key (relative to the section that found it)
+/// and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// Dotted key path, e.g. `permalink` or `http.max_pages`.
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl Invalid {
+    /// A problem with `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Invalid {
+        Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The same problem seen from the enclosing table `prefix` (`sources[1]`, `site`).
+    pub fn under(self, prefix: &str) -> Invalid {
+        let key = if self.key.is_empty() {
+            prefix.to_owned()
+        } else if self.key.starts_with('[') {
+            format!("{prefix}{}", self.key)
+        } else {
+            format!("{prefix}.{}", self.key)
+        };
+        Invalid { key, ..self }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}`: {}", self.key, self.message)
+    }
+}
+
+/// An absolute `http://` or `https://` URL with a host, kept as written (so that
+/// `format!("{base}/path")` joins as the operator expects) and parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl {
+    text: String,
+    url: Url,
+}
+
+impl HttpUrl {
+    /// Parses `text`; the error says what is wrong with it.
+    pub fn parse(text: &str) -> Result<HttpUrl, String> {
+        let url = Url::parse(text).map_err(|e| format!("{text:?} is not an absolute URL ({e})"))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(format!("{text:?} must start with https:// or http://"));
+        }
+        if url.host_str().is_none() {
+            return Err(format!("{text:?} has no host name"));
+        }
+        Ok(HttpUrl {
+            text: text.to_owned(),
+            url,
+        })
+    }
+
+    /// The URL as written in the config.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The parsed URL.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The host name.
+    pub fn host(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
+    }
+}
+
+impl fmt::Display for HttpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl std::ops::Deref for HttpUrl {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl Serialize for HttpUrl {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpUrl {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        HttpUrl::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Serde for durations written as `"30s"`, `"10m"`, `"14d"` (humantime).
+pub mod duration {
+    use super::*;
+
+    /// Parses a humantime duration; the error shows the value and an example.
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        humantime::parse_duration(text.trim()).map_err(|e| {
+            format!("{text:?} is not a duration such as \"30s\", \"10m\" or \"14d\" ({e})")
+        })
+    }
+
+    /// Reads a duration.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    /// Writes a duration the way it is read.
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&humantime::format_duration(*value).to_string())
+    }
+
+    /// The same for an optional duration.
+    pub mod option {
+        use super::*;
+
+        /// Reads an optional duration.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Duration>, D::Error> {
+            let text = Option::<String>::deserialize(deserializer)?;
+            text.map(|t| parse(&t).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+
+        /// Writes an optional duration.
+        pub fn serialize<S: Serializer>(
+            value: &Option<Duration>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(d) => super::serialize(d, serializer),
+                None => serializer.serialize_none(),
+            }
+        }
+    }
+}
+
+/// Serde for IANA time zone names (`"Europe/Paris"`, `"UTC"`).
+pub mod timezone {
+    use super::*;
+    use chrono_tz::Tz;
+
+    /// Parses a time zone name; the error suggests the nearest known name.
+    pub fn parse(text: &str) -> Result<Tz, String> {
+        text.parse::<Tz>().map_err(|_| {
+            let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+            let hint = did_you_mean(text, names)
+                .map(|near| format!("; did you mean {near:?}?"))
+                .unwrap_or_default();
+            format!(
+                "{text:?} is not an IANA time zone name such as \"Europe/Paris\" or \"UTC\"{hint}"
+            )
+        })
+    }
+
+    /// Reads a time zone.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Tz, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    /// Writes a time zone by name.
+    pub fn serialize<S: Serializer>(value: &Tz, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(value.name())
+    }
+
+    /// The same for an optional time zone.
+    pub mod option {
+        use super::*;
+
+        /// Reads an optional time zone.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Tz>, D::Error> {
+            let text = Option::<String>::deserialize(deserializer)?;
+            text.map(|t| parse(&t).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+
+        /// Writes an optional time zone.
+        pub fn serialize<S: Serializer>(
+            value: &Option<Tz>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(tz) => serializer.serialize_str(tz.name()),
+                None => serializer.serialize_none(),
+            }
+        }
+    }
+}
+
+/// The candidate nearest to `word` when it is near enough to be a slip of the keyboard: at
+/// most a third of the word's length in edits (and at least one), case ignored.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let word_lower = word.to_lowercase();
+    let allowed = (word.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(&word_lower, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= allowed)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn http_urls_keep_their_text_and_refuse_other_schemes() {
+        let url = HttpUrl::parse("https://api.x.com").unwrap();
+        assert_eq!(url.as_str(), "https://api.x.com");
+        assert_eq!(url.host(), "api.x.com");
+        assert!(
+            HttpUrl::parse("example.org")
+                .unwrap_err()
+                .contains("absolute URL")
+        );
+        assert!(
+            HttpUrl::parse("ftp://example.org")
+                .unwrap_err()
+                .contains("https://")
+        );
+        assert!(HttpUrl::parse("http:/").is_err());
+    }
+
+    #[test]
+    fn durations_and_time_zones_say_what_was_expected() {
+        assert_eq!(duration::parse("10m"), Ok(Duration::from_secs(600)));
+        assert!(duration::parse("soon").unwrap_err().contains("\"30s\""));
+        assert_eq!(
+            timezone::parse("Europe/Paris"),
+            Ok(chrono_tz::Europe::Paris)
+        );
+        let err = timezone::parse("Europe/Pari").unwrap_err();
+        assert!(err.contains("did you mean \"Europe/Paris\"?"), "{err}");
+        let err = timezone::parse("Mars/Olympus").unwrap_err();
+        assert!(!err.contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn suggestions_are_near_and_case_blind() {
+        let keys = ["limit", "formats", "per_language"];
+        assert_eq!(did_you_mean("limmit", keys), Some("limit"));
+        assert_eq!(did_you_mean("Formats", keys), Some("formats"));
+        assert_eq!(did_you_mean("colour", keys), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn invalid_keys_nest() {
+        let e = Invalid::new("http.max_pages", "must be at least 1").under("sources[2]");
+        assert_eq!(e.key, "sources[2].http.max_pages");
+        let e = Invalid::new("[1]", "bad").under("site.languages");
+        assert_eq!(e.key, "site.languages[1]");
+        assert_eq!(e.to_string(), "`site.languages[1]`: bad");
+    }
+}
