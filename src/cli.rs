@@ -256,7 +256,7 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
     };
     writeln!(out, "config: {} is valid", config_path.display())?;
     let mut problems = Vec::new();
-    let mut ids: HashMap<String, String> = HashMap::new();
+    let mut ids = sources::IdClaims::default();
     for source_config in &config.sources {
         let source = sources::build(&config.site, source_config);
         let (known, cache) = (HashMap::new(), sources::Cache::new());
@@ -277,11 +277,8 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
                 Outcome::Parsed(entry) => {
                     entries += 1;
                     sample.push(entry);
-                    if let Some(other) = ids.insert(entry.id.clone(), doc.key.clone()) {
-                        problems.push(format!(
-                            "{}: entry id {:?} is already used by {other}; give one of them a distinct `id` or `slug`",
-                            doc.key, entry.id
-                        ));
+                    if let Err(e) = ids.claim(&entry.id, &doc.key) {
+                        problems.push(e);
                     }
                 }
                 Outcome::Skipped(_) => skipped += 1,

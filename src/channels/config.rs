@@ -89,6 +89,32 @@ impl ChannelConfig {
         }
     }
 
+    /// Whether this channel announces an entry in `language` with `categories`: it is
+    /// enabled, and its language and category filters (empty = all; categories compared
+    /// without regard to case) match.
+    pub fn wants(&self, language: &str, categories: &[String]) -> bool {
+        let common = &self.common;
+        let language_ok =
+            common.languages.is_empty() || common.languages.iter().any(|l| l == language);
+        let category_ok = common.categories.is_empty()
+            || common.categories.iter().any(|want| {
+                categories
+                    .iter()
+                    .any(|c| c.to_lowercase() == want.to_lowercase())
+            });
+        common.enabled && language_ok && category_ok
+    }
+
+    /// The message template for an entry in `language`: the channel's template for that
+    /// language, else its `template`, else the network's default.
+    pub fn template_for(&self, language: &str) -> &str {
+        self.common
+            .templates
+            .get(language)
+            .or(self.common.template.as_ref())
+            .map_or_else(|| super::default_template(&self.network), String::as_str)
+    }
+
     /// Minimum spacing between two posts.
     pub fn min_spacing(&self) -> Option<Duration> {
         self.common.min_spacing

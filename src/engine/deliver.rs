@@ -384,18 +384,12 @@ fn prepare_post(
             delivery.entry_id
         )));
     };
-    let common = &channel_config.common;
-    let template = common
-        .templates
-        .get(&entry.language)
-        .or(common.template.as_ref())
-        .map(String::as_str)
-        .unwrap_or_else(|| channels::default_template(&channel_config.network));
+    let template = channel_config.template_for(&entry.language);
     let fitted = match template::render(template, &entry, channel.max_length(), &|t| {
         channel.count(t)
     }) {
         Ok(fitted) => fitted,
-        Err(e) => return Ok(Err(format!("channel {}: {e}", common.name))),
+        Err(e) => return Ok(Err(format!("channel {}: {e}", channel_config.common.name))),
     };
     Ok(Ok(Post {
         delivery_id: delivery.id,

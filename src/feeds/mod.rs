@@ -7,6 +7,7 @@
 pub mod atom;
 mod config;
 pub mod jsonfeed;
+mod publish;
 pub mod rss;
 pub mod sanitize;
 pub mod set;
@@ -17,6 +18,7 @@ use thiserror::Error;
 
 use crate::entry::{Entry, Person};
 pub use config::{FeedFormat, FeedsConfig};
+pub use publish::{FeedFile, Publication, PublishError, publish};
 
 /// A feed could not be rendered.
 #[derive(Debug, Error)]

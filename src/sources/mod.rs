@@ -24,6 +24,7 @@ pub mod remote;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
+use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::entry::Entry;
@@ -87,6 +88,38 @@ pub struct Document {
     pub outcome: Outcome,
 }
 
+/// Which document publishes which entry id, so that two documents never publish one id: the
+/// first claim wins and the second document is reported.
+#[derive(Debug, Default)]
+pub struct IdClaims(HashMap<String, String>);
+
+impl IdClaims {
+    /// Records that `doc_key` holds `id` without checking (a document that was not parsed this
+    /// time keeps the ids it published).
+    pub fn hold(&mut self, id: &str, doc_key: &str) {
+        self.0.insert(id.to_owned(), doc_key.to_owned());
+    }
+
+    /// Claims `id` for `doc_key`; the error names the document that holds it already and what
+    /// to do.
+    pub fn claim(&mut self, id: &str, doc_key: &str) -> Result<(), String> {
+        match self.0.get(id) {
+            Some(owner) if owner != doc_key => Err(format!(
+                "{doc_key}: entry id {id:?} is already used by {owner}; give one of them a distinct `id` or `slug`"
+            )),
+            _ => {
+                self.hold(id, doc_key);
+                Ok(())
+            }
+        }
+    }
+
+    /// Whether some document holds `id`.
+    pub fn is_held(&self, id: &str) -> bool {
+        self.0.contains_key(id)
+    }
+}
+
 /// HTTP validators by URL, kept between reads of a remote source.
 pub type Cache = BTreeMap<String, http::Validators>;
 
@@ -118,6 +151,40 @@ pub trait Source: Send + Sync {
     /// returned as [`Outcome::Unchanged`]. A source that cannot list its documents completely
     /// returns an error rather than a partial list (which would withdraw the missing entries).
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError>;
+}
+
+/// Whether a read of `source` must ignore the validators kept from the last one. Remote
+/// sources are read in full when asked to (`forced`, `--full-read`), when they never were, and
+/// every `http.full_read_every`, which catches edits a server's validators miss (an old item
+/// edited deep in a paged listing). A directory has no validators: never.
+pub fn full_read_due(
+    source: &SourceConfig,
+    last_full_read: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    forced: bool,
+) -> bool {
+    let Some(http) = source.http() else {
+        return false;
+    };
+    let every =
+        chrono::Duration::from_std(http.full_read_interval()).unwrap_or(chrono::Duration::MAX);
+    forced || last_full_read.is_none_or(|last| now.signed_duration_since(last) >= every)
+}
+
+/// Checks that a read can stand for the source's whole content: an empty answer from a
+/// remote source that had `live` published entries is taken for an outage, not for every
+/// entry being withdrawn.
+pub fn check_complete(source: &SourceConfig, read: &Read, live: usize) -> Result<(), SourceError> {
+    if source.http().is_some() && read.documents.is_empty() && live > 0 {
+        return Err(SourceError::Remote {
+            source_name: source.name().to_owned(),
+            message: format!(
+                "the server listed no entries at all; the {live} published ones are kept, \
+                 as this is more likely an outage than every entry being withdrawn"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Builds the reader for one configured source.
