@@ -10,13 +10,13 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::channels::{
-    self, Channel, ChannelConfig, ChannelContext, Memory, Post, PostError, template,
+    self, AnnounceConfig, Channel, ChannelConfig, ChannelContext, Memory, Post, PostError,
+    Published, template,
 };
 use crate::config::Config;
 use crate::store::outbox::{Delivery, DeliveryState};
@@ -61,6 +61,26 @@ pub struct DeliveryOutcome {
     pub detail: String,
 }
 
+/// A channel that paused during the round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paused {
+    /// Channel name.
+    pub channel: String,
+    /// What happened and what the operator must do.
+    pub reason: String,
+}
+
+/// Deliveries of one channel a guard kept for a later round.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deferred {
+    /// Channel name.
+    pub channel: String,
+    /// Which guard, and until when where it says.
+    pub reason: String,
+    /// How many deliveries wait.
+    pub waiting: usize,
+}
+
 /// What a delivery round did.
 #[derive(Debug, Default)]
 pub struct DeliveryReport {
@@ -71,9 +91,9 @@ pub struct DeliveryReport {
     /// Deliveries given up.
     pub dead: Vec<DeliveryOutcome>,
     /// Channels paused, with the reason (what the operator must do).
-    pub paused: Vec<(String, String)>,
-    /// Deliveries kept for later by a guard: (channel, reason, how many).
-    pub deferred: Vec<(String, String, usize)>,
+    pub paused: Vec<Paused>,
+    /// Deliveries kept for later by a guard.
+    pub deferred: Vec<Deferred>,
     /// Rendered posts (dry run, or sent).
     pub rendered: Vec<RenderedPost>,
 }
@@ -139,16 +159,16 @@ pub async fn deliver(
                     channel: channel_config.common.name.clone(),
                 }),
             };
-            let channel = channels::build(channel_config, context);
-            deliver_channel(
-                config,
-                channel_config,
-                channel,
-                store.clone(),
-                budget.clone(),
+            let round = ChannelRound {
+                config: channel_config,
+                announce: &config.announce,
+                channel: channels::build(channel_config, context),
+                store: store.clone(),
+                budget: budget.clone(),
                 options,
-                stop,
-            )
+                report: DeliveryReport::default(),
+            };
+            round.run(stop)
         });
     let mut report = DeliveryReport::default();
     for result in futures_util::future::join_all(rounds).await {
@@ -157,123 +177,198 @@ pub async fn deliver(
     Ok(report)
 }
 
-/// One channel's round: its due deliveries in order, until a guard says stop.
-async fn deliver_channel(
-    config: &Config,
-    channel_config: &ChannelConfig,
+/// One channel's round: its due deliveries in order, each through guard (may it post now?),
+/// prepare (render and fit the post), attempt (`sending` committed, then the request) and
+/// settle (sent, failed with a backoff, given up, or the channel paused).
+struct ChannelRound<'a> {
+    config: &'a ChannelConfig,
+    announce: &'a AnnounceConfig,
     channel: Box<dyn Channel>,
     store: Arc<Mutex<Store>>,
+    /// Posts left for this run, all channels together (`announce.per_run_cap`).
     budget: Arc<AtomicUsize>,
     options: DeliverOptions,
-    stop: &CancellationToken,
-) -> Result<DeliveryReport, StoreError> {
-    let name = channel_config.common.name.clone();
-    let now = options.now;
-    let mut report = DeliveryReport::default();
-    let lock = || store.lock().unwrap_or_else(|p| p.into_inner());
+    report: DeliveryReport,
+}
 
-    let (due, paused) = {
-        let s = lock();
-        (s.due_deliveries(&name, now)?, s.channel_paused(&name)?)
-    };
-    if due.is_empty() {
-        return Ok(report);
-    }
-    if let Some(reason) = paused.filter(|_| !options.dry_run) {
-        tracing::warn!(channel = %name, waiting = due.len(), reason, "channel paused; run `crier retry --channel {name}` once fixed");
-        report
-            .deferred
-            .push((name.clone(), format!("channel paused: {reason}"), due.len()));
-        return Ok(report);
-    }
-    let max_attempts = channel_config
-        .common
-        .max_attempts
-        .unwrap_or(config.announce.max_attempts);
-    // A run posts at most once per channel when a minimum spacing is set: the rest waits for
-    // a later run (the daemon will wake for it).
-    let spacing = channel_config.min_spacing();
+/// Whether a round goes on with its next delivery after settling one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    Continue,
+    Stop,
+}
 
-    for (index, delivery) in due.iter().enumerate() {
-        let waiting = due.len() - index;
+impl ChannelRound<'_> {
+    fn name(&self) -> &str {
+        &self.config.common.name
+    }
+
+    /// The state; a panic elsewhere while it was held leaves it usable (every write is a
+    /// transaction of its own).
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn defer(&mut self, reason: String, waiting: usize) {
+        let channel = self.name().to_owned();
+        self.report.deferred.push(Deferred {
+            channel,
+            reason,
+            waiting,
+        });
+    }
+
+    async fn run(mut self, stop: &CancellationToken) -> Result<DeliveryReport, StoreError> {
+        let name = self.name().to_owned();
+        let now = self.options.now;
+        let (due, paused) = {
+            let s = self.store();
+            (s.due_deliveries(&name, now)?, s.channel_paused(&name)?)
+        };
+        if due.is_empty() {
+            return Ok(self.report);
+        }
+        if let Some(reason) = paused.filter(|_| !self.options.dry_run) {
+            tracing::warn!(channel = %name, waiting = due.len(), reason, "channel paused; run `crier retry --channel {name}` once fixed");
+            self.defer(format!("channel paused: {reason}"), due.len());
+            return Ok(self.report);
+        }
+        for (index, delivery) in due.iter().enumerate() {
+            let waiting = due.len() - index;
+            if let Some(reason) = self.guard(waiting, stop)? {
+                self.defer(reason, waiting);
+                break;
+            }
+            let Some(post) = self.prepare(delivery)? else {
+                continue;
+            };
+            if self.options.dry_run {
+                continue;
+            }
+            let result = self.attempt(delivery, &post).await?;
+            if self.settle(delivery, result, waiting)? == Next::Stop {
+                break;
+            }
+        }
+        Ok(self.report)
+    }
+
+    /// Why the next delivery must wait, if it must: crier is stopping, the channel's daily cap
+    /// or spacing, or the run's cap. The wait is recorded in the outbox. A dry run only stops
+    /// for a stop.
+    fn guard(
+        &mut self,
+        waiting: usize,
+        stop: &CancellationToken,
+    ) -> Result<Option<String>, StoreError> {
         if stop.is_cancelled() {
-            report
-                .deferred
-                .push((name.clone(), "crier is stopping".into(), waiting));
-            break;
+            return Ok(Some("crier is stopping".into()));
         }
-        if !options.dry_run {
-            // Bound first: a guard in the `if let` would hold the lock through the block.
-            let held = hold_back(&lock(), channel_config, spacing, now)?;
-            if let Some((reason, until)) = held {
-                tracing::info!(channel = %name, waiting, reason, until = %until, "deliveries wait");
-                lock().defer(&name, until, now)?;
-                report.deferred.push((name.clone(), reason, waiting));
-                break;
-            }
-            if budget
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_err()
-            {
-                let reason = format!(
-                    "announce.per_run_cap ({}) reached for this run",
-                    config.announce.per_run_cap
-                );
-                tracing::info!(channel = %name, waiting, reason, "deliveries wait");
-                lock().defer(&name, now + PER_RUN_CAP_PAUSE, now)?;
-                report.deferred.push((name.clone(), reason, waiting));
-                break;
-            }
+        if self.options.dry_run {
+            return Ok(None);
         }
-        let prepared = prepare_post(&lock(), channel_config, channel.as_ref(), delivery)?;
+        let (name, now) = (self.name().to_owned(), self.options.now);
+        // Bound first: a guard in the `if let` would hold the lock through the block.
+        let held = hold_back(&self.store(), self.config, now)?;
+        if let Some((reason, until)) = held {
+            tracing::info!(channel = %name, waiting, reason, until = %until, "deliveries wait");
+            self.store().defer(&name, until, now)?;
+            return Ok(Some(reason));
+        }
+        if self
+            .budget
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_err()
+        {
+            let reason = format!(
+                "announce.per_run_cap ({}) reached for this run",
+                self.announce.per_run_cap
+            );
+            tracing::info!(channel = %name, waiting, reason, "deliveries wait");
+            self.store().defer(&name, now + PER_RUN_CAP_PAUSE, now)?;
+            return Ok(Some(reason));
+        }
+        Ok(None)
+    }
+
+    /// The post for `delivery`, rendered, fitted and counted into the report; `None` when it
+    /// can never be sent (then the delivery is given up).
+    fn prepare(&mut self, delivery: &Delivery) -> Result<Option<Post>, StoreError> {
+        let name = self.name().to_owned();
+        let prepared = prepare_post(&self.store(), self.config, self.channel.as_ref(), delivery)?;
         let post = match prepared {
             Ok(post) => post,
             Err(reason) => {
                 tracing::error!(channel = %name, entry_id = %delivery.entry_id, reason, "delivery given up");
-                if !options.dry_run {
-                    lock().mark_dead(delivery.id, &reason, now)?;
+                if !self.options.dry_run {
+                    self.store()
+                        .mark_dead(delivery.id, &reason, self.options.now)?;
                 }
-                report.dead.push(outcome(&name, delivery, reason));
-                continue;
+                self.report.dead.push(outcome(&name, delivery, reason));
+                return Ok(None);
             }
         };
-        let length = channel.count(&post.text);
-        report.rendered.push(RenderedPost {
-            channel: name.clone(),
+        let length = self.channel.count(&post.text);
+        let limit = self.channel.max_length();
+        if self.options.dry_run {
+            tracing::info!(channel = %name, entry_id = %delivery.entry_id, length, limit, text = %post.text, "dry run: would post");
+        }
+        self.report.rendered.push(RenderedPost {
+            channel: name,
             entry_id: delivery.entry_id.clone(),
             text: post.text.clone(),
             length,
-            limit: channel.max_length(),
+            limit,
         });
-        if options.dry_run {
-            tracing::info!(channel = %name, entry_id = %delivery.entry_id, length, limit = channel.max_length(), text = %post.text, "dry run: would post");
-            continue;
-        }
+        Ok(Some(post))
+    }
 
+    /// Sends `post`: `sending` is committed before the request leaves; an attempt after one
+    /// whose outcome is unknown goes through the channel's `recover`, which never posts twice.
+    async fn attempt(
+        &self,
+        delivery: &Delivery,
+        post: &Post,
+    ) -> Result<Result<Published, PostError>, StoreError> {
         // Anything but a first, clean attempt may already have reached the network.
         let uncertain = delivery.state == DeliveryState::Sending || delivery.attempts > 0;
-        lock().mark_sending(delivery.id, now)?;
+        self.store().mark_sending(delivery.id, self.options.now)?;
         let attempt = async {
             if uncertain {
-                channel.recover(&post).await
+                self.channel.recover(post).await
             } else {
-                channel.publish(&post).await
+                self.channel.publish(post).await
             }
         };
         // Each request has its own timeout; this bounds a network that strings several along.
-        let limit = config.announce.request_timeout * 4;
-        let result = tokio::time::timeout(limit, attempt)
+        let limit = self.announce.request_timeout * 4;
+        Ok(tokio::time::timeout(limit, attempt)
             .await
             .unwrap_or_else(|_| {
                 Err(PostError::Retry {
-                    reason: format!("{name}: no answer within {}s", limit.as_secs()),
+                    reason: format!("{}: no answer within {}s", self.name(), limit.as_secs()),
                     after: None,
                 })
-            });
+            }))
+    }
+
+    /// Records what the attempt gave, and whether the round goes on.
+    fn settle(
+        &mut self,
+        delivery: &Delivery,
+        result: Result<Published, PostError>,
+        waiting: usize,
+    ) -> Result<Next, StoreError> {
+        let (name, now) = (self.name().to_owned(), self.options.now);
         let attempts = delivery.attempts + 1;
+        let max_attempts = self
+            .config
+            .common
+            .max_attempts
+            .unwrap_or(self.announce.max_attempts);
         match result {
             Ok(published) => {
-                lock().mark_sent(
+                self.store().mark_sent(
                     delivery.id,
                     published.remote_id.as_deref(),
                     published.remote_url.as_deref(),
@@ -281,61 +376,59 @@ async fn deliver_channel(
                 )?;
                 let url = published.remote_url.unwrap_or_default();
                 tracing::info!(channel = %name, entry_id = %delivery.entry_id, url, "posted");
-                report.sent.push(outcome(&name, delivery, url));
-                if let Some(spacing) = spacing {
+                self.report.sent.push(outcome(&name, delivery, url));
+                // With a minimum spacing a run posts at most once per channel: the rest waits
+                // for a later run (the daemon wakes for it).
+                if let Some(spacing) = self.config.min_spacing() {
                     let rest = waiting - 1;
                     if rest > 0 {
                         let until = now + chrono::Duration::from_std(spacing).unwrap_or_default();
-                        lock().defer(&name, until, now)?;
-                        report.deferred.push((
-                            name.clone(),
-                            "min_spacing: one post per run".into(),
-                            rest,
-                        ));
+                        self.store().defer(&name, until, now)?;
+                        self.defer("min_spacing: one post per run".into(), rest);
                     }
-                    break;
+                    return Ok(Next::Stop);
                 }
             }
             Err(PostError::Retry { reason, after }) if attempts < max_attempts => {
                 let due = retry_time(attempts, after, now);
                 tracing::warn!(channel = %name, entry_id = %delivery.entry_id, attempts, retry_at = %due, reason, "post failed, will retry");
-                lock().mark_failed(delivery.id, &reason, due, now)?;
-                report.failed.push(outcome(&name, delivery, reason));
+                self.store().mark_failed(delivery.id, &reason, due, now)?;
+                self.report.failed.push(outcome(&name, delivery, reason));
             }
             Err(PostError::Retry { reason, .. }) => {
                 let reason = format!("{reason} (gave up after {attempts} attempts)");
                 tracing::error!(channel = %name, entry_id = %delivery.entry_id, reason, "delivery given up; `crier retry` re-queues it");
-                lock().mark_dead(delivery.id, &reason, now)?;
-                report.dead.push(outcome(&name, delivery, reason));
+                self.store().mark_dead(delivery.id, &reason, now)?;
+                self.report.dead.push(outcome(&name, delivery, reason));
             }
             Err(PostError::Reject { reason }) => {
                 tracing::error!(channel = %name, entry_id = %delivery.entry_id, reason, "post refused, delivery given up");
-                lock().mark_dead(delivery.id, &reason, now)?;
-                report.dead.push(outcome(&name, delivery, reason));
+                self.store().mark_dead(delivery.id, &reason, now)?;
+                self.report.dead.push(outcome(&name, delivery, reason));
             }
             Err(PostError::Pause { reason }) => {
                 tracing::error!(channel = %name, reason, "channel paused");
                 {
-                    let mut s = lock();
+                    let mut s = self.store();
                     s.release(delivery.id, &reason, now)?;
                     s.pause_channel(&name, &reason, now)?;
                 }
-                report.paused.push((name.clone(), reason.clone()));
-                report
-                    .deferred
-                    .push((name.clone(), format!("channel paused: {reason}"), waiting));
-                break;
+                self.report.paused.push(Paused {
+                    channel: name,
+                    reason: reason.clone(),
+                });
+                self.defer(format!("channel paused: {reason}"), waiting);
+                return Ok(Next::Stop);
             }
         }
+        Ok(Next::Continue)
     }
-    Ok(report)
 }
 
 /// Why the channel must not post now (daily cap, spacing), and until when, if it must not.
 fn hold_back(
     store: &Store,
     channel: &ChannelConfig,
-    spacing: Option<Duration>,
     now: DateTime<Utc>,
 ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
     let name = &channel.common.name;
@@ -353,7 +446,7 @@ fn hold_back(
             )));
         }
     }
-    if let (Some(spacing), Some(last)) = (spacing, store.last_sent_at(name)?) {
+    if let (Some(spacing), Some(last)) = (channel.min_spacing(), store.last_sent_at(name)?) {
         let next = last + chrono::Duration::from_std(spacing).unwrap_or_default();
         if next > now {
             return Ok(Some((
@@ -573,17 +666,16 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         at: DateTime<Utc>,
         dry_run: bool,
     ) -> DeliveryReport {
-        deliver_channel(
-            config,
-            &config.channels[0],
-            Box::new(Handle(script.clone())),
-            store.clone(),
-            Arc::new(AtomicUsize::new(config.announce.per_run_cap)),
-            DeliverOptions { now: at, dry_run },
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap()
+        let round = ChannelRound {
+            config: &config.channels[0],
+            announce: &config.announce,
+            channel: Box::new(Handle(script.clone())),
+            store: store.clone(),
+            budget: Arc::new(AtomicUsize::new(config.announce.per_run_cap)),
+            options: DeliverOptions { now: at, dry_run },
+            report: DeliveryReport::default(),
+        };
+        round.run(&CancellationToken::new()).await.unwrap()
     }
 
     fn states(store: &Arc<Mutex<Store>>) -> Vec<(String, DeliveryState, u32)> {
@@ -672,7 +764,10 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         let report = round(&config, &store, &script, now(), false).await;
         assert_eq!(
             report.paused,
-            [("fake".into(), "token expired: renew it".into())]
+            [Paused {
+                channel: "fake".into(),
+                reason: "token expired: renew it".into()
+            }]
         );
         assert!(report.needs_attention());
         assert_eq!(
@@ -685,7 +780,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         // While paused nothing is attempted.
         let report = round(&config, &store, &script, now(), false).await;
         assert_eq!(script.calls().len(), 1);
-        assert_eq!(report.deferred[0].2, 2);
+        assert_eq!(report.deferred[0].waiting, 2);
         store
             .lock()
             .unwrap()
@@ -722,7 +817,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         let script = Scripted::new(vec![ok("1"), ok("2")]);
         let report = round(&spaced, &store, &script, now(), false).await;
         assert_eq!(report.sent.len(), 1);
-        assert_eq!(report.deferred[0].2, 1);
+        assert_eq!(report.deferred[0].waiting, 1);
         // The rest waits for the spacing: the daemon must not wake for it before then.
         let ten = now() + chrono::Duration::minutes(10);
         assert_eq!(store.lock().unwrap().next_due().unwrap(), Some(ten));
@@ -755,7 +850,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         }
         let report = round(&spaced, &store, &script, five, false).await;
         assert!(report.sent.is_empty());
-        assert!(report.deferred[0].1.contains("min_spacing"));
+        assert!(report.deferred[0].reason.contains("min_spacing"));
         assert_eq!(store.lock().unwrap().next_due().unwrap(), Some(ten));
         let report = round(
             &spaced,
@@ -771,7 +866,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         let (_dir2, store) = store_with(&["a", "b"]);
         let report = round(&capped, &store, &Scripted::new(vec![ok("1")]), now(), false).await;
         assert_eq!(report.sent.len(), 1);
-        assert!(report.deferred[0].1.contains("daily_cap"));
+        assert!(report.deferred[0].reason.contains("daily_cap"));
         // A place frees up when the first post of the window is 24 hours old.
         assert_eq!(
             store.lock().unwrap().next_due().unwrap(),
@@ -789,7 +884,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         )
         .await;
         assert_eq!(report.sent.len(), 1);
-        assert!(report.deferred[0].1.contains("per_run_cap"));
+        assert!(report.deferred[0].reason.contains("per_run_cap"));
         assert_eq!(
             store.lock().unwrap().next_due().unwrap(),
             Some(now() + PER_RUN_CAP_PAUSE)

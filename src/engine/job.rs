@@ -186,7 +186,7 @@ fn log_delivery(report: &DeliveryReport, dry_run: bool) {
         failed = report.failed.len(),
         given_up = report.dead.len(),
         paused_channels = report.paused.len(),
-        waiting = report.deferred.iter().map(|d| d.2).sum::<usize>(),
+        waiting = report.deferred.iter().map(|d| d.waiting).sum::<usize>(),
         "delivery finished"
     );
 }
