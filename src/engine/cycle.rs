@@ -183,7 +183,7 @@ pub fn run(
                 last.is_none_or(|last| options.now.signed_duration_since(last) >= every)
             }
         };
-        let kept = store.source_cache(&name)?;
+        let kept = sources::cache_from_json(store.source_cache(&name)?.as_deref());
         let cache = if known.is_empty() || full_read_due {
             sources::Cache::new()
         } else {
@@ -223,7 +223,9 @@ pub fn run(
             batch.full_reads.push((name.clone(), options.now));
         }
         if read.cache != kept {
-            batch.source_caches.push((name.clone(), read.cache));
+            batch
+                .source_caches
+                .push((name.clone(), sources::cache_to_json(&read.cache)));
         }
         tracing::debug!(source = %name, documents = documents.len(), elapsed_ms = started.elapsed().as_millis() as u64, "source read");
         diff_source(
