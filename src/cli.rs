@@ -545,7 +545,7 @@ pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
             .count();
         let mut line = format!("  {name} ({}): {live} live entries", source.kind());
         if source.http().is_some() {
-            let cache = store.source_cache(name)?;
+            let cache = sources::cache_from_json(store.source_cache(name)?.as_deref());
             let full = store.source_full_read(name)?;
             line.push_str(&format!(
                 "; validators kept for {} URL{}; last full read {}",

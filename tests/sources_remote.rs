@@ -334,7 +334,7 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
     let stdout = text(&status.stdout);
     assert!(
         stdout.contains(
-            "old (feed): 3 live entries; validators kept for 1 URL; last full read 2024-05-10T12:00:00+00:00"
+            "old (feed): 3 live entries; validators kept for 1 URL; last full read 2024-05-10T12:00:00.000000Z"
         ),
         "{stdout}"
     );

@@ -215,7 +215,7 @@ fn read_source(
         options.full_read,
     );
     // Validators only make sense next to the entries they vouch for.
-    let kept = store.source_cache(&name)?;
+    let kept = sources::cache_from_json(store.source_cache(&name)?.as_deref());
     let cache = if known.is_empty() || full_read {
         sources::Cache::new()
     } else {
@@ -246,7 +246,9 @@ fn read_source(
         batch.full_reads.push((name.clone(), options.now));
     }
     if read.cache != kept {
-        batch.source_caches.push((name.clone(), read.cache));
+        batch
+            .source_caches
+            .push((name.clone(), sources::cache_to_json(&read.cache)));
     }
     tracing::debug!(source = %name, documents = read.documents.len(), elapsed_ms = started.elapsed().as_millis() as u64, "source read");
     diff_source(

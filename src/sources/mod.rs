@@ -123,6 +123,19 @@ impl IdClaims {
 /// HTTP validators by URL, kept between reads of a remote source.
 pub type Cache = BTreeMap<String, http::Validators>;
 
+/// The cache as the JSON text the store keeps (an object of URL → validators, keys sorted).
+pub fn cache_to_json(cache: &Cache) -> String {
+    // A map of strings to strings always serialises.
+    serde_json::to_string(cache).unwrap_or_default()
+}
+
+/// The cache from the JSON text the store kept. None, or a value that does not read (edited by
+/// hand), is an empty cache: the next read is simply unconditional.
+pub fn cache_from_json(json: Option<&str>) -> Cache {
+    json.and_then(|json| serde_json::from_str(json).ok())
+        .unwrap_or_default()
+}
+
 /// What a read starts from.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadInput<'a> {
@@ -194,5 +207,24 @@ pub fn build(site: &Site, source: &SourceConfig) -> Box<dyn Source> {
         SourceConfig::Json(j) => Box::new(json::JsonSource::new(site, j)),
         SourceConfig::Feed(f) => Box::new(feed::FeedSource::new(site, f)),
         SourceConfig::Html(h) => Box::new(html::HtmlSource::new(site, h)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_keeps_the_json_stored_before_and_reads_bad_json_as_empty() {
+        // The text earlier versions stored: existing states keep their validators.
+        let stored = r#"{"https://e.org/a.xml":{"etag":"\"v1\""},"https://e.org/b.xml":{"last_modified":"Wed, 01 May 2024 10:00:00 GMT"}}"#;
+        let cache = cache_from_json(Some(stored));
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache["https://e.org/a.xml"].etag.as_deref(), Some("\"v1\""));
+        assert_eq!(cache_to_json(&cache), stored);
+        assert_eq!(cache_to_json(&Cache::new()), "{}");
+        assert!(cache_from_json(None).is_empty());
+        assert!(cache_from_json(Some("not json")).is_empty());
+        assert!(cache_from_json(Some(r#"{"u": 3}"#)).is_empty());
     }
 }

@@ -11,12 +11,13 @@
 //!
 //! `sending` is committed before a request leaves, so a delivery found in `sending` later is
 //! one whose outcome is unknown; the engine resolves it through the channel's `recover`.
-//! Times are RFC 3339 UTC text with microseconds, so text order is time order.
+//! Times are in the store's one format ([`super::timestamp`]), whose text order is time order:
+//! the queries below compare and sort them as text.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, parse_timestamp, timestamp};
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -111,15 +112,10 @@ pub struct ChannelSummary {
     pub paused: Option<String>,
 }
 
-/// Time format of the outbox: sortable as text.
-pub fn stamp(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
+/// A stored time; an unreadable one (edited by hand) reads as the epoch rather than failing
+/// the whole listing.
 fn parse_time(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or_default()
+    parse_timestamp(s).unwrap_or_default()
 }
 
 /// Queues deliveries inside the cycle's transaction; one already queued for the same entry
@@ -135,7 +131,7 @@ pub(super) fn queue(tx: &Transaction<'_>, deliveries: &[NewDelivery]) -> rusqlit
             d.entry_id,
             d.channel,
             d.state.as_str(),
-            stamp(d.queued_at),
+            timestamp(d.queued_at),
             d.reason
         ])?;
     }
@@ -176,7 +172,7 @@ impl Store {
             ))
             .map_err(|e| self.sql(e))?;
         let rows = stmt
-            .query_map(params![channel, stamp(now)], row)
+            .query_map(params![channel, timestamp(now)], row)
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
@@ -214,7 +210,7 @@ impl Store {
         self.update(
             "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?2
              WHERE id = ?1",
-            params![id, stamp(now)],
+            params![id, timestamp(now)],
         )
     }
 
@@ -230,7 +226,7 @@ impl Store {
             "UPDATE deliveries SET state = 'sent', sent_at = ?2, updated_at = ?2,
                  remote_id = ?3, remote_url = ?4, last_error = NULL
              WHERE id = ?1",
-            params![id, stamp(now), remote_id, remote_url],
+            params![id, timestamp(now), remote_id, remote_url],
         )
     }
 
@@ -245,7 +241,7 @@ impl Store {
         self.update(
             "UPDATE deliveries SET state = 'failed', last_error = ?2, due_at = ?3, updated_at = ?4
              WHERE id = ?1",
-            params![id, error, stamp(due), stamp(now)],
+            params![id, error, timestamp(due), timestamp(now)],
         )
     }
 
@@ -258,7 +254,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.update(
             "UPDATE deliveries SET state = 'dead', last_error = ?2, updated_at = ?3 WHERE id = ?1",
-            params![id, error, stamp(now)],
+            params![id, error, timestamp(now)],
         )
     }
 
@@ -269,7 +265,7 @@ impl Store {
             "UPDATE deliveries SET state = 'pending', attempts = MAX(attempts - 1, 0),
                  last_error = ?2, updated_at = ?3
              WHERE id = ?1",
-            params![id, error, stamp(now)],
+            params![id, error, timestamp(now)],
         )
     }
 
@@ -278,7 +274,7 @@ impl Store {
         self.conn
             .query_row(
                 "SELECT COUNT(*) FROM deliveries WHERE channel = ?1 AND state = 'sent' AND sent_at >= ?2",
-                params![channel, stamp(since)],
+                params![channel, timestamp(since)],
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| n as usize)
@@ -295,7 +291,7 @@ impl Store {
             .conn
             .query_row(
                 "SELECT MIN(sent_at) FROM deliveries WHERE channel = ?1 AND state = 'sent' AND sent_at >= ?2",
-                params![channel, stamp(since)],
+                params![channel, timestamp(since)],
                 |r| r.get(0),
             )
             .map_err(|e| self.sql(e))?;
@@ -313,7 +309,7 @@ impl Store {
         self.update(
             "UPDATE deliveries SET due_at = ?2, updated_at = ?3
              WHERE channel = ?1 AND state IN ('pending', 'failed') AND due_at < ?2",
-            params![channel, stamp(until), stamp(now)],
+            params![channel, timestamp(until), timestamp(now)],
         )
     }
 
@@ -340,7 +336,7 @@ impl Store {
         self.update(
             "INSERT INTO channel_state (channel, paused, paused_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (channel) DO UPDATE SET paused = excluded.paused, paused_at = excluded.paused_at",
-            params![channel, reason, stamp(now)],
+            params![channel, reason, timestamp(now)],
         )
     }
 
@@ -375,7 +371,7 @@ impl Store {
                 "UPDATE deliveries SET state = 'pending', attempts = 0, due_at = ?3, updated_at = ?3
                  WHERE state IN ('dead', 'failed', 'held')
                    AND (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR entry_id = ?2)",
-                params![channel, entry, stamp(now)],
+                params![channel, entry, timestamp(now)],
             )
             .and_then(|n| {
                 let unpaused = tx.execute(
