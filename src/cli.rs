@@ -17,9 +17,14 @@ use crate::entry::Entry;
 use crate::sources::{self, Outcome};
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::daemon::lock::InstanceLock;
+use crate::daemon::{
+    self,
+    health::{HealthConfig, HealthServer},
+    lock::InstanceLock,
+};
 use crate::engine::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::engine::job::{self, JobOptions};
 use crate::store::Store;
@@ -159,8 +164,9 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// Runs the parsed command line, writing human output to `out`.
-pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<Exit> {
+/// Runs the parsed command line, writing human output to `out`; the daemon calls `after_job`
+/// after each job (the binary gives its allocator's memory back there).
+pub fn execute(cli: &Cli, out: &mut dyn Write, after_job: Option<fn()>) -> Result<Exit> {
     let now = cli.now.unwrap_or_else(Utc::now);
     match &cli.command {
         Command::Run {
@@ -176,8 +182,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write) -> Result<Exit> {
                         "--dry-run, --announce-existing and --full-read go with --once: try `crier run --once --dry-run`"
                     );
                 }
-                runtime()?.block_on(crate::daemon::daemon(cli.config.clone(), config))?;
-                return Ok(Exit::Ok);
+                return daemon(&cli.config, config, after_job);
             }
             run_once(
                 &config,
@@ -223,6 +228,81 @@ pub fn run_once(config: &Config, options: JobOptions) -> Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// `crier run` without `--once`: the daemon, under the instance lock, with the health listener
+/// bound and the signals installed here, at the binary's start (SIGTERM and SIGINT stop it,
+/// SIGHUP reloads the config file). Returns once stopped.
+fn daemon(config_path: &Path, config: Config, after_job: Option<fn()>) -> Result<Exit> {
+    let lock = InstanceLock::acquire(&config.store.path)?;
+    tracing::debug!(lock = %lock.path().display(), "instance lock taken");
+    let path = config_path.to_owned();
+    runtime()?.block_on(async {
+        let shutdown = CancellationToken::new();
+        let (reload, reloads) = mpsc::channel(1);
+        install_signals(shutdown.clone(), reload)?;
+        let health = bind_health(&config).await?;
+        daemon::run(daemon::Daemon {
+            config,
+            reload_config: Box::new(move || Ok(Config::load(&path)?)),
+            clock: Box::new(daemon::SystemClock),
+            jobs: daemon::Engine,
+            shutdown,
+            reloads,
+            health,
+            after_job,
+        })
+        .await
+    })?;
+    // Held until the runtime is gone, with the job threads it waited for.
+    drop(lock);
+    Ok(Exit::Ok)
+}
+
+/// SIGTERM and SIGINT cancel `shutdown`; SIGHUP asks for a reload.
+fn install_signals(shutdown: CancellationToken, reload: mpsc::Sender<()>) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => {
+                    tracing::info!("SIGTERM: stopping");
+                    shutdown.cancel();
+                    break;
+                }
+                _ = int.recv() => {
+                    tracing::info!("SIGINT: stopping");
+                    shutdown.cancel();
+                    break;
+                }
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    let _ = reload.try_send(());
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Binds the health and metrics listener when `[daemon.health]` is set, before the daemon
+/// starts, so that a port in use stops the start.
+async fn bind_health(config: &Config) -> Result<Option<HealthServer>> {
+    let Some(health) = &config.daemon.health else {
+        return Ok(None);
+    };
+    let listen = health.listen;
+    let server = HealthServer::bind(HealthConfig {
+        listen,
+        max_age: health.max_age,
+        serve_feeds: health.serve_feeds.then(|| config.feeds.output_dir.clone()),
+    })
+    .await
+    .with_context(|| format!("cannot listen on {listen} (daemon.health.listen)"))?;
+    Ok(Some(server))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -10,8 +10,10 @@
 //!   [`feeds`], [`channels`] and [`schedule`];
 //! - the leaves [`site`], [`entry`], [`secrets`] and [`values`] import nothing of crier's.
 //!
-//! The binary (`src/main.rs`) only parses the command line, installs signals and maps results
-//! to exit codes; all behaviour lives in this library. `docs/ARCHITECTURE.md` draws the map.
+//! The binary (`src/main.rs`) only parses the command line, hands [`cli`] its allocator's
+//! after-job hook and maps results to exit codes; the daemon's start in [`cli`] installs the
+//! signals, takes the instance lock and binds the health listener. All behaviour lives in
+//! this library. `docs/ARCHITECTURE.md` draws the map.
 
 pub mod channels;
 pub mod cli;

@@ -27,11 +27,10 @@ fn main() -> ExitCode {
         libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
     }
-    crier::daemon::set_after_job(release_memory);
     let cli = Cli::parse();
     cli::init_logging(cli.log_format);
     let mut stdout = std::io::stdout().lock();
-    match cli::execute(&cli, &mut stdout) {
+    match cli::execute(&cli, &mut stdout, Some(release_memory)) {
         Ok(exit) => exit.into(),
         Err(error) => {
             // Plain text goes straight to stderr so a restrictive CRIER_LOG cannot hide it;

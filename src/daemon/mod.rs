@@ -9,41 +9,43 @@
 //! cycle. Naps are short (at most 30 s, or half the systemd watchdog period), so a wake-up
 //! after suspend is noticed from the wall clock rather than from a monotonic timer that did
 //! not run.
+//!
+//! [`run`] takes everything it works with from its caller, the way mini-redis's
+//! `server::run(listener, shutdown)` does: the config and a way to read it again, a wall
+//! [`Clock`], the [`Jobs`] it schedules, a shutdown token, a reload channel, the bound health
+//! listener and an after-job hook. The caller (`cli`, at the binary's start) takes the
+//! instance lock and turns signals into the token and the channel; the tests drive this same
+//! loop under tokio's paused clock with fake jobs.
 
 pub mod health;
 pub mod lock;
 pub mod watch;
 
-use std::path::{Path, PathBuf};
+use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::engine::job::{self, JobOptions};
+use crate::engine::deliver::DeliveryReport;
+use crate::engine::job::{self, JobOptions, JobOutcome};
 use crate::schedule::Ticks;
-use health::{HealthConfig, HealthServer, HealthState};
-use lock::InstanceLock;
-
-/// Called after each job of the daemon, before it naps (the binary hands its allocator's
-/// "give memory back" here, so that an idle daemon stays small).
-static AFTER_JOB: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
-
-/// Sets the function the daemon calls after each job; the first call wins.
-pub fn set_after_job(hook: fn()) {
-    let _ = AFTER_JOB.set(hook);
-}
+use health::{HealthServer, HealthState};
 
 /// Longest nap between two looks at the wall clock.
 const MAX_NAP: Duration = Duration::from_secs(30);
 /// How long a stopping daemon waits for the job in flight.
 const STOP_GRACE: Duration = Duration::from_secs(8);
+/// Quiet time after the last change of a burst (an editor's save, a `git pull`).
+const WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
 
-/// Where the time comes from: the system, or a test's.
+/// Where the wall time comes from: the system, or a test's. The loop's naps do not ask it:
+/// they sleep on tokio's clock, so a test that pauses that clock drives them.
 pub trait Clock: Send + Sync {
     /// The current time.
     fn now(&self) -> DateTime<Utc>;
@@ -56,6 +58,97 @@ impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now()
     }
+}
+
+/// The work the daemon schedules: [`Engine`] in production, a fake in the tests.
+pub trait Jobs {
+    /// A cycle then the due deliveries, acting at `now`; `stop` ends the deliveries early.
+    fn cycle(
+        &self,
+        config: Arc<Config>,
+        now: DateTime<Utc>,
+        stop: CancellationToken,
+    ) -> impl Future<Output = Result<JobOutcome>> + Send;
+
+    /// The deliveries due at `now`, between two cycles.
+    fn deliver_due(
+        &self,
+        config: Arc<Config>,
+        now: DateTime<Utc>,
+        stop: CancellationToken,
+    ) -> impl Future<Output = Result<DeliveryReport>> + Send;
+
+    /// When the next delivery falls due, if one waits.
+    fn next_due(&self, config: Arc<Config>) -> impl Future<Output = Option<DateTime<Utc>>> + Send;
+}
+
+/// The engine's jobs on the state database: [`job::run`], [`job::deliver_due`] and the
+/// outbox's next retry time.
+pub struct Engine;
+
+impl Jobs for Engine {
+    fn cycle(
+        &self,
+        config: Arc<Config>,
+        now: DateTime<Utc>,
+        stop: CancellationToken,
+    ) -> impl Future<Output = Result<JobOutcome>> + Send {
+        let options = JobOptions {
+            now: Some(now),
+            ..JobOptions::default()
+        };
+        job::run(config, options, stop)
+    }
+
+    fn deliver_due(
+        &self,
+        config: Arc<Config>,
+        now: DateTime<Utc>,
+        stop: CancellationToken,
+    ) -> impl Future<Output = Result<DeliveryReport>> + Send {
+        job::deliver_due(config, now, stop)
+    }
+
+    async fn next_due(&self, config: Arc<Config>) -> Option<DateTime<Utc>> {
+        if config.channels.is_empty() {
+            return None;
+        }
+        let path = config.store.path.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::store::Store::open_read_only(&path)
+                .ok()
+                .flatten()
+                .and_then(|s| s.next_due().ok().flatten())
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+}
+
+/// Reads the config again when a reload is asked: the binary loads its file again, a test
+/// hands the next config. An error keeps the running config.
+pub type ReloadConfig = Box<dyn FnMut() -> Result<Config> + Send>;
+
+/// Everything the daemon loop works with, handed in by its caller.
+pub struct Daemon<J> {
+    /// The config at start.
+    pub config: Config,
+    /// How to read the config again on a reload request.
+    pub reload_config: ReloadConfig,
+    /// The wall time.
+    pub clock: Box<dyn Clock>,
+    /// The work to schedule.
+    pub jobs: J,
+    /// Cancelled to stop (SIGTERM, SIGINT); the job in flight gets [`STOP_GRACE`].
+    pub shutdown: CancellationToken,
+    /// One message per reload request (SIGHUP).
+    pub reloads: mpsc::Receiver<()>,
+    /// The health and metrics listener, already bound; `None` without `[daemon.health]`.
+    pub health: Option<HealthServer>,
+    /// Called after each job, before the nap (the binary gives its allocator's memory back
+    /// there, so that an idle daemon stays small).
+    pub after_job: Option<fn()>,
 }
 
 /// Why the daemon woke up.
@@ -71,6 +164,182 @@ pub enum Wake {
     Reload,
     /// A nap ended with nothing to do (the systemd watchdog is fed in between).
     Nap,
+}
+
+/// Runs the daemon until `shutdown` is cancelled: a cycle at start, then one per tick or
+/// watched change, and the deliveries that fall due between ticks. Returns after the job in
+/// flight finished or was left safely recorded.
+pub async fn run<J: Jobs>(daemon: Daemon<J>) -> Result<()> {
+    let Daemon {
+        config,
+        reload_config,
+        clock,
+        jobs,
+        shutdown,
+        reloads,
+        health,
+        after_job,
+    } = daemon;
+    let watching = Watching::start(&config)?;
+    let health_state = Arc::new(HealthState::default());
+    if let Some(server) = health {
+        serve_health(server, &config, health_state.clone(), &shutdown);
+    }
+    let watchdog = sd_notify::watchdog_enabled();
+    let next_tick = clock.now();
+    let mut state = Loop {
+        ticks: Ticks::new(&config.daemon, config.site.timezone),
+        config: Arc::new(config),
+        reload_config,
+        clock,
+        jobs,
+        shutdown,
+        reloads,
+        watching,
+        health: health_state,
+        next_tick,
+        nap: watchdog.map_or(MAX_NAP, |w| (w / 2).min(MAX_NAP)),
+        watchdog,
+    };
+    notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("started; first cycle running"),
+    ]);
+    tracing::info!(schedule = %state.config.daemon.schedule, "crier daemon started");
+
+    while let Some(wake) = state.wake().await {
+        match wake {
+            Wake::Nap => continue,
+            Wake::Reload => {
+                state.on_reload()?;
+                continue;
+            }
+            Wake::Due => state.on_due().await,
+            Wake::Tick | Wake::Watch => state.on_cycle(wake).await,
+        }
+        if state.shutdown.is_cancelled() {
+            break;
+        }
+        if let Some(hook) = after_job {
+            hook();
+        }
+        state.schedule_next(wake);
+    }
+    notify(&[sd_notify::NotifyState::Stopping]);
+    tracing::info!("crier daemon stopped");
+    Ok(())
+}
+
+/// The loop's state between two wakes.
+struct Loop<J> {
+    config: Arc<Config>,
+    reload_config: ReloadConfig,
+    clock: Box<dyn Clock>,
+    jobs: J,
+    shutdown: CancellationToken,
+    reloads: mpsc::Receiver<()>,
+    ticks: Ticks,
+    watching: Watching,
+    health: Arc<HealthState>,
+    /// The next cycle, jitter included; the start time at first, so that a cycle runs at once.
+    next_tick: DateTime<Utc>,
+    /// Longest sleep between two looks at the wall clock.
+    nap: Duration,
+    /// The systemd watchdog period, when systemd asks for pings.
+    watchdog: Option<Duration>,
+}
+
+impl<J: Jobs> Loop<J> {
+    /// Feeds the watchdog, then waits for the next reason to act; `None` once stopped.
+    async fn wake(&mut self) -> Option<Wake> {
+        notify(&[sd_notify::NotifyState::Watchdog]);
+        let due = self.jobs.next_due(self.config.clone()).await;
+        next_wake(
+            &*self.clock,
+            self.next_tick,
+            due,
+            self.nap,
+            &mut self.watching.triggers,
+            &mut self.reloads,
+            &self.shutdown,
+        )
+        .await
+    }
+
+    /// Reads the config again; the new one brings its schedule and watches, and the next tick
+    /// is counted from now. A config that does not load leaves the running one in place.
+    fn on_reload(&mut self) -> Result<()> {
+        let config = match (self.reload_config)() {
+            Ok(config) => config,
+            Err(e) => {
+                tracing::error!(error = %e, "new configuration refused; keeping the running one");
+                return Ok(());
+            }
+        };
+        tracing::info!(config = %config.file.display(), "configuration reloaded");
+        self.config = Arc::new(config);
+        self.ticks = Ticks::new(&self.config.daemon, self.config.site.timezone);
+        self.watching = Watching::start(&self.config)?;
+        let now = self.clock.now();
+        self.next_tick = self
+            .ticks
+            .next_after(now)
+            .unwrap_or_else(|| now + chrono::Duration::days(1));
+        Ok(())
+    }
+
+    /// A delivery fell due between ticks: sends what is due.
+    async fn on_due(&mut self) {
+        let work =
+            self.jobs
+                .deliver_due(self.config.clone(), self.clock.now(), self.shutdown.clone());
+        if let Err(e) = finish_or_grace(work, &self.shutdown, self.watchdog).await {
+            tracing::error!("delivery failed: {e:#}");
+        }
+    }
+
+    /// A tick or a watched change: runs a cycle and tells the health listener and systemd
+    /// how it went.
+    async fn on_cycle(&mut self, wake: Wake) {
+        if wake == Wake::Watch {
+            tracing::info!("entry files changed: running a cycle");
+        }
+        let now = self.clock.now();
+        let work = self
+            .jobs
+            .cycle(self.config.clone(), now, self.shutdown.clone());
+        let started = tokio::time::Instant::now();
+        self.health.cycle_started(now);
+        let result = finish_or_grace(work, &self.shutdown, self.watchdog).await;
+        let finished = self.clock.now();
+        self.health.cycle_finished(
+            finished,
+            started.elapsed(),
+            result.is_ok(),
+            result.as_ref().err().map(|e| format!("{e:#}")),
+        );
+        if let Err(e) = &result {
+            tracing::error!("cycle failed: {e:#}");
+        }
+        notify(&[sd_notify::NotifyState::Status(&cycle_status(
+            &result, finished,
+        ))]);
+    }
+
+    /// After a job, the next tick: from the clock, not from the previous tick, so that the
+    /// ticks missed while the job ran coalesce into the one just run. A delivery between
+    /// ticks keeps the tick planned unless the delivery ran past it.
+    fn schedule_next(&mut self, wake: Wake) {
+        let now = self.clock.now();
+        if wake == Wake::Tick || self.next_tick <= now {
+            self.next_tick = self
+                .ticks
+                .next_after(now)
+                .map(|t| t + self.ticks.jitter())
+                .unwrap_or_else(|| now + chrono::Duration::days(1));
+            tracing::debug!(next_tick = %self.next_tick, "next cycle");
+        }
+    }
 }
 
 /// Waits for the next reason to act. `None` when `shutdown` is cancelled.
@@ -119,138 +388,23 @@ fn notify(state: &[sd_notify::NotifyState<'_>]) {
     }
 }
 
-/// Reads, parses and validates the config again (SIGHUP); the old one stays on error.
-fn reload(path: &Path, current: &Arc<Config>) -> Arc<Config> {
-    match Config::load(path) {
-        Ok(config) => {
-            tracing::info!(config = %path.display(), "configuration reloaded");
-            Arc::new(config)
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "new configuration refused; keeping the running one");
-            current.clone()
-        }
+/// systemd's status line after a cycle that finished at `at`.
+fn cycle_status(result: &Result<JobOutcome>, at: DateTime<Utc>) -> String {
+    match result {
+        Ok(outcome) => format!(
+            "last cycle {}: {}",
+            at.format("%Y-%m-%d %H:%M:%S UTC"),
+            outcome.summary()
+        ),
+        Err(e) => format!("last cycle failed: {e:#}"),
     }
-}
-
-/// `crier run`: the daemon. Returns when SIGTERM or SIGINT arrives, after the job in flight
-/// finished or was left safely recorded.
-pub async fn daemon(config_path: PathBuf, config: Config) -> Result<()> {
-    let lock = InstanceLock::acquire(&config.store.path)?;
-    tracing::debug!(lock = %lock.path().display(), "instance lock taken");
-    let shutdown = CancellationToken::new();
-    let (reload_tx, mut reload_rx) = mpsc::channel(1);
-    spawn_signal_handlers(shutdown.clone(), reload_tx)?;
-
-    let mut config = Arc::new(config);
-    let mut ticks = Ticks::new(&config.daemon, config.site.timezone);
-    let mut watch = start_watching(&config)?;
-    let health = Arc::new(HealthState::default());
-    start_health(&config, health.clone(), &shutdown).await?;
-    let watchdog = watchdog_period();
-    let nap = watchdog.map_or(MAX_NAP, |w| (w / 2).min(MAX_NAP));
-    let clock = SystemClock;
-
-    notify(&[
-        sd_notify::NotifyState::Ready,
-        sd_notify::NotifyState::Status("started; first cycle running"),
-    ]);
-    tracing::info!(schedule = %config.daemon.schedule, "crier daemon started");
-
-    let mut next_tick = clock.now();
-    loop {
-        notify(&[sd_notify::NotifyState::Watchdog]);
-        let due = next_due(&config).await;
-        let Some(wake) = next_wake(
-            &clock,
-            next_tick,
-            due,
-            nap,
-            &mut watch.1,
-            &mut reload_rx,
-            &shutdown,
-        )
-        .await
-        else {
-            break;
-        };
-        match wake {
-            Wake::Nap => continue,
-            Wake::Reload => {
-                let reloaded = reload(&config_path, &config);
-                if !Arc::ptr_eq(&reloaded, &config) {
-                    config = reloaded;
-                    ticks = Ticks::new(&config.daemon, config.site.timezone);
-                    watch = start_watching(&config)?;
-                    next_tick = ticks
-                        .next_after(clock.now())
-                        .unwrap_or_else(|| clock.now() + chrono::Duration::days(1));
-                }
-                continue;
-            }
-            Wake::Due => {
-                let work = job::deliver_due(config.clone(), clock.now(), shutdown.clone());
-                if let Err(e) = finish_or_grace(work, &shutdown, watchdog).await {
-                    tracing::error!("delivery failed: {e:#}");
-                }
-            }
-            Wake::Tick | Wake::Watch => {
-                if wake == Wake::Watch {
-                    tracing::info!("entry files changed: running a cycle");
-                }
-                let work = job::run(config.clone(), JobOptions::default(), shutdown.clone());
-                let started = std::time::Instant::now();
-                health.cycle_started(clock.now());
-                let result = finish_or_grace(work, &shutdown, watchdog).await;
-                health.cycle_finished(
-                    clock.now(),
-                    started.elapsed(),
-                    result.is_ok(),
-                    result.as_ref().err().map(|e| format!("{e:#}")),
-                );
-                let status = match result {
-                    Ok(outcome) => {
-                        let line = outcome.summary();
-                        format!(
-                            "last cycle {}: {line}",
-                            clock.now().format("%Y-%m-%d %H:%M:%S UTC")
-                        )
-                    }
-                    Err(e) => {
-                        tracing::error!("cycle failed: {e:#}");
-                        format!("last cycle failed: {e:#}")
-                    }
-                };
-                notify(&[sd_notify::NotifyState::Status(&status)]);
-            }
-        }
-        if shutdown.is_cancelled() {
-            break;
-        }
-        if let Some(hook) = AFTER_JOB.get() {
-            hook();
-        }
-        // From the clock, not from the previous tick: missed ticks coalesce into this cycle.
-        let now = clock.now();
-        if matches!(wake, Wake::Tick) || next_tick <= now {
-            next_tick = ticks
-                .next_after(now)
-                .map(|t| t + ticks.jitter())
-                .unwrap_or_else(|| now + chrono::Duration::days(1));
-            tracing::debug!(next_tick = %next_tick, "next cycle");
-        }
-    }
-    notify(&[sd_notify::NotifyState::Stopping]);
-    tracing::info!("crier daemon stopped");
-    drop(lock);
-    Ok(())
 }
 
 /// Awaits `work`; when a stop is asked meanwhile, gives it [`STOP_GRACE`] to finish (it stops
 /// starting new posts by itself) and then lets it go: every post it may interrupt is recorded
 /// as `sending` and resolved without duplicates by the next start.
 async fn finish_or_grace<T>(
-    work: impl std::future::Future<Output = Result<T>>,
+    work: impl Future<Output = Result<T>>,
     shutdown: &CancellationToken,
     watchdog: Option<Duration>,
 ) -> Result<T> {
@@ -269,75 +423,50 @@ async fn finish_or_grace<T>(
     }
 }
 
-/// When the next delivery falls due (none without channels).
-async fn next_due(config: &Arc<Config>) -> Option<DateTime<Utc>> {
-    if config.channels.is_empty() {
-        return None;
-    }
-    let path = config.store.path.clone();
-    tokio::task::spawn_blocking(move || {
-        crate::store::Store::open_read_only(&path)
-            .ok()
-            .flatten()
-            .and_then(|s| s.next_due().ok().flatten())
-    })
-    .await
-    .ok()
-    .flatten()
+/// The watcher of the directory sources, kept alive while in use, and its triggers; empty
+/// when `daemon.watch` is off.
+#[derive(Default)]
+struct Watching {
+    _watch: Option<watch::Watch>,
+    triggers: Option<mpsc::Receiver<()>>,
 }
 
-/// The systemd watchdog period, when systemd asks for pings.
-fn watchdog_period() -> Option<Duration> {
-    sd_notify::watchdog_enabled()
-}
-
-/// The watcher (kept alive while it is in use) and its triggers.
-type Watching = (Option<watch::Watch>, Option<mpsc::Receiver<()>>);
-
-/// Watches the folders of the directory sources when `daemon.watch` asks for it.
-fn start_watching(config: &Config) -> Result<Watching> {
-    if !config.daemon.watch {
-        return Ok((None, None));
-    }
-    let folders: Vec<PathBuf> = config
-        .sources
-        .iter()
-        .filter_map(|source| match source {
-            crate::sources::SourceConfig::Directory(d) => Some(d.path.clone()),
-            _ => None,
+impl Watching {
+    /// Watches the folders of the directory sources when `daemon.watch` asks for it.
+    fn start(config: &Config) -> Result<Watching> {
+        if !config.daemon.watch {
+            return Ok(Watching::default());
+        }
+        let folders: Vec<PathBuf> = config
+            .sources
+            .iter()
+            .filter_map(|source| match source {
+                crate::sources::SourceConfig::Directory(d) => Some(d.path.clone()),
+                _ => None,
+            })
+            .collect();
+        if folders.is_empty() {
+            tracing::warn!(
+                "daemon.watch is on but no source is a directory; remote sources are read on the schedule only"
+            );
+            return Ok(Watching::default());
+        }
+        let (watch, triggers) = watch::watch(&folders, WATCH_DEBOUNCE)?;
+        tracing::info!(folders = folders.len(), "watching entry files");
+        Ok(Watching {
+            _watch: Some(watch),
+            triggers: Some(triggers),
         })
-        .collect();
-    if folders.is_empty() {
-        tracing::warn!(
-            "daemon.watch is on but no source is a directory; remote sources are read on the schedule only"
-        );
-        return Ok((None, None));
     }
-    let (watch, triggers) = watch::watch(&folders, WATCH_DEBOUNCE)?;
-    tracing::info!(folders = folders.len(), "watching entry files");
-    Ok((Some(watch), Some(triggers)))
 }
 
-/// Quiet time after the last change of a burst (an editor's save, a `git pull`).
-const WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
-
-/// Starts the health and metrics listener when `[daemon.health]` is set.
-async fn start_health(
+/// Serves the health listener on the loop's shared state until `shutdown`.
+fn serve_health(
+    server: HealthServer,
     config: &Config,
     state: Arc<HealthState>,
     shutdown: &CancellationToken,
-) -> Result<()> {
-    let Some(health) = &config.daemon.health else {
-        return Ok(());
-    };
-    let listen = health.listen;
-    let server = HealthServer::bind(HealthConfig {
-        listen,
-        max_age: health.max_age,
-        serve_feeds: health.serve_feeds.then(|| config.feeds.output_dir.clone()),
-    })
-    .await
-    .with_context(|| format!("cannot listen on {listen} (daemon.health.listen)"))?;
+) {
     tracing::info!(address = %server.local_addr(), "health and metrics listener started");
     let store_path = config.store.path.clone();
     let shutdown = shutdown.clone();
@@ -346,59 +475,36 @@ async fn start_health(
             tracing::error!(error = %e, "health listener stopped");
         }
     });
-    Ok(())
-}
-
-fn spawn_signal_handlers(shutdown: CancellationToken, reload: mpsc::Sender<()>) -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = term.recv() => {
-                    tracing::info!("SIGTERM: stopping");
-                    shutdown.cancel();
-                    break;
-                }
-                _ = int.recv() => {
-                    tracing::info!("SIGINT: stopping");
-                    shutdown.cancel();
-                    break;
-                }
-                _ = hup.recv() => {
-                    tracing::info!("SIGHUP: reloading the configuration");
-                    let _ = reload.try_send(());
-                }
-            }
-        }
-    });
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use chrono_tz::Europe::Paris;
+    use rand::{RngExt, SeedableRng};
+    use tokio::time::Instant;
+
+    use crate::engine::cycle::CycleReport;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    fn ticks(expression: &str) -> Ticks {
-        let daemon = crate::schedule::DaemonConfig {
-            schedule: crate::schedule::Schedule::parse(expression).unwrap(),
-            ..Default::default()
-        };
-        Ticks::new(&daemon, Paris)
+    /// The test config on `schedule`, read in Paris.
+    fn config(schedule: &str) -> Config {
+        let mut config = crate::testing::config_with("");
+        config.daemon.schedule = crate::schedule::Schedule::parse(schedule).unwrap();
+        config.daemon.timezone = Some(Paris);
+        config
     }
 
-    /// A wall clock that moves with tokio's (paused) clock.
+    /// A wall clock that starts at `wall` and moves with tokio's (paused) clock.
     struct TestClock {
         wall: DateTime<Utc>,
-        start: tokio::time::Instant,
+        start: Instant,
     }
 
     impl Clock for TestClock {
@@ -407,118 +513,295 @@ mod tests {
         }
     }
 
-    /// Runs the wake logic for `span` of virtual time; each cycle takes `work` of it.
-    async fn simulate(
-        ticks: &Ticks,
-        start: &str,
-        span: Duration,
+    /// What kind of job the fake ran.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        Cycle,
+        Due,
+    }
+
+    /// A job the fake ran, and the wall time the loop gave it.
+    #[derive(Debug, Clone, Copy)]
+    struct JobRun {
+        kind: Kind,
+        at: DateTime<Utc>,
+    }
+
+    impl JobRun {
+        /// The Paris time, `HH:MM:SS`.
+        fn paris(&self) -> String {
+            self.at.with_timezone(&Paris).format("%H:%M:%S").to_string()
+        }
+    }
+
+    /// Jobs that take `work` of virtual time each and record what ran when; one delivery
+    /// waits in `due` until a delivery round sends it.
+    #[derive(Clone, Default)]
+    struct FakeJobs {
         work: Duration,
-        due: Option<&str>,
-    ) -> Vec<(Wake, String)> {
-        let clock = TestClock {
-            wall: utc(start),
-            start: tokio::time::Instant::now(),
-        };
-        let (_tx, mut reload) = mpsc::channel(1);
-        let shutdown = CancellationToken::new();
-        let mut due = due.map(utc);
-        let mut next_tick = ticks.next_after(clock.now()).unwrap();
-        let mut seen = Vec::new();
-        while clock.start.elapsed() < span {
-            let wake = next_wake(
-                &clock,
-                next_tick,
-                due,
-                MAX_NAP,
-                &mut None,
-                &mut reload,
-                &shutdown,
-            )
-            .await
-            .unwrap();
-            if wake == Wake::Nap {
-                continue;
-            }
-            if clock.start.elapsed() > span {
-                break;
-            }
-            seen.push((
-                wake,
-                clock
-                    .now()
-                    .with_timezone(&Paris)
-                    .format("%H:%M:%S")
-                    .to_string(),
-            ));
-            tokio::time::sleep(work).await;
-            if wake == Wake::Due {
-                due = None;
-            } else {
-                next_tick = ticks.next_after(clock.now()).unwrap();
+        due: Arc<Mutex<Option<DateTime<Utc>>>>,
+        runs: Arc<Mutex<Vec<JobRun>>>,
+    }
+
+    impl FakeJobs {
+        fn taking(work: Duration) -> FakeJobs {
+            FakeJobs {
+                work,
+                ..FakeJobs::default()
             }
         }
-        seen
+
+        fn record(&self, kind: Kind, at: DateTime<Utc>) {
+            self.runs.lock().unwrap().push(JobRun { kind, at });
+        }
+
+        /// Every job, as `cycle HH:MM:SS` or `due HH:MM:SS` in Paris time.
+        fn runs(&self) -> Vec<String> {
+            let runs = self.runs.lock().unwrap();
+            runs.iter()
+                .map(|run| match run.kind {
+                    Kind::Cycle => format!("cycle {}", run.paris()),
+                    Kind::Due => format!("due {}", run.paris()),
+                })
+                .collect()
+        }
+
+        /// The Paris times of the cycles.
+        fn cycles(&self) -> Vec<String> {
+            let runs = self.runs.lock().unwrap();
+            runs.iter()
+                .filter(|run| run.kind == Kind::Cycle)
+                .map(JobRun::paris)
+                .collect()
+        }
+    }
+
+    impl Jobs for FakeJobs {
+        async fn cycle(
+            &self,
+            _config: Arc<Config>,
+            now: DateTime<Utc>,
+            _stop: CancellationToken,
+        ) -> Result<JobOutcome> {
+            self.record(Kind::Cycle, now);
+            tokio::time::sleep(self.work).await;
+            Ok(JobOutcome {
+                cycle: CycleReport::default(),
+                delivery: None,
+            })
+        }
+
+        async fn deliver_due(
+            &self,
+            _config: Arc<Config>,
+            now: DateTime<Utc>,
+            _stop: CancellationToken,
+        ) -> Result<DeliveryReport> {
+            self.record(Kind::Due, now);
+            self.due.lock().unwrap().take();
+            tokio::time::sleep(self.work).await;
+            Ok(DeliveryReport::default())
+        }
+
+        async fn next_due(&self, _config: Arc<Config>) -> Option<DateTime<Utc>> {
+            *self.due.lock().unwrap()
+        }
+    }
+
+    /// A daemon on `config` whose wall clock starts at `start`, its reload sender and its
+    /// shutdown token; reloads fail unless the test sets `reload_config`.
+    fn daemon(
+        config: Config,
+        start: &str,
+        jobs: &FakeJobs,
+    ) -> (Daemon<FakeJobs>, mpsc::Sender<()>, CancellationToken) {
+        let (reload, reloads) = mpsc::channel(1);
+        let shutdown = CancellationToken::new();
+        let daemon = Daemon {
+            config,
+            reload_config: Box::new(|| anyhow::bail!("this test reloads nothing")),
+            clock: Box::new(TestClock {
+                wall: utc(start),
+                start: Instant::now(),
+            }),
+            jobs: jobs.clone(),
+            shutdown: shutdown.clone(),
+            reloads,
+            health: None,
+            after_job: None,
+        };
+        (daemon, reload, shutdown)
+    }
+
+    /// Runs the real loop for `span` of virtual time, then stops it; returns when it stopped.
+    async fn run_for(
+        daemon: Daemon<FakeJobs>,
+        shutdown: CancellationToken,
+        span: Duration,
+    ) -> Duration {
+        let start = Instant::now();
+        let (result, ()) = tokio::join!(run(daemon), async {
+            tokio::time::sleep(span).await;
+            shutdown.cancel();
+        });
+        result.unwrap();
+        start.elapsed()
     }
 
     #[tokio::test(start_paused = true)]
     async fn every_minute_and_every_five_minutes_under_a_paused_clock() {
-        let minute = ticks("* * * * *");
-        let seen = simulate(
-            &minute,
-            "2024-06-01T10:00:30Z",
-            Duration::from_secs(185),
-            Duration::from_secs(1),
-            None,
-        )
-        .await;
-        let times: Vec<&str> = seen.iter().map(|(_, t)| t.as_str()).collect();
-        assert_eq!(times, ["12:01:00", "12:02:00", "12:03:00"]);
-        let five = ticks("*/5 * * * *");
-        let seen = simulate(
-            &five,
-            "2024-06-01T10:00:30Z",
-            Duration::from_secs(600),
-            Duration::ZERO,
-            None,
-        )
-        .await;
-        let times: Vec<&str> = seen.iter().map(|(_, t)| t.as_str()).collect();
-        assert_eq!(times, ["12:05:00", "12:10:00"]);
+        let jobs = FakeJobs::taking(Duration::from_secs(1));
+        let (d, _reload, shutdown) = daemon(config("* * * * *"), "2024-06-01T10:00:30Z", &jobs);
+        run_for(d, shutdown, Duration::from_secs(185)).await;
+        // A cycle at start, then one per tick.
+        assert_eq!(
+            jobs.cycles(),
+            ["12:00:30", "12:01:00", "12:02:00", "12:03:00"]
+        );
+
+        let jobs = FakeJobs::default();
+        let (d, _reload, shutdown) = daemon(config("*/5 * * * *"), "2024-06-01T10:00:30Z", &jobs);
+        run_for(d, shutdown, Duration::from_secs(600)).await;
+        assert_eq!(jobs.cycles(), ["12:00:30", "12:05:00", "12:10:00"]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_long_cycle_coalesces_missed_ticks() {
-        let minute = ticks("* * * * *");
         // Each cycle takes 150 s: the ticks it spans collapse into the next one.
-        let seen = simulate(
-            &minute,
-            "2024-06-01T10:00:30Z",
-            Duration::from_secs(400),
-            Duration::from_secs(150),
-            None,
-        )
-        .await;
-        let times: Vec<&str> = seen.iter().map(|(_, t)| t.as_str()).collect();
-        assert_eq!(times, ["12:01:00", "12:04:00", "12:07:00"]);
+        let jobs = FakeJobs::taking(Duration::from_secs(150));
+        let (d, _reload, shutdown) = daemon(config("* * * * *"), "2024-06-01T10:01:00Z", &jobs);
+        run_for(d, shutdown, Duration::from_secs(400)).await;
+        assert_eq!(jobs.cycles(), ["12:01:00", "12:04:00", "12:07:00"]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_delivery_due_between_ticks_is_sent_at_its_time() {
-        let five = ticks("*/5 * * * *");
-        let seen = simulate(
-            &five,
-            "2024-06-01T10:00:30Z",
-            Duration::from_secs(300),
-            Duration::ZERO,
-            Some("2024-06-01T10:02:10Z"),
-        )
-        .await;
+        let jobs = FakeJobs::default();
+        *jobs.due.lock().unwrap() = Some(utc("2024-06-01T10:02:10Z"));
+        let (d, _reload, shutdown) = daemon(config("*/5 * * * *"), "2024-06-01T10:00:30Z", &jobs);
+        run_for(d, shutdown, Duration::from_secs(300)).await;
         assert_eq!(
-            seen,
-            [
-                (Wake::Due, "12:02:10".to_owned()),
-                (Wake::Tick, "12:05:00".to_owned())
-            ]
+            jobs.runs(),
+            ["cycle 12:00:30", "due 12:02:10", "cycle 12:05:00"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_stops_the_loop_between_jobs_at_once() {
+        let jobs = FakeJobs::taking(Duration::from_secs(1));
+        let (d, _reload, shutdown) = daemon(config("* * * * *"), "2024-06-01T10:00:30Z", &jobs);
+        // 12:01:15: the 12:01 cycle is over, the loop naps.
+        let stopped = run_for(d, shutdown, Duration::from_secs(45)).await;
+        assert_eq!(stopped, Duration::from_secs(45));
+        assert_eq!(jobs.cycles(), ["12:00:30", "12:01:00"]);
+    }
+
+    /// Jobs finished and followed by the after-job hook (one test uses it: it is global).
+    static AFTER_JOBS: AtomicUsize = AtomicUsize::new(0);
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_lets_the_job_in_flight_finish_and_starts_no_other() {
+        let jobs = FakeJobs::taking(Duration::from_secs(5));
+        let (mut d, _reload, shutdown) = daemon(config("* * * * *"), "2024-06-01T10:00:30Z", &jobs);
+        d.after_job = Some(|| {
+            AFTER_JOBS.fetch_add(1, Ordering::SeqCst);
+        });
+        // 12:01:02: the 12:01 cycle runs until 12:01:05.
+        let stopped = run_for(d, shutdown, Duration::from_secs(32)).await;
+        assert_eq!(stopped, Duration::from_secs(35));
+        assert_eq!(jobs.cycles(), ["12:00:30", "12:01:00"]);
+        // The hook ran after the first cycle only: a stopping daemon goes straight out.
+        assert_eq!(AFTER_JOBS.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_gives_a_slow_job_its_grace_period_only() {
+        let jobs = FakeJobs::taking(Duration::from_secs(60));
+        let (d, _reload, shutdown) = daemon(config("* * * * *"), "2024-06-01T10:00:30Z", &jobs);
+        let stopped = run_for(d, shutdown, Duration::from_secs(5)).await;
+        assert_eq!(stopped, Duration::from_secs(5) + STOP_GRACE);
+        assert_eq!(jobs.cycles(), ["12:00:30"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_replaces_the_schedule_and_a_refused_one_keeps_it() {
+        let jobs = FakeJobs::default();
+        let (mut d, reload, shutdown) =
+            daemon(config("*/5 * * * *"), "2024-06-01T10:00:30Z", &jobs);
+        let mut attempts = 0;
+        d.reload_config = Box::new(move || {
+            attempts += 1;
+            if attempts == 1 {
+                anyhow::bail!("test.toml: broken");
+            }
+            Ok(config("* * * * *"))
+        });
+        let requests = async {
+            // 12:01:30: refused, the five-minute schedule stays.
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            reload.send(()).await.unwrap();
+            // 12:05:30: every minute from now on.
+            tokio::time::sleep(Duration::from_secs(240)).await;
+            reload.send(()).await.unwrap();
+        };
+        let (stopped, ()) = tokio::join!(run_for(d, shutdown, Duration::from_secs(400)), requests);
+        assert_eq!(stopped, Duration::from_secs(400));
+        assert_eq!(
+            jobs.cycles(),
+            ["12:00:30", "12:05:00", "12:06:00", "12:07:00"]
+        );
+    }
+
+    /// The seed of a test's randomness: `CRIER_TEST_SEED` when set, else a fresh one; printed
+    /// so that a failure can be replayed.
+    fn test_seed() -> u64 {
+        let seed = std::env::var("CRIER_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(rand::random);
+        println!("CRIER_TEST_SEED={seed}");
+        seed
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jitter_delays_each_tick_within_its_bound() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(test_seed());
+        let bound = Duration::from_secs(rng.random_range(1..=50));
+        let work = Duration::from_secs(rng.random_range(0..=5));
+        let start =
+            utc("2024-06-01T10:00:00Z") + chrono::Duration::seconds(rng.random_range(0..60));
+        let mut jittered = config("* * * * *");
+        jittered.daemon.jitter = bound;
+        let jobs = FakeJobs::taking(work);
+        let (d, _reload, shutdown) = daemon(jittered, &start.to_rfc3339(), &jobs);
+        run_for(d, shutdown, Duration::from_secs(20 * 60)).await;
+
+        let runs = jobs.runs();
+        let ticked: Vec<DateTime<Utc>> = jobs.runs.lock().unwrap()[1..]
+            .iter()
+            .map(|run| run.at)
+            .collect();
+        assert!(
+            ticked.len() >= 19,
+            "bound {bound:?}, work {work:?}: {runs:?}"
+        );
+        let minute = |at: &DateTime<Utc>| at.timestamp_millis().div_euclid(60_000);
+        let late = |at: &DateTime<Utc>| {
+            Duration::from_millis(at.timestamp_millis().rem_euclid(60_000).unsigned_abs())
+        };
+        let first = minute(&start) + 1;
+        for (n, at) in ticked.iter().enumerate() {
+            // One cycle per minute, none skipped, each within the bound after its tick.
+            assert_eq!(minute(at), first + n as i64, "bound {bound:?}: {runs:?}");
+            assert!(
+                late(at) < bound,
+                "{:?} after the tick, bound {bound:?}: {runs:?}",
+                late(at)
+            );
+        }
+        assert!(
+            ticked.iter().any(|at| !late(at).is_zero()),
+            "no tick was delayed: {runs:?}"
         );
     }
 
@@ -552,6 +835,5 @@ mod tests {
         )
         .await;
         assert_eq!(wake, None);
-        let _ = Utc.timestamp_opt(0, 0);
     }
 }
