@@ -273,6 +273,8 @@ fn health_and_metrics_are_served_on_127_0_0_1() {
         (code, response)
     };
     daemon.wait_until("a 200 from /healthz", || get("/healthz").0 == 200);
+    let (_, health) = get("/healthz");
+    assert!(health.contains(r#""status":"ok""#), "{health}");
     let (code, metrics) = get("/metrics");
     assert_eq!(code, 200);
     assert!(

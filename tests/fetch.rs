@@ -410,6 +410,10 @@ async fn a_long_retry_after_is_left_to_the_next_cycle() {
     // Waiting out the hour would trip the hang guard.
     let fetch = get(settings(|_| {}), format!("{}/busy", server.uri()), None);
     let err = wait::guarded("the fetch", fetch).await.unwrap_err();
+    assert!(
+        matches!(err, FetchError::Status { status, .. } if status.as_u16() == 429),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("429"), "{err}");
     assert_eq!(
         server.received_requests().await.unwrap().len(),
