@@ -2,11 +2,13 @@
 //! mock on 127.0.0.1. Baseline, new entries, dry runs, `plan`, a paused channel and `retry`,
 //! and no secret in any log line.
 
+mod common;
+
 use std::fs;
-use std::path::PathBuf;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
+use common::{OutputText, Site, entry_file};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -41,26 +43,11 @@ impl Statuses {
     }
 }
 
-struct Site {
-    dir: tempfile::TempDir,
-}
-
-impl Site {
-    fn new(mastodon: &str) -> Site {
-        let site = Site {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        let token = site.path("mastodon.token");
-        fs::write(&token, TOKEN).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&token, fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        fs::write(
-            site.path("crier.toml"),
-            format!(
-                r#"
+/// The network's site: English and French entries, one English Mastodon channel whose token
+/// is in `mastodon.token` beside the config.
+fn site(mastodon: &str) -> Site {
+    let site = Site::new(&format!(
+        r#"
 [site]
 title = "Network"
 base_url = "https://example.org"
@@ -79,51 +66,29 @@ base_url = "{mastodon}"
 access_token = {{ file = "mastodon.token" }}
 template = "{{{{ title }}}} ({{{{ city }}}}) {{{{ url }}}}"
 "#
-            ),
-        )
-        .unwrap();
-        site.write("ghent.en.md", "Ghent", "2024-05-01");
-        site.write("gand.fr.md", "Gand", "2024-05-01");
-        site
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, file: &str, title: &str, date: &str) {
-        let path = self.path(&format!("content/{file}"));
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(
-            path,
-            format!(
-                "+++\ntitle = \"{title}\"\ndate = {date}\n[extra]\ncity = \"{title}\"\n+++\nBody.\n"
-            ),
-        )
-        .unwrap();
-    }
-
-    /// Runs crier off the async runtime that serves the mock.
-    async fn crier(&self, args: &[&str]) -> Output {
-        let config = self.path("crier.toml");
-        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_crier"))
-                .arg("--config")
-                .arg(config)
-                .args(args)
-                .env("CRIER_NOW", "2024-05-10T12:00:00Z")
-                .env("CRIER_LOG", "trace")
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap()
-    }
+    ));
+    site.secret("mastodon.token", TOKEN);
+    write(&site, "ghent.en.md", "Ghent", "2024-05-01");
+    write(&site, "gand.fr.md", "Gand", "2024-05-01");
+    site
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// An entry file in `content/` whose city is its title.
+fn write(site: &Site, file: &str, title: &str, date: &str) {
+    site.write_entry(
+        &format!("content/{file}"),
+        &entry_file(title, date).extra("city", title),
+    );
+}
+
+/// Runs crier at a fixed time, logging everything (no line may hold the token).
+async fn crier(site: &Site, args: &[&str]) -> Output {
+    site.crier()
+        .now("2024-05-10T12:00:00Z")
+        .log("trace")
+        .args(args)
+        .output_async()
+        .await
 }
 
 async fn mastodon() -> (MockServer, Statuses) {
@@ -139,8 +104,7 @@ async fn mastodon() -> (MockServer, Statuses) {
 }
 
 fn assert_no_secret(output: &Output) {
-    for stream in [&output.stdout, &output.stderr] {
-        let s = text(stream);
+    for s in [output.stdout_text(), output.stderr_text()] {
         assert!(!s.contains(TOKEN), "the token leaked:\n{s}");
     }
 }
@@ -148,44 +112,44 @@ fn assert_no_secret(output: &Output) {
 #[tokio::test(flavor = "multi_thread")]
 async fn new_entries_are_announced_once_on_matching_channels() {
     let (server, statuses) = mastodon().await;
-    let site = Site::new(&server.uri());
+    let site = site(&server.uri());
 
-    let first = site.crier(&["run", "--once"]).await;
-    assert!(first.status.success(), "{}", text(&first.stderr));
+    let first = crier(&site, &["run", "--once"]).await;
+    assert!(first.status.success(), "{}", first.stderr_text());
     assert_no_secret(&first);
     assert!(
         statuses.texts().is_empty(),
         "the baseline announced something"
     );
 
-    site.write("madrid.en.md", "Madrid", "2024-05-09");
-    site.write("madrid.fr.md", "Madrid FR", "2024-05-09");
-    let second = site.crier(&["run", "--once"]).await;
-    assert!(second.status.success(), "{}", text(&second.stderr));
+    write(&site, "madrid.en.md", "Madrid", "2024-05-09");
+    write(&site, "madrid.fr.md", "Madrid FR", "2024-05-09");
+    let second = crier(&site, &["run", "--once"]).await;
+    assert!(second.status.success(), "{}", second.stderr_text());
     assert_no_secret(&second);
     assert_eq!(
         statuses.texts(),
         ["Madrid (Madrid) https://example.org/en/projects/madrid/"]
     );
 
-    let third = site.crier(&["run", "--once"]).await;
+    let third = crier(&site, &["run", "--once"]).await;
     assert!(third.status.success());
     assert_eq!(statuses.texts().len(), 1, "posted twice");
 
-    let status = site.crier(&["status"]).await;
-    let out = text(&status.stdout);
+    let status = crier(&site, &["status"]).await;
+    let out = status.stdout_text();
     assert!(out.contains("mastodon-en: 1 sent"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dry_runs_and_plan_show_posts_and_send_nothing() {
     let (server, statuses) = mastodon().await;
-    let site = Site::new(&server.uri());
-    site.crier(&["run", "--once"]).await;
-    site.write("madrid.en.md", "Madrid", "2024-05-09");
+    let site = site(&server.uri());
+    crier(&site, &["run", "--once"]).await;
+    write(&site, "madrid.en.md", "Madrid", "2024-05-09");
 
-    let plan = site.crier(&["plan"]).await;
-    let out = text(&plan.stdout);
+    let plan = crier(&site, &["plan"]).await;
+    let out = plan.stdout_text();
     assert!(out.contains("posts to send (1):"), "{out}");
     assert!(
         // The URL counts 23 characters on Mastodon: 16 + 23.
@@ -193,30 +157,30 @@ async fn dry_runs_and_plan_show_posts_and_send_nothing() {
         "{out}"
     );
 
-    let dry = site.crier(&["run", "--once", "--dry-run"]).await;
-    assert!(dry.status.success(), "{}", text(&dry.stderr));
-    assert!(text(&dry.stderr).contains("dry run: would post"));
+    let dry = crier(&site, &["run", "--once", "--dry-run"]).await;
+    assert!(dry.status.success(), "{}", dry.stderr_text());
+    assert!(dry.stderr_text().contains("dry run: would post"));
     assert!(statuses.texts().is_empty(), "a dry run sent a post");
 
     // The post stays queued for the next real run.
-    site.crier(&["run", "--once"]).await;
+    crier(&site, &["run", "--once"]).await;
     assert_eq!(statuses.texts().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn announce_existing_and_max_age_on_the_first_run() {
     let (server, statuses) = mastodon().await;
-    let site = Site::new(&server.uri());
-    site.write("old.en.md", "Old", "2023-01-01");
-    let run = site.crier(&["run", "--once", "--announce-existing"]).await;
-    assert!(run.status.success(), "{}", text(&run.stderr));
+    let site = site(&server.uri());
+    write(&site, "old.en.md", "Old", "2023-01-01");
+    let run = crier(&site, &["run", "--once", "--announce-existing"]).await;
+    assert!(run.status.success(), "{}", run.stderr_text());
     assert_eq!(
         statuses.texts(),
         ["Ghent (Ghent) https://example.org/en/projects/ghent/"]
     );
-    let log = text(&run.stderr);
+    let log = run.stderr_text();
     assert!(log.contains("announcement held"), "{log}");
-    let status = text(&site.crier(&["status"]).await.stdout);
+    let status = crier(&site, &["status"]).await.stdout_text();
     assert!(status.contains("mastodon-en: 1 sent, 1 held"), "{status}");
 }
 
@@ -238,14 +202,14 @@ async fn a_refused_token_pauses_the_channel_until_retry() {
         .respond_with(statuses.clone())
         .mount(&server)
         .await;
-    let site = Site::new(&server.uri());
-    site.crier(&["run", "--once"]).await;
-    site.write("madrid.en.md", "Madrid", "2024-05-09");
+    let site = site(&server.uri());
+    crier(&site, &["run", "--once"]).await;
+    write(&site, "madrid.en.md", "Madrid", "2024-05-09");
 
-    let run = site.crier(&["run", "--once"]).await;
-    assert_eq!(run.status.code(), Some(3), "{}", text(&run.stderr));
+    let run = crier(&site, &["run", "--once"]).await;
+    assert_eq!(run.status.code(), Some(3), "{}", run.stderr_text());
     assert_no_secret(&run);
-    let status = text(&site.crier(&["status"]).await.stdout);
+    let status = crier(&site, &["status"]).await.stdout_text();
     assert!(status.contains("PAUSED"), "{status}");
     assert!(
         status.contains("crier retry --channel mastodon-en"),
@@ -253,30 +217,34 @@ async fn a_refused_token_pauses_the_channel_until_retry() {
     );
 
     // Still paused: nothing is attempted.
-    site.crier(&["run", "--once"]).await;
+    crier(&site, &["run", "--once"]).await;
     assert!(statuses.texts().is_empty());
 
-    let retry = site.crier(&["retry", "--channel", "mastodon-en"]).await;
+    let retry = crier(&site, &["retry", "--channel", "mastodon-en"]).await;
     assert!(
-        text(&retry.stdout).contains("1 channels resumed"),
+        retry.stdout_text().contains("1 channels resumed"),
         "{}",
-        text(&retry.stdout)
+        retry.stdout_text()
     );
-    let run = site.crier(&["run", "--once"]).await;
-    assert!(run.status.success(), "{}", text(&run.stderr));
+    let run = crier(&site, &["run", "--once"]).await;
+    assert!(run.status.success(), "{}", run.stderr_text());
     assert_eq!(statuses.texts().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn check_reports_missing_secrets_without_failing() {
     let (server, _statuses) = mastodon().await;
-    let site = Site::new(&server.uri());
-    let check = site.crier(&["check"]).await;
-    assert!(check.status.success(), "{}", text(&check.stdout));
-    assert!(text(&check.stdout).contains("channel \"mastodon-en\" (mastodon): secrets readable"));
+    let site = site(&server.uri());
+    let check = crier(&site, &["check"]).await;
+    assert!(check.status.success(), "{}", check.stdout_text());
+    assert!(
+        check
+            .stdout_text()
+            .contains("channel \"mastodon-en\" (mastodon): secrets readable")
+    );
     fs::remove_file(site.path("mastodon.token")).unwrap();
-    let check = site.crier(&["check"]).await;
-    let out = text(&check.stdout);
+    let check = crier(&site, &["check"]).await;
+    let out = check.stdout_text();
     assert!(check.status.success(), "{out}");
     assert!(
         out.contains("warning: channel \"mastodon-en\": `access_token`: cannot read secret file"),
@@ -288,21 +256,13 @@ async fn check_reports_missing_secrets_without_failing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_secret_file_readable_by_others_is_used_with_a_warning() {
     let (server, statuses) = mastodon().await;
-    let site = Site::new(&server.uri());
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(
-            site.path("mastodon.token"),
-            fs::Permissions::from_mode(0o644),
-        )
-        .unwrap();
-    }
-    site.crier(&["run", "--once"]).await;
-    site.write("madrid.en.md", "Madrid", "2024-05-09");
-    let run = site.crier(&["run", "--once"]).await;
-    assert!(run.status.success(), "{}", text(&run.stderr));
-    let log = text(&run.stderr);
+    let site = site(&server.uri());
+    site.secret("mastodon.token", TOKEN).set_mode(0o644);
+    crier(&site, &["run", "--once"]).await;
+    write(&site, "madrid.en.md", "Madrid", "2024-05-09");
+    let run = crier(&site, &["run", "--once"]).await;
+    assert!(run.status.success(), "{}", run.stderr_text());
+    let log = run.stderr_text();
     assert!(log.contains("readable by other users"), "{log}");
     assert!(log.contains("chmod 600"), "{log}");
     assert_no_secret(&run);

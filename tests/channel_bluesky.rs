@@ -2,10 +2,11 @@
 //! across runs, refresh, refusal), the exact record sent, link-card images, and every way a
 //! post can fail or half-succeed without ending up posted twice.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -34,12 +35,12 @@ struct Fixture {
 impl Fixture {
     async fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("bluesky.password");
-        write_secret(&file, &format!("{PASSWORD}\n"));
+        let password =
+            common::secret_file(dir.path(), "bluesky.password", &format!("{PASSWORD}\n"));
         Fixture {
             server: MockServer::start().await,
             memory: Arc::new(InMemory::default()),
-            password: SecretRef::File(file),
+            password: password.secret_ref(),
             dir,
         }
     }
@@ -91,15 +92,6 @@ impl Fixture {
     }
 }
 
-fn write_secret(file: &Path, value: &str) {
-    std::fs::write(file, value).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-}
-
 fn session(access: &str, refresh: &str) -> Value {
     json!({
         "did": DID,
@@ -125,13 +117,10 @@ fn post(delivery_id: i64) -> Post {
     Post {
         delivery_id,
         queued_at: queued_at(),
-        entry_id: "fete".into(),
-        text: TEXT.into(),
-        url: "https://example.org/fete/?lang=fr".into(),
         title: "Fête à Montréal".into(),
         summary: "Une fête de quartier.".into(),
         language: "fr".into(),
-        image: None,
+        ..common::post("fete", TEXT, "https://example.org/fete/?lang=fr")
     }
 }
 

@@ -1,6 +1,8 @@
 //! The Facebook Page channel against a local Graph API (wiremock on 127.0.0.1): what it sends,
 //! how it classifies each failure, and how `recover` avoids posting twice.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
@@ -32,15 +34,9 @@ struct Setup {
     _dir: TempDir,
 }
 
+/// A secret file of one line.
 fn secret_file(dir: &TempDir, name: &str, value: &str) -> SecretRef {
-    let file = dir.path().join(name);
-    std::fs::write(&file, format!("{value}\n")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    SecretRef::File(file)
+    common::secret_file(dir.path(), name, &format!("{value}\n")).secret_ref()
 }
 
 fn channel(base_url: &str, with_app_secret: bool) -> Setup {
@@ -64,15 +60,14 @@ fn channel(base_url: &str, with_app_secret: bool) -> Setup {
 
 fn post() -> Post {
     Post {
-        delivery_id: 7,
         queued_at: Utc::now(),
-        entry_id: "solar-oven".into(),
-        text: "New project: a solar oven https://example.org/solar-oven/".into(),
-        url: "https://example.org/solar-oven/".into(),
         title: "A solar oven".into(),
         summary: "Cooking with sunlight".into(),
-        language: "en".into(),
-        image: None,
+        ..common::post(
+            "solar-oven",
+            "New project: a solar oven https://example.org/solar-oven/",
+            "https://example.org/solar-oven/",
+        )
     }
 }
 

@@ -1,6 +1,8 @@
 //! The Mastodon channel against a local mock server: what it sends, and how every kind of
 //! failure is classified.
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::Path;
@@ -21,17 +23,11 @@ const TOKEN: &str = "mastodon-test-token-5ecret";
 
 /// A channel named `mastodon-test` posting to `base_url`, its token in a file under `dir`.
 fn channel(base_url: &str, dir: &Path, timeout: Duration) -> Box<dyn Channel> {
-    let token_file = dir.join("mastodon.token");
-    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
+    let token = common::secret_file(dir, "mastodon.token", &format!("{TOKEN}\n"));
     let config = config(&[
         ("name", "mastodon-test".into()),
         ("base_url", base_url.into()),
-        ("access_token", secret("file", token_file.to_str().unwrap())),
+        ("access_token", token.toml()),
         ("visibility", "unlisted".into()),
     ]);
     build(&config, context(timeout))
@@ -39,12 +35,7 @@ fn channel(base_url: &str, dir: &Path, timeout: Duration) -> Box<dyn Channel> {
 
 /// A `[[channels]]` table of type `mastodon`, as the config file would give it.
 fn config(fields: &[(&str, toml::Value)]) -> ChannelConfig {
-    let mut table = toml::Table::new();
-    table.insert("type".into(), "mastodon".into());
-    for (key, value) in fields {
-        table.insert((*key).into(), value.clone());
-    }
-    toml::Value::Table(table).try_into().unwrap()
+    common::channel_config("mastodon", fields)
 }
 
 /// A secret reference such as `{ file = "..." }`.
@@ -64,14 +55,14 @@ fn context(timeout: Duration) -> ChannelContext {
 fn post() -> Post {
     Post {
         delivery_id: 42,
-        queued_at: Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap(),
-        entry_id: "projects/kragujevac".into(),
-        text: "Kragujevac\n\nA new project.\n\nhttps://example.org/en/projects/kragujevac/".into(),
-        url: "https://example.org/en/projects/kragujevac/".into(),
         title: "Kragujevac".into(),
         summary: "A new project.".into(),
         language: "en-GB".into(),
-        image: None,
+        ..common::post(
+            "projects/kragujevac",
+            "Kragujevac\n\nA new project.\n\nhttps://example.org/en/projects/kragujevac/",
+            "https://example.org/en/projects/kragujevac/",
+        )
     }
 }
 

@@ -4,13 +4,15 @@
 //! The OAuth 1.0a signature is checked by recomputing it here from the request the server
 //! received, with a second, independent implementation of X's documented algorithm.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine;
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use crier::channels::http::client;
 use crier::channels::{
     Channel, ChannelConfig, ChannelContext, InMemory, Post, PostError, Published, build,
@@ -32,28 +34,21 @@ const REFRESH_TOKEN: &str = "x-refresh-token-1";
 
 const TEXT: &str = "Repair café on Saturday 🛠️ https://example.org/news/repair-cafe";
 
-/// Writes a secret file readable by its owner only and returns `{ file = "..." }`.
+/// Writes a secret file of one line, readable by its owner only, and returns `{ file = "..." }`.
 fn secret_file(dir: &Path, name: &str, value: &str) -> toml::Value {
-    let file = dir.join(name);
-    std::fs::write(&file, format!("{value}\n")).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let mut table = toml::Table::new();
-    table.insert("file".into(), file.to_str().unwrap().into());
-    toml::Value::Table(table)
+    common::secret_file(dir, name, &format!("{value}\n")).toml()
 }
 
 /// A `[[channels]]` table of type `x` named `x-test`, as the config file would give it.
 fn config(base_url: &str, auth: (&str, toml::Table)) -> ChannelConfig {
-    let mut table = toml::Table::new();
-    table.insert("type".into(), "x".into());
-    table.insert("name".into(), "x-test".into());
-    table.insert("base_url".into(), base_url.into());
-    table.insert(auth.0.into(), toml::Value::Table(auth.1));
-    toml::Value::Table(table).try_into().unwrap()
+    common::channel_config(
+        "x",
+        &[
+            ("name", "x-test".into()),
+            ("base_url", base_url.into()),
+            (auth.0, toml::Value::Table(auth.1)),
+        ],
+    )
 }
 
 fn oauth1(dir: &Path) -> (&'static str, toml::Table) {
@@ -112,15 +107,13 @@ fn setup(base_url: &str, oauth2_auth: bool, timeout: Duration) -> Setup {
 
 fn post(text: &str) -> Post {
     Post {
-        delivery_id: 7,
-        queued_at: Utc.with_ymd_and_hms(2025, 3, 1, 12, 0, 0).unwrap(),
-        entry_id: "news/repair-cafe".into(),
-        text: text.into(),
-        url: "https://example.org/news/repair-cafe".into(),
         title: "Repair café".into(),
         summary: "Bring what is broken.".into(),
-        language: "en".into(),
-        image: None,
+        ..common::post(
+            "news/repair-cafe",
+            text,
+            "https://example.org/news/repair-cafe",
+        )
     }
 }
 

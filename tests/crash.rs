@@ -3,17 +3,22 @@
 //! the state the real one keeps) and is killed with SIGKILL at random moments, 50 times. Then
 //! it runs to completion, and every entry must be on every channel exactly once. Every line
 //! crier printed in all those runs is also checked for the secrets.
+//!
+//! The delays and the moments of the kills come from a generator seeded by `CRIER_TEST_SEED`
+//! (printed when the test starts), so a failing sequence can be run again.
 
 #![cfg(unix)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rand::RngExt;
+use common::{OutputText, Site, entry_file};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -51,9 +56,28 @@ impl Ledger {
     }
 }
 
-fn delayed(template: ResponseTemplate) -> ResponseTemplate {
-    let ms = rand::rng().random_range(0..40);
-    template.set_delay(Duration::from_millis(ms))
+/// Answers as `R` does, after a delay of 0 to 40 ms drawn from the test's seeded generator.
+struct Delayed<R> {
+    inner: R,
+    delays: Arc<Mutex<StdRng>>,
+}
+
+impl<R> Delayed<R> {
+    fn new(inner: R, delays: &Arc<Mutex<StdRng>>) -> Delayed<R> {
+        Delayed {
+            inner,
+            delays: Arc::clone(delays),
+        }
+    }
+}
+
+impl<R: Respond> Respond for Delayed<R> {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let ms = self.delays.lock().unwrap().random_range(0..40);
+        self.inner
+            .respond(request)
+            .set_delay(Duration::from_millis(ms))
+    }
 }
 
 fn form(request: &Request) -> HashMap<String, String> {
@@ -89,9 +113,9 @@ impl Respond for Mastodon {
                 id
             }
         };
-        delayed(ResponseTemplate::new(200).set_body_json(json!({
+        ResponseTemplate::new(200).set_body_json(json!({
             "id": id, "url": format!("https://m.example/@a/{id}")
-        })))
+        }))
     }
 }
 
@@ -109,26 +133,26 @@ impl Respond for Bluesky {
         let did = "did:plc:crashtest";
         match method {
             "com.atproto.server.createSession" | "com.atproto.server.refreshSession" => {
-                delayed(ResponseTemplate::new(200).set_body_json(json!({
+                ResponseTemplate::new(200).set_body_json(json!({
                     "accessJwt": "access-jwt", "refreshJwt": "refresh-jwt",
                     "did": did, "handle": "alliance.example.com", "active": true
-                })))
+                }))
             }
             "com.atproto.repo.createRecord" => {
                 let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
                 let rkey = body["rkey"].as_str().unwrap_or_default().to_owned();
                 let mut records = self.records.lock().unwrap();
                 if records.contains_key(&rkey) {
-                    return delayed(ResponseTemplate::new(500).set_body_json(
+                    return ResponseTemplate::new(500).set_body_json(
                         json!({"error": "InternalServerError", "message": "Internal Server Error"}),
-                    ));
+                    );
                 }
                 self.ledger
                     .record(body["record"]["text"].as_str().unwrap_or_default());
                 records.insert(rkey.clone(), body["record"].clone());
-                delayed(ResponseTemplate::new(200).set_body_json(json!({
+                ResponseTemplate::new(200).set_body_json(json!({
                     "uri": format!("at://{did}/app.bsky.feed.post/{rkey}"), "cid": "bafy"
-                })))
+                }))
             }
             "com.atproto.repo.getRecord" => {
                 let rkey = request
@@ -138,13 +162,13 @@ impl Respond for Bluesky {
                     .map(|(_, v)| v.into_owned())
                     .unwrap_or_default();
                 match self.records.lock().unwrap().get(&rkey) {
-                    Some(value) => delayed(ResponseTemplate::new(200).set_body_json(json!({
+                    Some(value) => ResponseTemplate::new(200).set_body_json(json!({
                         "uri": format!("at://{did}/app.bsky.feed.post/{rkey}"),
                         "cid": "bafy", "value": value
-                    }))),
-                    None => delayed(ResponseTemplate::new(400).set_body_json(json!({
+                    })),
+                    None => ResponseTemplate::new(400).set_body_json(json!({
                         "error": "RecordNotFound", "message": "Could not locate record"
-                    }))),
+                    })),
                 }
             }
             _ => ResponseTemplate::new(404),
@@ -165,15 +189,15 @@ impl Respond for X {
         let text = body["text"].as_str().unwrap_or_default().to_owned();
         let mut texts = self.texts.lock().unwrap();
         if texts.contains(&text) {
-            return delayed(ResponseTemplate::new(403).set_body_json(json!({
+            return ResponseTemplate::new(403).set_body_json(json!({
                 "detail": "You are not allowed to create a Tweet with duplicate content.",
                 "type": "about:blank", "title": "Forbidden", "status": 403
-            })));
+            }));
         }
         self.ledger.record(&text);
         texts.push(text.clone());
         let id = (1_000 + texts.len()).to_string();
-        delayed(ResponseTemplate::new(201).set_body_json(json!({"data": {"id": id, "text": text}})))
+        ResponseTemplate::new(201).set_body_json(json!({"data": {"id": id, "text": text}}))
     }
 }
 
@@ -196,7 +220,7 @@ impl Respond for Facebook {
                 .format("%Y-%m-%dT%H:%M:%S+0000")
                 .to_string();
             posts.push((id.clone(), message, created));
-            return delayed(ResponseTemplate::new(200).set_body_json(json!({"id": id})));
+            return ResponseTemplate::new(200).set_body_json(json!({"id": id}));
         }
         let data: Vec<Value> = posts
             .iter()
@@ -212,31 +236,22 @@ impl Respond for Facebook {
                 })
             })
             .collect();
-        delayed(ResponseTemplate::new(200).set_body_json(json!({"data": data})))
+        ResponseTemplate::new(200).set_body_json(json!({"data": data}))
     }
 }
 
-fn secret_file(dir: &Path, name: &str, value: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::write(&path, value).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-    path
-}
-
-fn entry(dir: &Path, i: usize, date: &str) {
-    let content = dir.join("content");
-    fs::create_dir_all(&content).unwrap();
-    fs::write(
-        content.join(format!("project-{i}.md")),
-        format!("+++\ntitle = \"Project {i}\"\ndate = {date}\n+++\nA project.\n"),
-    )
-    .unwrap();
+fn entry(site: &Site, i: usize, date: &str) {
+    site.write_entry(
+        &format!("content/project-{i}.md"),
+        &entry_file(&format!("Project {i}"), date).body("A project."),
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_entry_is_announced_exactly_once_through_fifty_kills() {
     let started = std::time::Instant::now();
+    let mut rng = common::seed::rng();
+    let delays = Arc::new(Mutex::new(StdRng::seed_from_u64(rng.random())));
     let (mastodon, bluesky, x, facebook) = (
         Mastodon::default(),
         Bluesky::default(),
@@ -246,27 +261,26 @@ async fn every_entry_is_announced_exactly_once_through_fifty_kills() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/statuses"))
-        .respond_with(mastodon.clone())
+        .respond_with(Delayed::new(mastodon.clone(), &delays))
         .mount(&server)
         .await;
     Mock::given(path_regex("^/xrpc/"))
-        .respond_with(bluesky.clone())
+        .respond_with(Delayed::new(bluesky.clone(), &delays))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path("/2/tweets"))
-        .respond_with(x.clone())
+        .respond_with(Delayed::new(x.clone(), &delays))
         .mount(&server)
         .await;
     Mock::given(path("/v25.0/123456/feed"))
-        .respond_with(facebook.clone())
+        .respond_with(Delayed::new(facebook.clone(), &delays))
         .mount(&server)
         .await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let site = Site::empty();
     let base = server.uri();
-    let file = |name: &str, value: &str| secret_file(d, name, value).display().to_string();
+    let file = |name: &str, value: &str| site.secret(name, value).inline();
     let config = format!(
         r#"
 [site]
@@ -287,7 +301,7 @@ request_timeout = "5s"
 type = "mastodon"
 name = "mastodon"
 base_url = "{base}"
-access_token = {{ file = "{masto}" }}
+access_token = {masto}
 template = "{{{{ title }}}} {{{{ url }}}}"
 
 [[channels]]
@@ -295,7 +309,7 @@ type = "bluesky"
 name = "bluesky"
 base_url = "{base}"
 handle = "alliance.example.com"
-app_password = {{ file = "{bsky}" }}
+app_password = {bsky}
 template = "{{{{ title }}}} {{{{ url }}}}"
 
 [[channels]]
@@ -304,17 +318,17 @@ name = "x"
 base_url = "{base}"
 template = "{{{{ title }}}} {{{{ url }}}}"
 [channels.oauth1]
-consumer_key = {{ file = "{ck}" }}
-consumer_secret = {{ file = "{cs}" }}
-access_token = {{ file = "{at}" }}
-access_token_secret = {{ file = "{ats}" }}
+consumer_key = {ck}
+consumer_secret = {cs}
+access_token = {at}
+access_token_secret = {ats}
 
 [[channels]]
 type = "facebook"
 name = "facebook"
 base_url = "{base}"
 page_id = "123456"
-page_token = {{ file = "{fb}" }}
+page_token = {fb}
 template = "{{{{ title }}}} {{{{ url }}}}"
 "#,
         masto = file("masto", SECRETS[0]),
@@ -325,46 +339,31 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         ck = file("ck", SECRETS[5]),
         at = file("at", SECRETS[6]),
     );
-    fs::write(d.join("crier.toml"), config).unwrap();
+    site.set_config(&config);
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    entry(d, 0, &today);
+    entry(&site, 0, &today);
 
-    let config_path = d.join("crier.toml");
-    let crier = move || {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_crier"));
-        command
-            .arg("--config")
-            .arg(&config_path)
-            .args(["run", "--once"])
-            .env("CRIER_LOG", "trace")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        command
-    };
+    let run = site.crier().log("trace").args(["run", "--once"]);
     let mut logs = String::new();
     let mut collect = |output: std::process::Output| {
-        logs.push_str(&String::from_utf8_lossy(&output.stdout));
-        logs.push_str(&String::from_utf8_lossy(&output.stderr));
+        logs.push_str(&output.stdout_text());
+        logs.push_str(&output.stderr_text());
     };
 
     // Baseline, then the batch of new entries.
-    let mut run_to_end = crier();
-    collect(
-        tokio::task::spawn_blocking(move || run_to_end.output().unwrap())
-            .await
-            .unwrap(),
-    );
+    collect(run.clone().output_async().await);
     let mut entries = FIRST_BATCH;
     for i in 1..=entries {
-        entry(d, i, &today);
+        entry(&site, i, &today);
     }
 
     let mut kills = 0;
     let mut attempts = 0;
     while kills < KILLS && attempts < KILLS * 8 {
         attempts += 1;
-        let wait = rand::rng().random_range(2..90);
-        let mut command = crier();
+        let wait = rng.random_range(2..90);
+        let mut command = run.command();
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         let output = tokio::task::spawn_blocking(move || {
             let mut child = command.spawn().unwrap();
             std::thread::sleep(Duration::from_millis(wait));
@@ -379,7 +378,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
             kills += 1;
         } else {
             entries += 1;
-            entry(d, entries, &today);
+            entry(&site, entries, &today);
         }
         collect(output);
     }
@@ -387,12 +386,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
 
     // Let it finish: a few undisturbed runs until nothing is due.
     for _ in 0..5 {
-        let mut run_to_end = crier();
-        collect(
-            tokio::task::spawn_blocking(move || run_to_end.output().unwrap())
-                .await
-                .unwrap(),
-        );
+        collect(run.clone().output_async().await);
     }
 
     for (name, ledger) in [
@@ -419,13 +413,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
     for secret in SECRETS {
         assert!(!logs.contains(secret), "a secret appeared in the logs");
     }
-    let status = Command::new(env!("CARGO_BIN_EXE_crier"))
-        .arg("--config")
-        .arg(d.join("crier.toml"))
-        .arg("status")
-        .output()
-        .unwrap();
-    let status = String::from_utf8_lossy(&status.stdout);
+    let status = site.crier().args(["status"]).output().stdout_text();
     for channel in ["mastodon", "bluesky", "x", "facebook"] {
         assert!(
             status.contains(&format!("{channel}: {entries} sent")),

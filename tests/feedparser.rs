@@ -9,6 +9,7 @@
 //! The second test runs the real binary on the shipped sample (`config/example.toml` and
 //! `content/`) and checks every feed file it writes.
 
+mod common;
 #[path = "golden/hostile.rs"]
 mod hostile;
 
@@ -72,12 +73,11 @@ fn feedparser_reads_every_feed_of_the_sample_run() {
     .expect("config copied");
     std::os::unix::fs::symlink(root.join("content"), dir.path().join("content"))
         .expect("content linked");
-    let status = Command::new(env!("CARGO_BIN_EXE_crier"))
-        .arg("--config")
-        .arg(dir.path().join("config/example.toml"))
+    let status = common::Crier::new(dir.path().join("config/example.toml"))
+        .now("2026-01-01T00:00:00Z")
+        .log("crier=warn")
         .args(["run", "--once"])
-        .env("CRIER_NOW", "2026-01-01T00:00:00Z")
-        .env("CRIER_LOG", "crier=warn")
+        .command()
         .status()
         .expect("crier runs");
     assert!(status.success(), "{status}");

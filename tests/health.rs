@@ -1,44 +1,59 @@
 //! The health and metrics listener against real requests on 127.0.0.1: `/healthz` through the
 //! cycle states, `/metrics` parsed line by line over a real state database, the feeds folder
-//! with its validators and refusals, and shutdown.
+//! with its validators and refusals, and shutdown. Each test binds its own listener on port 0
+//! and hands it over, so no port is chosen, released and bound again by someone else.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use common::logs::Logs;
+use common::{entry, wait};
 use crier::daemon::health::{HealthConfig, HealthServer, HealthState};
-use crier::entry::Entry;
 use crier::store::outbox::{DeliveryState, NewDelivery};
 use crier::store::{Batch, EntryRecord, EntryStatus, RunRecord, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::subscriber::DefaultGuard;
 
 const MAX_AGE: Duration = Duration::from_secs(900);
 
-/// A listener on 127.0.0.1:0 over `dir/state.sqlite3`, serving `dir/feeds` when asked.
+/// What the listener logs when shutdown had to cut connections after its grace period instead
+/// of closing them between two requests.
+const GRACE_RAN_OUT: &str = "closing slow connections";
+
+/// A listener on 127.0.0.1:0 over `dir/state.sqlite3`, serving `dir/feeds` when asked, its log
+/// captured (the tests run on one thread, which the listener's tasks share).
 struct Running {
     addr: SocketAddr,
     state: Arc<HealthState>,
     shutdown: CancellationToken,
     task: JoinHandle<std::io::Result<()>>,
     dir: tempfile::TempDir,
+    logs: Logs,
+    _capture: DefaultGuard,
 }
 
 impl Running {
     async fn start(serve_feeds: bool) -> Running {
+        let (logs, capture) = Logs::capture_thread();
         let dir = tempfile::tempdir().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let bound = listener.local_addr().unwrap();
         let config = HealthConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
+            listen: bound,
             max_age: MAX_AGE,
             serve_feeds: serve_feeds.then(|| dir.path().join("feeds")),
         };
-        let server = HealthServer::bind(config).await.unwrap();
+        let server = HealthServer::from_listener(listener, config).unwrap();
         let addr = server.local_addr();
-        assert!(addr.ip().is_loopback() && addr.port() != 0);
+        assert_eq!(addr, bound, "serves on the listener it was given");
         let state = Arc::new(HealthState::default());
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(server.run(
@@ -52,6 +67,8 @@ impl Running {
             shutdown,
             task,
             dir,
+            logs,
+            _capture: capture,
         }
     }
 
@@ -82,13 +99,19 @@ impl Running {
         (status, response.json().await.unwrap())
     }
 
+    /// Cancels and waits for serve to end; connections a client keeps open must be closed
+    /// at once, not cut when the grace period runs out.
     async fn stop(self) {
         self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(3), self.task)
+        wait::guarded("serve after shutdown", self.task)
             .await
-            .expect("serve ends soon after shutdown")
             .unwrap()
             .unwrap();
+        assert!(
+            self.logs.lines_with(&[GRACE_RAN_OUT]).is_empty(),
+            "shutdown waited for idle connections:\n{}",
+            self.logs.text()
+        );
     }
 }
 
@@ -211,28 +234,8 @@ async fn healthz_reads_the_journal_before_the_first_cycle_of_this_process() {
     running.stop().await;
 }
 
-fn entry(id: &str) -> Entry {
-    Entry {
-        id: id.to_owned(),
-        guid: format!("tag:example.org,2024:{id}"),
-        url: format!("https://example.org/{id}/"),
-        title: format!("Title {id}"),
-        summary: String::new(),
-        content: "<p>Body</p>".to_owned(),
-        published: DateTime::parse_from_rfc3339("2024-03-12T09:00:00+01:00").unwrap(),
-        updated: None,
-        language: "en".to_owned(),
-        categories: Vec::new(),
-        image: None,
-        author: None,
-        place: None,
-        translation_key: id.to_owned(),
-        extra: BTreeMap::new(),
-    }
-}
-
 fn record(id: &str, status: EntryStatus) -> EntryRecord {
-    let entry = entry(id);
+    let entry = entry(id, "2024-03-12T09:00:00+01:00");
     EntryRecord {
         content_hash: entry.content_hash(),
         source: "content".into(),
@@ -700,6 +703,7 @@ async fn shutdown_ends_serve_with_a_kept_alive_connection_open() {
 
 #[tokio::test]
 async fn serve_runs_until_cancelled() {
+    let (logs, _capture) = Logs::capture_thread();
     let dir = tempfile::tempdir().unwrap();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(crier::daemon::health::serve(
@@ -712,12 +716,20 @@ async fn serve_runs_until_cancelled() {
         dir.path().join("state.sqlite3"),
         shutdown.clone(),
     ));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // It binds port 0 itself: the address it got is in its log.
+    let started = logs.wait_for(&["health listener started"]).await;
+    let addr: SocketAddr = started
+        .split("listen=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|addr| addr.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {started:?}"));
+    // An answer proves it serves after starting, rather than returning at once.
+    assert_eq!(raw_status(addr, &raw_get("/healthz")).await, 503);
     assert!(!task.is_finished(), "serves until cancelled");
     shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(3), task)
+    wait::guarded("serve after shutdown", task)
         .await
-        .expect("serve ends")
         .unwrap()
         .unwrap();
 }

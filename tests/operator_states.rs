@@ -3,28 +3,22 @@
 //! new one, and the other channels go on), X rate limiting (the post waits for the announced
 //! reset, then goes out), and an expired Bluesky session (refreshed without anyone noticing).
 
-use std::fs;
-use std::path::PathBuf;
+mod common;
+
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
+use common::{OutputText, Site, entry_file};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-struct Site {
-    dir: tempfile::TempDir,
-}
+const NOW: &str = "2024-05-10T12:00:00Z";
 
-impl Site {
-    /// A site with one entry recorded by a first run.
-    async fn new() -> Site {
-        let site = Site {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        fs::write(
-            site.path("crier.toml"),
-            r#"
+/// A site with one entry recorded by a first run.
+async fn site() -> Site {
+    let site = Site::new(
+        r#"
 [site]
 title = "Network"
 base_url = "https://example.org"
@@ -34,78 +28,29 @@ type = "directory"
 path = "content"
 permalink = "/{slug}/"
 "#,
-        )
-        .unwrap();
-        site.entry("ghent", "2024-05-01");
-        let first = site.crier(&["run", "--once"], NOW).await;
-        assert!(first.status.success(), "{}", text(&first.stderr));
-        site
-    }
-
-    /// Appends `[[channels]]` tables to the config (after the first run, so that the entry
-    /// it recorded is not new).
-    fn add_channels(&self, channels: &str) {
-        let mut config = fs::read_to_string(self.path("crier.toml")).unwrap();
-        config.push_str(channels);
-        fs::write(self.path("crier.toml"), config).unwrap();
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn secret(&self, name: &str, value: &str) -> String {
-        let path = self.path(name);
-        fs::write(&path, value).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
-        }
-        path.display().to_string()
-    }
-
-    fn entry(&self, slug: &str, date: &str) {
-        let dir = self.path("content");
-        fs::create_dir_all(&dir).unwrap();
-        fs::write(
-            dir.join(format!("{slug}.md")),
-            format!("+++\ntitle = \"{slug}\"\ndate = {date}\n+++\nBody.\n"),
-        )
-        .unwrap();
-    }
-
-    async fn crier(&self, args: &[&str], now: &str) -> Output {
-        let config = self.path("crier.toml");
-        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        let now = now.to_owned();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_crier"))
-                .arg("--config")
-                .arg(config)
-                .args(args)
-                .env("CRIER_NOW", now)
-                .env("CRIER_LOG", "crier=info")
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn status(&self) -> String {
-        text(&self.crier(&["status"], NOW).await.stdout)
-    }
+    );
+    entry(&site, "ghent", "2024-05-01");
+    let first = crier(&site, &["run", "--once"], NOW).await;
+    assert!(first.status.success(), "{}", first.stderr_text());
+    site
 }
 
-const NOW: &str = "2024-05-10T12:00:00Z";
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// An entry file `content/{slug}.md` titled `slug`.
+fn entry(site: &Site, slug: &str, date: &str) {
+    site.write_entry(&format!("content/{slug}.md"), &entry_file(slug, date));
 }
 
+async fn crier(site: &Site, args: &[&str], now: &str) -> Output {
+    site.crier().now(now).args(args).output_async().await
+}
+
+async fn crier_status(site: &Site) -> String {
+    crier(site, &["status"], NOW).await.stdout_text()
+}
+
+/// Writes a secret file and returns its `{ file = "…" }` reference.
 fn secret_ref(site: &Site, name: &str, value: &str) -> String {
-    format!("{{ file = \"{}\" }}", site.secret(name, value))
+    site.secret(name, value).inline()
 }
 
 /// Counts the requests it answers with a fixed template.
@@ -140,7 +85,7 @@ async fn an_expired_page_token_pauses_facebook_only_and_says_how_to_renew_it() {
         ))
         .mount(&server)
         .await;
-    let site = Site::new().await;
+    let site = site().await;
     let channels = format!(
         r#"
 [[channels]]
@@ -160,16 +105,16 @@ access_token = {masto}
         fb = secret_ref(&site, "fb", "fb-page-token-expired"),
         masto = secret_ref(&site, "masto", "masto-token"),
     );
-    site.add_channels(&channels);
+    site.append_config(&channels);
 
-    site.entry("madrid", "2024-05-09");
-    let run = site.crier(&["run", "--once"], NOW).await;
-    assert_eq!(run.status.code(), Some(3), "{}", text(&run.stderr));
-    assert!(!text(&run.stderr).contains("fb-page-token-expired"));
+    entry(&site, "madrid", "2024-05-09");
+    let run = crier(&site, &["run", "--once"], NOW).await;
+    assert_eq!(run.status.code(), Some(3), "{}", run.stderr_text());
+    assert!(!run.stderr_text().contains("fb-page-token-expired"));
     // The other channel posted in the same run.
     assert_eq!(*masto_posts.lock().unwrap(), 1);
 
-    let status = site.status().await;
+    let status = crier_status(&site).await;
     assert!(status.contains("facebook: 1 pending"), "{status}");
     assert!(status.contains("PAUSED"), "{status}");
     assert!(status.contains("Page access token"), "{status}");
@@ -207,7 +152,7 @@ async fn x_rate_limiting_waits_for_the_announced_reset() {
         ))
         .mount(&server)
         .await;
-    let site = Site::new().await;
+    let site = site().await;
     let channels = format!(
         r#"
 [[channels]]
@@ -226,23 +171,23 @@ access_token_secret = {d}
         c = secret_ref(&site, "c", "at"),
         d = secret_ref(&site, "d", "ats"),
     );
-    site.add_channels(&channels);
+    site.append_config(&channels);
 
-    site.entry("madrid", "2024-05-09");
-    let run = site.crier(&["run", "--once"], NOW).await;
-    assert!(run.status.success(), "{}", text(&run.stderr));
+    entry(&site, "madrid", "2024-05-09");
+    let run = crier(&site, &["run", "--once"], NOW).await;
+    assert!(run.status.success(), "{}", run.stderr_text());
     assert_eq!(*limited.lock().unwrap(), 1);
-    let status = site.status().await;
+    let status = crier_status(&site).await;
     assert!(status.contains("x: 1 failed"), "{status}");
     assert!(status.contains("429"), "{status}");
 
     // Before the reset nothing is tried; after it the post goes out.
-    site.crier(&["run", "--once"], "2024-05-10T12:14:00Z").await;
+    crier(&site, &["run", "--once"], "2024-05-10T12:14:00Z").await;
     assert_eq!(*posted.lock().unwrap(), 0);
-    let run = site.crier(&["run", "--once"], "2024-05-10T12:15:01Z").await;
-    assert!(run.status.success(), "{}", text(&run.stderr));
+    let run = crier(&site, &["run", "--once"], "2024-05-10T12:15:01Z").await;
+    assert!(run.status.success(), "{}", run.stderr_text());
     assert_eq!(*posted.lock().unwrap(), 1);
-    assert!(site.status().await.contains("x: 1 sent"));
+    assert!(crier_status(&site).await.contains("x: 1 sent"));
 }
 
 /// A PDS whose first access token expires after one use.
@@ -304,7 +249,7 @@ async fn an_expired_bluesky_session_is_refreshed_and_the_post_goes_out() {
         .respond_with(pds.clone())
         .mount(&server)
         .await;
-    let site = Site::new().await;
+    let site = site().await;
     let channels = format!(
         r#"
 [[channels]]
@@ -317,16 +262,16 @@ app_password = {pw}
         base = server.uri(),
         pw = secret_ref(&site, "pw", "app-password-xyz"),
     );
-    site.add_channels(&channels);
+    site.append_config(&channels);
 
-    site.entry("madrid", "2024-05-09");
-    let run = site.crier(&["run", "--once"], NOW).await;
-    assert!(run.status.success(), "{}", text(&run.stderr));
-    assert!(!text(&run.stderr).contains("app-password-xyz"));
+    entry(&site, "madrid", "2024-05-09");
+    let run = crier(&site, &["run", "--once"], NOW).await;
+    assert!(run.status.success(), "{}", run.stderr_text());
+    assert!(!run.stderr_text().contains("app-password-xyz"));
     assert_eq!(*pds.sessions.lock().unwrap(), 1);
     assert_eq!(*pds.refreshes.lock().unwrap(), 1);
     assert_eq!(*pds.records.lock().unwrap(), 1);
-    assert!(site.status().await.contains("bluesky: 1 sent"));
+    assert!(crier_status(&site).await.contains("bluesky: 1 sent"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -340,7 +285,7 @@ async fn a_refused_app_password_pauses_bluesky_with_what_to_do() {
         ))
         .mount(&server)
         .await;
-    let site = Site::new().await;
+    let site = site().await;
     let channels = format!(
         r#"
 [[channels]]
@@ -353,11 +298,11 @@ app_password = {pw}
         base = server.uri(),
         pw = secret_ref(&site, "pw", "revoked-app-password"),
     );
-    site.add_channels(&channels);
-    site.entry("madrid", "2024-05-09");
-    let run = site.crier(&["run", "--once"], NOW).await;
-    assert_eq!(run.status.code(), Some(3), "{}", text(&run.stderr));
-    let status = site.status().await;
+    site.append_config(&channels);
+    entry(&site, "madrid", "2024-05-09");
+    let run = crier(&site, &["run", "--once"], NOW).await;
+    assert_eq!(run.status.code(), Some(3), "{}", run.stderr_text());
+    let status = crier_status(&site).await;
     assert!(status.contains("PAUSED"), "{status}");
     assert!(status.contains("App passwords"), "{status}");
     assert!(!status.contains("revoked-app-password"), "{status}");

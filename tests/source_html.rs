@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crier::config::Config;
 use crier::sources::{self, Cache, Document, Outcome, Read, ReadInput, SourceError};
@@ -371,15 +371,11 @@ async fn a_hanging_entry_page_fails_alone() {
         .mount(&server)
         .await;
     let config = config(&server.uri(), "retries = 0\ntimeout = \"300ms\"");
-    let started = Instant::now();
     let read = read(&config, &HashMap::new(), &Cache::new()).await.unwrap();
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    // The page answers after 5 s: only the configured 300 ms can have ended its request.
     let message = failure(doc(&read, &server.uri(), "kragujevac"));
     assert!(message.contains("no complete answer"), "{message}");
+    assert!(message.contains("within 300ms"), "{message}");
     assert!(matches!(
         doc(&read, &server.uri(), "gand").outcome,
         Outcome::Parsed(_)

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crier::config::Config;
 use crier::sources::{self, Cache, Outcome, Read, ReadInput, Source, SourceError};
@@ -376,7 +376,7 @@ async fn a_lasting_500_fails_the_source_naming_the_url() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_hanging_server_times_out_quickly() {
+async fn a_hanging_server_times_out() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(
@@ -391,14 +391,10 @@ async fn a_hanging_server_times_out_quickly() {
         GENERIC,
         "timeout = \"300ms\"\nretries = 1\n",
     );
-    let started = Instant::now();
     let message = remote_message(first_read(&api).await);
+    // The server answers after 5 s: only the configured 300 ms can have ended the requests.
     assert!(message.contains("http.timeout"), "{message}");
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    assert!(message.contains("within 300ms"), "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,11 +3,13 @@
 //! conditional request; an outage of two cycles leaves the feeds as they were; after it, no
 //! entry is announced twice.
 
+mod common;
+
 use std::fs;
-use std::path::PathBuf;
 use std::process::Output;
 use std::sync::{Arc, Mutex};
 
+use common::{FeedFile, OutputText, Site};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -131,18 +133,10 @@ impl Respond for Statuses {
     }
 }
 
-struct Site {
-    dir: tempfile::TempDir,
-}
-
-impl Site {
-    fn new(upstream: &str, mastodon: &str) -> Site {
-        let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("mastodon.token"), "tok").unwrap();
-        fs::write(
-            dir.path().join("crier.toml"),
-            format!(
-                r#"
+/// A site reading the feed of `upstream` and announcing on the Mastodon at `mastodon`.
+fn site(upstream: &str, mastodon: &str) -> Site {
+    let site = Site::new(&format!(
+        r#"
 [site]
 title = "Network"
 base_url = "https://example.org"
@@ -164,62 +158,22 @@ base_url = "{mastodon}"
 access_token = {{ file = "mastodon.token" }}
 template = "{{{{ title }}}} {{{{ url }}}}"
 "#
-            ),
-        )
-        .unwrap();
-        Site { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    /// All feed files, by name, to compare two states of the output.
-    fn feeds(&self) -> Vec<(String, Vec<u8>)> {
-        let mut files: Vec<(String, Vec<u8>)> = walk(&self.path("feeds"))
-            .into_iter()
-            .map(|p| (p.display().to_string(), fs::read(&p).unwrap()))
-            .collect();
-        files.sort();
-        files
-    }
-
-    async fn crier(&self, args: &[&str]) -> Output {
-        self.crier_at("2024-05-10T12:00:00Z", args).await
-    }
-
-    async fn crier_at(&self, now: &'static str, args: &[&str]) -> Output {
-        let config = self.path("crier.toml");
-        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-        tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_crier"))
-                .arg("--config")
-                .arg(config)
-                .args(args)
-                .env("CRIER_NOW", now)
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap()
-    }
+    ));
+    site.secret("mastodon.token", "tok");
+    site
 }
 
-fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
+/// All feed files, by name, to compare two states of the output.
+fn feeds(site: &Site) -> Vec<FeedFile> {
+    site.feed_files("feeds")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+async fn crier(site: &Site, args: &[&str]) -> Output {
+    crier_at(site, "2024-05-10T12:00:00Z", args).await
+}
+
+async fn crier_at(site: &Site, now: &str, args: &[&str]) -> Output {
+    site.crier().now(now).args(args).output_async().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -236,11 +190,11 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
         .respond_with(statuses.clone())
         .mount(&mastodon)
         .await;
-    let site = Site::new(&upstream.uri(), &mastodon.uri());
+    let site = site(&upstream.uri(), &mastodon.uri());
 
     // Baseline: the two upstream items are recorded, not announced.
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert_eq!(feed.requests(), [(None, 200)]);
     let atom = fs::read_to_string(site.path("feeds/atom.xml")).unwrap();
     assert!(atom.contains("Project ghent") && atom.contains("Project madrid"));
@@ -248,21 +202,21 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
     assert!(statuses.0.lock().unwrap().is_empty());
 
     // Unchanged upstream: one conditional request answered 304, nothing else.
-    let before = site.feeds();
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let before = feeds(&site);
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     let requests = feed.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(requests[0].0.is_some(), "validators sent: {requests:?}");
     assert_eq!(requests[0].1, 304);
-    assert_eq!(site.feeds(), before);
+    assert_eq!(feeds(&site), before);
     // A day later (`http.full_read_every`) the read is unconditional once, then 304s again.
     for (now, sent, status) in [
         ("2024-05-11T12:00:00Z", false, 200),
         ("2024-05-11T12:05:00Z", true, 304),
     ] {
-        let out = site.crier_at(now, &["run", "--once"]).await;
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let out = crier_at(&site, now, &["run", "--once"]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
         let requests = feed.requests();
         assert_eq!(requests.len(), 1, "{requests:?}");
         assert_eq!(
@@ -271,10 +225,10 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
             "{now}"
         );
     }
-    assert_eq!(site.feeds(), before);
+    assert_eq!(feeds(&site), before);
     // `--full-read` skips the validators on demand.
-    let out = site.crier(&["run", "--once", "--full-read"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = crier(&site, &["run", "--once", "--full-read"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert_eq!(feed.requests(), [(None, 200)]);
 
     // A new item upstream is published and announced once.
@@ -283,24 +237,24 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
         ("madrid", "Thu, 02 May 2024 10:00:00 GMT"),
         ("kragujevac", "Thu, 09 May 2024 10:00:00 GMT"),
     ]));
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert_eq!(statuses.0.lock().unwrap().len(), 1);
     assert!(statuses.0.lock().unwrap()[0].contains("Project kragujevac"));
-    let published = site.feeds();
+    let published = feeds(&site);
     feed.requests();
 
     // Two cycles of outage: partial exit, the error names the source and URL, feeds untouched.
     feed.set(Upstream::Down);
     for _ in 0..2 {
-        let out = site.crier(&["run", "--once"]).await;
-        assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
-        let log = text(&out.stderr);
+        let out = crier(&site, &["run", "--once"]).await;
+        assert_eq!(out.status.code(), Some(3), "{}", out.stderr_text());
+        let log = out.stderr_text();
         assert!(
             log.contains("source \"old\"") && log.contains("/feed.xml") && log.contains("500"),
             "{log}"
         );
-        assert_eq!(site.feeds(), published);
+        assert_eq!(feeds(&site), published);
     }
     // One retry per cycle, as configured.
     assert_eq!(feed.requests().len(), 4);
@@ -311,11 +265,11 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
         (Upstream::Garbage, "not a feed crier can read"),
     ] {
         feed.set(upstream);
-        let out = site.crier(&["run", "--once"]).await;
-        let log = text(&out.stderr);
+        let out = crier(&site, &["run", "--once"]).await;
+        let log = out.stderr_text();
         assert_eq!(out.status.code(), Some(3), "{log}");
         assert!(log.contains(said), "{log}");
-        assert_eq!(site.feeds(), published);
+        assert_eq!(feeds(&site), published);
     }
 
     // Recovery: same items; nothing is new, nothing is announced again, feeds identical.
@@ -324,14 +278,14 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
         ("madrid", "Thu, 02 May 2024 10:00:00 GMT"),
         ("kragujevac", "Thu, 09 May 2024 10:00:00 GMT"),
     ]));
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(site.feeds(), published);
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
+    assert_eq!(feeds(&site), published);
     assert_eq!(statuses.0.lock().unwrap().len(), 1);
 
-    let status = site.crier(&["status"]).await;
-    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
-    let stdout = text(&status.stdout);
+    let status = crier(&site, &["status"]).await;
+    assert_eq!(status.status.code(), Some(0), "{}", status.stderr_text());
+    let stdout = status.stdout_text();
     assert!(
         stdout.contains(
             "old (feed): 3 live entries; validators kept for 1 URL; last full read 2024-05-10T12:00:00.000000Z"
@@ -347,9 +301,9 @@ async fn check_shows_mapped_entries_of_a_remote_source() {
         ("madrid", "Thu, 02 May 2024 10:00:00 GMT"),
     ])
     .await;
-    let site = Site::new(&upstream.uri(), "http://127.0.0.1:9");
-    let out = site.crier(&["check", "--show", "1"]).await;
-    let stdout = text(&out.stdout);
+    let site = site(&upstream.uri(), "http://127.0.0.1:9");
+    let out = crier(&site, &["check", "--show", "1"]).await;
+    let stdout = out.stdout_text();
     assert!(
         stdout.contains("source \"old\" (feed): 2 documents, 2 entries"),
         "{stdout}"
@@ -359,21 +313,18 @@ async fn check_shows_mapped_entries_of_a_remote_source() {
     assert!(!stdout.contains("old:ghent"), "only one shown: {stdout}");
 
     feed.set(Upstream::Down);
-    let out = site.crier(&["check"]).await;
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stdout));
-    let stdout = text(&out.stdout);
+    let out = crier(&site, &["check"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", out.stdout_text());
+    let stdout = out.stdout_text();
     assert!(stdout.contains("error: source \"old\": GET"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sources_with_the_same_item_ids_do_not_collide() {
     let (upstream, _feed) = upstream(vec![("ghent", "Wed, 01 May 2024 10:00:00 GMT")]).await;
-    let dir = tempfile::tempdir().unwrap();
     let base = upstream.uri();
-    fs::write(
-        dir.path().join("crier.toml"),
-        format!(
-            r#"
+    let site = Site::new(&format!(
+        r#"
 [site]
 title = "Network"
 base_url = "https://example.org"
@@ -392,12 +343,9 @@ url = "{base}/fr.xml"
 language = "fr"
 categories = ["partenaires"]
 "#
-        ),
-    )
-    .unwrap();
-    let site = Site { dir };
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    ));
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
 
     let all = fs::read_to_string(site.path("feeds/feed.json")).unwrap();
     let all: serde_json::Value = serde_json::from_str(&all).unwrap();
@@ -488,11 +436,8 @@ async fn wordpress_and_web_pages_reach_the_feeds() {
             .mount(&server)
             .await;
     }
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("crier.toml"),
-        format!(
-            r#"
+    let site = Site::new(&format!(
+        r#"
 [site]
 title = "Villes"
 base_url = "https://villes.example.org/"
@@ -518,13 +463,10 @@ published = ".date"
 city = ".ville"
 country = ".pays"
 "#
-        ),
-    )
-    .unwrap();
-    let site = Site { dir };
+    ));
 
-    let check = site.crier(&["check", "--show", "1"]).await;
-    let stdout = text(&check.stdout);
+    let check = crier(&site, &["check", "--show", "1"]).await;
+    let stdout = check.stdout_text();
     assert!(
         stdout.contains("source \"wp\" (json): 6 documents, 6 entries"),
         "{stdout}"
@@ -539,13 +481,11 @@ country = ".pays"
     );
 
     // The broken page fails alone: exit 3, every other entry published.
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
-    let atom = fs::read(site.path("feeds/atom.xml")).unwrap();
-    let feed = feed_rs::parser::parse(atom.as_slice()).expect("atom parses");
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", out.stderr_text());
+    let feed = site.feed("feeds/atom.xml");
     assert_eq!(feed.entries.len(), 10);
-    let french = fs::read(site.path("feeds/fr/atom.xml")).unwrap();
-    let french = feed_rs::parser::parse(french.as_slice()).expect("fr atom parses");
+    let french = site.feed("feeds/fr/atom.xml");
     let gand = french
         .entries
         .iter()
@@ -571,17 +511,17 @@ async fn an_item_withdrawn_upstream_stays_withdrawn_through_304s() {
         ("b", "Thu, 02 May 2024 10:00:00 GMT"),
     ])
     .await;
-    let site = Site::new(&upstream.uri(), "http://127.0.0.1:9");
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let site = site(&upstream.uri(), "http://127.0.0.1:9");
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
 
     feed.set(Upstream::Items(vec![(
         "a",
         "Wed, 01 May 2024 10:00:00 GMT",
     )]));
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let without_b = site.feeds();
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
+    let without_b = feeds(&site);
     assert!(
         !fs::read_to_string(site.path("feeds/atom.xml"))
             .unwrap()
@@ -590,8 +530,8 @@ async fn an_item_withdrawn_upstream_stays_withdrawn_through_304s() {
     feed.requests();
 
     // The upstream now answers 304: b must not come back.
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert_eq!(
         feed.requests(),
         [(
@@ -605,7 +545,7 @@ async fn an_item_withdrawn_upstream_stays_withdrawn_through_304s() {
             304
         )]
     );
-    assert_eq!(site.feeds(), without_b);
+    assert_eq!(feeds(&site), without_b);
 }
 
 /// A small site of web pages whose listing and pages a test can change between cycles.
@@ -673,11 +613,8 @@ async fn web_pages_survive_changing_links_and_failed_pages_are_fetched_again() {
         .await;
     pages.set("/p/", 200, &listing(&["/p/a/?from=home"]));
     pages.set("/p/a/", 200, &project("a", "12 mars 2024"));
-    let dir = tempfile::tempdir().unwrap();
-    fs::write(
-        dir.path().join("crier.toml"),
-        format!(
-            r#"
+    let site = Site::new(&format!(
+        r#"
 [site]
 title = "Villes"
 base_url = "https://villes.example.org/"
@@ -694,24 +631,21 @@ links = ".list a"
 [sources.selectors]
 published = ".date"
 "#,
-            server.uri()
-        ),
-    )
-    .unwrap();
-    let site = Site { dir };
+        server.uri()
+    ));
     let atom = || fs::read_to_string(site.path("feeds/atom.xml")).unwrap();
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert!(atom().contains("Projet a"));
 
     // The listing links to the same page with another tracking parameter: same entry, kept.
     pages.set("/p/", 200, &listing(&["/p/a/?from=news"]));
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
     assert!(
-        !text(&out.stderr).contains("entry removed"),
+        !out.stderr_text().contains("entry removed"),
         "{}",
-        text(&out.stderr)
+        out.stderr_text()
     );
     assert!(atom().contains("Projet a"));
 
@@ -719,12 +653,12 @@ published = ".date"
     // listing itself has not changed since.
     pages.set("/p/", 200, &listing(&["/p/a/?from=news", "/p/b/"]));
     pages.set("/p/b/", 503, "busy");
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", out.stderr_text());
     assert!(!atom().contains("Projet b"));
     pages.set("/p/b/", 200, &project("b", "13 mars 2024"));
-    let out = site.crier(&["run", "--once"]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(atom().contains("Projet b"), "{}", text(&out.stderr));
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
+    assert!(atom().contains("Projet b"), "{}", out.stderr_text());
     assert!(atom().contains("Projet a"));
 }

@@ -1,48 +1,57 @@
-//! Watch mode against the real file system: each test watches its own temporary folder and
-//! waits for triggers with real time (file events cannot be driven by a paused clock).
+//! Watch mode against the real file system: each test watches its own temporary folder, with
+//! real time (file events cannot be driven by a paused clock). A trigger is awaited as it
+//! comes. That some changes trigger nothing is shown with the watcher's own report (its debug
+//! log line per burst): after those changes a sentinel entry file is saved, and the first burst
+//! reported for the folder must be the sentinel's, as the watcher takes changes in order and
+//! would have reported anything relevant before it first.
+
+mod common;
 
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
 
+use common::logs::Logs;
+use common::wait;
 use crier::daemon::watch::{Watch, WatchError, watch};
 use tempfile::TempDir;
 use tokio::sync::mpsc::Receiver;
-use tokio::time::timeout;
 
 const DEBOUNCE: Duration = Duration::from_millis(200);
-/// The promise: a change triggers a cycle within 2 seconds.
-const PROMISE: Duration = Duration::from_secs(2);
-/// How long to wait to be confident that nothing comes.
-const QUIET: Duration = Duration::from_millis(1500);
+/// The watcher's log line for each burst it reports, naming the burst's first changed path.
+const REPORT: &str = "file changed; cycle triggered";
 
+/// A watched temporary folder; the watcher's log is captured from the start.
 fn watched() -> (TempDir, Watch, Receiver<()>) {
+    Logs::capture_all();
     let dir = tempfile::tempdir().unwrap();
     let (watch, rx) = watch(&[dir.path().to_owned()], DEBOUNCE).unwrap();
     (dir, watch, rx)
 }
 
 async fn expect_trigger(rx: &mut Receiver<()>, what: &str) {
-    match timeout(PROMISE, rx.recv()).await {
-        Ok(Some(())) => {}
-        Ok(None) => panic!("{what}: the channel closed"),
-        Err(_) => panic!("{what}: no trigger within {PROMISE:?}"),
+    if wait::guarded(what, rx.recv()).await.is_none() {
+        panic!("{what}: the channel closed");
     }
 }
 
-async fn expect_none(rx: &mut Receiver<()>, what: &str) {
-    if let Ok(got) = timeout(QUIET, rx.recv()).await {
-        panic!("{what}: expected no trigger, got {got:?}");
-    }
+/// The watcher's reports of bursts in `dir`, in order.
+fn reports(dir: &Path) -> Vec<String> {
+    Logs::capture_all().lines_with(&[REPORT, &format!("{}/", dir.display())])
 }
 
-/// Counts triggers until none came for `quiet`, receiving each at once so none coalesce.
-async fn count_triggers(rx: &mut Receiver<()>, quiet: Duration) -> usize {
-    let mut count = 0;
-    while let Ok(Some(())) = timeout(quiet, rx.recv()).await {
-        count += 1;
-    }
-    count
+/// Saves `sentinel.md` in `dir` and shows that the next burst reported is the sentinel's:
+/// nothing done before it was worth a cycle.
+async fn expect_nothing_before_a_sentinel(dir: &Path, rx: &mut Receiver<()>, what: &str) {
+    let sentinel = dir.join("sentinel.md");
+    write(&sentinel, "Body\n");
+    wait::until_async("a burst reported", || !reports(dir).is_empty()).await;
+    let first = reports(dir).remove(0);
+    assert!(
+        first.contains(&format!("path={}", sentinel.display())),
+        "{what} triggered a cycle: {first}"
+    );
+    expect_trigger(rx, "the sentinel").await;
 }
 
 fn write(path: &Path, text: &str) {
@@ -87,7 +96,26 @@ async fn a_burst_of_writes_triggers_once_or_twice() {
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    let count = count_triggers(&mut rx, DEBOUNCE * 4).await;
+    expect_trigger(&mut rx, "the burst").await;
+    // Its last report comes before the first one of a later save: save sentinel files, each
+    // after the latest report, until one is reported as a burst of its own.
+    let mut seen = 0;
+    for round in 0.. {
+        write(&dir.path().join(format!("sentinel-{round}.md")), "Body\n");
+        wait::until_async("one more burst reported", || {
+            reports(dir.path()).len() > seen
+        })
+        .await;
+        let reported = reports(dir.path());
+        seen = reported.len();
+        if reported.iter().any(|line| line.contains("sentinel-")) {
+            break;
+        }
+    }
+    let count = reports(dir.path())
+        .iter()
+        .filter(|line| !line.contains("sentinel-"))
+        .count();
     assert!((1..=2).contains(&count), "{count} triggers for one burst");
 }
 
@@ -112,11 +140,12 @@ async fn editor_temporaries_and_section_pages_do_not_trigger() {
     }
     fs::create_dir(dir.path().join(".git")).unwrap();
     write(&dir.path().join(".git/notes.md"), "x");
-    expect_none(&mut rx, "temporaries").await;
+    expect_nothing_before_a_sentinel(dir.path(), &mut rx, "a temporary").await;
 }
 
 #[tokio::test]
 async fn reading_the_folder_as_a_cycle_does_does_not_trigger() {
+    Logs::capture_all();
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("posts")).unwrap();
     write(&dir.path().join("posts/entry.md"), "Body\n");
@@ -129,7 +158,7 @@ async fn reading_the_folder_as_a_cycle_does_does_not_trigger() {
             fs::metadata(&path).unwrap();
         }
     }
-    expect_none(&mut rx, "reads").await;
+    expect_nothing_before_a_sentinel(dir.path(), &mut rx, "a read").await;
 }
 
 #[tokio::test]
@@ -165,10 +194,8 @@ async fn dropping_the_watch_closes_the_channel() {
     let (dir, watch, mut rx) = watched();
     drop(watch);
     write(&dir.path().join("entry.md"), "Body\n");
-    match timeout(PROMISE, rx.recv()).await {
-        Ok(None) => {}
-        other => panic!("expected the channel to close, got {other:?}"),
-    }
+    let got = wait::guarded("the channel's closing", rx.recv()).await;
+    assert_eq!(got, None, "expected the channel to close");
 }
 
 #[test]

@@ -138,11 +138,21 @@ impl HealthServer {
                 ),
             )
         })?;
+        HealthServer::from_listener(listener, config)
+    }
+
+    /// Serves on a listener the caller has already bound (a test binds `127.0.0.1:0` and keeps
+    /// the socket, so no other process can take the port in between); the listener's address
+    /// replaces `config.listen`.
+    pub fn from_listener(listener: TcpListener, config: HealthConfig) -> io::Result<HealthServer> {
         let addr = listener.local_addr()?;
         Ok(HealthServer {
             listener,
             addr,
-            config,
+            config: HealthConfig {
+                listen: addr,
+                ..config
+            },
         })
     }
 

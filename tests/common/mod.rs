@@ -1,0 +1,23 @@
+//! The harness the integration tests share: a throw-away site folder ([`Site`]) with entry and
+//! secret files, one way to run the `crier` binary ([`Crier`], and [`Daemon`] for `crier run`),
+//! posts, entries and channel tables to hand the library, waits that end on an event rather
+//! than after a fixed time ([`wait`]), seeded randomness ([`seed`]) and the log lines of library
+//! code running inside a test ([`logs`]).
+//!
+//! Each file under `tests/` is a crate of its own and includes this module with `mod common;`.
+//! A helper that one of them does not use would be reported there as dead code (and its
+//! re-export below as an unused import), hence the module-wide `allow`: the usual idiom for a
+//! shared `tests/common/mod.rs`.
+
+#![allow(dead_code, unused_imports)]
+
+mod binary;
+mod library;
+pub mod logs;
+pub mod seed;
+mod site;
+pub mod wait;
+
+pub use binary::{Crier, Daemon, OutputText, Stopped};
+pub use library::{channel_config, entry, post};
+pub use site::{EntryFile, FeedFile, SecretFile, Site, entry_file, secret_file};
