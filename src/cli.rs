@@ -324,7 +324,9 @@ fn render_due(config: &Config, store: Store, now: DateTime<Utc>) -> Result<Deliv
     ))?)
 }
 
-/// `crier check`: the config, then every document of every source, each problem listed.
+/// `crier check`: the config, then every document of every source, then the secrets of every
+/// enabled channel, each problem listed. Exit 1 when the config cannot be used or a secret
+/// cannot be read, 3 for other problems.
 pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exit> {
     let config = match Config::load(config_path) {
         Ok(config) => config,
@@ -378,27 +380,7 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
             show_entry(entry, out)?;
         }
     }
-    for channel in config.channels.iter().filter(|c| c.common.enabled) {
-        let missing = channel.unreadable_secrets();
-        for (key, reason) in &missing {
-            writeln!(
-                out,
-                "warning: channel {:?}: `{key}`: {reason}; the channel will pause when it first posts",
-                channel.common.name
-            )?;
-        }
-        writeln!(
-            out,
-            "channel {:?} ({}): {}",
-            channel.common.name,
-            channel.network_name(),
-            if missing.is_empty() {
-                "secrets readable"
-            } else {
-                "secrets missing"
-            }
-        )?;
-    }
+    let unreadable = check_secrets(&config, &mut problems, out)?;
     for p in &problems {
         writeln!(out, "error: {p}")?;
     }
@@ -412,8 +394,50 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
             problems.len(),
             if problems.len() == 1 { "" } else { "s" }
         )?;
-        Ok(Exit::Partial)
+        Ok(if unreadable > 0 {
+            Exit::Failure
+        } else {
+            Exit::Partial
+        })
     }
+}
+
+/// Says for each enabled channel whether its secrets can be read, adds one problem per
+/// secret that cannot, and returns how many those are.
+// An unreadable secret fails the check (exit 1) rather than asking for a look (3): that
+// channel would pause at its first post, which `check` is run beforehand to prevent. `run`
+// still starts then, and pauses only that channel.
+fn check_secrets(
+    config: &Config,
+    problems: &mut Vec<String>,
+    out: &mut dyn Write,
+) -> std::io::Result<usize> {
+    let mut unreadable = 0;
+    for (i, channel) in config.channels.iter().enumerate() {
+        if !channel.common.enabled {
+            continue;
+        }
+        let missing = channel.unreadable_secrets();
+        for secret in &missing {
+            problems.push(format!(
+                "channel {:?}: `channels[{i}].{}`: {}",
+                channel.common.name, secret.key, secret.reason
+            ));
+        }
+        unreadable += missing.len();
+        let state = if missing.is_empty() {
+            "secrets readable"
+        } else {
+            "secrets missing"
+        };
+        writeln!(
+            out,
+            "channel {:?} ({}): {state}",
+            channel.common.name,
+            channel.network_name()
+        )?;
+    }
+    Ok(unreadable)
 }
 
 /// A mapped entry as `check` shows it: every field an operator maps, on a few lines.

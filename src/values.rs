@@ -4,12 +4,19 @@
 //!
 //! The serde helpers here produce messages a person can act on (the value, what was expected,
 //! an example, and a "did you mean" where a near name exists); the TOML parser adds the line
-//! and the config loader the key path.
+//! and the config loader the key path. [`read_table`] reads a section from the parsed
+//! document and reports a mistake as [`Refused`]: its key path, its place in the file, and a
+//! "did you mean" for a misspelt key; [`take_tag`] serves the tables whose `type` decides
+//! their other keys.
 
 use std::fmt;
+use std::ops::Range;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 use url::Url;
 
 /// A value that parsed but cannot be used: the key (relative to the section that found it)
@@ -33,14 +40,10 @@ impl Invalid {
 
     /// The same problem seen from the enclosing table `prefix` (`sources[1]`, `site`).
     pub fn under(self, prefix: &str) -> Invalid {
-        let key = if self.key.is_empty() {
-            prefix.to_owned()
-        } else if self.key.starts_with('[') {
-            format!("{prefix}{}", self.key)
-        } else {
-            format!("{prefix}.{}", self.key)
-        };
-        Invalid { key, ..self }
+        Invalid {
+            key: join_key(prefix, &self.key),
+            ..self
+        }
     }
 }
 
@@ -48,6 +51,198 @@ impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "`{}`: {}", self.key, self.message)
     }
+}
+
+/// `key` (relative to the table `prefix`) as seen from the table enclosing `prefix`.
+fn join_key(prefix: &str, key: &str) -> String {
+    if key.is_empty() {
+        prefix.to_owned()
+    } else if prefix.is_empty() {
+        key.to_owned()
+    } else if key.starts_with('[') {
+        format!("{prefix}{key}")
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+/// A value serde refused while reading a table of the config document: its key path
+/// (relative to the table read), what is wrong, and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// Dotted key path, e.g. `http.max_pages`; empty for the table itself.
+    pub key: String,
+    /// What is wrong, with a "did you mean" for a misspelt name.
+    pub message: String,
+    /// Byte range in the document of the key or value at fault, when the parser knows it.
+    pub span: Option<Range<usize>>,
+}
+
+impl Refused {
+    /// The same mistake seen from the enclosing table `prefix` (`channels[1]`).
+    pub fn under(self, prefix: &str) -> Refused {
+        Refused {
+            key: join_key(prefix, &self.key),
+            ..self
+        }
+    }
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "`{}`: {}", self.key, self.message)
+        }
+    }
+}
+
+/// Reads `T` from a table of the parsed config document. A mistake keeps the key path serde
+/// was at and the place toml's parser recorded, which a value copied out of the document
+/// (`toml::Table`) would have lost.
+pub fn read_table<'de, T: Deserialize<'de>>(table: Spanned<DeTable<'de>>) -> Result<T, Refused> {
+    let span = table.span();
+    let value = Spanned::new(span, DeValue::Table(table.into_inner()));
+    serde_path_to_error::deserialize(toml::de::ValueDeserializer::from(value)).map_err(|e| {
+        // serde_path_to_error writes the empty path as ".".
+        let key = Some(e.path().to_string()).filter(|k| k != ".");
+        Refused {
+            key: key.unwrap_or_default(),
+            message: suggest_name(e.inner().message().trim_end()),
+            span: e.inner().span(),
+        }
+    })
+}
+
+/// Takes the tag `key` (`type`) out of a table whose other keys depend on it, and returns the
+/// choice it names: `choices` pairs each accepted name with what the caller does for it.
+/// `what` names the tag in messages (`channel type`).
+pub fn take_tag<'c, T>(
+    table: &mut Spanned<DeTable<'_>>,
+    key: &str,
+    what: &str,
+    choices: &'c [(&'static str, T)],
+) -> Result<&'c T, Refused> {
+    let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+    let refused = |message: String, span: Range<usize>| Refused {
+        key: key.to_owned(),
+        message,
+        span: Some(span),
+    };
+    let table_span = table.span();
+    let Some(value) = table.get_mut().remove(key) else {
+        return Err(refused(
+            format!("missing field `{key}`; use one of {}", list(&names)),
+            table_span,
+        ));
+    };
+    let Some(name) = value.get_ref().as_str() else {
+        return Err(refused(
+            format!("`{key}` must be a string, one of {}", list(&names)),
+            value.span(),
+        ));
+    };
+    choices
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, choice)| choice)
+        .ok_or_else(|| refused(unknown_name(what, name, &names), value.span()))
+}
+
+/// The message for a name nobody expects, in serde's words ("unknown field `limmit`, expected
+/// one of …") and with the nearest expected name when one is near enough to be a typo.
+pub fn unknown_name(what: &str, name: &str, names: &[&str]) -> String {
+    let hint = did_you_mean(name, names.iter().copied())
+        .map(|near| format!("; did you mean `{near}`?"))
+        .unwrap_or_default();
+    format!("unknown {what} `{name}`, {}{hint}", expected(names))
+}
+
+/// serde's "expected `a`", "expected `a` or `b`", "expected one of `a`, `b`, `c`".
+fn expected(names: &[&str]) -> String {
+    match names {
+        [one] => format!("expected `{one}`"),
+        [one, two] => format!("expected `{one}` or `{two}`"),
+        _ => format!("expected one of {}", list(names)),
+    }
+}
+
+/// "`a`, `b`".
+fn list(names: &[&str]) -> String {
+    let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    names.join(", ")
+}
+
+/// serde's message for an unknown field or variant, with [`unknown_name`]'s "did you mean";
+/// any other message as it is. serde knows the expected names but not the nearest one, and
+/// its derived code calls no hook that could add it, so its words are read back here.
+fn suggest_name(message: &str) -> String {
+    let parse = || {
+        let (what, rest) = message.strip_prefix("unknown ")?.split_once(" `")?;
+        let (name, list) = rest.split_once("`, expected ")?;
+        let names = match list.strip_prefix("one of ") {
+            Some(list) => list.split(", ").collect(),
+            None => list.split(" or ").collect::<Vec<_>>(),
+        };
+        let names = names
+            .into_iter()
+            .map(|n| n.strip_prefix('`')?.strip_suffix('`'))
+            .collect::<Option<Vec<_>>>()?;
+        Some(unknown_name(what, name, &names))
+    };
+    parse().unwrap_or_else(|| message.to_owned())
+}
+
+/// The keys a struct's derived `Deserialize` reads, asked of the derive itself so that the
+/// list cannot drift from the struct.
+pub fn struct_fields<T: DeserializeOwned>() -> &'static [&'static str] {
+    /// A deserializer that only notes the fields a struct asks for, then stops.
+    struct Fields<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for Fields<'_> {
+        type Error = serde::de::value::Error;
+
+        fn deserialize_any<V: serde::de::Visitor<'de>>(
+            self,
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            Err(serde::de::Error::custom("not a struct"))
+        }
+
+        fn deserialize_struct<V: serde::de::Visitor<'de>>(
+            self,
+            _name: &'static str,
+            fields: &'static [&'static str],
+            _visitor: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(serde::de::Error::custom("fields noted"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+
+    let mut fields: &'static [&'static str] = &[];
+    // The error is the expected end of the walk: the fields were noted before it.
+    let _ = T::deserialize(Fields(&mut fields));
+    fields
+}
+
+/// Reads a table that did not come from the config file (a `toml::Table` a test or another
+/// format built) with `read`, the reader of the parsed document, by writing it back as TOML:
+/// one reader for both, at the price of lines that mean nothing here.
+pub fn read_detached<T>(
+    table: toml::Table,
+    read: impl FnOnce(Spanned<DeTable<'_>>) -> Result<T, Refused>,
+) -> Result<T, String> {
+    let text = toml::to_string(&table).map_err(|e| e.to_string())?;
+    let table = DeTable::parse(&text).map_err(|e| e.message().to_owned())?;
+    read(table).map_err(|e| e.to_string())
 }
 
 /// An absolute `http://` or `https://` URL with a host, kept as written (so that
@@ -305,5 +500,122 @@ mod tests {
         let e = Invalid::new("[1]", "bad").under("site.languages");
         assert_eq!(e.key, "site.languages[1]");
         assert_eq!(e.to_string(), "`site.languages[1]`: bad");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)] // Only read, to see what serde says.
+    struct Http {
+        max_pages: usize,
+        #[serde(default)]
+        retries: u32,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Table {
+        http: Http,
+    }
+
+    #[test]
+    fn a_refused_value_keeps_its_key_and_place_and_gets_a_suggestion() {
+        let text = "[http]\nmax_pages = \"x\"\n";
+        let err = read_table::<Table>(DeTable::parse(text).unwrap()).unwrap_err();
+        assert_eq!(err.key, "http.max_pages");
+        assert_eq!(err.span.clone().map(|s| &text[s]), Some("\"x\""));
+        assert_eq!(
+            err.under("sources[1]").to_string(),
+            "`sources[1].http.max_pages`: invalid type: string \"x\", expected usize"
+        );
+
+        let text = "[http]\nmax_pages = 1\nretires = 2\n";
+        let err = read_table::<Table>(DeTable::parse(text).unwrap()).unwrap_err();
+        assert_eq!(err.key, "http.retires");
+        assert_eq!(err.span.clone().map(|s| &text[s]), Some("retires"));
+        assert_eq!(
+            err.message,
+            "unknown field `retires`, expected `max_pages` or `retries`; did you mean `retries`?"
+        );
+    }
+
+    #[test]
+    fn only_serde_unknown_name_messages_get_a_suggestion() {
+        assert_eq!(
+            suggest_name("unknown variant `rsss`, expected one of `rss`, `atom`, `json`"),
+            "unknown variant `rsss`, expected one of `rss`, `atom`, `json`; did you mean `rss`?"
+        );
+        assert_eq!(
+            suggest_name("unknown field `zzz`, expected `limit`"),
+            "unknown field `zzz`, expected `limit`"
+        );
+        assert_eq!(
+            suggest_name("unknown field `limt`, expected `limit`"),
+            "unknown field `limt`, expected `limit`; did you mean `limit`?"
+        );
+        for as_is in [
+            "unknown field `x`, there are no fields",
+            "invalid type: string \"50\", expected usize",
+        ] {
+            assert_eq!(suggest_name(as_is), as_is);
+        }
+    }
+
+    #[test]
+    fn a_tag_is_taken_out_and_checked() {
+        let choices = [("feed", 1), ("html", 2)];
+        let text = "type = \"html\"\nname = \"n\"\n";
+        let mut table = DeTable::parse(text).unwrap();
+        assert_eq!(
+            take_tag(&mut table, "type", "source type", &choices),
+            Ok(&2)
+        );
+        assert!(!table.get_ref().contains_key("type"));
+
+        let text = "type = \"fead\"\n";
+        let err = take_tag(
+            &mut DeTable::parse(text).unwrap(),
+            "type",
+            "source type",
+            &choices,
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "type");
+        assert_eq!(err.span.clone().map(|s| &text[s]), Some("\"fead\""));
+        assert_eq!(
+            err.message,
+            "unknown source type `fead`, expected `feed` or `html`; did you mean `feed`?"
+        );
+        let err = take_tag(
+            &mut DeTable::parse("type = 3").unwrap(),
+            "type",
+            "t",
+            &choices,
+        );
+        assert_eq!(
+            err.unwrap_err().message,
+            "`type` must be a string, one of `feed`, `html`"
+        );
+        let err = take_tag(&mut DeTable::parse("").unwrap(), "type", "t", &choices);
+        assert_eq!(
+            err.unwrap_err().message,
+            "missing field `type`; use one of `feed`, `html`"
+        );
+    }
+
+    #[test]
+    fn struct_fields_come_from_the_derive() {
+        assert_eq!(struct_fields::<Http>(), ["max_pages", "retries"]);
+        assert!(struct_fields::<String>().is_empty());
+    }
+
+    #[test]
+    fn a_detached_table_is_read_by_the_same_reader() {
+        let table: toml::Table = toml::from_str("[http]\nmax_pages = 2").unwrap();
+        let read = read_detached(table, |t| read_table::<Table>(t)).unwrap();
+        assert_eq!(read.http.max_pages, 2);
+        let table: toml::Table = toml::from_str("[http]\nmax_pages = -1").unwrap();
+        let err = read_detached(table, |t| read_table::<Table>(t)).unwrap_err();
+        assert!(err.starts_with("`http.max_pages`: invalid value"), "{err}");
     }
 }

@@ -232,7 +232,7 @@ async fn a_refused_token_pauses_the_channel_until_retry() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn check_reports_missing_secrets_without_failing() {
+async fn check_fails_on_a_missing_secret() {
     let (server, _statuses) = mastodon().await;
     let site = site(&server.uri());
     let check = crier(&site, &["check"]).await;
@@ -245,12 +245,14 @@ async fn check_reports_missing_secrets_without_failing() {
     fs::remove_file(site.path("mastodon.token")).unwrap();
     let check = crier(&site, &["check"]).await;
     let out = check.stdout_text();
-    assert!(check.status.success(), "{out}");
+    assert_eq!(check.status.code(), Some(1), "{out}");
     assert!(
-        out.contains("warning: channel \"mastodon-en\": `access_token`: cannot read secret file"),
+        out.contains(
+            "error: channel \"mastodon-en\": `channels[0].access_token`: cannot read secret file"
+        ),
         "{out}"
     );
-    assert!(out.contains("no problems found"), "{out}");
+    assert!(out.contains("1 problem found"), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

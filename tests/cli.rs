@@ -395,6 +395,44 @@ fn a_bad_config_names_the_file_and_key_and_exits_1() {
 }
 
 #[test]
+fn check_exits_1_on_an_unreadable_secret_and_names_the_channel_and_key() {
+    let site = site();
+    let channel = "\n[[channels]]\ntype = \"mastodon\"\nname = \"mastodon-en\"\n\
+                   base_url = \"https://mastodon.example\"\n\
+                   access_token = { file = \"mastodon.token\" }\n";
+    site.set_config(&format!("{CONFIG}{channel}"));
+    let out = crier(&site, &["check"], NOW).code(1).stdout_text();
+    assert!(
+        out.contains("channel \"mastodon-en\" (mastodon): secrets missing"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "error: channel \"mastodon-en\": `channels[0].access_token`: cannot read secret file"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("mastodon.token"), "{out}");
+    assert!(out.contains("chmod 600"), "{out}");
+    assert!(out.contains("1 problem found"), "{out}");
+
+    // A disabled channel's secrets are not needed.
+    let disabled = channel.replace("name =", "enabled = false\nname =");
+    site.set_config(&format!("{CONFIG}{disabled}"));
+    let out = crier(&site, &["check"], NOW).success().stdout_text();
+    assert!(out.contains("no problems found"), "{out}");
+
+    site.set_config(&format!("{CONFIG}{channel}"));
+    site.write("mastodon.token", "token");
+    let out = crier(&site, &["check"], NOW).success().stdout_text();
+    assert!(
+        out.contains("channel \"mastodon-en\" (mastodon): secrets readable"),
+        "{out}"
+    );
+    assert!(out.contains("no problems found"), "{out}");
+}
+
+#[test]
 fn a_missing_config_says_which_file() {
     let site = site();
     Crier::new("nope.toml")

@@ -5,10 +5,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
+use toml::de::DeTable;
 
 use super::{bluesky, facebook, mastodon, x};
 use crate::site::Site;
-use crate::values::Invalid;
+use crate::values::{Invalid, Refused, read_table};
 
 /// Settings every channel has, whatever its network.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -179,12 +181,26 @@ impl ChannelConfig {
         }
     }
 
-    /// Secrets that cannot be read now, as `(key, reason)`; the values are never returned.
-    pub fn unreadable_secrets(&self) -> Vec<(&'static str, String)> {
+    /// Secrets that cannot be read now; the values themselves are never returned.
+    pub fn unreadable_secrets(&self) -> Vec<UnreadableSecret> {
         let mut copy = self.clone();
         copy.secrets_mut()
             .into_iter()
-            .filter_map(|(key, secret)| secret.load().err().map(|e| (key, e.to_string())))
+            .filter_map(|(key, secret)| {
+                let error = secret.load().err()?;
+                // A missing variable or credential says what to do; a file error only what
+                // the system said.
+                let todo = match error {
+                    crate::secrets::SecretError::File { .. } => format!(
+                        "; write the secret into that file, readable by crier only (chmod 600), or point `{key}` at the file that holds it"
+                    ),
+                    _ => String::new(),
+                };
+                Some(UnreadableSecret {
+                    key,
+                    reason: format!("{error}{todo}"),
+                })
+            })
             .collect()
     }
 
@@ -199,46 +215,77 @@ impl ChannelConfig {
     }
 }
 
-impl<'de> Deserialize<'de> for ChannelConfig {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
-        let mut table = toml::Table::deserialize(deserializer)?;
-        let network = match table.remove("type") {
-            Some(toml::Value::String(t)) => t,
-            Some(_) => return Err(D::Error::custom("`type` must be a string")),
-            None => {
-                return Err(D::Error::custom(
-                    "missing `type`: one of \"mastodon\", \"bluesky\", \"x\", \"facebook\"",
-                ));
-            }
-        };
-        let mut common = toml::Table::new();
+/// A channel's secret that cannot be read now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableSecret {
+    /// Config key of the secret, relative to the channel's table (`oauth1.access_token`).
+    pub key: &'static str,
+    /// Why it cannot be read, and what to do.
+    pub reason: String,
+}
+
+/// Reads the rest of a `[[channels]]` table, common keys removed, once its `type` is known.
+type Reader = fn(Spanned<DeTable<'_>>) -> Result<NetworkConfig, Refused>;
+
+/// The values of `type`, each with the reader of its network's keys (the names
+/// `network_name` returns).
+const NETWORKS: [(&str, Reader); 4] = [
+    ("mastodon", |t| read_network(t).map(NetworkConfig::Mastodon)),
+    ("bluesky", |t| read_network(t).map(NetworkConfig::Bluesky)),
+    ("x", |t| read_network(t).map(NetworkConfig::X)),
+    ("facebook", |t| read_network(t).map(NetworkConfig::Facebook)),
+];
+
+impl ChannelConfig {
+    /// Reads one `[[channels]]` table of the parsed config document; a mistake names its key
+    /// (relative to the table) and its place.
+    // Split by hand, `type` first, then the common keys, the rest to the network: serde's
+    // flatten and tagged enums would buffer the table and lose the line and key of a mistake.
+    pub fn from_table(mut table: Spanned<DeTable<'_>>) -> Result<ChannelConfig, Refused> {
+        let read_rest = crate::values::take_tag(&mut table, "type", "channel type", &NETWORKS)?;
+        let span = table.span();
+        let mut rest = table.into_inner();
+        let mut common = DeTable::new();
         for key in COMMON_KEYS {
-            if let Some(value) = table.remove(key) {
-                common.insert(key.to_owned(), value);
+            if let Some((key, value)) = rest.remove_entry(key) {
+                common.insert(key, value);
             }
         }
-        let common =
-            CommonConfig::deserialize(toml::Value::Table(common)).map_err(D::Error::custom)?;
-        let rest = toml::Value::Table(table);
-        let network = match network.as_str() {
-            "mastodon" => {
-                NetworkConfig::Mastodon(Deserialize::deserialize(rest).map_err(D::Error::custom)?)
-            }
-            "bluesky" => {
-                NetworkConfig::Bluesky(Deserialize::deserialize(rest).map_err(D::Error::custom)?)
-            }
-            "x" => NetworkConfig::X(Deserialize::deserialize(rest).map_err(D::Error::custom)?),
-            "facebook" => {
-                NetworkConfig::Facebook(Deserialize::deserialize(rest).map_err(D::Error::custom)?)
-            }
-            other => {
-                return Err(D::Error::custom(format!(
-                    "unknown channel type {other:?}: use \"mastodon\", \"bluesky\", \"x\" or \"facebook\""
-                )));
-            }
-        };
+        let common = read_table(Spanned::new(span.clone(), common))?;
+        let network = read_rest(Spanned::new(span, rest))?;
         Ok(ChannelConfig { common, network })
+    }
+}
+
+/// Reads a network's keys; a key that is neither the network's nor a common one is refused
+/// with the full list of a channel table's keys, so that "did you mean" finds both kinds.
+fn read_network<T: serde::de::DeserializeOwned>(rest: Spanned<DeTable<'_>>) -> Result<T, Refused> {
+    let own = crate::values::struct_fields::<T>();
+    let unknown = rest
+        .get_ref()
+        .keys()
+        .find(|k| !own.contains(&k.get_ref().as_ref()));
+    if let Some(key) = unknown {
+        let names: Vec<&str> = ["type"]
+            .iter()
+            .chain(&COMMON_KEYS)
+            .chain(own)
+            .copied()
+            .collect();
+        return Err(Refused {
+            key: key.get_ref().to_string(),
+            message: crate::values::unknown_name("field", key.get_ref(), &names),
+            span: Some(key.span()),
+        });
+    }
+    read_table(rest)
+}
+
+impl<'de> Deserialize<'de> for ChannelConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let table = toml::Table::deserialize(deserializer)?;
+        crate::values::read_detached(table, ChannelConfig::from_table)
+            .map_err(serde::de::Error::custom)
     }
 }
 

@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::entry::Image;
-pub use config::{AnnounceConfig, ChannelConfig, CommonConfig, NetworkConfig};
+pub use config::{AnnounceConfig, ChannelConfig, CommonConfig, NetworkConfig, UnreadableSecret};
 
 /// One announcement, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

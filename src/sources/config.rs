@@ -1,18 +1,24 @@
 //! The `[[sources]]` tables: one enum over the source types, each table's own settings
 //! (directory here, the remote ones beside their readers), and the checks serde cannot make.
+//!
+//! A table is read by hand ([`SourceConfig::from_table`]): `type` is taken out first and the
+//! rest read as that type's struct, because serde's tagged enums buffer the table and lose
+//! the line and key of a mistake inside it.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
+use toml::de::DeTable;
 
 pub use super::feed::FeedSourceConfig;
 pub use super::html::HtmlSourceConfig;
 pub use super::json::JsonSourceConfig;
 use crate::site::Site;
-use crate::values::Invalid;
+use crate::values::{Invalid, Refused, read_table};
 
 /// One place entries are read from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum SourceConfig {
     /// A folder tree of Markdown files with front matter (Hugo and Zola layout).
@@ -25,7 +31,25 @@ pub enum SourceConfig {
     Html(HtmlSourceConfig),
 }
 
+/// Reads the rest of a `[[sources]]` table once its `type` is known.
+type Reader = fn(Spanned<DeTable<'_>>) -> Result<SourceConfig, Refused>;
+
+/// The values of `type`, each with the reader of its table (the names `kind` returns).
+const TYPES: [(&str, Reader); 4] = [
+    ("directory", |t| read_table(t).map(SourceConfig::Directory)),
+    ("json", |t| read_table(t).map(SourceConfig::Json)),
+    ("feed", |t| read_table(t).map(SourceConfig::Feed)),
+    ("html", |t| read_table(t).map(SourceConfig::Html)),
+];
+
 impl SourceConfig {
+    /// Reads one `[[sources]]` table of the parsed config document; a mistake names its key
+    /// (relative to the table) and its place.
+    pub fn from_table(mut table: Spanned<DeTable<'_>>) -> Result<SourceConfig, Refused> {
+        let read = crate::values::take_tag(&mut table, "type", "source type", &TYPES)?;
+        read(table)
+    }
+
     /// The source's name, which prefixes its entry ids.
     pub fn name(&self) -> &str {
         match self {
@@ -99,6 +123,14 @@ impl SourceConfig {
         blake3::hash(relevant.to_string().as_bytes())
             .to_hex()
             .to_string()
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let table = toml::Table::deserialize(deserializer)?;
+        crate::values::read_detached(table, SourceConfig::from_table)
+            .map_err(serde::de::Error::custom)
     }
 }
 
