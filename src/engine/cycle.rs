@@ -278,16 +278,15 @@ fn diff_source(
     for s in stored {
         by_doc.entry(s.doc_key.as_str()).or_default().push(s);
     }
-    let by_id: HashMap<&str, &StoredEntry> = stored.iter().map(|s| (s.id.as_str(), s)).collect();
-    let due = |published_ts: i64| published_ts <= now.timestamp();
-    let status_for = |published_ts: i64| {
-        if due(published_ts) {
-            EntryStatus::Live
-        } else {
-            EntryStatus::Scheduled
-        }
+    let mut diff = SourceDiff {
+        source,
+        now,
+        by_id: stored.iter().map(|s| (s.id.as_str(), s)).collect(),
+        claimed,
+        batch,
+        report,
+        leaving: Vec::new(),
     };
-
     // Hashing serialises every entry: use every core.
     let prepared: Vec<(Document, Option<String>)> = documents
         .into_par_iter()
@@ -299,94 +298,131 @@ fn diff_source(
             (doc, hash)
         })
         .collect();
-
     let mut seen_docs: HashSet<String> = HashSet::new();
-    // Withdrawals wait until every document is read: a later one may claim the same id.
-    let mut leaving: Vec<&StoredEntry> = Vec::new();
-    for (doc, hashed) in prepared {
+    for (doc, hash) in prepared {
         seen_docs.insert(doc.key.clone());
         let previous = by_doc.get(doc.key.as_str()).cloned().unwrap_or_default();
+        diff.document(doc, hash, previous);
+    }
+    let gone = stored.iter().filter(|s| !seen_docs.contains(&s.doc_key));
+    let leaving = std::mem::take(&mut diff.leaving);
+    for old in leaving.into_iter().chain(gone) {
+        // An id another document published this cycle lives on under that document: a
+        // renamed file keeping its `id`, an html entry whose listing link changed.
+        if !diff.claimed.is_held(&old.id) {
+            withdraw(old, diff.batch, diff.report);
+        }
+    }
+}
+
+/// One source's comparison in progress.
+struct SourceDiff<'a, 's> {
+    source: &'a str,
+    now: DateTime<Utc>,
+    by_id: HashMap<&'s str, &'s StoredEntry>,
+    claimed: &'a mut IdClaims,
+    batch: &'a mut Batch,
+    report: &'a mut CycleReport,
+    /// Stored entries their document no longer publishes. Withdrawals wait until every
+    /// document is read: a later one may claim the same id.
+    leaving: Vec<&'s StoredEntry>,
+}
+
+impl<'s> SourceDiff<'_, 's> {
+    /// Live once its publication time has come, scheduled until then.
+    fn status_for(&self, published_ts: i64) -> EntryStatus {
+        if published_ts <= self.now.timestamp() {
+            EntryStatus::Live
+        } else {
+            EntryStatus::Scheduled
+        }
+    }
+
+    /// Records what one document gave; `previous` are the entries it published last time.
+    fn document(&mut self, doc: Document, hash: Option<String>, previous: Vec<&'s StoredEntry>) {
         match doc.outcome {
             Outcome::Unchanged => {
-                report.unchanged += 1;
+                self.report.unchanged += 1;
                 for s in previous.iter().filter(|s| s.fingerprint == doc.fingerprint) {
-                    claimed.hold(&s.id, &doc.key);
-                    let wanted = status_for(s.published_ts);
-                    // Only the light row is at hand here; `run` fills in title and URL.
-                    let light = || EntryRef {
-                        id: s.id.clone(),
-                        title: String::new(),
-                        url: String::new(),
-                        language: String::new(),
-                        categories: Vec::new(),
-                        published: DateTime::from_timestamp(s.published_ts, 0)
-                            .unwrap_or_default()
-                            .fixed_offset(),
-                    };
-                    if wanted == EntryStatus::Scheduled {
-                        report.scheduled.push(light());
-                    }
-                    if s.status != wanted {
-                        batch.statuses.push((s.id.clone(), wanted));
-                        match wanted {
-                            EntryStatus::Live if s.was_live => report.restored.push(light()),
-                            EntryStatus::Live => report.new.push(light()),
-                            _ => {}
-                        }
-                    }
+                    self.claimed.hold(&s.id, &doc.key);
+                    self.unchanged(s);
                 }
             }
             Outcome::Parsed(entry) => {
-                let hash = hashed.unwrap_or_default();
-                if let Err(e) = claimed.claim(&entry.id, &doc.key) {
-                    report.errors.push(format!("source {source:?}: {e}"));
-                    continue;
-                }
-                let wanted = status_for(entry.published.timestamp());
-                let before = by_id.get(entry.id.as_str());
-                let entry_ref = EntryRef::of(&entry);
-                match (wanted, before) {
-                    (EntryStatus::Scheduled, _) => report.scheduled.push(entry_ref),
-                    (_, None) => report.new.push(entry_ref),
-                    (_, Some(s)) if !s.was_live => report.new.push(entry_ref),
-                    (_, Some(s)) if s.status == EntryStatus::Removed => {
-                        report.restored.push(entry_ref)
-                    }
-                    (_, Some(s)) if s.content_hash != hash => report.changed.push(entry_ref),
-                    _ => {}
+                if let Err(e) = self.claimed.claim(&entry.id, &doc.key) {
+                    let source = self.source;
+                    self.report.errors.push(format!("source {source:?}: {e}"));
+                    return;
                 }
                 // An entry whose id changed leaves its old id behind: withdraw it.
-                leaving.extend(previous.iter().filter(|s| s.id != entry.id));
-                batch.upserts.push(EntryRecord {
-                    source: source.to_owned(),
-                    doc_key: doc.key,
-                    fingerprint: doc.fingerprint,
-                    content_hash: hash,
-                    status: wanted,
-                    entry: *entry,
-                });
+                self.leaving
+                    .extend(previous.iter().filter(|s| s.id != entry.id));
+                let hash = hash.unwrap_or_default();
+                self.parsed(*entry, doc.key, doc.fingerprint, hash);
             }
             Outcome::Skipped(reason) => {
-                report.skipped += 1;
-                tracing::debug!(source, document = %doc.key, reason, "document skipped");
-                leaving.extend(previous.iter());
+                self.report.skipped += 1;
+                tracing::debug!(source = self.source, document = %doc.key, reason, "document skipped");
+                self.leaving.extend(previous.iter());
             }
             Outcome::Failed(error) => {
-                tracing::warn!(source, error = %error, "entry skipped");
-                report.errors.push(error.to_string());
+                tracing::warn!(source = self.source, error = %error, "entry skipped");
+                self.report.errors.push(error.to_string());
                 for s in &previous {
-                    claimed.hold(&s.id, &doc.key);
+                    self.claimed.hold(&s.id, &doc.key);
                 }
             }
         }
     }
-    let gone = stored.iter().filter(|s| !seen_docs.contains(&s.doc_key));
-    for old in leaving.into_iter().chain(gone) {
-        // An id another document published this cycle lives on under that document: a
-        // renamed file keeping its `id`, an html entry whose listing link changed.
-        if !claimed.is_held(&old.id) {
-            withdraw(old, batch, report);
+
+    /// An entry whose document did not change: only its time may have come.
+    fn unchanged(&mut self, s: &StoredEntry) {
+        let wanted = self.status_for(s.published_ts);
+        // Only the light row is at hand here; `run` fills in title and URL.
+        let light = || EntryRef {
+            id: s.id.clone(),
+            title: String::new(),
+            url: String::new(),
+            language: String::new(),
+            categories: Vec::new(),
+            published: DateTime::from_timestamp(s.published_ts, 0)
+                .unwrap_or_default()
+                .fixed_offset(),
+        };
+        if wanted == EntryStatus::Scheduled {
+            self.report.scheduled.push(light());
         }
+        if s.status != wanted {
+            self.batch.statuses.push((s.id.clone(), wanted));
+            match wanted {
+                EntryStatus::Live if s.was_live => self.report.restored.push(light()),
+                EntryStatus::Live => self.report.new.push(light()),
+                _ => {}
+            }
+        }
+    }
+
+    /// An entry parsed this cycle: new, changed, restored, scheduled or the same as before.
+    fn parsed(&mut self, entry: Entry, doc_key: String, fingerprint: String, hash: String) {
+        let wanted = self.status_for(entry.published.timestamp());
+        let entry_ref = EntryRef::of(&entry);
+        let report = &mut *self.report;
+        match (wanted, self.by_id.get(entry.id.as_str())) {
+            (EntryStatus::Scheduled, _) => report.scheduled.push(entry_ref),
+            (_, None) => report.new.push(entry_ref),
+            (_, Some(s)) if !s.was_live => report.new.push(entry_ref),
+            (_, Some(s)) if s.status == EntryStatus::Removed => report.restored.push(entry_ref),
+            (_, Some(s)) if s.content_hash != hash => report.changed.push(entry_ref),
+            _ => {}
+        }
+        self.batch.upserts.push(EntryRecord {
+            source: self.source.to_owned(),
+            doc_key,
+            fingerprint,
+            content_hash: hash,
+            status: wanted,
+            entry,
+        });
     }
 }
 
