@@ -3,12 +3,12 @@
 //! such as "12 mars 2024", "1er avril 2024", "12. März 2024", "March 12, 2024" or
 //! "12/03/2024" (day first, as Europe writes it).
 //!
-//! A value without an offset is a wall-clock time in the source's timezone. When that time
-//! falls twice (autumn DST change) the earlier instant is taken; when it does not exist
-//! (spring gap) it is read one hour later, as most calendars do.
+//! A value without an offset is a wall-clock time in the source's timezone, read by
+//! [`in_timezone`], whose rule for daylight-saving changes every source shares.
 
 use chrono::{
-    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
+    TimeZone,
 };
 use chrono_tz::Tz;
 
@@ -318,12 +318,47 @@ fn split_time(text: &str) -> (&str, Option<NaiveTime>) {
     (date, time)
 }
 
-/// `naive` read as a wall-clock time in `timezone`.
+/// How far back [`in_timezone`] looks for the wall-clock time before a gap: the longest gap
+/// on record is a whole skipped day (Samoa, 30 December 2011).
+const GAP_SEARCH: Duration = Duration::hours(48);
+
+/// Steps of that search: shorter than any gap, longer than none is needed (gaps last 30
+/// minutes, an hour, two hours or a day, and transitions are months apart).
+const GAP_STEP: Duration = Duration::minutes(15);
+
+/// `naive` read as a wall-clock time in `timezone`, the one rule every source follows (the
+/// directory source too): the UTC offset in force *before* the clock change decides, as
+/// iCalendar prescribes (RFC 5545 §3.3.5) and `java.time` does.
+/// - In a gap (spring forward), the time is read with the offset before the gap, so it lands
+///   as far past the gap's end as it was past its start: 02:30 in Paris on 31 March 2024 is
+///   03:30+02:00, and 02:15 at Lord Howe (a 30-minute change) is 02:45+11:00. Hugo does the
+///   same (Go's `time.Date` looks the offset up again before the gap).
+/// - In an overlap (fall back), the earlier of the two instants is taken, the one still on
+///   the offset before the change: 02:30 in Paris on 27 October 2024 is 02:30+02:00. Go's
+///   choice here depends on the sign of the offset (later in Paris, earlier in New York) and
+///   its documentation leaves it open, so crier does not copy it. Zola has no site time zone
+///   and reads offset-less dates as they are.
 pub fn in_timezone(naive: NaiveDateTime, timezone: Tz) -> DateTime<FixedOffset> {
     match timezone.from_local_datetime(&naive) {
         LocalResult::Single(d) => d.fixed_offset(),
         LocalResult::Ambiguous(earlier, _) => earlier.fixed_offset(),
-        LocalResult::None => in_timezone(naive + Duration::hours(1), timezone),
+        LocalResult::None => {
+            let steps = GAP_SEARCH.num_minutes() / GAP_STEP.num_minutes();
+            let before_gap = (1..=steps).find_map(|n| {
+                timezone
+                    .from_local_datetime(&(naive - GAP_STEP * n as i32))
+                    .latest()
+            });
+            match before_gap {
+                Some(before) => {
+                    let offset = before.offset().fix();
+                    let instant = naive - Duration::seconds(i64::from(offset.local_minus_utc()));
+                    timezone.from_utc_datetime(&instant).fixed_offset()
+                }
+                // No zone has a gap two days long; read the time as UTC rather than fail.
+                None => naive.and_utc().fixed_offset(),
+            }
+        }
     }
 }
 
@@ -420,5 +455,60 @@ mod tests {
             at("2024-10-27 02:30").as_deref(),
             Some("2024-10-27T02:30:00+02:00")
         );
+    }
+
+    /// The one rule of [`in_timezone`]: the offset before the change decides, in a gap of
+    /// any length and in an overlap. Both functions this replaced added one hour in a gap,
+    /// which is wrong at Lord Howe (a 30-minute change) and in Samoa (a skipped day).
+    #[test]
+    fn the_offset_before_a_clock_change_decides() {
+        let read = |text: &str, zone: Tz| {
+            let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
+            in_timezone(naive, zone).to_rfc3339()
+        };
+        use chrono_tz::{Australia, Europe, Pacific};
+        let cases = [
+            // Gaps: as far past the gap's end as the time was past its start.
+            (
+                "2024-03-31 02:30",
+                Europe::Paris,
+                "2024-03-31T03:30:00+02:00",
+            ),
+            (
+                "2024-10-06 02:15",
+                Australia::Lord_Howe,
+                "2024-10-06T02:45:00+11:00",
+            ),
+            (
+                "2011-12-30 10:00",
+                Pacific::Apia,
+                "2011-12-31T10:00:00+14:00",
+            ),
+            // Overlaps: the earlier instant, still on summer time.
+            (
+                "2024-10-27 02:30",
+                Europe::Paris,
+                "2024-10-27T02:30:00+02:00",
+            ),
+            (
+                "2024-04-07 01:45",
+                Australia::Lord_Howe,
+                "2024-04-07T01:45:00+11:00",
+            ),
+            (
+                "2024-11-03 01:30",
+                chrono_tz::America::New_York,
+                "2024-11-03T01:30:00-04:00",
+            ),
+            // Ordinary times are untouched.
+            (
+                "2024-07-12 09:30",
+                Europe::Paris,
+                "2024-07-12T09:30:00+02:00",
+            ),
+        ];
+        for (text, zone, want) in cases {
+            assert_eq!(read(text, zone), want, "{text} in {zone}");
+        }
     }
 }
