@@ -12,17 +12,42 @@ use crate::site::Site;
 use crate::values::Invalid;
 
 /// One place entries are read from.
+// Each variant is read through `with_key_path`, so that a value refused inside a source's
+// table is reported with its key (see there).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum SourceConfig {
     /// A folder tree of Markdown files with front matter (Hugo and Zola layout).
+    #[serde(deserialize_with = "with_key_path")]
     Directory(DirectorySourceConfig),
     /// A JSON API, such as a WordPress site's REST API.
+    #[serde(deserialize_with = "with_key_path")]
     Json(JsonSourceConfig),
     /// An RSS, Atom or JSON Feed published elsewhere.
+    #[serde(deserialize_with = "with_key_path")]
     Feed(FeedSourceConfig),
     /// Web pages: a listing whose links lead to entry pages.
+    #[serde(deserialize_with = "with_key_path")]
     Html(HtmlSourceConfig),
+}
+
+/// Reads one source table, putting the key of a refused value in front of the message
+/// ("`http.timeout`: …"). serde buffers an internally tagged table before reading it as its
+/// variant, so the config loader's key tracking stops at `sources[i]`; this tracks the rest.
+fn with_key_path<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        if key == "." {
+            inner
+        } else {
+            serde::de::Error::custom(format!("`{key}`: {inner}"))
+        }
+    })
 }
 
 impl SourceConfig {

@@ -322,8 +322,8 @@ fn split_time(text: &str) -> (&str, Option<NaiveTime>) {
 /// on record is a whole skipped day (Samoa, 30 December 2011).
 const GAP_SEARCH: Duration = Duration::hours(48);
 
-/// Steps of that search: shorter than any gap, longer than none is needed (gaps last 30
-/// minutes, an hour, two hours or a day, and transitions are months apart).
+/// The step of that search: shorter than any gap (they last 30 minutes, one or two hours, or
+/// a day), so the first valid time found lies just before the gap, on the offset before it.
 const GAP_STEP: Duration = Duration::minutes(15);
 
 /// `naive` read as a wall-clock time in `timezone`, the one rule every source follows (the
