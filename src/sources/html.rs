@@ -16,7 +16,9 @@
 //!    leaves the stored entry as it is. A page that cannot be fetched or lacks a required
 //!    field fails on its own, and the stored entry for it is kept.
 //!
-//! Choices the issue left open:
+//! Steps 1 and 2 follow the [`Pager`]'s rules, which every remote source shares.
+//!
+//! Choices made here:
 //! - Documents are keyed by the link as listed; the entry id is `{source}:{canonical URL}`
 //!   (`<link rel="canonical">`, else the page's URL after redirects), or the value of
 //!   `selectors.id` when set. The canonical URL is also the entry's link and feed guid.
@@ -50,6 +52,7 @@ use url::Url;
 use self::page::{DateRules, Field, Fields};
 use self::select::Pick;
 use super::http::{Fetched, Fetcher, HttpSettings, Page, Validators};
+use super::pager::{Paged, Pager, Pages};
 use super::remote::{self, SourceSite};
 use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::entry::Entry;
@@ -268,73 +271,6 @@ impl HtmlSource {
         }
     }
 
-    /// Every entry link of the listing, and the first page's validators; `None` when the
-    /// first page has not changed since `input.cache` was recorded.
-    fn listing(
-        &self,
-        fetcher: &Fetcher,
-        settings: &Settings,
-        input: &ReadInput<'_>,
-    ) -> Result<Option<(Vec<Url>, Validators)>, SourceError> {
-        let mut url = self.site.url.clone();
-        let mut conditional = if input.known.is_empty() {
-            None
-        } else {
-            input.cache.get(url.as_str())
-        };
-        let mut first_validators = None;
-        let mut visited: HashSet<Url> = HashSet::new();
-        let mut seen: HashSet<Url> = HashSet::new();
-        let mut links = Vec::new();
-        let mut pages = 0;
-        loop {
-            visited.insert(url.clone());
-            pages += 1;
-            let sent = conditional.take();
-            let page = match fetcher.get(&url, sent) {
-                Ok(Fetched::Page(page)) => page,
-                Ok(Fetched::NotModified) if sent.is_some() => return Ok(None),
-                Ok(Fetched::NotModified) => {
-                    return Err(self.error(format!(
-                        "GET {url}: the server answered 304 Not Modified to a request that was not conditional"
-                    )));
-                }
-                Err(e) => return Err(self.error(format!("cannot read the listing: {e}"))),
-            };
-            first_validators.get_or_insert_with(|| page.validators.clone());
-            visited.insert(page.url.clone());
-            let html = Html::parse_document(&page::text(&page));
-            let base = page::base_url(&html, &page.url);
-            let found = page::links(&html, &settings.links, &base);
-            tracing::debug!(source = %self.site.name, url = %page.url, links = found.len(), "listing page read");
-            for link in found {
-                if seen.insert(link.clone()) {
-                    links.push(link);
-                }
-            }
-            let next = settings
-                .next
-                .as_ref()
-                .and_then(|n| page::links(&html, n, &base).into_iter().next())
-                .filter(|n| !visited.contains(n));
-            let Some(next) = next else { break };
-            if pages >= fetcher.max_pages() {
-                return Err(self.error(format!(
-                    "the listing has more than {pages} pages (the next one is {next}); raise `http.max_pages`, or check that `listing.next` only matches the next-page link"
-                )));
-            }
-            url = next;
-        }
-        if links.is_empty() {
-            tracing::warn!(
-                source = %self.site.name,
-                url = %self.site.url,
-                "`listing.links` matched no link on the listing; check the selector with `crier check`"
-            );
-        }
-        Ok(Some((links, first_validators.unwrap_or_default())))
-    }
-
     /// Fetches and reads one entry page; the validators are what to keep for it.
     fn entry(
         &self,
@@ -421,14 +357,28 @@ impl Source for HtmlSource {
             .site
             .fetcher(&settings.http)
             .map_err(|m| self.error(m))?;
-        let Some((links, validators)) = self.listing(&fetcher, settings, input)? else {
-            return Ok(Read {
-                documents: remote::all_unchanged(input.known),
-                cache: input.cache.clone(),
-            });
+        let pager = Pager::new(&self.site.name, &fetcher, &self.site.url);
+        let mut listing = Listing {
+            source: &self.site.name,
+            settings,
+            links: Vec::new(),
+            seen: HashSet::new(),
         };
+        let validators = match pager.read(input, &mut listing)? {
+            Paged::NotModified => return Ok(Pager::unchanged(input)),
+            Paged::Read(validators) => validators,
+        };
+        if listing.links.is_empty() {
+            tracing::warn!(
+                source = %self.site.name,
+                url = %self.site.url,
+                "`listing.links` matched no link on the listing; check the selector with `crier check`"
+            );
+        }
         let mut cache = Cache::new();
-        let results = in_parallel(&links, |link| self.entry(&fetcher, settings, link, input));
+        let results = in_parallel(&listing.links, |link| {
+            self.entry(&fetcher, settings, link, input)
+        });
         let mut documents = Vec::with_capacity(results.len());
         for (document, validators) in results {
             if let Some(v) = validators {
@@ -441,10 +391,47 @@ impl Source for HtmlSource {
         let all_read = !documents
             .iter()
             .any(|d| matches!(d.outcome, Outcome::Failed(_)));
-        if all_read && !validators.is_empty() {
-            cache.insert(self.site.url.to_string(), validators);
+        if all_read {
+            cache.extend(pager.cache(validators));
         }
         Ok(Read { documents, cache })
+    }
+}
+
+/// The listing pages of one read: every entry link found so far, in order, without duplicates.
+struct Listing<'a> {
+    /// The source's name, for logs.
+    source: &'a str,
+    settings: &'a Settings,
+    links: Vec<Url>,
+    seen: HashSet<Url>,
+}
+
+impl Pages for Listing<'_> {
+    fn page(
+        &mut self,
+        _requested: &Url,
+        _number: usize,
+        page: Page,
+    ) -> Result<Option<Url>, String> {
+        let html = Html::parse_document(&page::text(&page));
+        let base = page::base_url(&html, &page.url);
+        let found = page::links(&html, &self.settings.links, &base);
+        tracing::debug!(source = %self.source, url = %page.url, links = found.len(), "listing page read");
+        for link in found {
+            if self.seen.insert(link.clone()) {
+                self.links.push(link);
+            }
+        }
+        Ok(self
+            .settings
+            .next
+            .as_ref()
+            .and_then(|n| page::links(&html, n, &base).into_iter().next()))
+    }
+
+    fn next_setting(&self) -> &str {
+        "that `listing.next` only matches the next-page link"
     }
 }
 

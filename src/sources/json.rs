@@ -5,9 +5,11 @@
 //! see `path`); `preset = "wordpress"` supplies every path and the pagination of the
 //! WordPress REST API (see `wordpress`), and any field given in `[sources.fields]` overrides
 //! the preset's. Each item is one [`Document`] keyed by its id, fingerprinted by its JSON
-//! bytes, so an item that did not change is not mapped again.
+//! bytes, so an item that did not change is not mapped again. The walk from page to page
+//! (conditional first page, 304s, loops, `http.max_pages`) is the [`Pager`]'s; this file
+//! says where the next page is and what a page's items give.
 //!
-//! Choices the issue left open:
+//! Choices made here:
 //! - **Conditional GET covers the first page only.** Its validators are sent when the store
 //!   holds entries of the source; a 304 there means "nothing changed" and costs one request.
 //!   Any other answer reads every page (without validators: a 304 on page 3 would leave
@@ -43,7 +45,7 @@ mod path;
 mod query;
 mod wordpress;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -52,7 +54,8 @@ use url::Url;
 
 use self::mapping::{Mapped, Mapping};
 use self::path::Path;
-use super::http::{FetchError, Fetched, HttpSettings};
+use super::http::{FetchError, HttpSettings, Page};
+use super::pager::{Paged, Pager, Pages};
 use super::remote::{self, SourceSite};
 use super::{Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::site::Site;
@@ -302,7 +305,7 @@ impl JsonSource {
         mapping: &Mapping,
         value: &'v Value,
         url: &Url,
-    ) -> Result<Vec<&'v Value>, SourceError> {
+    ) -> Result<Vec<&'v Value>, String> {
         let Some(items) = &mapping.items else {
             return match value {
                 Value::Array(list) => Ok(list.iter().collect()),
@@ -319,22 +322,22 @@ impl JsonSource {
                         ),
                         None => String::new(),
                     };
-                    Err(self.error(format!(
+                    Err(format!(
                         "{url}: the answer is a JSON object, not a list; set `fields.items` to the path of the list of items{hint}"
-                    )))
+                    ))
                 }
-                other => Err(self.error(format!(
+                other => Err(format!(
                     "{url}: the answer is {other}, not a list of items; check `url`"
-                ))),
+                )),
             };
         };
         let found = items.path.resolve(value);
         if found.is_empty() {
-            return Err(self.error(format!(
+            return Err(format!(
                 "{url}: {} ({:?}) found nothing in the answer; check the path",
                 items.origin,
                 items.path.as_str()
-            )));
+            ));
         }
         let mut list = Vec::new();
         for v in found {
@@ -410,6 +413,24 @@ impl JsonSource {
         }
     }
 
+    /// Whether `page`, number `number` with `count` items, says it is the last: WordPress's
+    /// `X-WP-TotalPages`, or (kind `page`) fewer items than `per_page`.
+    fn is_last(&self, page: &Page, number: usize, count: usize) -> bool {
+        if let Some(total) = page
+            .header(wordpress::TOTAL_PAGES_HEADER)
+            .and_then(|t| t.trim().parse::<u64>().ok())
+        {
+            let number = query::get(&page.url, &self.paging.param)
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(number as u64);
+            if number >= total {
+                return true;
+            }
+        }
+        self.paging.kind == PaginationKind::Page
+            && self.paging.per_page.is_some_and(|n| count < n as usize)
+    }
+
     /// The URL after `url`, or `None` at the end of the list.
     fn next_url(
         &self,
@@ -417,7 +438,7 @@ impl JsonSource {
         page_url: &Url,
         value: &Value,
         link: Option<Url>,
-    ) -> Result<Option<Url>, SourceError> {
+    ) -> Result<Option<Url>, String> {
         Ok(match self.paging.kind {
             PaginationKind::None => None,
             PaginationKind::Link => link,
@@ -439,18 +460,87 @@ impl JsonSource {
                     None => None,
                     Some(Value::String(s)) if s.trim().is_empty() => None,
                     Some(Value::String(s)) => Some(page_url.join(s.trim()).map_err(|e| {
-                        self.error(format!(
+                        format!(
                             "{page_url}: `pagination.next` ({path}) gives {s:?}, which is not a URL ({e})"
-                        ))
+                        )
                     })?),
                     Some(other) => {
-                        return Err(self.error(format!(
+                        return Err(format!(
                             "{page_url}: `pagination.next` ({path}) gives {other}, not a URL; check the path"
-                        )));
+                        ));
                     }
                 }
             }
         })
+    }
+}
+
+/// The pages of one read of the API, and the documents of their items so far.
+struct JsonPages<'a> {
+    source: &'a JsonSource,
+    mapping: &'a Mapping,
+    known: &'a HashMap<String, String>,
+    documents: Vec<Document>,
+    /// Ids met so far, with where, so that a repeated id fails.
+    ids: HashMap<String, String>,
+    /// The page before, to catch a server that ignores the page parameter.
+    previous: Option<PageSeen>,
+}
+
+/// A page already read: the fingerprint of its body and the URL it was asked for.
+struct PageSeen {
+    fingerprint: String,
+    url: Url,
+}
+
+impl Pages for JsonPages<'_> {
+    fn page(&mut self, requested: &Url, number: usize, page: Page) -> Result<Option<Url>, String> {
+        let source = self.source;
+        let fingerprint = remote::fingerprint(&page.body);
+        if let Some(before) = &self.previous
+            && before.fingerprint == fingerprint
+        {
+            return Err(format!(
+                "GET {requested} answered exactly as {}: the server seems to ignore the page parameter; check [sources.pagination]",
+                before.url
+            ));
+        }
+        let value: Value = serde_json::from_str(&page.text()).map_err(|e| {
+            format!(
+                "GET {requested}: the answer is not valid JSON ({e}); check that `url` points at the API and not at a web page"
+            )
+        })?;
+        let items = source.items(self.mapping, &value, &page.url)?;
+        for (index, item) in items.iter().enumerate() {
+            let document = source.document(
+                self.mapping,
+                item,
+                &page.url,
+                index,
+                self.known,
+                &mut self.ids,
+            );
+            self.documents.push(document);
+        }
+        if items.is_empty() || source.is_last(&page, number, items.len()) {
+            return Ok(None);
+        }
+        let next = source.next_url(requested, &page.url, &value, page.link_next())?;
+        self.previous = Some(PageSeen {
+            fingerprint,
+            url: requested.clone(),
+        });
+        Ok(next)
+    }
+
+    /// WordPress answers 400 to a page number past the last.
+    fn ends_list(&self, error: &FetchError) -> bool {
+        self.source.paging.kind == PaginationKind::Page
+            && matches!(error, FetchError::Status { status, .. } if *status == StatusCode::BAD_REQUEST)
+    }
+
+    fn next_setting(&self) -> &str {
+        "[sources.pagination]"
     }
 }
 
@@ -462,104 +552,22 @@ impl Source for JsonSource {
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
         let mapping = self.mapping.as_ref().map_err(|m| self.error(m.clone()))?;
         let fetcher = self.site.fetcher(&self.http).map_err(|m| self.error(m))?;
-        let cache_key = self.first_url.to_string();
-        let validators = if input.known.is_empty() {
-            None
-        } else {
-            input.cache.get(&cache_key)
+        let pager = Pager::new(&self.site.name, &fetcher, &self.first_url);
+        let mut pages = JsonPages {
+            source: self,
+            mapping,
+            known: input.known,
+            documents: Vec::new(),
+            ids: HashMap::new(),
+            previous: None,
         };
-        let mut read = Read::default();
-        let mut ids = HashMap::new();
-        let mut visited = HashSet::from([self.first_url.clone()]);
-        let mut previous_body: Option<(String, Url)> = None;
-        let mut url = self.first_url.clone();
-        let mut pages = 0usize;
-        loop {
-            let first = pages == 0;
-            let page = match fetcher.get(&url, if first { validators } else { None }) {
-                Ok(Fetched::Page(page)) => page,
-                Ok(Fetched::NotModified) if first && validators.is_some() => {
-                    return Ok(Read {
-                        documents: remote::all_unchanged(input.known),
-                        cache: input.cache.clone(),
-                    });
-                }
-                Ok(Fetched::NotModified) => {
-                    return Err(self.error(format!(
-                        "GET {url}: the server answered 304 Not Modified to a request that asked for no comparison; check the server or a cache in front of it"
-                    )));
-                }
-                Err(FetchError::Status { status, .. })
-                    if status == StatusCode::BAD_REQUEST
-                        && !first
-                        && self.paging.kind == PaginationKind::Page =>
-                {
-                    break;
-                }
-                Err(e) => return Err(self.error(e.to_string())),
-            };
-            pages += 1;
-            if first && !page.validators.is_empty() {
-                read.cache
-                    .insert(cache_key.clone(), page.validators.clone());
-            }
-            let body_print = remote::fingerprint(&page.body);
-            if let Some((print, before)) = &previous_body
-                && *print == body_print
-            {
-                return Err(self.error(format!(
-                    "GET {url} answered exactly as {before}: the server seems to ignore the page parameter; check [sources.pagination]"
-                )));
-            }
-            let value: Value = serde_json::from_str(&page.text()).map_err(|e| {
-                self.error(format!(
-                    "GET {url}: the answer is not valid JSON ({e}); check that `url` points at the API and not at a web page"
-                ))
-            })?;
-            let items = self.items(mapping, &value, &page.url)?;
-            for (index, item) in items.iter().enumerate() {
-                let document =
-                    self.document(mapping, item, &page.url, index, input.known, &mut ids);
-                read.documents.push(document);
-            }
-            if items.is_empty() {
-                break;
-            }
-            if let Some(total) = page
-                .header(wordpress::TOTAL_PAGES_HEADER)
-                .and_then(|t| t.trim().parse::<u64>().ok())
-            {
-                let number = query::get(&page.url, &self.paging.param)
-                    .and_then(|p| p.parse::<u64>().ok())
-                    .unwrap_or(pages as u64);
-                if number >= total {
-                    break;
-                }
-            }
-            if self.paging.kind == PaginationKind::Page
-                && self
-                    .paging
-                    .per_page
-                    .is_some_and(|n| items.len() < n as usize)
-            {
-                break;
-            }
-            let Some(next) = self.next_url(&url, &page.url, &value, page.link_next())? else {
-                break;
-            };
-            if !visited.insert(next.clone()) {
-                break;
-            }
-            if pages >= fetcher.max_pages() {
-                return Err(self.error(format!(
-                    "{url} leads to more than {} pages (next: {next}); raise `http.max_pages` if the list is really that long, or check [sources.pagination]",
-                    fetcher.max_pages()
-                )));
-            }
-            previous_body = Some((body_print, url));
-            url = next;
+        match pager.read(input, &mut pages)? {
+            Paged::NotModified => Ok(Pager::unchanged(input)),
+            Paged::Read(validators) => Ok(Read {
+                documents: pages.documents,
+                cache: pager.cache(validators),
+            }),
         }
-        Ok(read)
     }
 }
 
