@@ -11,6 +11,7 @@ use chrono::{
     TimeZone,
 };
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 /// Spellings accepted without a configured format, for error messages.
 pub const ACCEPTED: &str = "2024-03-12, 2024-03-12T09:30:00+01:00 (RFC 3339), \
@@ -149,13 +150,13 @@ const MONTHS: &[[&str; 12]] = &[
 
 /// Parses `text` with the configured `formats` first (chrono `strftime` syntax, with or
 /// without an offset, or date only), then the [`ACCEPTED`] spellings.
-pub fn parse(text: &str, timezone: Tz, formats: &[String]) -> Option<DateTime<FixedOffset>> {
+pub fn parse(text: &str, timezone: Tz, formats: &[DateFormat]) -> Option<DateTime<FixedOffset>> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
     for format in formats {
-        if let Some(d) = with_format(text, format, timezone) {
+        if let Some(d) = with_format(text, format.as_str(), timezone) {
             return Some(d);
         }
     }
@@ -170,20 +171,42 @@ pub fn parse(text: &str, timezone: Tz, formats: &[String]) -> Option<DateTime<Fi
         .or_else(|| words(text, timezone))
 }
 
-/// Checks configured `date_formats`; the error names the key (`date_formats[i]`).
-pub fn check_formats(formats: &[String]) -> Result<(), (String, String)> {
-    use chrono::format::{Item, StrftimeItems};
-    for (i, format) in formats.iter().enumerate() {
+/// One configured `date_formats` entry: a chrono `strftime` format, checked when the config
+/// is read (chrono's parsers take the format as text, so the text is what is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateFormat(String);
+
+impl DateFormat {
+    /// Checks `format`; the error shows it and an example.
+    pub fn parse(format: &str) -> Result<DateFormat, String> {
+        use chrono::format::{Item, StrftimeItems};
         if format.trim().is_empty()
             || StrftimeItems::new(format).any(|item| matches!(item, Item::Error))
         {
-            return Err((
-                format!("date_formats[{i}]"),
-                format!("{format:?} is not a chrono strftime format such as \"%d/%m/%Y %H:%M\""),
+            return Err(format!(
+                "{format:?} is not a chrono strftime format such as \"%d/%m/%Y %H:%M\""
             ));
         }
+        Ok(DateFormat(format.to_owned()))
     }
-    Ok(())
+
+    /// The format as configured.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for DateFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for DateFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateFormat::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A Unix timestamp in seconds.
@@ -437,11 +460,19 @@ mod tests {
 
     #[test]
     fn configured_formats_come_first() {
-        let formats = vec!["%m/%d/%Y".to_owned()];
+        let formats = vec![DateFormat::parse("%m/%d/%Y").unwrap()];
         let d = parse("03/12/2024", chrono_tz::UTC, &formats).unwrap();
         assert_eq!(d.to_rfc3339(), "2024-03-12T00:00:00+00:00");
         let d = parse("03/12/2024", chrono_tz::UTC, &[]).unwrap();
         assert_eq!(d.to_rfc3339(), "2024-12-03T00:00:00+00:00");
+    }
+
+    #[test]
+    fn configured_formats_are_checked() {
+        assert_eq!(DateFormat::parse("%d %B %Y").unwrap().as_str(), "%d %B %Y");
+        let err = DateFormat::parse("%Q").unwrap_err();
+        assert!(err.contains("\"%Q\"") && err.contains("strftime"), "{err}");
+        assert!(DateFormat::parse(" ").is_err());
     }
 
     #[test]

@@ -53,7 +53,8 @@ use serde_json::Value;
 use url::Url;
 
 use self::mapping::{Mapped, Mapping};
-use self::path::Path;
+pub use self::path::Path;
+use super::dates::DateFormat;
 use super::http::{FetchError, HttpSettings, Page};
 use super::pager::{Paged, Pager, Pages};
 use super::remote::{self, SourceSite};
@@ -84,7 +85,7 @@ pub struct JsonSourceConfig {
     pub preset: Option<Preset>,
     /// Date formats (chrono `strftime`) tried before the built-in ones.
     #[serde(default)]
-    pub date_formats: Vec<String>,
+    pub date_formats: Vec<DateFormat>,
     /// How to reach the next page; default: follow `Link: <…>; rel="next"` headers.
     pub pagination: Option<PaginationConfig>,
     /// Paths of the entry fields in an item; the preset's when absent.
@@ -119,7 +120,7 @@ pub struct PaginationConfig {
     /// Page size; for kind `page` a shorter page is the last.
     pub per_page: Option<u32>,
     /// Path to the next page's URL in the body, for kind `next`.
-    pub next: Option<String>,
+    pub next: Option<Path>,
 }
 
 /// How a paginated API leads to its next page.
@@ -162,38 +163,52 @@ impl Default for PaginationConfig {
 #[serde(deny_unknown_fields)]
 pub struct FieldsConfig {
     /// Path to the array of items; absent or empty: the answer itself is the array.
-    pub items: Option<String>,
+    #[serde(default, deserialize_with = "path_or_empty")]
+    pub items: Option<Path>,
     /// Unique, stable id of an item (text or number). Required without a preset.
-    pub id: Option<String>,
+    pub id: Option<Path>,
     /// Title (HTML allowed). Required without a preset.
-    pub title: Option<String>,
+    pub title: Option<Path>,
     /// Link to the entry's page. Required without a preset.
-    pub url: Option<String>,
+    pub url: Option<Path>,
     /// Body as HTML.
-    pub content: Option<String>,
+    pub content: Option<Path>,
     /// Summary (HTML allowed); an excerpt of the content when absent.
-    pub summary: Option<String>,
+    pub summary: Option<Path>,
     /// Publication date (text or Unix timestamp). Required without a preset.
-    pub published: Option<String>,
+    pub published: Option<Path>,
     /// Last update date.
-    pub updated: Option<String>,
+    pub updated: Option<Path>,
     /// Language tag (`fr`, `fr_FR`).
-    pub language: Option<String>,
+    pub language: Option<Path>,
     /// Paths of categories and tags; every value each path reaches is taken.
-    pub categories: Option<Vec<String>>,
+    pub categories: Option<Vec<Path>>,
     /// Lead image: a URL, or an object with `source_url`/`url`/`src` and `alt_text`/`alt`.
-    pub image: Option<String>,
+    pub image: Option<Path>,
     /// Alternative text of the image.
-    pub image_alt: Option<String>,
+    pub image_alt: Option<Path>,
     /// Author: a name, or an object with `name`, `link`/`url` and `email`.
-    pub author: Option<String>,
+    pub author: Option<Path>,
     /// Key shared by translations: text, or ids of the translations (Polylang, WPML).
-    pub translation_key: Option<String>,
+    pub translation_key: Option<Path>,
     /// Upstream globally unique id, kept when it is an absolute URI.
-    pub guid: Option<String>,
+    pub guid: Option<Path>,
     /// Free template fields by name (`city` and `country` also become the entry's place).
     #[serde(default)]
-    pub extra: BTreeMap<String, String>,
+    pub extra: BTreeMap<String, Path>,
+}
+
+/// `items = ""` means the answer itself, as no `items` does.
+fn path_or_empty<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Path>, D::Error> {
+    match Option::<String>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(text) if text.is_empty() => Ok(None),
+        Some(text) => Path::parse(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
 }
 
 remote::impl_common!(JsonSourceConfig);
@@ -202,11 +217,10 @@ impl JsonSourceConfig {
     /// Checks the values serde accepted; the error names the key relative to the source.
     pub fn validate(&self, site: &Site) -> Result<(), (String, String)> {
         self.common().validate(site)?;
-        super::dates::check_formats(&self.date_formats)?;
         if let Some(p) = &self.pagination {
             p.validate()?;
         }
-        Mapping::build(&self.fields, self.preset).map(drop)
+        Mapping::build(&self.fields, self.preset).check_required()
     }
 
     /// The pagination in force: the table, else `link`, which is also what WordPress needs.
@@ -238,14 +252,11 @@ impl PaginationConfig {
                 "next",
                 "missing: kind \"next\" needs the path of the next page's URL in the body, for example next = \"/links/next\"",
             ),
-            (PaginationKind::Next, Some(text)) => Path::parse(text)
-                .map(drop)
-                .map_err(|m| ("pagination.next".to_owned(), m)),
-            (_, Some(_)) => err(
+            (_, Some(_)) if self.kind != PaginationKind::Next => err(
                 "next",
                 "is only used with kind = \"next\"; remove it or set kind = \"next\"",
             ),
-            (_, None) => Ok(()),
+            _ => Ok(()),
         }
     }
 }
@@ -254,14 +265,12 @@ impl PaginationConfig {
 pub struct JsonSource {
     site: SourceSite,
     http: HttpSettings,
-    date_formats: Vec<String>,
+    date_formats: Vec<DateFormat>,
     paging: PaginationConfig,
-    /// Path of the next URL for kind `next`.
-    next: Option<Path>,
     /// The first URL with the preset's and the pagination's parameters.
     first_url: Url,
-    /// The field paths, or why the config's are unusable (validation normally catches it).
-    mapping: Result<Mapping, String>,
+    /// The field paths: the configured ones over the preset's.
+    mapping: Mapping,
 }
 
 impl JsonSource {
@@ -279,16 +288,13 @@ impl JsonSource {
         if paging.kind == PaginationKind::Page {
             first_url = query::set(&first_url, &paging.param, Some(&paging.start.to_string()));
         }
-        let mapping = Mapping::build(&source.fields, source.preset)
-            .map_err(|(key, m)| format!("invalid setting {key}: {m}"));
         JsonSource {
-            next: paging.next.as_deref().and_then(|p| Path::parse(p).ok()),
             site,
             http: source.http.clone(),
             date_formats: source.date_formats.clone(),
             paging,
             first_url,
-            mapping,
+            mapping: Mapping::build(&source.fields, source.preset),
         }
     }
 
@@ -300,13 +306,8 @@ impl JsonSource {
     }
 
     /// The items of one answer.
-    fn items<'v>(
-        &self,
-        mapping: &Mapping,
-        value: &'v Value,
-        url: &Url,
-    ) -> Result<Vec<&'v Value>, String> {
-        let Some(items) = &mapping.items else {
+    fn items<'v>(&self, value: &'v Value, url: &Url) -> Result<Vec<&'v Value>, String> {
+        let Some(items) = &self.mapping.items else {
             return match value {
                 Value::Array(list) => Ok(list.iter().collect()),
                 Value::Object(members) => {
@@ -353,7 +354,6 @@ impl JsonSource {
     /// One item as a document.
     fn document(
         &self,
-        mapping: &Mapping,
         item: &Value,
         page: &Url,
         index: usize,
@@ -367,7 +367,7 @@ impl JsonSource {
             fingerprint: fingerprint.clone(),
             outcome: Outcome::Failed(EntryError { location, message }),
         };
-        let key = match mapping.id(item) {
+        let key = match self.mapping.id(item) {
             Ok(key) => key,
             Err(message) => {
                 return failed(
@@ -392,7 +392,7 @@ impl JsonSource {
                 outcome: Outcome::Unchanged,
             };
         }
-        let outcome = match mapping.map(item, &key, &self.site, &self.date_formats) {
+        let outcome = match self.mapping.map(item, &key, &self.site, &self.date_formats) {
             Ok(Mapped::Skipped(reason)) => Outcome::Skipped(reason),
             Ok(Mapped::Draft(draft)) => match self.site.finish(*draft, page) {
                 Ok(entry) => Outcome::Parsed(Box::new(entry)),
@@ -453,7 +453,7 @@ impl JsonSource {
                 ))
             }
             PaginationKind::Next => {
-                let Some(path) = &self.next else {
+                let Some(path) = &self.paging.next else {
                     return Ok(None);
                 };
                 match path.first(value) {
@@ -478,7 +478,6 @@ impl JsonSource {
 /// The pages of one read of the API, and the documents of their items so far.
 struct JsonPages<'a> {
     source: &'a JsonSource,
-    mapping: &'a Mapping,
     known: &'a HashMap<String, String>,
     documents: Vec<Document>,
     /// Ids met so far, with where, so that a repeated id fails.
@@ -510,16 +509,9 @@ impl Pages for JsonPages<'_> {
                 "GET {requested}: the answer is not valid JSON ({e}); check that `url` points at the API and not at a web page"
             )
         })?;
-        let items = source.items(self.mapping, &value, &page.url)?;
+        let items = source.items(&value, &page.url)?;
         for (index, item) in items.iter().enumerate() {
-            let document = source.document(
-                self.mapping,
-                item,
-                &page.url,
-                index,
-                self.known,
-                &mut self.ids,
-            );
+            let document = source.document(item, &page.url, index, self.known, &mut self.ids);
             self.documents.push(document);
         }
         if items.is_empty() || source.is_last(&page, number, items.len()) {
@@ -550,12 +542,14 @@ impl Source for JsonSource {
     }
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
-        let mapping = self.mapping.as_ref().map_err(|m| self.error(m.clone()))?;
+        // A config that skipped validation may lack a required path.
+        self.mapping
+            .check_required()
+            .map_err(|(key, m)| self.error(format!("invalid setting {key}: {m}")))?;
         let fetcher = self.site.fetcher(&self.http).map_err(|m| self.error(m))?;
         let pager = Pager::new(&self.site.name, &fetcher, &self.first_url);
         let mut pages = JsonPages {
             source: self,
-            mapping,
             known: input.known,
             documents: Vec::new(),
             ids: HashMap::new(),
