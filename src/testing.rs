@@ -95,3 +95,12 @@ impl SourcesDocument {
         Ok(())
     }
 }
+
+/// The config loader's message for `text`, which must be refused; the sources' tests use it
+/// to check how a mistake inside their tables is reported (key path and line).
+pub(crate) fn refused_config(text: &str) -> String {
+    match crate::config::Config::parse(text, std::path::Path::new("test.toml")) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("expected the config to be refused:\n{text}"),
+    }
+}

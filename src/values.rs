@@ -1,5 +1,5 @@
 //! Typed config values every section shares, parsed once when the config is read: http(s)
-//! URLs, time zones, durations, and [`Invalid`], the "this key is wrong" error each section's
+//! URLs, time zones, durations, sizes, and [`Invalid`], the "this key is wrong" error each section's
 //! `validate` returns.
 //!
 //! The serde helpers here produce messages a person can act on (the value, what was expected,
@@ -359,6 +359,73 @@ pub mod duration {
     }
 }
 
+/// Serde for sizes written as `"10MB"`, `"512 KiB"`, `"1GB"` or a plain number of bytes.
+pub mod size {
+    use super::*;
+
+    /// Units a size may be written in, lower case, with their factor.
+    const UNITS: [(&str, u64); 7] = [
+        ("b", 1),
+        ("kb", 1_000),
+        ("kib", 1_024),
+        ("mb", 1_000_000),
+        ("mib", 1_048_576),
+        ("gb", 1_000_000_000),
+        ("gib", 1_073_741_824),
+    ];
+
+    /// Parses a size in bytes (1 byte to 1 TB); the error shows the value and an example.
+    pub fn parse(text: &str) -> Result<u64, String> {
+        let t = text.trim();
+        let split = t
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        let number: f64 = number
+            .parse()
+            .map_err(|_| format!("{text:?} is not a size such as \"10MB\" or \"512KiB\""))?;
+        let unit = unit.trim().to_ascii_lowercase();
+        // `k`, `m` and `g` alone are the decimal units.
+        let unit = match unit.as_str() {
+            "" => "b".to_owned(),
+            "k" | "m" | "g" => format!("{unit}b"),
+            _ => unit,
+        };
+        let Some((_, factor)) = UNITS.iter().find(|(name, _)| *name == unit) else {
+            return Err(format!(
+                "{text:?}: unknown unit {unit:?}; use B, KB, KiB, MB, MiB, GB or GiB"
+            ));
+        };
+        let bytes = number * *factor as f64;
+        if !(1.0..=1e12).contains(&bytes) {
+            return Err(format!("{text:?} is out of range (1 byte to 1 TB)"));
+        }
+        Ok(bytes as u64)
+    }
+
+    /// Reads a size.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    /// Writes a size the way it is read: in the first of GB, GiB, MB, MiB, KB and KiB that
+    /// divides it, else in bytes.
+    pub fn serialize<S: Serializer>(bytes: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        let text = ["GB", "GiB", "MB", "MiB", "KB", "KiB"]
+            .into_iter()
+            .find_map(|unit| {
+                let (_, factor) = UNITS
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(unit))?;
+                (*bytes >= *factor && bytes.is_multiple_of(*factor))
+                    .then(|| format!("{}{unit}", bytes / factor))
+            })
+            .unwrap_or_else(|| bytes.to_string());
+        serializer.serialize_str(&text)
+    }
+}
+
 /// Serde for IANA time zone names (`"Europe/Paris"`, `"UTC"`).
 pub mod timezone {
     use super::*;
@@ -482,6 +549,42 @@ mod tests {
         assert!(err.contains("did you mean \"Europe/Paris\"?"), "{err}");
         let err = timezone::parse("Mars/Olympus").unwrap_err();
         assert!(!err.contains("did you mean"), "{err}");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size::parse("10MB"), Ok(10_000_000));
+        assert_eq!(size::parse("512 KiB"), Ok(524_288));
+        assert_eq!(size::parse("2048"), Ok(2048));
+        assert_eq!(size::parse("1.5mb"), Ok(1_500_000));
+        assert_eq!(size::parse("2k"), Ok(2_000));
+        assert!(size::parse("ten").unwrap_err().contains("\"10MB\""));
+        assert!(
+            size::parse("10 parsecs")
+                .unwrap_err()
+                .contains("unknown unit")
+        );
+        assert!(size::parse("0").unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn sizes_are_written_as_they_are_read() {
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        struct Limit {
+            #[serde(with = "size")]
+            max: u64,
+        }
+        for (bytes, text) in [
+            (20_000_000, "20MB"),
+            (524_288, "512KiB"),
+            (1_500_000, "1500KB"),
+            (1_234, "1234"),
+        ] {
+            let written = serde_json::to_value(Limit { max: bytes }).unwrap();
+            assert_eq!(written["max"], text);
+            let read: Limit = serde_json::from_value(written).unwrap();
+            assert_eq!(read.max, bytes);
+        }
     }
 
     #[test]

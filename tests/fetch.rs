@@ -22,9 +22,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn settings(extra: impl FnOnce(&mut HttpSettings)) -> HttpSettings {
     let mut s = HttpSettings {
-        timeout: "1s".into(),
+        timeout: Duration::from_secs(1),
         retries: 2,
-        retry_delay: "10ms".into(),
+        retry_delay: Duration::from_millis(10),
         ..HttpSettings::default()
     };
     extra(&mut s);
@@ -161,7 +161,7 @@ async fn refuses_bodies_over_the_limit() {
         .await;
     let started = Instant::now();
     let err = get(
-        settings(|s| s.max_size = "10MB".into()),
+        settings(|s| s.max_size = 10_000_000),
         format!("{}/big", server.uri()),
         None,
     )
@@ -189,7 +189,7 @@ async fn refuses_bodies_over_the_limit() {
         let _ = stream.write_all(b"0\r\n\r\n");
     })
     .url;
-    let err = get(settings(|s| s.max_size = "1MB".into()), url, None)
+    let err = get(settings(|s| s.max_size = 1_000_000), url, None)
         .await
         .unwrap_err();
     assert!(matches!(err, FetchError::TooLarge { .. }), "{err:?}");
@@ -376,9 +376,9 @@ async fn a_slow_site_cannot_hold_a_read_past_its_budget() {
     });
     let url = server.url.clone();
     let settings = settings(|s| {
-        s.timeout = "1s".into();
+        s.timeout = Duration::from_secs(1);
         s.retries = 10;
-        s.max_read_time = "1500ms".into();
+        s.max_read_time = Duration::from_millis(1500);
     });
     let first_and_second = tokio::task::spawn_blocking(move || {
         let fetcher = Fetcher::new(&settings, "https://example.org/").expect("client");

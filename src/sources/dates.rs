@@ -3,14 +3,15 @@
 //! such as "12 mars 2024", "1er avril 2024", "12. März 2024", "March 12, 2024" or
 //! "12/03/2024" (day first, as Europe writes it).
 //!
-//! A value without an offset is a wall-clock time in the source's timezone. When that time
-//! falls twice (autumn DST change) the earlier instant is taken; when it does not exist
-//! (spring gap) it is read one hour later, as most calendars do.
+//! A value without an offset is a wall-clock time in the source's timezone, read by
+//! [`in_timezone`], whose rule for daylight-saving changes every source shares.
 
 use chrono::{
-    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
+    TimeZone,
 };
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
 /// Spellings accepted without a configured format, for error messages.
 pub const ACCEPTED: &str = "2024-03-12, 2024-03-12T09:30:00+01:00 (RFC 3339), \
@@ -149,13 +150,13 @@ const MONTHS: &[[&str; 12]] = &[
 
 /// Parses `text` with the configured `formats` first (chrono `strftime` syntax, with or
 /// without an offset, or date only), then the [`ACCEPTED`] spellings.
-pub fn parse(text: &str, timezone: Tz, formats: &[String]) -> Option<DateTime<FixedOffset>> {
+pub fn parse(text: &str, timezone: Tz, formats: &[DateFormat]) -> Option<DateTime<FixedOffset>> {
     let text = text.trim();
     if text.is_empty() {
         return None;
     }
     for format in formats {
-        if let Some(d) = with_format(text, format, timezone) {
+        if let Some(d) = with_format(text, format.as_str(), timezone) {
             return Some(d);
         }
     }
@@ -170,20 +171,42 @@ pub fn parse(text: &str, timezone: Tz, formats: &[String]) -> Option<DateTime<Fi
         .or_else(|| words(text, timezone))
 }
 
-/// Checks configured `date_formats`; the error names the key (`date_formats[i]`).
-pub fn check_formats(formats: &[String]) -> Result<(), (String, String)> {
-    use chrono::format::{Item, StrftimeItems};
-    for (i, format) in formats.iter().enumerate() {
+/// One configured `date_formats` entry: a chrono `strftime` format, checked when the config
+/// is read (chrono's parsers take the format as text, so the text is what is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateFormat(String);
+
+impl DateFormat {
+    /// Checks `format`; the error shows it and an example.
+    pub fn parse(format: &str) -> Result<DateFormat, String> {
+        use chrono::format::{Item, StrftimeItems};
         if format.trim().is_empty()
             || StrftimeItems::new(format).any(|item| matches!(item, Item::Error))
         {
-            return Err((
-                format!("date_formats[{i}]"),
-                format!("{format:?} is not a chrono strftime format such as \"%d/%m/%Y %H:%M\""),
+            return Err(format!(
+                "{format:?} is not a chrono strftime format such as \"%d/%m/%Y %H:%M\""
             ));
         }
+        Ok(DateFormat(format.to_owned()))
     }
-    Ok(())
+
+    /// The format as configured.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for DateFormat {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for DateFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DateFormat::parse(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A Unix timestamp in seconds.
@@ -318,12 +341,47 @@ fn split_time(text: &str) -> (&str, Option<NaiveTime>) {
     (date, time)
 }
 
-/// `naive` read as a wall-clock time in `timezone`.
+/// How far back [`in_timezone`] looks for the wall-clock time before a gap: the longest gap
+/// on record is a whole skipped day (Samoa, 30 December 2011).
+const GAP_SEARCH: Duration = Duration::hours(48);
+
+/// The step of that search: shorter than any gap (they last 30 minutes, one or two hours, or
+/// a day), so the first valid time found lies just before the gap, on the offset before it.
+const GAP_STEP: Duration = Duration::minutes(15);
+
+/// `naive` read as a wall-clock time in `timezone`, the one rule every source follows (the
+/// directory source too): the UTC offset in force *before* the clock change decides, as
+/// iCalendar prescribes (RFC 5545 §3.3.5) and `java.time` does.
+/// - In a gap (spring forward), the time is read with the offset before the gap, so it lands
+///   as far past the gap's end as it was past its start: 02:30 in Paris on 31 March 2024 is
+///   03:30+02:00, and 02:15 at Lord Howe (a 30-minute change) is 02:45+11:00. Hugo does the
+///   same (Go's `time.Date` looks the offset up again before the gap).
+/// - In an overlap (fall back), the earlier of the two instants is taken, the one still on
+///   the offset before the change: 02:30 in Paris on 27 October 2024 is 02:30+02:00. Go's
+///   choice here depends on the sign of the offset (later in Paris, earlier in New York) and
+///   its documentation leaves it open, so crier does not copy it. Zola has no site time zone
+///   and reads offset-less dates as they are.
 pub fn in_timezone(naive: NaiveDateTime, timezone: Tz) -> DateTime<FixedOffset> {
     match timezone.from_local_datetime(&naive) {
         LocalResult::Single(d) => d.fixed_offset(),
         LocalResult::Ambiguous(earlier, _) => earlier.fixed_offset(),
-        LocalResult::None => in_timezone(naive + Duration::hours(1), timezone),
+        LocalResult::None => {
+            let steps = GAP_SEARCH.num_minutes() / GAP_STEP.num_minutes();
+            let before_gap = (1..=steps).find_map(|n| {
+                timezone
+                    .from_local_datetime(&(naive - GAP_STEP * n as i32))
+                    .latest()
+            });
+            match before_gap {
+                Some(before) => {
+                    let offset = before.offset().fix();
+                    let instant = naive - Duration::seconds(i64::from(offset.local_minus_utc()));
+                    timezone.from_utc_datetime(&instant).fixed_offset()
+                }
+                // No zone has a gap two days long; read the time as UTC rather than fail.
+                None => naive.and_utc().fixed_offset(),
+            }
+        }
     }
 }
 
@@ -402,11 +460,19 @@ mod tests {
 
     #[test]
     fn configured_formats_come_first() {
-        let formats = vec!["%m/%d/%Y".to_owned()];
+        let formats = vec![DateFormat::parse("%m/%d/%Y").unwrap()];
         let d = parse("03/12/2024", chrono_tz::UTC, &formats).unwrap();
         assert_eq!(d.to_rfc3339(), "2024-03-12T00:00:00+00:00");
         let d = parse("03/12/2024", chrono_tz::UTC, &[]).unwrap();
         assert_eq!(d.to_rfc3339(), "2024-12-03T00:00:00+00:00");
+    }
+
+    #[test]
+    fn configured_formats_are_checked() {
+        assert_eq!(DateFormat::parse("%d %B %Y").unwrap().as_str(), "%d %B %Y");
+        let err = DateFormat::parse("%Q").unwrap_err();
+        assert!(err.contains("\"%Q\"") && err.contains("strftime"), "{err}");
+        assert!(DateFormat::parse(" ").is_err());
     }
 
     #[test]
@@ -420,5 +486,60 @@ mod tests {
             at("2024-10-27 02:30").as_deref(),
             Some("2024-10-27T02:30:00+02:00")
         );
+    }
+
+    /// The one rule of [`in_timezone`]: the offset before the change decides, in a gap of
+    /// any length and in an overlap. Both functions this replaced added one hour in a gap,
+    /// which is wrong at Lord Howe (a 30-minute change) and in Samoa (a skipped day).
+    #[test]
+    fn the_offset_before_a_clock_change_decides() {
+        let read = |text: &str, zone: Tz| {
+            let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap();
+            in_timezone(naive, zone).to_rfc3339()
+        };
+        use chrono_tz::{Australia, Europe, Pacific};
+        let cases = [
+            // Gaps: as far past the gap's end as the time was past its start.
+            (
+                "2024-03-31 02:30",
+                Europe::Paris,
+                "2024-03-31T03:30:00+02:00",
+            ),
+            (
+                "2024-10-06 02:15",
+                Australia::Lord_Howe,
+                "2024-10-06T02:45:00+11:00",
+            ),
+            (
+                "2011-12-30 10:00",
+                Pacific::Apia,
+                "2011-12-31T10:00:00+14:00",
+            ),
+            // Overlaps: the earlier instant, still on summer time.
+            (
+                "2024-10-27 02:30",
+                Europe::Paris,
+                "2024-10-27T02:30:00+02:00",
+            ),
+            (
+                "2024-04-07 01:45",
+                Australia::Lord_Howe,
+                "2024-04-07T01:45:00+11:00",
+            ),
+            (
+                "2024-11-03 01:30",
+                chrono_tz::America::New_York,
+                "2024-11-03T01:30:00-04:00",
+            ),
+            // Ordinary times are untouched.
+            (
+                "2024-07-12 09:30",
+                Europe::Paris,
+                "2024-07-12T09:30:00+02:00",
+            ),
+        ];
+        for (text, zone, want) in cases {
+            assert_eq!(read(text, zone), want, "{text} in {zone}");
+        }
     }
 }

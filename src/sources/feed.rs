@@ -1,7 +1,10 @@
 //! Feed source: an RSS 0.9x/1.0/2.0, Atom 1.0 or JSON Feed 1.x published elsewhere (an old
 //! CMS, a partner's site), read with feed-rs and re-published cleanly and announced.
 //!
-//! Choices where the issue is silent:
+//! The request (conditional when entries are stored, a 304 meaning "unchanged") is the
+//! [`Pager`]'s, reading a list of one page.
+//!
+//! Choices made here:
 //! - The document key is the item's own id (RSS `guid`, Atom `id`, JSON Feed `id`); an item
 //!   without one is keyed by its first link, never by a hash of link and title (feed-rs's
 //!   default), so that fixing a typo in a title does not make the item new again.
@@ -22,7 +25,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::http::{Fetched, HttpSettings};
+use super::http::{HttpSettings, Page};
+use super::pager::{Paged, Pager, Pages};
 use super::remote::{self, Draft, SourceSite};
 use super::{Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::entry::{Image, Person};
@@ -245,25 +249,37 @@ impl Source for FeedSource {
             .site
             .fetcher(&self.http)
             .map_err(|m| self.remote_error(m))?;
-        let url = self.site.url.clone();
-        let validators = (!input.known.is_empty())
-            .then(|| input.cache.get(url.as_str()))
-            .flatten();
-        let page = match fetcher.get(&url, validators) {
-            Ok(Fetched::NotModified) if validators.is_some() => {
-                return Ok(Read {
-                    documents: remote::all_unchanged(input.known),
-                    cache: input.cache.clone(),
-                });
-            }
-            Ok(Fetched::Page(page)) => page,
-            Ok(Fetched::NotModified) => {
-                return Err(self.remote_error(format!(
-                    "GET {url}: the server answered 304 Not Modified to a request that asked for no comparison; check the server or a cache in front of it"
-                )));
-            }
-            Err(e) => return Err(self.remote_error(e.to_string())),
+        let pager = Pager::new(&self.site.name, &fetcher, &self.site.url);
+        let mut feed = FeedPage {
+            source: self,
+            known: input.known,
+            documents: Vec::new(),
         };
+        match pager.read(input, &mut feed)? {
+            Paged::NotModified => Ok(Pager::unchanged(input)),
+            Paged::Read(validators) => Ok(Read {
+                documents: feed.documents,
+                cache: pager.cache(validators),
+            }),
+        }
+    }
+}
+
+/// The one page of a feed, and its items as documents.
+struct FeedPage<'a> {
+    source: &'a FeedSource,
+    known: &'a HashMap<String, String>,
+    documents: Vec<Document>,
+}
+
+impl Pages for FeedPage<'_> {
+    /// Reads the feed's items; there is no next page (see the module's notes).
+    fn page(
+        &mut self,
+        _requested: &Url,
+        _number: usize,
+        page: Page,
+    ) -> Result<Option<Url>, String> {
         let parser = feed_rs::parser::Builder::new()
             .base_uri(Some(page.url.as_str()))
             // No invented ids: an item without one is keyed by its link (see `item_key`).
@@ -271,17 +287,13 @@ impl Source for FeedSource {
             .sanitize_content(false)
             .build();
         let feed = parser.parse(page.body.as_slice()).map_err(|e| {
-            self.remote_error(format!(
+            format!(
                 "{}: not a feed crier can read ({e}); check that the URL serves RSS, Atom or JSON Feed",
                 page.url
-            ))
+            )
         })?;
-        let documents = self.documents(feed, &page.url, input.known);
-        let mut cache = super::Cache::new();
-        if !page.validators.is_empty() {
-            cache.insert(url.to_string(), page.validators.clone());
-        }
-        Ok(Read { documents, cache })
+        self.documents = self.source.documents(feed, &page.url, self.known);
+        Ok(None)
     }
 }
 

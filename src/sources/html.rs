@@ -16,7 +16,9 @@
 //!    leaves the stored entry as it is. A page that cannot be fetched or lacks a required
 //!    field fails on its own, and the stored entry for it is kept.
 //!
-//! Choices the issue left open:
+//! Steps 1 and 2 follow the [`Pager`]'s rules, which every remote source shares.
+//!
+//! Choices made here:
 //! - Documents are keyed by the link as listed; the entry id is `{source}:{canonical URL}`
 //!   (`<link rel="canonical">`, else the page's URL after redirects), or the value of
 //!   `selectors.id` when set. The canonical URL is also the entry's link and feed guid.
@@ -48,8 +50,10 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use self::page::{DateRules, Field, Fields};
-use self::select::Pick;
+pub use self::select::Pick;
+use super::dates::DateFormat;
 use super::http::{Fetched, Fetcher, HttpSettings, Page, Validators};
+use super::pager::{Paged, Pager, Pages};
 use super::remote::{self, SourceSite};
 use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::entry::Entry;
@@ -97,7 +101,7 @@ pub struct HtmlSourceConfig {
     pub selectors: SelectorsConfig,
     /// `strftime` formats of the page's dates, tried before the built-in spellings.
     #[serde(default)]
-    pub date_formats: Vec<String>,
+    pub date_formats: Vec<DateFormat>,
 }
 
 /// `[sources.listing]`: selectors of listing pages.
@@ -105,149 +109,139 @@ pub struct HtmlSourceConfig {
 #[serde(deny_unknown_fields)]
 pub struct ListingConfig {
     /// The links to entry pages (required), e.g. `".news-list h2 a"`; `href` is followed.
-    pub links: Option<String>,
+    pub links: Option<Pick>,
     /// The link to the next listing page, e.g. `"a[rel=next]"`; none: a single page.
-    pub next: Option<String>,
+    pub next: Option<Pick>,
 }
 
 /// `[sources.selectors]`: where the fields sit on an entry page. Each is a CSS selector,
-/// optionally followed by `@attr` to read that attribute instead of the text.
+/// optionally followed by `@attr` to read that attribute instead of the text, compiled when
+/// the config is read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SelectorsConfig {
     /// Title; default `h1`.
-    pub title: Option<String>,
+    pub title: Option<Pick>,
     /// Body, as inner HTML; default `article`, else `main`.
-    pub content: Option<String>,
+    pub content: Option<Pick>,
     /// Summary; default the description `<meta>` (plain or Open Graph), else an excerpt.
-    pub summary: Option<String>,
+    pub summary: Option<Pick>,
     /// Publication date (required), e.g. `time@datetime` or `.date`.
-    pub published: Option<String>,
+    pub published: Option<Pick>,
     /// Date of the last update; none by default.
-    pub updated: Option<String>,
+    pub updated: Option<Pick>,
     /// Lead image URL; default `meta[property="og:image"]@content`.
-    pub image: Option<String>,
+    pub image: Option<Pick>,
     /// Lead image text; default `meta[property="og:image:alt"]@content`.
-    pub image_alt: Option<String>,
+    pub image_alt: Option<Pick>,
     /// Author name; none by default.
-    pub author: Option<String>,
+    pub author: Option<Pick>,
     /// Language tag; default `html@lang`.
-    pub language: Option<String>,
+    pub language: Option<Pick>,
     /// Categories, one per match; none by default.
-    pub categories: Option<String>,
+    pub categories: Option<Pick>,
     /// Entry id within the source; default the canonical link, else the page's URL.
-    pub id: Option<String>,
+    pub id: Option<Pick>,
     /// Free fields by name (`city` and `country` become the entry's place).
     #[serde(default)]
-    pub extra: BTreeMap<String, String>,
+    pub extra: BTreeMap<String, Pick>,
 }
 
 remote::impl_common!(HtmlSourceConfig);
 
 impl HtmlSourceConfig {
-    /// Checks the values serde accepted; the error names the key relative to the source.
+    /// Checks what serde cannot (selectors compile as they are read); the error names the
+    /// key relative to the source.
     pub fn validate(&self, site: &Site) -> Result<(), (String, String)> {
         self.common().validate(site)?;
-        self.settings().map(|_| ())
+        if self.listing.links.is_none() {
+            return Err(required("listing.links", ".news a"));
+        }
+        if self.selectors.published.is_none() {
+            return Err(required("selectors.published", "time@datetime"));
+        }
+        if let Some(name) = self.selectors.extra.keys().find(|n| n.trim().is_empty()) {
+            return Err((
+                format!("selectors.extra.{name}"),
+                "a free field needs a name".into(),
+            ));
+        }
+        Ok(())
     }
 
-    /// The compiled selectors and formats; the error names the key.
-    fn settings(&self) -> Result<Settings, (String, String)> {
-        let links = required("listing.links", self.listing.links.as_deref(), ".news a")?;
-        let next = optional("listing.next", self.listing.next.as_deref())?;
+    /// The selectors, each with its key and its defaults, and the other settings a read needs.
+    fn settings(&self) -> Settings {
         let s = &self.selectors;
-        let with_default = |key: &str, value: &Option<String>, defaults: &[&str]| match value {
-            Some(v) => field(key, v),
-            None => Ok(Field {
-                key: key.to_owned(),
-                picks: defaults.iter().map(|d| builtin(d)).collect(),
-            }),
+        let field = |key: &str, picks: Vec<Pick>| Field {
+            key: key.to_owned(),
+            picks,
         };
-        let optional_field =
-            |key: &str, value: &Option<String>| value.as_deref().map(|v| field(key, v)).transpose();
-        let published = required(
-            "selectors.published",
-            s.published.as_deref(),
-            "time@datetime",
-        )?;
-        let mut extra = Vec::new();
-        for (name, selector) in &s.extra {
-            let key = format!("selectors.extra.{name}");
-            if name.trim().is_empty() {
-                return Err((key, "a free field needs a name".into()));
-            }
-            extra.push((name.clone(), field(&key, selector)?));
-        }
-        super::dates::check_formats(&self.date_formats)?;
+        let with_default = |key: &str, value: &Option<Pick>, defaults: &[&str]| match value {
+            Some(pick) => field(key, vec![pick.clone()]),
+            None => field(key, defaults.iter().map(|d| builtin(d)).collect()),
+        };
+        let optional = |key: &str, value: &Option<Pick>| {
+            value.as_ref().map(|pick| field(key, vec![pick.clone()]))
+        };
         let fields = Fields {
-            title: with_default("selectors.title", &s.title, &[DEFAULT_TITLE])?,
-            content: with_default("selectors.content", &s.content, DEFAULT_CONTENT)?,
-            summary: with_default("selectors.summary", &s.summary, DEFAULT_SUMMARY)?,
-            published: Field {
-                key: "selectors.published".into(),
-                picks: vec![published],
-            },
-            updated: optional_field("selectors.updated", &s.updated)?,
-            image: with_default("selectors.image", &s.image, &[DEFAULT_IMAGE])?,
-            image_alt: with_default("selectors.image_alt", &s.image_alt, &[DEFAULT_IMAGE_ALT])?,
-            author: optional_field("selectors.author", &s.author)?,
-            language: with_default("selectors.language", &s.language, &[DEFAULT_LANGUAGE])?,
-            categories: optional_field("selectors.categories", &s.categories)?,
+            title: with_default("selectors.title", &s.title, &[DEFAULT_TITLE]),
+            content: with_default("selectors.content", &s.content, DEFAULT_CONTENT),
+            summary: with_default("selectors.summary", &s.summary, DEFAULT_SUMMARY),
+            // Required: empty only in a config that skipped validation (see `read`).
+            published: field("selectors.published", s.published.iter().cloned().collect()),
+            updated: optional("selectors.updated", &s.updated),
+            image: with_default("selectors.image", &s.image, &[DEFAULT_IMAGE]),
+            image_alt: with_default("selectors.image_alt", &s.image_alt, &[DEFAULT_IMAGE_ALT]),
+            author: optional("selectors.author", &s.author),
+            language: with_default("selectors.language", &s.language, &[DEFAULT_LANGUAGE]),
+            categories: optional("selectors.categories", &s.categories),
             canonical: builtin(CANONICAL),
-            id: optional_field("selectors.id", &s.id)?,
-            extra,
+            id: optional("selectors.id", &s.id),
+            extra: s
+                .extra
+                .iter()
+                .map(|(name, pick)| {
+                    let key = format!("selectors.extra.{name}");
+                    (name.clone(), field(&key, vec![pick.clone()]))
+                })
+                .collect(),
         };
-        Ok(Settings {
-            links,
-            next,
+        Settings {
+            links: self.listing.links.clone(),
+            next: self.listing.next.clone(),
             fields,
             date_formats: self.date_formats.clone(),
             http: self.http.clone(),
-        })
+        }
     }
 }
 
-fn field(key: &str, value: &str) -> Result<Field, (String, String)> {
-    Ok(Field {
-        key: key.to_owned(),
-        picks: vec![Pick::parse(value).map_err(|m| (key.to_owned(), m))?],
-    })
-}
-
-fn required(key: &str, value: Option<&str>, example: &str) -> Result<Pick, (String, String)> {
-    let value = value.ok_or_else(|| {
-        (
-            key.to_owned(),
-            format!("required: a CSS selector such as {example:?}"),
-        )
-    })?;
-    Pick::parse(value).map_err(|m| (key.to_owned(), m))
-}
-
-fn optional(key: &str, value: Option<&str>) -> Result<Option<Pick>, (String, String)> {
-    value
-        .map(|v| Pick::parse(v).map_err(|m| (key.to_owned(), m)))
-        .transpose()
+/// A required selector is missing: its key, and an example.
+fn required(key: &str, example: &str) -> (String, String) {
+    (
+        key.to_owned(),
+        format!("required: a CSS selector such as {example:?}"),
+    )
 }
 
 fn builtin(selector: &str) -> Pick {
     Pick::parse(selector).expect("built-in selectors parse")
 }
 
-/// Everything a read needs from the source's config, compiled once.
+/// Everything a read needs from the source's config.
 struct Settings {
-    links: Pick,
+    /// Required: `None` only in a config that skipped validation (see `read`).
+    links: Option<Pick>,
     next: Option<Pick>,
     fields: Fields,
-    date_formats: Vec<String>,
+    date_formats: Vec<DateFormat>,
     http: HttpSettings,
 }
 
 /// Reads entries from a site's HTML pages.
 pub struct HtmlSource {
     site: SourceSite,
-    /// The compiled settings, or why they do not compile (the config was not validated).
-    settings: Result<Settings, String>,
+    settings: Settings,
 }
 
 impl HtmlSource {
@@ -255,9 +249,7 @@ impl HtmlSource {
     pub fn new(site: &Site, source: &HtmlSourceConfig) -> Self {
         HtmlSource {
             site: SourceSite::new(site, &source.common()),
-            settings: source
-                .settings()
-                .map_err(|(key, message)| format!("`{key}`: {message}")),
+            settings: source.settings(),
         }
     }
 
@@ -266,73 +258,6 @@ impl HtmlSource {
             source_name: self.site.name.clone(),
             message,
         }
-    }
-
-    /// Every entry link of the listing, and the first page's validators; `None` when the
-    /// first page has not changed since `input.cache` was recorded.
-    fn listing(
-        &self,
-        fetcher: &Fetcher,
-        settings: &Settings,
-        input: &ReadInput<'_>,
-    ) -> Result<Option<(Vec<Url>, Validators)>, SourceError> {
-        let mut url = self.site.url.clone();
-        let mut conditional = if input.known.is_empty() {
-            None
-        } else {
-            input.cache.get(url.as_str())
-        };
-        let mut first_validators = None;
-        let mut visited: HashSet<Url> = HashSet::new();
-        let mut seen: HashSet<Url> = HashSet::new();
-        let mut links = Vec::new();
-        let mut pages = 0;
-        loop {
-            visited.insert(url.clone());
-            pages += 1;
-            let sent = conditional.take();
-            let page = match fetcher.get(&url, sent) {
-                Ok(Fetched::Page(page)) => page,
-                Ok(Fetched::NotModified) if sent.is_some() => return Ok(None),
-                Ok(Fetched::NotModified) => {
-                    return Err(self.error(format!(
-                        "GET {url}: the server answered 304 Not Modified to a request that was not conditional"
-                    )));
-                }
-                Err(e) => return Err(self.error(format!("cannot read the listing: {e}"))),
-            };
-            first_validators.get_or_insert_with(|| page.validators.clone());
-            visited.insert(page.url.clone());
-            let html = Html::parse_document(&page::text(&page));
-            let base = page::base_url(&html, &page.url);
-            let found = page::links(&html, &settings.links, &base);
-            tracing::debug!(source = %self.site.name, url = %page.url, links = found.len(), "listing page read");
-            for link in found {
-                if seen.insert(link.clone()) {
-                    links.push(link);
-                }
-            }
-            let next = settings
-                .next
-                .as_ref()
-                .and_then(|n| page::links(&html, n, &base).into_iter().next())
-                .filter(|n| !visited.contains(n));
-            let Some(next) = next else { break };
-            if pages >= fetcher.max_pages() {
-                return Err(self.error(format!(
-                    "the listing has more than {pages} pages (the next one is {next}); raise `http.max_pages`, or check that `listing.next` only matches the next-page link"
-                )));
-            }
-            url = next;
-        }
-        if links.is_empty() {
-            tracing::warn!(
-                source = %self.site.name,
-                url = %self.site.url,
-                "`listing.links` matched no link on the listing; check the selector with `crier check`"
-            );
-        }
-        Ok(Some((links, first_validators.unwrap_or_default())))
     }
 
     /// Fetches and reads one entry page; the validators are what to keep for it.
@@ -416,19 +341,43 @@ impl Source for HtmlSource {
     }
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
-        let settings = self.settings.as_ref().map_err(|m| self.error(m.clone()))?;
+        let settings = &self.settings;
+        // A config that skipped validation may lack a required selector.
+        let missing = |(key, message)| self.error(format!("`{key}`: {message}"));
+        let links = settings
+            .links
+            .as_ref()
+            .ok_or_else(|| missing(required("listing.links", ".news a")))?;
+        if settings.fields.published.picks.is_empty() {
+            return Err(missing(required("selectors.published", "time@datetime")));
+        }
         let fetcher = self
             .site
             .fetcher(&settings.http)
             .map_err(|m| self.error(m))?;
-        let Some((links, validators)) = self.listing(&fetcher, settings, input)? else {
-            return Ok(Read {
-                documents: remote::all_unchanged(input.known),
-                cache: input.cache.clone(),
-            });
+        let pager = Pager::new(&self.site.name, &fetcher, &self.site.url);
+        let mut listing = Listing {
+            source: &self.site.name,
+            links,
+            next: settings.next.as_ref(),
+            found: Vec::new(),
+            seen: HashSet::new(),
         };
+        let validators = match pager.read(input, &mut listing)? {
+            Paged::NotModified => return Ok(Pager::unchanged(input)),
+            Paged::Read(validators) => validators,
+        };
+        if listing.found.is_empty() {
+            tracing::warn!(
+                source = %self.site.name,
+                url = %self.site.url,
+                "`listing.links` matched no link on the listing; check the selector with `crier check`"
+            );
+        }
         let mut cache = Cache::new();
-        let results = in_parallel(&links, |link| self.entry(&fetcher, settings, link, input));
+        let results = in_parallel(&listing.found, |link| {
+            self.entry(&fetcher, settings, link, input)
+        });
         let mut documents = Vec::with_capacity(results.len());
         for (document, validators) in results {
             if let Some(v) = validators {
@@ -441,10 +390,48 @@ impl Source for HtmlSource {
         let all_read = !documents
             .iter()
             .any(|d| matches!(d.outcome, Outcome::Failed(_)));
-        if all_read && !validators.is_empty() {
-            cache.insert(self.site.url.to_string(), validators);
+        if all_read {
+            cache.extend(pager.cache(validators));
         }
         Ok(Read { documents, cache })
+    }
+}
+
+/// The listing pages of one read, and every entry link found so far, in order, without
+/// duplicates.
+struct Listing<'a> {
+    /// The source's name, for logs.
+    source: &'a str,
+    /// `listing.links` and `listing.next`.
+    links: &'a Pick,
+    next: Option<&'a Pick>,
+    found: Vec<Url>,
+    seen: HashSet<Url>,
+}
+
+impl Pages for Listing<'_> {
+    fn page(
+        &mut self,
+        _requested: &Url,
+        _number: usize,
+        page: Page,
+    ) -> Result<Option<Url>, String> {
+        let html = Html::parse_document(&page::text(&page));
+        let base = page::base_url(&html, &page.url);
+        let links = page::links(&html, self.links, &base);
+        tracing::debug!(source = %self.source, url = %page.url, links = links.len(), "listing page read");
+        for link in links {
+            if self.seen.insert(link.clone()) {
+                self.found.push(link);
+            }
+        }
+        Ok(self
+            .next
+            .and_then(|n| page::links(&html, n, &base).into_iter().next()))
+    }
+
+    fn next_setting(&self) -> &str {
+        "that `listing.next` only matches the next-page link"
     }
 }
 

@@ -21,22 +21,23 @@ use url::Url;
 /// a server asking for longer gets no retry in this cycle.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
-/// How a remote source talks HTTP (`[sources.http]`).
+/// How a remote source talks HTTP (`[sources.http]`). Durations and sizes are parsed when the
+/// config is read, so a value that does not parse is a config error naming its key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSettings {
     /// Longest time one request may take, body included (`"30s"`).
-    #[serde(default = "default_timeout")]
-    pub timeout: String,
+    #[serde(default = "default_timeout", with = "crate::values::duration")]
+    pub timeout: Duration,
     /// Extra attempts after a network error, a timeout, a 429 or a 5xx answer.
     #[serde(default = "default_retries")]
     pub retries: u32,
     /// Wait before the first retry; it doubles for each further one (`"2s"`).
-    #[serde(default = "default_retry_delay")]
-    pub retry_delay: String,
-    /// Largest response body accepted (`"10MB"`, `"512KiB"`).
-    #[serde(default = "default_max_size")]
-    pub max_size: String,
+    #[serde(default = "default_retry_delay", with = "crate::values::duration")]
+    pub retry_delay: Duration,
+    /// Largest response body accepted, in bytes (written `"10MB"`, `"512KiB"`).
+    #[serde(default = "default_max_size", with = "crate::values::size")]
+    pub max_size: u64,
     /// Most pages followed in one read (listing pages and, for `html`, entry pages count apart).
     #[serde(default = "default_max_pages")]
     pub max_pages: usize,
@@ -48,12 +49,12 @@ pub struct HttpSettings {
     /// Longest time between two unconditional reads. In between, a source whose first page
     /// answers 304 counts as unchanged; a full read now and then also catches edits that a
     /// server's validators miss (an old item edited deep in a paged listing).
-    #[serde(default = "default_full_read_every")]
-    pub full_read_every: String,
+    #[serde(default = "default_full_read_every", with = "crate::values::duration")]
+    pub full_read_every: Duration,
     /// Longest time one read of the source may take, all its requests together; what is
     /// left then fails for this cycle, so that one slow site cannot hold up the others.
-    #[serde(default = "default_max_read_time")]
-    pub max_read_time: String,
+    #[serde(default = "default_max_read_time", with = "crate::values::duration")]
+    pub max_read_time: Duration,
 }
 
 impl Default for HttpSettings {
@@ -72,17 +73,17 @@ impl Default for HttpSettings {
     }
 }
 
-fn default_timeout() -> String {
-    "30s".into()
+fn default_timeout() -> Duration {
+    Duration::from_secs(30)
 }
 fn default_retries() -> u32 {
     2
 }
-fn default_retry_delay() -> String {
-    "2s".into()
+fn default_retry_delay() -> Duration {
+    Duration::from_secs(2)
 }
-fn default_max_size() -> String {
-    "20MB".into()
+fn default_max_size() -> u64 {
+    20_000_000
 }
 fn default_max_pages() -> usize {
     50
@@ -90,30 +91,16 @@ fn default_max_pages() -> usize {
 fn default_max_redirects() -> usize {
     5
 }
-fn default_full_read_every() -> String {
-    "24h".into()
+fn default_full_read_every() -> Duration {
+    Duration::from_secs(24 * 3600)
 }
-fn default_max_read_time() -> String {
-    "5m".into()
+fn default_max_read_time() -> Duration {
+    Duration::from_secs(5 * 60)
 }
 
 impl HttpSettings {
-    /// Checks every value; the error names the key (relative to `[sources.http]`).
+    /// Checks what serde cannot; the error names the key (relative to `[sources.http]`).
     pub fn validate(&self) -> Result<(), (String, String)> {
-        for (key, value) in [
-            ("http.timeout", &self.timeout),
-            ("http.retry_delay", &self.retry_delay),
-            ("http.full_read_every", &self.full_read_every),
-            ("http.max_read_time", &self.max_read_time),
-        ] {
-            humantime::parse_duration(value).map_err(|e| {
-                (
-                    key.to_owned(),
-                    format!("{value:?} is not a duration such as \"30s\" ({e})"),
-                )
-            })?;
-        }
-        parse_size(&self.max_size).map_err(|m| ("http.max_size".to_owned(), m))?;
         if self.max_pages == 0 {
             return Err(("http.max_pages".into(), "must be at least 1".into()));
         }
@@ -128,42 +115,10 @@ impl HttpSettings {
         Ok(())
     }
 
-    /// `full_read_every` as a duration.
+    /// `full_read_every`: the longest time between two unconditional reads.
     pub fn full_read_interval(&self) -> Duration {
-        humantime::parse_duration(&self.full_read_every)
-            .unwrap_or_else(|_| Duration::from_secs(24 * 3600))
+        self.full_read_every
     }
-}
-
-/// `"10MB"`, `"512 KiB"`, `"1GB"` or a plain number of bytes.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size such as \"10MB\" or \"512KiB\""))?;
-    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" | "k" => 1_000,
-        "kib" => 1_024,
-        "mb" | "m" => 1_000_000,
-        "mib" => 1_048_576,
-        "gb" | "g" => 1_000_000_000,
-        "gib" => 1_073_741_824,
-        other => {
-            return Err(format!(
-                "{text:?}: unknown unit {other:?}; use B, KB, KiB, MB, MiB, GB or GiB"
-            ));
-        }
-    };
-    let bytes = number * factor as f64;
-    if !(1.0..=1e12).contains(&bytes) {
-        return Err(format!("{text:?} is out of range (1 byte to 1 TB)"));
-    }
-    Ok(bytes as u64)
 }
 
 /// What a server said about a response so that it can be asked "changed since?" next time.
@@ -390,14 +345,7 @@ impl Fetcher {
     /// A client with `settings`; `site_url` goes into the default User-Agent so that a site
     /// owner can see who is calling.
     pub fn new(settings: &HttpSettings, site_url: &str) -> Result<Fetcher, String> {
-        // Config validation checked these; fall back to the defaults if it was skipped.
-        let timeout = humantime::parse_duration(&settings.timeout)
-            .unwrap_or_else(|_| Duration::from_secs(30));
-        let retry_delay = humantime::parse_duration(&settings.retry_delay)
-            .unwrap_or_else(|_| Duration::from_secs(2));
-        let max_size = parse_size(&settings.max_size).unwrap_or(20_000_000);
-        let budget = humantime::parse_duration(&settings.max_read_time)
-            .unwrap_or_else(|_| Duration::from_secs(300));
+        let timeout = settings.timeout;
         let user_agent = settings
             .user_agent
             .clone()
@@ -426,11 +374,11 @@ impl Fetcher {
         Ok(Fetcher {
             client,
             timeout,
-            budget,
-            deadline: Instant::now() + budget,
+            budget: settings.max_read_time,
+            deadline: Instant::now() + settings.max_read_time,
             retries: settings.retries,
-            retry_delay,
-            max_size,
+            retry_delay: settings.retry_delay,
+            max_size: settings.max_size,
             max_pages: settings.max_pages.max(1),
         })
     }
@@ -629,17 +577,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_size("10MB"), Ok(10_000_000));
-        assert_eq!(parse_size("512 KiB"), Ok(524_288));
-        assert_eq!(parse_size("2048"), Ok(2048));
-        assert_eq!(parse_size("1.5mb"), Ok(1_500_000));
-        assert!(parse_size("ten").is_err());
-        assert!(parse_size("10 parsecs").is_err());
-        assert!(parse_size("0").is_err());
-    }
-
-    #[test]
     fn link_headers() {
         let v = r#"<https://x.example/wp-json/wp/v2/posts?page=1>; rel="prev", <https://x.example/wp-json/wp/v2/posts?page=3>; rel="next""#;
         assert_eq!(
@@ -673,14 +610,51 @@ mod tests {
     fn settings_are_validated() {
         assert!(HttpSettings::default().validate().is_ok());
         let bad = HttpSettings {
-            timeout: "soon".into(),
-            ..HttpSettings::default()
-        };
-        assert_eq!(bad.validate().unwrap_err().0, "http.timeout");
-        let bad = HttpSettings {
             max_pages: 0,
             ..HttpSettings::default()
         };
         assert_eq!(bad.validate().unwrap_err().0, "http.max_pages");
+        let bad = HttpSettings {
+            user_agent: Some(" ".into()),
+            ..HttpSettings::default()
+        };
+        assert_eq!(bad.validate().unwrap_err().0, "http.user_agent");
+    }
+
+    /// Reads `[sources.http]` text the way the config loader does, key path included.
+    fn parse(text: &str) -> Result<HttpSettings, String> {
+        let document = toml::de::Deserializer::parse(text).map_err(|e| e.to_string())?;
+        serde_path_to_error::deserialize(document)
+            .map_err(|e| format!("`{}`: {}", e.path(), e.inner().message()))
+    }
+
+    #[test]
+    fn durations_and_sizes_are_parsed_with_the_config() {
+        let defaults = parse("").unwrap();
+        assert_eq!(defaults, HttpSettings::default());
+        assert_eq!(defaults.timeout, Duration::from_secs(30));
+        assert_eq!(defaults.max_size, 20_000_000);
+        assert_eq!(
+            defaults.full_read_interval(),
+            Duration::from_secs(24 * 3600)
+        );
+        let set =
+            parse("timeout = \"10s\"\nmax_size = \"512KiB\"\nmax_read_time = \"1m\"").unwrap();
+        assert_eq!(set.timeout, Duration::from_secs(10));
+        assert_eq!(set.max_size, 524_288);
+        assert_eq!(set.max_read_time, Duration::from_secs(60));
+
+        let err = parse("timeout = \"soon\"").unwrap_err();
+        assert!(
+            err.starts_with("`timeout`") && err.contains("\"30s\""),
+            "{err}"
+        );
+        let err = parse("full_read_every = \"daily\"").unwrap_err();
+        assert!(err.starts_with("`full_read_every`"), "{err}");
+        let err = parse("max_size = \"10 parsecs\"").unwrap_err();
+        assert!(
+            err.starts_with("`max_size`") && err.contains("unknown unit"),
+            "{err}"
+        );
     }
 }

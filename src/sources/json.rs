@@ -5,9 +5,11 @@
 //! see `path`); `preset = "wordpress"` supplies every path and the pagination of the
 //! WordPress REST API (see `wordpress`), and any field given in `[sources.fields]` overrides
 //! the preset's. Each item is one [`Document`] keyed by its id, fingerprinted by its JSON
-//! bytes, so an item that did not change is not mapped again.
+//! bytes, so an item that did not change is not mapped again. The walk from page to page
+//! (conditional first page, 304s, loops, `http.max_pages`) is the [`Pager`]'s; this file
+//! says where the next page is and what a page's items give.
 //!
-//! Choices the issue left open:
+//! Choices made here:
 //! - **Conditional GET covers the first page only.** Its validators are sent when the store
 //!   holds entries of the source; a 304 there means "nothing changed" and costs one request.
 //!   Any other answer reads every page (without validators: a 304 on page 3 would leave
@@ -43,7 +45,7 @@ mod path;
 mod query;
 mod wordpress;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -51,8 +53,10 @@ use serde_json::Value;
 use url::Url;
 
 use self::mapping::{Mapped, Mapping};
-use self::path::Path;
-use super::http::{FetchError, Fetched, HttpSettings};
+pub use self::path::Path;
+use super::dates::DateFormat;
+use super::http::{FetchError, HttpSettings, Page};
+use super::pager::{Paged, Pager, Pages};
 use super::remote::{self, SourceSite};
 use super::{Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::site::Site;
@@ -81,7 +85,7 @@ pub struct JsonSourceConfig {
     pub preset: Option<Preset>,
     /// Date formats (chrono `strftime`) tried before the built-in ones.
     #[serde(default)]
-    pub date_formats: Vec<String>,
+    pub date_formats: Vec<DateFormat>,
     /// How to reach the next page; default: follow `Link: <…>; rel="next"` headers.
     pub pagination: Option<PaginationConfig>,
     /// Paths of the entry fields in an item; the preset's when absent.
@@ -116,7 +120,7 @@ pub struct PaginationConfig {
     /// Page size; for kind `page` a shorter page is the last.
     pub per_page: Option<u32>,
     /// Path to the next page's URL in the body, for kind `next`.
-    pub next: Option<String>,
+    pub next: Option<Path>,
 }
 
 /// How a paginated API leads to its next page.
@@ -159,38 +163,52 @@ impl Default for PaginationConfig {
 #[serde(deny_unknown_fields)]
 pub struct FieldsConfig {
     /// Path to the array of items; absent or empty: the answer itself is the array.
-    pub items: Option<String>,
+    #[serde(default, deserialize_with = "path_or_empty")]
+    pub items: Option<Path>,
     /// Unique, stable id of an item (text or number). Required without a preset.
-    pub id: Option<String>,
+    pub id: Option<Path>,
     /// Title (HTML allowed). Required without a preset.
-    pub title: Option<String>,
+    pub title: Option<Path>,
     /// Link to the entry's page. Required without a preset.
-    pub url: Option<String>,
+    pub url: Option<Path>,
     /// Body as HTML.
-    pub content: Option<String>,
+    pub content: Option<Path>,
     /// Summary (HTML allowed); an excerpt of the content when absent.
-    pub summary: Option<String>,
+    pub summary: Option<Path>,
     /// Publication date (text or Unix timestamp). Required without a preset.
-    pub published: Option<String>,
+    pub published: Option<Path>,
     /// Last update date.
-    pub updated: Option<String>,
+    pub updated: Option<Path>,
     /// Language tag (`fr`, `fr_FR`).
-    pub language: Option<String>,
+    pub language: Option<Path>,
     /// Paths of categories and tags; every value each path reaches is taken.
-    pub categories: Option<Vec<String>>,
+    pub categories: Option<Vec<Path>>,
     /// Lead image: a URL, or an object with `source_url`/`url`/`src` and `alt_text`/`alt`.
-    pub image: Option<String>,
+    pub image: Option<Path>,
     /// Alternative text of the image.
-    pub image_alt: Option<String>,
+    pub image_alt: Option<Path>,
     /// Author: a name, or an object with `name`, `link`/`url` and `email`.
-    pub author: Option<String>,
+    pub author: Option<Path>,
     /// Key shared by translations: text, or ids of the translations (Polylang, WPML).
-    pub translation_key: Option<String>,
+    pub translation_key: Option<Path>,
     /// Upstream globally unique id, kept when it is an absolute URI.
-    pub guid: Option<String>,
+    pub guid: Option<Path>,
     /// Free template fields by name (`city` and `country` also become the entry's place).
     #[serde(default)]
-    pub extra: BTreeMap<String, String>,
+    pub extra: BTreeMap<String, Path>,
+}
+
+/// `items = ""` means the answer itself, as no `items` does.
+fn path_or_empty<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Path>, D::Error> {
+    match Option::<String>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(text) if text.is_empty() => Ok(None),
+        Some(text) => Path::parse(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+    }
 }
 
 remote::impl_common!(JsonSourceConfig);
@@ -199,11 +217,10 @@ impl JsonSourceConfig {
     /// Checks the values serde accepted; the error names the key relative to the source.
     pub fn validate(&self, site: &Site) -> Result<(), (String, String)> {
         self.common().validate(site)?;
-        super::dates::check_formats(&self.date_formats)?;
         if let Some(p) = &self.pagination {
             p.validate()?;
         }
-        Mapping::build(&self.fields, self.preset).map(drop)
+        Mapping::build(&self.fields, self.preset).check_required()
     }
 
     /// The pagination in force: the table, else `link`, which is also what WordPress needs.
@@ -235,14 +252,11 @@ impl PaginationConfig {
                 "next",
                 "missing: kind \"next\" needs the path of the next page's URL in the body, for example next = \"/links/next\"",
             ),
-            (PaginationKind::Next, Some(text)) => Path::parse(text)
-                .map(drop)
-                .map_err(|m| ("pagination.next".to_owned(), m)),
-            (_, Some(_)) => err(
+            (_, Some(_)) if self.kind != PaginationKind::Next => err(
                 "next",
                 "is only used with kind = \"next\"; remove it or set kind = \"next\"",
             ),
-            (_, None) => Ok(()),
+            _ => Ok(()),
         }
     }
 }
@@ -251,14 +265,12 @@ impl PaginationConfig {
 pub struct JsonSource {
     site: SourceSite,
     http: HttpSettings,
-    date_formats: Vec<String>,
+    date_formats: Vec<DateFormat>,
     paging: PaginationConfig,
-    /// Path of the next URL for kind `next`.
-    next: Option<Path>,
     /// The first URL with the preset's and the pagination's parameters.
     first_url: Url,
-    /// The field paths, or why the config's are unusable (validation normally catches it).
-    mapping: Result<Mapping, String>,
+    /// The field paths: the configured ones over the preset's.
+    mapping: Mapping,
 }
 
 impl JsonSource {
@@ -276,16 +288,13 @@ impl JsonSource {
         if paging.kind == PaginationKind::Page {
             first_url = query::set(&first_url, &paging.param, Some(&paging.start.to_string()));
         }
-        let mapping = Mapping::build(&source.fields, source.preset)
-            .map_err(|(key, m)| format!("invalid setting {key}: {m}"));
         JsonSource {
-            next: paging.next.as_deref().and_then(|p| Path::parse(p).ok()),
             site,
             http: source.http.clone(),
             date_formats: source.date_formats.clone(),
             paging,
             first_url,
-            mapping,
+            mapping: Mapping::build(&source.fields, source.preset),
         }
     }
 
@@ -297,13 +306,8 @@ impl JsonSource {
     }
 
     /// The items of one answer.
-    fn items<'v>(
-        &self,
-        mapping: &Mapping,
-        value: &'v Value,
-        url: &Url,
-    ) -> Result<Vec<&'v Value>, SourceError> {
-        let Some(items) = &mapping.items else {
+    fn items<'v>(&self, value: &'v Value, url: &Url) -> Result<Vec<&'v Value>, String> {
+        let Some(items) = &self.mapping.items else {
             return match value {
                 Value::Array(list) => Ok(list.iter().collect()),
                 Value::Object(members) => {
@@ -319,22 +323,22 @@ impl JsonSource {
                         ),
                         None => String::new(),
                     };
-                    Err(self.error(format!(
+                    Err(format!(
                         "{url}: the answer is a JSON object, not a list; set `fields.items` to the path of the list of items{hint}"
-                    )))
+                    ))
                 }
-                other => Err(self.error(format!(
+                other => Err(format!(
                     "{url}: the answer is {other}, not a list of items; check `url`"
-                ))),
+                )),
             };
         };
         let found = items.path.resolve(value);
         if found.is_empty() {
-            return Err(self.error(format!(
+            return Err(format!(
                 "{url}: {} ({:?}) found nothing in the answer; check the path",
                 items.origin,
                 items.path.as_str()
-            )));
+            ));
         }
         let mut list = Vec::new();
         for v in found {
@@ -350,7 +354,6 @@ impl JsonSource {
     /// One item as a document.
     fn document(
         &self,
-        mapping: &Mapping,
         item: &Value,
         page: &Url,
         index: usize,
@@ -364,7 +367,7 @@ impl JsonSource {
             fingerprint: fingerprint.clone(),
             outcome: Outcome::Failed(EntryError { location, message }),
         };
-        let key = match mapping.id(item) {
+        let key = match self.mapping.id(item) {
             Ok(key) => key,
             Err(message) => {
                 return failed(
@@ -389,7 +392,7 @@ impl JsonSource {
                 outcome: Outcome::Unchanged,
             };
         }
-        let outcome = match mapping.map(item, &key, &self.site, &self.date_formats) {
+        let outcome = match self.mapping.map(item, &key, &self.site, &self.date_formats) {
             Ok(Mapped::Skipped(reason)) => Outcome::Skipped(reason),
             Ok(Mapped::Draft(draft)) => match self.site.finish(*draft, page) {
                 Ok(entry) => Outcome::Parsed(Box::new(entry)),
@@ -410,6 +413,24 @@ impl JsonSource {
         }
     }
 
+    /// Whether `page`, number `number` with `count` items, says it is the last: WordPress's
+    /// `X-WP-TotalPages`, or (kind `page`) fewer items than `per_page`.
+    fn is_last(&self, page: &Page, number: usize, count: usize) -> bool {
+        if let Some(total) = page
+            .header(wordpress::TOTAL_PAGES_HEADER)
+            .and_then(|t| t.trim().parse::<u64>().ok())
+        {
+            let number = query::get(&page.url, &self.paging.param)
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(number as u64);
+            if number >= total {
+                return true;
+            }
+        }
+        self.paging.kind == PaginationKind::Page
+            && self.paging.per_page.is_some_and(|n| count < n as usize)
+    }
+
     /// The URL after `url`, or `None` at the end of the list.
     fn next_url(
         &self,
@@ -417,7 +438,7 @@ impl JsonSource {
         page_url: &Url,
         value: &Value,
         link: Option<Url>,
-    ) -> Result<Option<Url>, SourceError> {
+    ) -> Result<Option<Url>, String> {
         Ok(match self.paging.kind {
             PaginationKind::None => None,
             PaginationKind::Link => link,
@@ -432,25 +453,86 @@ impl JsonSource {
                 ))
             }
             PaginationKind::Next => {
-                let Some(path) = &self.next else {
+                let Some(path) = &self.paging.next else {
                     return Ok(None);
                 };
                 match path.first(value) {
                     None => None,
                     Some(Value::String(s)) if s.trim().is_empty() => None,
                     Some(Value::String(s)) => Some(page_url.join(s.trim()).map_err(|e| {
-                        self.error(format!(
+                        format!(
                             "{page_url}: `pagination.next` ({path}) gives {s:?}, which is not a URL ({e})"
-                        ))
+                        )
                     })?),
                     Some(other) => {
-                        return Err(self.error(format!(
+                        return Err(format!(
                             "{page_url}: `pagination.next` ({path}) gives {other}, not a URL; check the path"
-                        )));
+                        ));
                     }
                 }
             }
         })
+    }
+}
+
+/// The pages of one read of the API, and the documents of their items so far.
+struct JsonPages<'a> {
+    source: &'a JsonSource,
+    known: &'a HashMap<String, String>,
+    documents: Vec<Document>,
+    /// Ids met so far, with where, so that a repeated id fails.
+    ids: HashMap<String, String>,
+    /// The page before, to catch a server that ignores the page parameter.
+    previous: Option<PageSeen>,
+}
+
+/// A page already read: the fingerprint of its body and the URL it was asked for.
+struct PageSeen {
+    fingerprint: String,
+    url: Url,
+}
+
+impl Pages for JsonPages<'_> {
+    fn page(&mut self, requested: &Url, number: usize, page: Page) -> Result<Option<Url>, String> {
+        let source = self.source;
+        let fingerprint = remote::fingerprint(&page.body);
+        if let Some(before) = &self.previous
+            && before.fingerprint == fingerprint
+        {
+            return Err(format!(
+                "GET {requested} answered exactly as {}: the server seems to ignore the page parameter; check [sources.pagination]",
+                before.url
+            ));
+        }
+        let value: Value = serde_json::from_str(&page.text()).map_err(|e| {
+            format!(
+                "GET {requested}: the answer is not valid JSON ({e}); check that `url` points at the API and not at a web page"
+            )
+        })?;
+        let items = source.items(&value, &page.url)?;
+        for (index, item) in items.iter().enumerate() {
+            let document = source.document(item, &page.url, index, self.known, &mut self.ids);
+            self.documents.push(document);
+        }
+        if items.is_empty() || source.is_last(&page, number, items.len()) {
+            return Ok(None);
+        }
+        let next = source.next_url(requested, &page.url, &value, page.link_next())?;
+        self.previous = Some(PageSeen {
+            fingerprint,
+            url: requested.clone(),
+        });
+        Ok(next)
+    }
+
+    /// WordPress answers 400 to a page number past the last.
+    fn ends_list(&self, error: &FetchError) -> bool {
+        self.source.paging.kind == PaginationKind::Page
+            && matches!(error, FetchError::Status { status, .. } if *status == StatusCode::BAD_REQUEST)
+    }
+
+    fn next_setting(&self) -> &str {
+        "[sources.pagination]"
     }
 }
 
@@ -460,106 +542,26 @@ impl Source for JsonSource {
     }
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
-        let mapping = self.mapping.as_ref().map_err(|m| self.error(m.clone()))?;
+        // A config that skipped validation may lack a required path.
+        self.mapping
+            .check_required()
+            .map_err(|(key, m)| self.error(format!("invalid setting {key}: {m}")))?;
         let fetcher = self.site.fetcher(&self.http).map_err(|m| self.error(m))?;
-        let cache_key = self.first_url.to_string();
-        let validators = if input.known.is_empty() {
-            None
-        } else {
-            input.cache.get(&cache_key)
+        let pager = Pager::new(&self.site.name, &fetcher, &self.first_url);
+        let mut pages = JsonPages {
+            source: self,
+            known: input.known,
+            documents: Vec::new(),
+            ids: HashMap::new(),
+            previous: None,
         };
-        let mut read = Read::default();
-        let mut ids = HashMap::new();
-        let mut visited = HashSet::from([self.first_url.clone()]);
-        let mut previous_body: Option<(String, Url)> = None;
-        let mut url = self.first_url.clone();
-        let mut pages = 0usize;
-        loop {
-            let first = pages == 0;
-            let page = match fetcher.get(&url, if first { validators } else { None }) {
-                Ok(Fetched::Page(page)) => page,
-                Ok(Fetched::NotModified) if first && validators.is_some() => {
-                    return Ok(Read {
-                        documents: remote::all_unchanged(input.known),
-                        cache: input.cache.clone(),
-                    });
-                }
-                Ok(Fetched::NotModified) => {
-                    return Err(self.error(format!(
-                        "GET {url}: the server answered 304 Not Modified to a request that asked for no comparison; check the server or a cache in front of it"
-                    )));
-                }
-                Err(FetchError::Status { status, .. })
-                    if status == StatusCode::BAD_REQUEST
-                        && !first
-                        && self.paging.kind == PaginationKind::Page =>
-                {
-                    break;
-                }
-                Err(e) => return Err(self.error(e.to_string())),
-            };
-            pages += 1;
-            if first && !page.validators.is_empty() {
-                read.cache
-                    .insert(cache_key.clone(), page.validators.clone());
-            }
-            let body_print = remote::fingerprint(&page.body);
-            if let Some((print, before)) = &previous_body
-                && *print == body_print
-            {
-                return Err(self.error(format!(
-                    "GET {url} answered exactly as {before}: the server seems to ignore the page parameter; check [sources.pagination]"
-                )));
-            }
-            let value: Value = serde_json::from_str(&page.text()).map_err(|e| {
-                self.error(format!(
-                    "GET {url}: the answer is not valid JSON ({e}); check that `url` points at the API and not at a web page"
-                ))
-            })?;
-            let items = self.items(mapping, &value, &page.url)?;
-            for (index, item) in items.iter().enumerate() {
-                let document =
-                    self.document(mapping, item, &page.url, index, input.known, &mut ids);
-                read.documents.push(document);
-            }
-            if items.is_empty() {
-                break;
-            }
-            if let Some(total) = page
-                .header(wordpress::TOTAL_PAGES_HEADER)
-                .and_then(|t| t.trim().parse::<u64>().ok())
-            {
-                let number = query::get(&page.url, &self.paging.param)
-                    .and_then(|p| p.parse::<u64>().ok())
-                    .unwrap_or(pages as u64);
-                if number >= total {
-                    break;
-                }
-            }
-            if self.paging.kind == PaginationKind::Page
-                && self
-                    .paging
-                    .per_page
-                    .is_some_and(|n| items.len() < n as usize)
-            {
-                break;
-            }
-            let Some(next) = self.next_url(&url, &page.url, &value, page.link_next())? else {
-                break;
-            };
-            if !visited.insert(next.clone()) {
-                break;
-            }
-            if pages >= fetcher.max_pages() {
-                return Err(self.error(format!(
-                    "{url} leads to more than {} pages (next: {next}); raise `http.max_pages` if the list is really that long, or check [sources.pagination]",
-                    fetcher.max_pages()
-                )));
-            }
-            previous_body = Some((body_print, url));
-            url = next;
+        match pager.read(input, &mut pages)? {
+            Paged::NotModified => Ok(Pager::unchanged(input)),
+            Paged::Read(validators) => Ok(Read {
+                documents: pages.documents,
+                cache: pager.cache(validators),
+            }),
         }
-        Ok(read)
     }
 }
 

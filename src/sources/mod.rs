@@ -19,6 +19,7 @@ pub mod feed;
 pub mod html;
 pub mod http;
 pub mod json;
+pub mod pager;
 pub mod remote;
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,12 +1,13 @@
 //! Reading the date values Hugo and Zola accept: RFC 3339 and its common relaxations, with or
 //! without an offset, with or without seconds, or a bare date.
 //!
-//! A value without an offset is a wall-clock time in the site timezone. When that wall-clock
-//! time falls twice (autumn DST change) the earlier instant is taken; when it does not exist
-//! (spring gap) it is read with the offset in force before the gap, as most calendars do.
+//! A value without an offset is a wall-clock time in the site timezone, read by the rule
+//! every source shares ([`in_timezone`]: the offset before a clock change decides).
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
+
+use crate::sources::dates::in_timezone;
 
 /// The accepted spellings, for error messages.
 pub(super) const ACCEPTED: &str = "2024-03-12, 2024-03-12 09:30, 2024-03-12T09:30:00 or \
@@ -61,21 +62,6 @@ fn split_offset(text: &str) -> Option<(&str, Option<FixedOffset>)> {
     }
     let offset = FixedOffset::east_opt(sign * (hours * 3600 + minutes * 60))?;
     Some((time.trim_end(), Some(offset)))
-}
-
-fn in_timezone(naive: NaiveDateTime, timezone: Tz) -> DateTime<FixedOffset> {
-    let local = timezone.from_local_datetime(&naive).earliest().or_else(|| {
-        // In a spring-forward gap: 02:30 becomes 03:30 in the new offset, the same instant as
-        // 02:30 in the old one.
-        timezone
-            .from_local_datetime(&(naive + Duration::hours(1)))
-            .earliest()
-    });
-    match local {
-        Some(dt) => dt.fixed_offset(),
-        // No timezone has a gap over an hour long at one spot; fall back to UTC anyway.
-        None => naive.and_utc().fixed_offset(),
-    }
 }
 
 #[cfg(test)]
@@ -147,6 +133,12 @@ mod tests {
         assert_eq!(
             p("2024-10-27 02:30", "Europe/Paris").as_deref(),
             Some("2024-10-27T02:30:00+02:00")
+        );
+        // The rule shared with the remote sources: the offset before the gap, not "one hour
+        // later" (Lord Howe moves its clocks by 30 minutes).
+        assert_eq!(
+            p("2024-10-06 02:15", "Australia/Lord_Howe").as_deref(),
+            Some("2024-10-06T02:45:00+11:00")
         );
     }
 }

@@ -10,7 +10,7 @@ use url::Url;
 
 use super::select::Pick;
 use crate::entry::{Image, Person};
-use crate::sources::dates;
+use crate::sources::dates::{self, DateFormat};
 use crate::sources::http::{Page, decode};
 use crate::sources::remote::Draft;
 
@@ -93,7 +93,7 @@ pub struct DateRules<'a> {
     /// Timezone of dates written without an offset.
     pub timezone: chrono_tz::Tz,
     /// `date_formats`, tried first.
-    pub formats: &'a [String],
+    pub formats: &'a [DateFormat],
 }
 
 /// The page's text. The `Content-Type` charset wins; without one, a byte order mark, then a
@@ -483,7 +483,7 @@ mod tests {
                 && err.contains("date_formats"),
             "{err}"
         );
-        let formats = ["bientôt %Y".to_owned()];
+        let formats = [DateFormat::parse("bientôt %Y").unwrap()];
         let rules = DateRules {
             formats: &formats,
             ..rules()

@@ -2,8 +2,9 @@
 //! to take that attribute of the matched element instead of its text.
 
 use scraper::{ElementRef, Html, Selector};
+use serde::{Deserialize, Serialize};
 
-/// A parsed field selector.
+/// A parsed field selector; equal to another when written the same.
 #[derive(Debug, Clone)]
 pub struct Pick {
     /// The selector as configured, for messages.
@@ -65,6 +66,27 @@ impl Pick {
             .map(|e| self.value_of(e))
             .filter(|v| !v.is_empty())
             .collect()
+    }
+}
+
+impl PartialEq for Pick {
+    fn eq(&self, other: &Pick) -> bool {
+        self.text == other.text
+    }
+}
+
+/// Written as configured.
+impl Serialize for Pick {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+/// Parsed when the config is read, so that a selector that does not parse is a config error.
+impl<'de> Deserialize<'de> for Pick {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Pick::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 

@@ -38,22 +38,34 @@ fn required_selectors_are_named() {
     assert_eq!(key, "selectors.published");
 }
 
+/// The parser's message for an html source table (with `extra`) that it refuses as it reads
+/// it: selectors and date formats compile then.
+fn refused(extra: &str) -> String {
+    let text = format!(
+        "[site]\ntitle = \"Site\"\nbase_url = \"https://example.org/\"\n\n\
+         [[sources]]\ntype = \"html\"\nname = \"prix\"\nurl = \"https://cms.example.org/prix/\"\n{extra}\n"
+    );
+    match SourcesDocument::parse(&text) {
+        Err(e) => e,
+        Ok(_) => panic!("expected the table to be refused: {extra}"),
+    }
+}
+
 #[test]
 fn invalid_selectors_name_their_key() {
     for (table, key) in [
-        ("title = \"h1[\"", "selectors.title"),
-        ("content = \"article >> p\"", "selectors.content"),
-        ("image = \"@content\"", "selectors.image"),
-        ("categories = \".tags a[\"", "selectors.categories"),
-        ("extra = { city = \"dd.city[\" }", "selectors.extra.city"),
+        ("title = \"h1[\"", "`selectors.title`"),
+        ("content = \"article >> p\"", "`selectors.content`"),
+        ("image = \"@content\"", "`selectors.image`"),
+        ("categories = \".tags a[\"", "`selectors.categories`"),
+        ("extra = { city = \"dd.city[\" }", "`selectors.extra.city`"),
     ] {
-        let text = format!("{VALID}{table}\n");
-        let (found, message) = error_key(&text);
-        assert_eq!(found, key, "{message}");
+        let message = refused(&format!("{VALID}{table}\n"));
+        assert!(message.contains(key), "{key}: {message}");
         assert!(message.contains("selector"), "{message}");
     }
-    let text = VALID.replace("a[rel=next]", "a[rel=");
-    assert_eq!(error_key(&text).0, "listing.next");
+    let message = refused(&VALID.replace("a[rel=next]", "a[rel="));
+    assert!(message.contains("`listing.next`"), "{message}");
 }
 
 #[test]
@@ -64,14 +76,22 @@ fn date_formats_are_checked() {
         "date_formats = [\"%d %B %Y\", \"%Q\"]\n[sources.listing]",
         1,
     );
-    let (key, message) = error_key(&text);
-    assert_eq!(key, "date_formats[1]", "{message}");
+    let message = refused(&text);
+    assert!(message.contains("`date_formats[1]`"), "{message}");
 }
 
 #[test]
-fn config_validation_reports_the_full_key() {
-    let (doc, _) =
-        source("[sources.listing]\nlinks = \"a\"\n[sources.selectors]\npublished = \"p[\"\n");
+fn config_errors_report_the_full_key() {
+    let text = "[site]\ntitle = \"Site\"\nbase_url = \"https://example.org/\"\n\n\
+                [[sources]]\ntype = \"html\"\nname = \"prix\"\nurl = \"https://cms.example.org/prix/\"\n\
+                [sources.listing]\nlinks = \"a\"\n[sources.selectors]\npublished = \"p[\"\n";
+    let message = crate::testing::refused_config(text);
+    assert!(
+        message.contains("line 12, column 13: `sources[0].selectors.published`"),
+        "{message}"
+    );
+    // What serde cannot check is named by the config's validation, with the full key too.
+    let (doc, _) = source("[sources.listing]\nlinks = \"a\"\n");
     let err = doc.validate().unwrap_err().to_string();
     assert!(err.contains("sources[0].selectors.published"), "{err}");
 }
@@ -94,4 +114,18 @@ fn parallel_results_keep_the_item_order() {
     let expected: Vec<String> = (0..23).map(|i| format!("/{i}")).collect();
     assert_eq!(out, expected);
     assert!(in_parallel(&[], |u| u.to_string()).is_empty());
+}
+
+#[test]
+fn a_config_that_skipped_validation_fails_the_read_naming_the_missing_selector() {
+    let (doc, html) = source("[sources.selectors]\npublished = \".date\"\n");
+    let source = HtmlSource::new(&doc.site, &html);
+    let input = ReadInput {
+        known: &std::collections::HashMap::new(),
+        cache: &Cache::new(),
+    };
+    let Err(SourceError::Remote { message, .. }) = source.read(&input) else {
+        panic!("a read without `listing.links`")
+    };
+    assert!(message.contains("`listing.links`: required"), "{message}");
 }

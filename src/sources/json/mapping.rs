@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::path::Path;
 use super::{FieldsConfig, Preset, wordpress};
 use crate::entry::{Image, Person};
-use crate::sources::dates;
+use crate::sources::dates::{self, DateFormat};
 use crate::sources::remote::{Draft, SourceSite};
 
 /// One path for a field and where it came from, for messages.
@@ -77,18 +77,12 @@ const REQUIRED: [(&str, &str); 4] = [
 ];
 
 impl Mapping {
-    /// Parses the configured paths over the preset's defaults; the error names the key.
-    pub fn build(
-        fields: &FieldsConfig,
-        preset: Option<Preset>,
-    ) -> Result<Mapping, (String, String)> {
-        let configured = |key: &str, text: &str| -> Result<Candidate, (String, String)> {
-            let path = Path::parse(text).map_err(|m| (format!("fields.{key}"), m))?;
-            Ok(Candidate {
-                path,
-                origin: format!("`fields.{key}`"),
-                utc: false,
-            })
+    /// The configured paths over the preset's defaults.
+    pub fn build(fields: &FieldsConfig, preset: Option<Preset>) -> Mapping {
+        let configured = |key: &str, path: &Path| Candidate {
+            path: path.clone(),
+            origin: format!("`fields.{key}`"),
+            utc: false,
         };
         let preset_defaults = |field: &str| -> Vec<Candidate> {
             match preset {
@@ -100,61 +94,59 @@ impl Mapping {
                 None => Vec::new(),
             }
         };
-        let one = |key: &str, value: &Option<String>| -> Result<Vec<Candidate>, (String, String)> {
-            match value {
-                Some(text) => Ok(vec![configured(key, text)?]),
-                None => Ok(preset_defaults(key)),
-            }
-        };
-        let items = match fields.items.as_deref() {
-            None | Some("") => None,
-            Some(text) => Some(configured("items", text)?),
+        let one = |key: &str, value: &Option<Path>| match value {
+            Some(path) => vec![configured(key, path)],
+            None => preset_defaults(key),
         };
         let categories = match &fields.categories {
             Some(list) => list
                 .iter()
                 .enumerate()
-                .map(|(i, text)| configured(&format!("categories[{i}]"), text))
-                .collect::<Result<_, _>>()?,
+                .map(|(i, path)| configured(&format!("categories[{i}]"), path))
+                .collect(),
             None => preset_defaults("categories"),
         };
         let extra = fields
             .extra
             .iter()
-            .map(|(name, text)| Ok((name.clone(), configured(&format!("extra.{name}"), text)?)))
-            .collect::<Result<_, (String, String)>>()?;
+            .map(|(name, path)| (name.clone(), configured(&format!("extra.{name}"), path)))
+            .collect();
         let wordpress = preset == Some(Preset::Wordpress);
         let preset_path =
             |path: &str, what: &str| wordpress.then(|| preset_candidate(what, path, false));
-        let mapping = Mapping {
-            items,
-            id: one("id", &fields.id)?,
-            title: one("title", &fields.title)?,
-            url: one("url", &fields.url)?,
-            content: one("content", &fields.content)?,
-            summary: one("summary", &fields.summary)?,
-            published: one("published", &fields.published)?,
-            updated: one("updated", &fields.updated)?,
-            language: one("language", &fields.language)?,
+        Mapping {
+            items: fields.items.as_ref().map(|path| configured("items", path)),
+            id: one("id", &fields.id),
+            title: one("title", &fields.title),
+            url: one("url", &fields.url),
+            content: one("content", &fields.content),
+            summary: one("summary", &fields.summary),
+            published: one("published", &fields.published),
+            updated: one("updated", &fields.updated),
+            language: one("language", &fields.language),
             categories,
-            image: one("image", &fields.image)?,
-            image_alt: one("image_alt", &fields.image_alt)?,
-            author: one("author", &fields.author)?,
-            translation_key: one("translation_key", &fields.translation_key)?,
-            guid: one("guid", &fields.guid)?,
+            image: one("image", &fields.image),
+            image_alt: one("image_alt", &fields.image_alt),
+            author: one("author", &fields.author),
+            translation_key: one("translation_key", &fields.translation_key),
+            guid: one("guid", &fields.guid),
             extra,
             spread: preset_path(wordpress::SPREAD, "extra fields")
                 .into_iter()
                 .collect(),
             status: preset_path(wordpress::STATUS, "status"),
             protected: preset_path(wordpress::PROTECTED, "password protection"),
-        };
+        }
+    }
+
+    /// Checks that id, title, url and published each have a path; the error names the key.
+    pub fn check_required(&self) -> Result<(), (String, String)> {
         for (field, example) in REQUIRED {
             let missing = match field {
-                "id" => mapping.id.is_empty(),
-                "title" => mapping.title.is_empty(),
-                "url" => mapping.url.is_empty(),
-                _ => mapping.published.is_empty(),
+                "id" => self.id.is_empty(),
+                "title" => self.title.is_empty(),
+                "url" => self.url.is_empty(),
+                _ => self.published.is_empty(),
             };
             if missing {
                 return Err((
@@ -165,7 +157,7 @@ impl Mapping {
                 ));
             }
         }
-        Ok(mapping)
+        Ok(())
     }
 
     /// The item's id as text; the error says the id path is wrong.
@@ -185,7 +177,7 @@ impl Mapping {
         item: &Value,
         key: &str,
         site: &SourceSite,
-        formats: &[String],
+        formats: &[DateFormat],
     ) -> Result<Mapped, String> {
         if let Some(status) = &self.status
             && let Some(s) = status.path.first(item).and_then(Value::as_str)
@@ -407,7 +399,7 @@ fn date_field(
     field: &[Candidate],
     item: &Value,
     site: &SourceSite,
-    formats: &[String],
+    formats: &[DateFormat],
 ) -> Result<Option<DateTime<FixedOffset>>, String> {
     let Some((candidate, value)) = find(field, item) else {
         return Ok(None);
@@ -539,26 +531,33 @@ mod tests {
             &fields("id = \"/id\"\nurl = \"/link\"\npublished = \"/date\""),
             None,
         )
+        .check_required()
         .unwrap_err();
         assert_eq!(key, "fields.title");
         assert!(message.contains("title = \"/title\""), "{message}");
-        assert!(Mapping::build(&FieldsConfig::default(), Some(Preset::Wordpress)).is_ok());
+        let wordpress = Mapping::build(&FieldsConfig::default(), Some(Preset::Wordpress));
+        assert!(wordpress.check_required().is_ok());
+    }
+
+    /// The key (relative to `[sources.fields]`) of the path the table refuses as it is read.
+    fn refused_key(toml_text: &str) -> String {
+        let document = toml::de::Deserializer::parse(toml_text).unwrap();
+        serde_path_to_error::deserialize::<_, FieldsConfig>(document)
+            .unwrap_err()
+            .path()
+            .to_string()
     }
 
     #[test]
     fn bad_paths_name_their_key() {
-        let (key, _) = Mapping::build(
-            &fields("categories = [\"/a\", \"b..c\"]"),
-            Some(Preset::Wordpress),
-        )
-        .unwrap_err();
-        assert_eq!(key, "fields.categories[1]");
-        let (key, _) = Mapping::build(
-            &fields("[extra]\ncity = \"/acf/~city\""),
-            Some(Preset::Wordpress),
-        )
-        .unwrap_err();
-        assert_eq!(key, "fields.extra.city");
+        assert_eq!(
+            refused_key("categories = [\"/a\", \"b..c\"]"),
+            "categories[1]"
+        );
+        assert_eq!(refused_key("[extra]\ncity = \"/acf/~city\""), "extra.city");
+        assert_eq!(refused_key("title = \"\""), "title");
+        // An empty `items` is the answer itself, as no `items` is.
+        assert_eq!(fields("items = \"\"").items, None);
     }
 
     #[test]
@@ -566,8 +565,7 @@ mod tests {
         let m = Mapping::build(
             &fields("id = \"/id\"\ntitle = \"/title\"\nurl = \"/link\"\npublished = \"/date\""),
             None,
-        )
-        .unwrap();
+        );
         let item = json!({"id": 7, "title": {"rendered": "x"}, "link": "/a", "date": "2024-03-12"});
         let err = text_field(&m.title, &item).unwrap_err();
         assert!(err.contains("`fields.title` (\"/title\")"), "{err}");
@@ -579,7 +577,7 @@ mod tests {
 
     #[test]
     fn translation_keys_are_the_smallest_id_of_the_group() {
-        let m = Mapping::build(&FieldsConfig::default(), Some(Preset::Wordpress)).unwrap();
+        let m = Mapping::build(&FieldsConfig::default(), Some(Preset::Wordpress));
         let polylang = json!({"id": 34, "translations": {"en": 12, "fr": 34}});
         assert_eq!(
             m.translation_key(&polylang, "34", "wp").unwrap().as_deref(),

@@ -39,6 +39,12 @@ fn invalid_key(source: &str) -> (String, String) {
     }
 }
 
+/// The config loader's message for a json source table it refuses as it reads it.
+fn refused(source: &str) -> String {
+    let text = format!("{SITE}[[sources]]\ntype = \"json\"\nname = \"wp\"\n{source}");
+    crate::testing::refused_config(&text)
+}
+
 fn fixture(name: &str) -> Vec<Value> {
     let path = format!(
         "{}/tests/fixtures/sources/json/{name}",
@@ -53,16 +59,8 @@ const WORDPRESS: &str =
 /// Maps `item` the way a read does, with nothing known.
 fn map(source: &JsonSource, item: &Value) -> Outcome {
     let page = Url::parse("https://dosta-cities.example.eu/wp-json/wp/v2/projects?page=1").unwrap();
-    let mapping = source.mapping.as_ref().unwrap();
     source
-        .document(
-            mapping,
-            item,
-            &page,
-            0,
-            &HashMap::new(),
-            &mut HashMap::new(),
-        )
+        .document(item, &page, 0, &HashMap::new(), &mut HashMap::new())
         .outcome
 }
 
@@ -231,13 +229,12 @@ fn a_generic_api_with_dotted_paths_timestamps_and_formats() {
 fn items_without_id_or_with_a_repeated_id_fail_under_distinct_keys() {
     let config = parse(WORDPRESS).unwrap();
     let (_, source) = source(&config);
-    let mapping = source.mapping.as_ref().unwrap();
     let page = Url::parse("https://x.example/p").unwrap();
     let items = fixture("wp-posts-page1.json");
     let known = HashMap::new();
     let mut ids = HashMap::new();
-    let first = source.document(mapping, &items[0], &page, 0, &known, &mut ids);
-    let again = source.document(mapping, &items[0], &page, 3, &known, &mut ids);
+    let first = source.document(&items[0], &page, 0, &known, &mut ids);
+    let again = source.document(&items[0], &page, 3, &known, &mut ids);
     assert_eq!(first.key, "214");
     assert!(again.key.starts_with("214#"));
     let Outcome::Failed(e) = again.outcome else {
@@ -250,7 +247,7 @@ fn items_without_id_or_with_a_repeated_id_fail_under_distinct_keys() {
 
     let mut no_id = items[1].clone();
     no_id.as_object_mut().unwrap().remove("id");
-    let doc = source.document(mapping, &no_id, &page, 1, &known, &mut ids);
+    let doc = source.document(&no_id, &page, 1, &known, &mut ids);
     assert!(doc.key.starts_with('#'));
     assert_eq!(doc.key[1..], doc.fingerprint);
     let Outcome::Failed(e) = doc.outcome else {
@@ -263,12 +260,11 @@ fn items_without_id_or_with_a_repeated_id_fail_under_distinct_keys() {
 fn known_fingerprints_skip_mapping() {
     let config = parse(WORDPRESS).unwrap();
     let (_, source) = source(&config);
-    let mapping = source.mapping.as_ref().unwrap();
     let page = Url::parse("https://x.example/p").unwrap();
     let item = &fixture("wp-posts-page1.json")[0];
     let fingerprint = remote::fingerprint(&serde_json::to_vec(item).unwrap());
     let known = HashMap::from([("214".to_owned(), fingerprint.clone())]);
-    let doc = source.document(mapping, item, &page, 0, &known, &mut HashMap::new());
+    let doc = source.document(item, &page, 0, &known, &mut HashMap::new());
     assert!(matches!(doc.outcome, Outcome::Unchanged));
     assert_eq!(doc.fingerprint, fingerprint);
 }
@@ -303,16 +299,6 @@ fn invalid_settings_name_their_key() {
         ),
         (generic.to_owned(), "sources[0].fields.id", "id = \"/id\""),
         (
-            format!("{WORDPRESS}[sources.fields]\nimage = \"/a~3\"\n"),
-            "sources[0].fields.image",
-            "RFC 6901",
-        ),
-        (
-            format!("{WORDPRESS}date_formats = [\"%Y-%Q\"]\n"),
-            "sources[0].date_formats[0]",
-            "strftime",
-        ),
-        (
             format!("{WORDPRESS}[sources.pagination]\nkind = \"next\"\n"),
             "sources[0].pagination.next",
             "next = \"/links/next\"",
@@ -338,9 +324,50 @@ fn invalid_settings_name_their_key() {
         assert_eq!(k, key, "{text}");
         assert!(message.contains(words), "{key}: {message}");
     }
+    // Paths and date formats are compiled as the config is read: the loader's message names
+    // the source and the key.
+    for (text, key, words) in [
+        (
+            format!("{WORDPRESS}[sources.fields]\nimage = \"/a~3\"\n"),
+            "`sources[0].fields.image`",
+            "RFC 6901",
+        ),
+        (
+            format!("{WORDPRESS}date_formats = [\"%Y-%Q\"]\n"),
+            "`sources[0].date_formats[0]`",
+            "strftime",
+        ),
+        (
+            format!("{WORDPRESS}[sources.pagination]\nkind = \"next\"\nnext = \"a..b\"\n"),
+            "`sources[0].pagination.next`",
+            "empty member name",
+        ),
+    ] {
+        let message = refused(&text);
+        assert!(message.contains(key), "{key}: {message}");
+        assert!(message.contains(words), "{key}: {message}");
+    }
     // Typos in the tables are refused by serde, naming the unknown key.
     let err = parse(&format!("{WORDPRESS}[sources.fields]\ntitel = \"/t\"\n")).unwrap_err();
     assert!(err.to_string().contains("titel"), "{err}");
     let err = parse("url = \"https://x.example/\"\npreset = \"drupal\"\n").unwrap_err();
     assert!(err.to_string().contains("drupal"), "{err}");
+}
+
+#[test]
+fn a_config_that_skipped_validation_fails_the_read_naming_the_missing_path() {
+    let text = format!(
+        "{SITE}[[sources]]\ntype = \"json\"\nname = \"wp\"\nurl = \"https://api.example.org/items\"\n\
+         [sources.fields]\nid = \"/id\"\nurl = \"/u\"\npublished = \"/d\"\n"
+    );
+    let doc = SourcesDocument::parse(&text).expect("the table parses");
+    let (_, source) = source(&doc);
+    let input = ReadInput {
+        known: &HashMap::new(),
+        cache: &crate::sources::Cache::new(),
+    };
+    let Err(SourceError::Remote { message, .. }) = source.read(&input) else {
+        panic!("a read without a title path")
+    };
+    assert!(message.contains("fields.title"), "{message}");
 }
