@@ -8,13 +8,20 @@
 #   cold: empty state and feed folder, feeds hold every entry (limit = N), 3 times;
 #   warm: the same command again, nothing changed, 3 times.
 # Results go to stdout and bench/out/results.txt. Nothing here is committed.
+#
+# CRIER_BIN=/path/to/crier measures that binary instead of building this checkout's release
+# binary: build an older commit elsewhere and run both, one after the other, to compare.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000 10000 50000)
 
-cargo build --release --locked --quiet
-bin=target/release/crier
+if [ -n "${CRIER_BIN:-}" ]; then
+  bin=$(realpath "$CRIER_BIN")
+else
+  cargo build --release --locked --quiet
+  bin=$PWD/target/release/crier
+fi
 mkdir -p bench/out
 results=bench/out/results.txt
 : >"$results"

@@ -192,15 +192,8 @@ fn read_source(
     let settings = source_config.fingerprint(&config.site);
     let stored = store.entries_of_source(&name)?;
     // New settings (a permalink pattern, say) can change every entry: parse everything.
-    let same_settings = store.source_fingerprint(&name)?.as_deref() == Some(settings.as_str());
-    // Withdrawn entries are not "known": a remote source answering 304 reports every known
-    // document unchanged, which must not bring withdrawn ones back.
-    let known: HashMap<String, String> = if same_settings {
-        stored
-            .iter()
-            .filter(|s| s.status != EntryStatus::Removed)
-            .map(|s| (s.doc_key.clone(), s.fingerprint.clone()))
-            .collect()
+    let known = if store.source_fingerprint(&name)?.as_deref() == Some(settings.as_str()) {
+        known_documents(&stored)
     } else {
         HashMap::new()
     };
@@ -262,6 +255,17 @@ fn read_source(
     );
     batch.source_fingerprints.push((name, settings));
     Ok(())
+}
+
+/// The fingerprints of the documents behind the stored entries. Withdrawn entries are not
+/// "known": a remote source answering 304 reports every known document unchanged, which must
+/// not bring withdrawn ones back.
+fn known_documents(stored: &[StoredEntry]) -> HashMap<String, String> {
+    stored
+        .iter()
+        .filter(|s| s.status != EntryStatus::Removed)
+        .map(|s| (s.doc_key.clone(), s.fingerprint.clone()))
+        .collect()
 }
 
 /// Compares one source's documents with what the store holds for it.

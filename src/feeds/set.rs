@@ -54,7 +54,6 @@ impl FeedSpec {
 /// `categories = ["*"]`).
 pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpec> {
     let author = site.author();
-    let public = feeds.public_url(site);
     let single_language = match site.languages.as_slice() {
         [only] => Some(only.clone()),
         _ => None,
@@ -63,7 +62,7 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
         title: site.title.clone(),
         description: site.description.clone(),
         home_url: site.base_url.to_string(),
-        folder_url: public.clone(),
+        folder_url: feeds.public_url(site),
         language: single_language.clone(),
         author,
     };
@@ -74,68 +73,79 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
         category: None,
     }];
     if feeds.per_language && single_language.is_none() {
-        for lang in &site.languages {
-            let overrides = site.language.get(lang).cloned().unwrap_or_default();
-            specs.push(FeedSpec {
-                dir: lang.clone(),
-                meta: FeedMeta {
-                    title: overrides.title.unwrap_or_else(|| base.title.clone()),
-                    description: overrides
-                        .description
-                        .unwrap_or_else(|| base.description.clone()),
-                    home_url: overrides
-                        .home
-                        .map_or_else(|| base.home_url.clone(), |h| h.to_string()),
-                    folder_url: folder_url(&public, lang),
-                    language: Some(lang.clone()),
-                    author: base.author.clone(),
-                },
-                language: Some(lang.clone()),
-                category: None,
-            });
-        }
-    }
-    for category in categories(feeds, live) {
-        let dir = format!("categories/{}", slugify(&category));
-        // A category written in one language gets that language's feed metadata.
-        let languages: Vec<&str> = {
-            let mut l: Vec<&str> = live
+        specs.extend(
+            site.languages
                 .iter()
-                .filter(|e| {
-                    e.categories
-                        .iter()
-                        .any(|c| c.to_lowercase() == category.to_lowercase())
-                })
-                .map(|e| e.language.as_str())
-                .collect();
-            l.sort_unstable();
-            l.dedup();
-            l
-        };
-        let language = match languages.as_slice() {
-            [only] => Some((*only).to_owned()),
-            _ => single_language.clone(),
-        };
-        let site_title = language
-            .as_ref()
-            .and_then(|l| site.language.get(l))
-            .and_then(|o| o.title.clone())
-            .unwrap_or_else(|| base.title.clone());
-        specs.push(FeedSpec {
-            meta: FeedMeta {
-                title: format!("{site_title}: {category}"),
-                description: base.description.clone(),
-                home_url: base.home_url.clone(),
-                folder_url: folder_url(&public, &dir),
-                language,
-                author: base.author.clone(),
-            },
-            dir,
-            language: None,
-            category: Some(category),
-        });
+                .map(|lang| language_spec(site, &base, lang)),
+        );
     }
+    specs.extend(
+        categories(feeds, live)
+            .into_iter()
+            .map(|category| category_spec(site, &base, category, live)),
+    );
     specs
+}
+
+/// The feeds of one language, with that language's title, description and home page.
+fn language_spec(site: &Site, base: &FeedMeta, lang: &str) -> FeedSpec {
+    let overrides = site.language.get(lang).cloned().unwrap_or_default();
+    FeedSpec {
+        dir: lang.to_owned(),
+        meta: FeedMeta {
+            title: overrides.title.unwrap_or_else(|| base.title.clone()),
+            description: overrides
+                .description
+                .unwrap_or_else(|| base.description.clone()),
+            home_url: overrides
+                .home
+                .map_or_else(|| base.home_url.clone(), |h| h.to_string()),
+            folder_url: folder_url(&base.folder_url, lang),
+            language: Some(lang.to_owned()),
+            author: base.author.clone(),
+        },
+        language: Some(lang.to_owned()),
+        category: None,
+    }
+}
+
+/// The feeds of one category. A category written in one language only gets that language's
+/// feed title and language.
+fn category_spec(site: &Site, base: &FeedMeta, category: String, live: &[LiveEntry]) -> FeedSpec {
+    let dir = format!("categories/{}", slugify(&category));
+    let mut languages: Vec<&str> = live
+        .iter()
+        .filter(|e| {
+            e.categories
+                .iter()
+                .any(|c| c.to_lowercase() == category.to_lowercase())
+        })
+        .map(|e| e.language.as_str())
+        .collect();
+    languages.sort_unstable();
+    languages.dedup();
+    let language = match languages.as_slice() {
+        [only] => Some((*only).to_owned()),
+        _ => base.language.clone(),
+    };
+    let site_title = language
+        .as_ref()
+        .and_then(|l| site.language.get(l))
+        .and_then(|o| o.title.clone())
+        .unwrap_or_else(|| base.title.clone());
+    FeedSpec {
+        meta: FeedMeta {
+            title: format!("{site_title}: {category}"),
+            description: base.description.clone(),
+            home_url: base.home_url.clone(),
+            folder_url: folder_url(&base.folder_url, &dir),
+            language,
+            author: base.author.clone(),
+        },
+        dir,
+        language: None,
+        category: Some(category),
+    }
 }
 
 /// The categories that get their own feeds; `"*"` expands to every category of a live entry.

@@ -114,11 +114,6 @@ impl HttpSettings {
         }
         Ok(())
     }
-
-    /// `full_read_every`: the longest time between two unconditional reads.
-    pub fn full_read_interval(&self) -> Duration {
-        self.full_read_every
-    }
 }
 
 /// What a server said about a response so that it can be asked "changed since?" next time.
@@ -634,10 +629,7 @@ mod tests {
         assert_eq!(defaults, HttpSettings::default());
         assert_eq!(defaults.timeout, Duration::from_secs(30));
         assert_eq!(defaults.max_size, 20_000_000);
-        assert_eq!(
-            defaults.full_read_interval(),
-            Duration::from_secs(24 * 3600)
-        );
+        assert_eq!(defaults.full_read_every, Duration::from_secs(24 * 3600));
         let set =
             parse("timeout = \"10s\"\nmax_size = \"512KiB\"\nmax_read_time = \"1m\"").unwrap();
         assert_eq!(set.timeout, Duration::from_secs(10));

@@ -180,8 +180,7 @@ pub fn full_read_due(
     let Some(http) = source.http() else {
         return false;
     };
-    let every =
-        chrono::Duration::from_std(http.full_read_interval()).unwrap_or(chrono::Duration::MAX);
+    let every = chrono::Duration::from_std(http.full_read_every).unwrap_or(chrono::Duration::MAX);
     forced || last_full_read.is_none_or(|last| now.signed_duration_since(last) >= every)
 }
 

@@ -154,6 +154,8 @@ fn pointer_step(token: &str) -> Result<Step, String> {
 }
 
 /// `a.b`, `a.*.b`, `a[0].b`, `a["b.c"]`, `[0].a`.
+// One loop over the characters with its cases side by side: split up, the grammar would be
+// harder to check against the examples above.
 fn dotted(text: &str) -> Result<Vec<Step>, String> {
     let hint = "write member names separated by dots, with [0], [*] or [\"name\"] after a name";
     let mut steps = Vec::new();
