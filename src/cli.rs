@@ -164,9 +164,18 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// Runs the parsed command line, writing human output to `out`; the daemon calls `after_job`
-/// after each job (the binary gives its allocator's memory back there).
-pub fn execute(cli: &Cli, out: &mut dyn Write, after_job: Option<fn()>) -> Result<Exit> {
+/// What only the binary may set up for the whole process, handed to [`execute`].
+pub struct Process {
+    /// Installs the process's signal handlers, from inside the daemon's runtime: a stop
+    /// request cancels the token, a reload request sends on the channel.
+    pub install_signals: fn(CancellationToken, mpsc::Sender<()>) -> Result<()>,
+    /// Called after each daemon job (the binary returns its allocator's free memory).
+    pub after_job: Option<fn()>,
+}
+
+/// Runs the parsed command line, writing human output to `out`; the daemon gets its signals
+/// and its after-job hook from `process`.
+pub fn execute(cli: &Cli, out: &mut dyn Write, process: &Process) -> Result<Exit> {
     let now = cli.now.unwrap_or_else(Utc::now);
     match &cli.command {
         Command::Run {
@@ -182,7 +191,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write, after_job: Option<fn()>) -> Resul
                         "--dry-run, --announce-existing and --full-read go with --once: try `crier run --once --dry-run`"
                     );
                 }
-                return daemon(&cli.config, config, after_job);
+                return daemon(&cli.config, config, process);
             }
             run_once(
                 &config,
@@ -233,14 +242,14 @@ pub fn run_once(config: &Config, options: JobOptions) -> Result<Exit> {
 /// `crier run` without `--once`: the daemon, under the instance lock, with the health listener
 /// bound and the signals installed here, at the binary's start (SIGTERM and SIGINT stop it,
 /// SIGHUP reloads the config file). Returns once stopped.
-fn daemon(config_path: &Path, config: Config, after_job: Option<fn()>) -> Result<Exit> {
+fn daemon(config_path: &Path, config: Config, process: &Process) -> Result<Exit> {
     let lock = InstanceLock::acquire(&config.store.path)?;
     tracing::debug!(lock = %lock.path().display(), "instance lock taken");
     let path = config_path.to_owned();
     runtime()?.block_on(async {
         let shutdown = CancellationToken::new();
         let (reload, reloads) = mpsc::channel(1);
-        install_signals(shutdown.clone(), reload)?;
+        (process.install_signals)(shutdown.clone(), reload)?;
         let health = bind_health(&config).await?;
         daemon::run(daemon::Daemon {
             config,
@@ -250,42 +259,13 @@ fn daemon(config_path: &Path, config: Config, after_job: Option<fn()>) -> Result
             shutdown,
             reloads,
             health,
-            after_job,
+            after_job: process.after_job,
         })
         .await
     })?;
     // Held until the runtime is gone, with the job threads it waited for.
     drop(lock);
     Ok(Exit::Ok)
-}
-
-/// SIGTERM and SIGINT cancel `shutdown`; SIGHUP asks for a reload.
-fn install_signals(shutdown: CancellationToken, reload: mpsc::Sender<()>) -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = term.recv() => {
-                    tracing::info!("SIGTERM: stopping");
-                    shutdown.cancel();
-                    break;
-                }
-                _ = int.recv() => {
-                    tracing::info!("SIGINT: stopping");
-                    shutdown.cancel();
-                    break;
-                }
-                _ = hup.recv() => {
-                    tracing::info!("SIGHUP: reloading the configuration");
-                    let _ = reload.try_send(());
-                }
-            }
-        }
-    });
-    Ok(())
 }
 
 /// Binds the health and metrics listener when `[daemon.health]` is set, before the daemon

@@ -1,10 +1,12 @@
-//! The `crier` binary: parse the command line, set up logging, run the command, map the result
-//! to an exit code. All behaviour lives in the library.
+//! The `crier` binary: parse the command line, set up logging, install the signal handlers,
+//! run the command, map the result to an exit code. All behaviour lives in the library.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use crier::cli::{self, Cli, Exit};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 // Parsing and rendering allocate many short strings on every core at once; mimalloc's
 // per-thread heaps avoid the contention glibc's allocator shows there (see docs/PERFORMANCE.md).
@@ -30,7 +32,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging(cli.log_format);
     let mut stdout = std::io::stdout().lock();
-    match cli::execute(&cli, &mut stdout, Some(release_memory)) {
+    let process = cli::Process {
+        install_signals,
+        after_job: Some(release_memory),
+    };
+    match cli::execute(&cli, &mut stdout, &process) {
         Ok(exit) => exit.into(),
         Err(error) => {
             // Plain text goes straight to stderr so a restrictive CRIER_LOG cannot hide it;
@@ -42,6 +48,37 @@ fn main() -> ExitCode {
             Exit::for_error(&error).into()
         }
     }
+}
+
+/// SIGTERM and SIGINT cancel `shutdown` (the daemon finishes or safely records the job in
+/// flight); SIGHUP asks for a reload of the config. Called inside the daemon's runtime.
+fn install_signals(shutdown: CancellationToken, reload: mpsc::Sender<()>) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => {
+                    tracing::info!("SIGTERM: stopping");
+                    shutdown.cancel();
+                    break;
+                }
+                _ = int.recv() => {
+                    tracing::info!("SIGINT: stopping");
+                    shutdown.cancel();
+                    break;
+                }
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    let _ = reload.try_send(());
+                }
+            }
+        }
+    });
+    Ok(())
 }
 
 /// Returns the memory freed by a cycle to the system, on every thread that worked on it.
