@@ -245,6 +245,22 @@ pub fn read_detached<T>(
     read(table).map_err(|e| e.to_string())
 }
 
+/// Checks the `name` of a source or channel: it prefixes entry ids and names the channel in
+/// logs, `status` and `retry --channel`, so it is kept to letters, digits, `-` and `_`.
+pub fn check_name(name: &str) -> Result<(), Invalid> {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Invalid::new(
+            "name",
+            format!("{name:?}: use letters, digits, '-' and '_' only"),
+        ));
+    }
+    Ok(())
+}
+
 /// An absolute `http://` or `https://` URL with a host, kept as written (so that
 /// `format!("{base}/path")` joins as the operator expects) and parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]

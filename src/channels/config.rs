@@ -125,17 +125,7 @@ impl ChannelConfig {
     /// Checks what serde cannot; keys are relative to the channel's table.
     pub fn validate(&self, site: &Site) -> Result<(), Invalid> {
         let common = &self.common;
-        let name = &common.name;
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Invalid::new(
-                "name",
-                format!("{name:?}: use letters, digits, '-' and '_' only"),
-            ));
-        }
+        crate::values::check_name(&common.name)?;
         let languages = common.languages.iter().map(|l| (l, "languages".to_owned()));
         let templates = common
             .templates

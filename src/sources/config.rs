@@ -82,17 +82,7 @@ impl SourceConfig {
 
     /// Checks what serde cannot; keys are relative to the source's table.
     pub fn validate(&self, site: &Site) -> Result<(), Invalid> {
-        let name = self.name();
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(Invalid::new(
-                "name",
-                format!("{name:?}: use letters, digits, '-' and '_' only"),
-            ));
-        }
+        crate::values::check_name(self.name())?;
         let remote = match self {
             SourceConfig::Directory(d) => return d.validate(),
             SourceConfig::Json(j) => j.validate(site),
