@@ -1,7 +1,7 @@
 //! Feed source: an RSS 0.9x/1.0/2.0, Atom 1.0 or JSON Feed 1.x published elsewhere (an old
 //! CMS, a partner's site), read with feed-rs and re-published cleanly and announced.
 //!
-//! Choices where the issue is silent:
+//! How upstream items become entries:
 //! - The document key is the item's own id (RSS `guid`, Atom `id`, JSON Feed `id`); an item
 //!   without one is keyed by its first link, never by a hash of link and title (feed-rs's
 //!   default), so that fixing a typo in a title does not make the item new again.

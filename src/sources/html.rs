@@ -16,7 +16,7 @@
 //!    leaves the stored entry as it is. A page that cannot be fetched or lacks a required
 //!    field fails on its own, and the stored entry for it is kept.
 //!
-//! Choices the issue left open:
+//! How pages are keyed, read again and mapped:
 //! - Documents are keyed by the link as listed; the entry id is `{source}:{canonical URL}`
 //!   (`<link rel="canonical">`, else the page's URL after redirects), or the value of
 //!   `selectors.id` when set. The canonical URL is also the entry's link and feed guid.

@@ -7,7 +7,7 @@
 //! the preset's. Each item is one [`Document`] keyed by its id, fingerprinted by its JSON
 //! bytes, so an item that did not change is not mapped again.
 //!
-//! Choices the issue left open:
+//! How the API is read and its items mapped:
 //! - **Conditional GET covers the first page only.** Its validators are sent when the store
 //!   holds entries of the source; a 304 there means "nothing changed" and costs one request.
 //!   Any other answer reads every page (without validators: a 304 on page 3 would leave
