@@ -6,28 +6,28 @@ use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
-
-use crate::config::Config;
-use crate::engine::cycle::{self, CycleOptions, EntryRef};
-use crate::entry::Entry;
-use crate::sources::{self, Outcome};
-use std::sync::{Arc, Mutex};
-
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Config;
 use crate::daemon::{
     self,
     health::{HealthConfig, HealthServer},
     lock::InstanceLock,
 };
+use crate::engine::cycle::{self, CycleOptions, CycleReport, EntryRef};
 use crate::engine::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::engine::job::{self, JobOptions};
-use crate::store::Store;
+use crate::entry::Entry;
+use crate::feeds::FeedFile;
+use crate::sources::{self, Outcome};
+use crate::store::outbox::{ChannelSummary, NewDelivery};
+use crate::store::{EntryStatus, Status, Store};
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -483,6 +483,24 @@ pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
             full_read: false,
         },
     )?;
+    plan_entries(&report, out)?;
+    plan_feeds(&report.feeds, out)?;
+    if !config.channels.is_empty() {
+        plan_held(&report.queued, out)?;
+        // The posts due now, exactly as a run would send them (rendered on the scratch copy).
+        let delivered = render_due(config, scratch, now)?;
+        plan_posts(&delivered, out)?;
+    }
+    Ok(if report.errors.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
+}
+
+/// `plan`'s entries: the baseline, then new, changed, restored, removed and scheduled ones,
+/// then the problems.
+fn plan_entries(report: &CycleReport, out: &mut dyn Write) -> std::io::Result<()> {
     if report.baseline {
         writeln!(
             out,
@@ -490,18 +508,9 @@ pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
             report.baseline_entries
         )?;
     }
-    let section = |out: &mut dyn Write, name: &str, list: &[EntryRef]| -> std::io::Result<()> {
-        if !list.is_empty() {
-            writeln!(out, "{name} ({}):", list.len())?;
-            for e in list {
-                writeln!(out, "  {}  {} [{}] {}", e.id, e.title, e.language, e.url)?;
-            }
-        }
-        Ok(())
-    };
-    section(out, "new", &report.new)?;
-    section(out, "changed", &report.changed)?;
-    section(out, "restored", &report.restored)?;
+    plan_section(out, "new", &report.new)?;
+    plan_section(out, "changed", &report.changed)?;
+    plan_section(out, "restored", &report.restored)?;
     if !report.removed.is_empty() {
         writeln!(out, "removed ({}):", report.removed.len())?;
         for id in &report.removed {
@@ -523,50 +532,69 @@ pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
     for e in &report.errors {
         writeln!(out, "error: {e}")?;
     }
-    let changed: Vec<_> = report.feeds.iter().filter(|f| f.changed).collect();
+    Ok(())
+}
+
+/// One list of `plan`'s entries under its name and count; nothing when it is empty.
+fn plan_section(out: &mut dyn Write, name: &str, list: &[EntryRef]) -> std::io::Result<()> {
+    if !list.is_empty() {
+        writeln!(out, "{name} ({}):", list.len())?;
+        for e in list {
+            writeln!(out, "  {}  {} [{}] {}", e.id, e.title, e.language, e.url)?;
+        }
+    }
+    Ok(())
+}
+
+/// The feed files whose bytes would change, out of all planned.
+fn plan_feeds(feeds: &[FeedFile], out: &mut dyn Write) -> std::io::Result<()> {
+    let changed: Vec<_> = feeds.iter().filter(|f| f.changed).collect();
     writeln!(
         out,
         "feeds to write ({} of {}):",
         changed.len(),
-        report.feeds.len()
+        feeds.len()
     )?;
     for f in changed {
         writeln!(out, "  {} ({} items)", f.path.display(), f.items)?;
     }
-    if !config.channels.is_empty() {
-        for held in report.queued.iter().filter(|d| d.reason.is_some()) {
-            writeln!(
-                out,
-                "held for {}: {} ({})",
-                held.channel,
-                held.entry_id,
-                held.reason.as_deref().unwrap_or_default()
-            )?;
-        }
-        // The posts due now, exactly as a run would send them (rendered on the scratch copy).
-        let delivered = render_due(config, scratch, now)?;
-        writeln!(out, "posts to send ({}):", delivered.rendered.len())?;
-        for post in &delivered.rendered {
-            writeln!(
-                out,
-                "--- {} · {} · {}/{}",
-                post.channel, post.entry_id, post.length, post.limit
-            )?;
-            writeln!(out, "{}", post.text)?;
-        }
-        for dead in &delivered.dead {
-            writeln!(
-                out,
-                "cannot post {} on {}: {}",
-                dead.entry_id, dead.channel, dead.detail
-            )?;
-        }
+    Ok(())
+}
+
+/// The deliveries a flood guard would hold back instead of queueing, with the reason.
+fn plan_held(queued: &[NewDelivery], out: &mut dyn Write) -> std::io::Result<()> {
+    for held in queued.iter().filter(|d| d.reason.is_some()) {
+        writeln!(
+            out,
+            "held for {}: {} ({})",
+            held.channel,
+            held.entry_id,
+            held.reason.as_deref().unwrap_or_default()
+        )?;
     }
-    Ok(if report.errors.is_empty() {
-        Exit::Ok
-    } else {
-        Exit::Partial
-    })
+    Ok(())
+}
+
+/// The posts a run would send now, each under a `--- channel · entry · length/limit` line,
+/// then those that can never be sent.
+fn plan_posts(delivered: &DeliveryReport, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "posts to send ({}):", delivered.rendered.len())?;
+    for post in &delivered.rendered {
+        writeln!(
+            out,
+            "--- {} · {} · {}/{}",
+            post.channel, post.entry_id, post.length, post.limit
+        )?;
+        writeln!(out, "{}", post.text)?;
+    }
+    for dead in &delivered.dead {
+        writeln!(
+            out,
+            "cannot post {} on {}: {}",
+            dead.entry_id, dead.channel, dead.detail
+        )?;
+    }
+    Ok(())
 }
 
 /// `crier status`: counts and the last run, read without writing.
@@ -580,8 +608,23 @@ pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
         )?;
         return Ok(Exit::Ok);
     };
-    let s = store.status()?;
+    let counts = store.status()?;
     writeln!(out, "state: {}", path.display())?;
+    status_runs(&counts, out)?;
+    status_sources(config, &store, out)?;
+    if !store.schema_is_current()? {
+        writeln!(
+            out,
+            "deliveries: the state was written by an older crier; the next `crier run` upgrades it"
+        )?;
+        return Ok(Exit::Ok);
+    }
+    status_deliveries(&store.delivery_summary()?, out)?;
+    Ok(Exit::Ok)
+}
+
+/// `status`'s entry counts, baseline, and last run and last successful run.
+fn status_runs(s: &Status, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(
         out,
         "entries: {} live, {} scheduled, {} removed",
@@ -618,14 +661,19 @@ pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
         out,
         "last successful run: {}",
         s.last_success.as_deref().unwrap_or("none")
-    )?;
+    )
+}
+
+/// `status`'s line per configured source: its live entries and, for a remote source, the
+/// validators kept and the last full read.
+fn status_sources(config: &Config, store: &Store, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "sources:")?;
     for source in &config.sources {
         let name = source.name();
         let stored = store.entries_of_source(name)?;
         let live = stored
             .iter()
-            .filter(|e| e.status == crate::store::EntryStatus::Live)
+            .filter(|e| e.status == EntryStatus::Live)
             .count();
         let mut line = format!("  {name} ({}): {live} live entries", source.kind());
         if source.http().is_some() {
@@ -640,14 +688,12 @@ pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
         }
         writeln!(out, "{line}")?;
     }
-    if !store.schema_is_current()? {
-        writeln!(
-            out,
-            "deliveries: the state was written by an older crier; the next `crier run` upgrades it"
-        )?;
-        return Ok(Exit::Ok);
-    }
-    let channels = store.delivery_summary()?;
+    Ok(())
+}
+
+/// `status`'s deliveries per channel and state, with a paused channel's reason and what to
+/// run once it is fixed, and the channel's last error.
+fn status_deliveries(channels: &[ChannelSummary], out: &mut dyn Write) -> std::io::Result<()> {
     if !channels.is_empty() {
         writeln!(out, "deliveries:")?;
     }
@@ -669,7 +715,7 @@ pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
             writeln!(out, "    last error: {error}")?;
         }
     }
-    Ok(Exit::Ok)
+    Ok(())
 }
 
 /// `crier retry`: dead, failed and held deliveries back to pending, pauses lifted.

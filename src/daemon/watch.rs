@@ -2,7 +2,7 @@
 //! and every burst of relevant changes (an entry file saved, added, removed or renamed, a folder
 //! added or removed) sends one trigger, which the daemon answers with a cycle.
 //!
-//! Choices the issue did not spell out:
+//! How changes become triggers, and why:
 //! - The debounce is our own, on a plain thread over [`notify`], rather than
 //!   `notify-debouncer-mini`: that crate drops the kind of each event, and a cycle's own reads
 //!   (inotify reports every open and close of a watched file or folder) would then trigger the

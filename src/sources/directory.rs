@@ -12,7 +12,7 @@
 //! accept, `markdown` renders the body and its summary, and `urls` builds permalinks, tag
 //! URIs and absolute links.
 //!
-//! Choices where Hugo and Zola users have expectations the issue did not spell out:
+//! Choices where Hugo and Zola users have expectations:
 //! - Besides hidden files, editor temp files and `_index.md` section pages, the other Markdown
 //!   files inside a leaf bundle (a folder holding `index.md` or `index.{lang}.md`) are skipped:
 //!   Hugo treats them as resources of the bundle page, not as pages.

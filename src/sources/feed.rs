@@ -4,7 +4,7 @@
 //! The request (conditional when entries are stored, a 304 meaning "unchanged") is the
 //! [`Pager`]'s, reading a list of one page.
 //!
-//! Choices made here:
+//! How upstream items become entries:
 //! - The document key is the item's own id (RSS `guid`, Atom `id`, JSON Feed `id`); an item
 //!   without one is keyed by its first link, never by a hash of link and title (feed-rs's
 //!   default), so that fixing a typo in a title does not make the item new again.

@@ -18,7 +18,7 @@
 //!
 //! Steps 1 and 2 follow the [`Pager`]'s rules, which every remote source shares.
 //!
-//! Choices made here:
+//! How pages are keyed, read again and mapped:
 //! - Documents are keyed by the link as listed; the entry id is `{source}:{canonical URL}`
 //!   (`<link rel="canonical">`, else the page's URL after redirects), or the value of
 //!   `selectors.id` when set. The canonical URL is also the entry's link and feed guid.

@@ -9,7 +9,7 @@
 //! (conditional first page, 304s, loops, `http.max_pages`) is the [`Pager`]'s; this file
 //! says where the next page is and what a page's items give.
 //!
-//! Choices made here:
+//! How the API is read and its items mapped:
 //! - **Conditional GET covers the first page only.** Its validators are sent when the store
 //!   holds entries of the source; a 304 there means "nothing changed" and costs one request.
 //!   Any other answer reads every page (without validators: a 304 on page 3 would leave

@@ -347,6 +347,7 @@ mod tests {
         out
     }
 
+    // Long as one scenario: a version-2 state with every time column filled, migrated, reopened.
     #[test]
     fn version_3_rewrites_every_stored_time_to_the_one_sortable_format() {
         let dir = tempfile::tempdir().unwrap();

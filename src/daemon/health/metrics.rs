@@ -58,159 +58,185 @@ pub(super) enum Stored {
     Failed,
 }
 
-/// The whole exposition.
+/// The whole exposition: the daemon's own families, then those read from the state database
+/// (left out when it could not be read).
 pub(super) fn render(snapshot: &Snapshot, stored: &Stored) -> String {
     let mut out = Exposition::default();
-
-    out.family(
-        "crier_cycles_total",
-        "counter",
-        "Cycles finished since the daemon started, by outcome.",
-    );
-    out.sample(
-        "crier_cycles_total",
-        &[("outcome", "ok")],
-        snapshot.ok as f64,
-    );
-    out.sample(
-        "crier_cycles_total",
-        &[("outcome", "failed")],
-        snapshot.failed as f64,
-    );
-
-    let h = &snapshot.durations;
-    out.family(
-        "crier_cycle_duration_seconds",
-        "histogram",
-        "Duration of the cycles finished since the daemon started.",
-    );
-    let mut cumulative = 0;
-    for (le, count) in BUCKETS.iter().zip(h.buckets) {
-        cumulative += count;
-        out.sample(
-            "crier_cycle_duration_seconds_bucket",
-            &[("le", &le.to_string())],
-            cumulative as f64,
-        );
-    }
-    out.sample(
-        "crier_cycle_duration_seconds_bucket",
-        &[("le", "+Inf")],
-        h.count as f64,
-    );
-    out.sample("crier_cycle_duration_seconds_sum", &[], h.sum);
-    out.sample("crier_cycle_duration_seconds_count", &[], h.count as f64);
-
-    out.family(
-        "crier_cycle_running",
-        "gauge",
-        "1 while a cycle is running, 0 between cycles.",
-    );
-    let running = if snapshot.running_since.is_some() {
-        1.0
-    } else {
-        0.0
-    };
-    out.sample("crier_cycle_running", &[], running);
-
-    // The daemon's own report first; the journal covers the time before its first cycle.
-    let journal_success = match stored {
-        Stored::Read { status, .. } => status
-            .last_success
-            .as_deref()
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|d| d.timestamp_millis()),
-        _ => None,
-    };
-    out.family(
-        "crier_last_success_timestamp_seconds",
-        "gauge",
-        "Unix time at which the last successful cycle ended (absent until there is one).",
-    );
-    if let Some(ms) = snapshot
-        .last_success
-        .map(|t| t.timestamp_millis())
-        .or(journal_success)
-    {
-        out.sample(
-            "crier_last_success_timestamp_seconds",
-            &[],
-            ms as f64 / 1000.0,
-        );
-    }
-
-    out.family(
-        "crier_state_readable",
-        "gauge",
-        "1 when the state database could be read for this scrape (or does not exist yet), 0 otherwise.",
-    );
-    let readable = if matches!(stored, Stored::Failed) {
-        0.0
-    } else {
-        1.0
-    };
-    out.sample("crier_state_readable", &[], readable);
-
+    out.cycles(snapshot);
+    out.durations(&snapshot.durations);
+    out.running(snapshot);
+    out.last_success(snapshot, stored);
+    out.state_readable(stored);
+    let missing = Status::default();
     let (status, channels) = match stored {
-        Stored::Read { status, channels } => (status.as_ref().clone(), channels.as_slice()),
-        Stored::Missing => (Status::default(), &[][..]),
+        Stored::Read { status, channels } => (status.as_ref(), channels.as_slice()),
+        Stored::Missing => (&missing, &[][..]),
         Stored::Failed => return out.text,
     };
-    out.family(
-        "crier_entries",
-        "gauge",
-        "Entries in the state database, by state.",
-    );
-    for (state, count) in [
-        ("live", status.live),
-        ("scheduled", status.scheduled),
-        ("removed", status.removed),
-    ] {
-        out.sample("crier_entries", &[("state", state)], count as f64);
-    }
-
-    out.family(
-        "crier_deliveries",
-        "gauge",
-        "Deliveries in the outbox, by channel and state.",
-    );
-    for channel in channels {
-        for state in DELIVERY_STATES {
-            let count = channel
-                .counts
-                .iter()
-                .find(|(s, _)| *s == state)
-                .map_or(0, |(_, n)| *n);
-            out.sample(
-                "crier_deliveries",
-                &[("channel", &channel.channel), ("state", state.as_str())],
-                count as f64,
-            );
-        }
-    }
-
-    out.family(
-        "crier_channel_paused",
-        "gauge",
-        "1 when the channel is paused until `crier retry`, 0 otherwise.",
-    );
-    for channel in channels {
-        let paused = if channel.paused.is_some() { 1.0 } else { 0.0 };
-        out.sample(
-            "crier_channel_paused",
-            &[("channel", &channel.channel)],
-            paused,
-        );
-    }
+    out.entries(status);
+    out.deliveries(channels);
+    out.paused(channels);
     out.text
 }
 
+/// The exposition being written: one method per metric family, over the two line writers.
 #[derive(Default)]
 struct Exposition {
     text: String,
 }
 
 impl Exposition {
+    fn cycles(&mut self, snapshot: &Snapshot) {
+        self.family(
+            "crier_cycles_total",
+            "counter",
+            "Cycles finished since the daemon started, by outcome.",
+        );
+        self.sample(
+            "crier_cycles_total",
+            &[("outcome", "ok")],
+            snapshot.ok as f64,
+        );
+        self.sample(
+            "crier_cycles_total",
+            &[("outcome", "failed")],
+            snapshot.failed as f64,
+        );
+    }
+
+    fn durations(&mut self, h: &Histogram) {
+        self.family(
+            "crier_cycle_duration_seconds",
+            "histogram",
+            "Duration of the cycles finished since the daemon started.",
+        );
+        let mut cumulative = 0;
+        for (le, count) in BUCKETS.iter().zip(h.buckets) {
+            cumulative += count;
+            self.sample(
+                "crier_cycle_duration_seconds_bucket",
+                &[("le", &le.to_string())],
+                cumulative as f64,
+            );
+        }
+        self.sample(
+            "crier_cycle_duration_seconds_bucket",
+            &[("le", "+Inf")],
+            h.count as f64,
+        );
+        self.sample("crier_cycle_duration_seconds_sum", &[], h.sum);
+        self.sample("crier_cycle_duration_seconds_count", &[], h.count as f64);
+    }
+
+    fn running(&mut self, snapshot: &Snapshot) {
+        self.family(
+            "crier_cycle_running",
+            "gauge",
+            "1 while a cycle is running, 0 between cycles.",
+        );
+        let running = if snapshot.running_since.is_some() {
+            1.0
+        } else {
+            0.0
+        };
+        self.sample("crier_cycle_running", &[], running);
+    }
+
+    fn last_success(&mut self, snapshot: &Snapshot, stored: &Stored) {
+        // The daemon's own report first; the journal covers the time before its first cycle.
+        let journal_success = match stored {
+            Stored::Read { status, .. } => status
+                .last_success
+                .as_deref()
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.timestamp_millis()),
+            _ => None,
+        };
+        self.family(
+            "crier_last_success_timestamp_seconds",
+            "gauge",
+            "Unix time at which the last successful cycle ended (absent until there is one).",
+        );
+        if let Some(ms) = snapshot
+            .last_success
+            .map(|t| t.timestamp_millis())
+            .or(journal_success)
+        {
+            self.sample(
+                "crier_last_success_timestamp_seconds",
+                &[],
+                ms as f64 / 1000.0,
+            );
+        }
+    }
+
+    fn state_readable(&mut self, stored: &Stored) {
+        self.family(
+            "crier_state_readable",
+            "gauge",
+            "1 when the state database could be read for this scrape (or does not exist yet), 0 otherwise.",
+        );
+        let readable = if matches!(stored, Stored::Failed) {
+            0.0
+        } else {
+            1.0
+        };
+        self.sample("crier_state_readable", &[], readable);
+    }
+
+    fn entries(&mut self, status: &Status) {
+        self.family(
+            "crier_entries",
+            "gauge",
+            "Entries in the state database, by state.",
+        );
+        for (state, count) in [
+            ("live", status.live),
+            ("scheduled", status.scheduled),
+            ("removed", status.removed),
+        ] {
+            self.sample("crier_entries", &[("state", state)], count as f64);
+        }
+    }
+
+    fn deliveries(&mut self, channels: &[ChannelSummary]) {
+        self.family(
+            "crier_deliveries",
+            "gauge",
+            "Deliveries in the outbox, by channel and state.",
+        );
+        for channel in channels {
+            for state in DELIVERY_STATES {
+                let count = channel
+                    .counts
+                    .iter()
+                    .find(|(s, _)| *s == state)
+                    .map_or(0, |(_, n)| *n);
+                self.sample(
+                    "crier_deliveries",
+                    &[("channel", &channel.channel), ("state", state.as_str())],
+                    count as f64,
+                );
+            }
+        }
+    }
+
+    fn paused(&mut self, channels: &[ChannelSummary]) {
+        self.family(
+            "crier_channel_paused",
+            "gauge",
+            "1 when the channel is paused until `crier retry`, 0 otherwise.",
+        );
+        for channel in channels {
+            let paused = if channel.paused.is_some() { 1.0 } else { 0.0 };
+            self.sample(
+                "crier_channel_paused",
+                &[("channel", &channel.channel)],
+                paused,
+            );
+        }
+    }
+
     fn family(&mut self, name: &str, kind: &str, help: &str) {
         // Help texts are constants without backslashes or newlines: nothing to escape.
         let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -307,6 +333,104 @@ mod tests {
                 .any(|l| l.starts_with("crier_last_success_timestamp_seconds"))
         );
     }
+
+    /// The whole exposition for one daemon and state, byte for byte, so that the text
+    /// scrapers parse cannot drift unnoticed.
+    #[test]
+    fn the_exposition_is_pinned() {
+        let started = DateTime::parse_from_rfc3339("2024-06-01T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut durations = Histogram::default();
+        durations.observe(0.3);
+        durations.observe(42.0);
+        let snapshot = Snapshot {
+            running_since: Some(started),
+            ok: 1,
+            failed: 1,
+            durations,
+            ..Snapshot::default()
+        };
+        let stored = Stored::Read {
+            status: Box::new(Status {
+                live: 9,
+                scheduled: 1,
+                removed: 2,
+                last_success: Some("2024-06-01T09:55:00.250000Z".into()),
+                ..Status::default()
+            }),
+            channels: vec![
+                ChannelSummary {
+                    channel: "bluesky".into(),
+                    counts: vec![(DeliveryState::Sent, 12), (DeliveryState::Failed, 1)],
+                    last_error: Some("HTTP 502".into()),
+                    paused: None,
+                },
+                ChannelSummary {
+                    channel: "mastodon-fr".into(),
+                    counts: vec![(DeliveryState::Pending, 1)],
+                    last_error: None,
+                    paused: Some("HTTP 401".into()),
+                },
+            ],
+        };
+        assert_eq!(render(&snapshot, &stored), PINNED);
+    }
+
+    const PINNED: &str = r#"# HELP crier_cycles_total Cycles finished since the daemon started, by outcome.
+# TYPE crier_cycles_total counter
+crier_cycles_total{outcome="ok"} 1
+crier_cycles_total{outcome="failed"} 1
+# HELP crier_cycle_duration_seconds Duration of the cycles finished since the daemon started.
+# TYPE crier_cycle_duration_seconds histogram
+crier_cycle_duration_seconds_bucket{le="0.1"} 0
+crier_cycle_duration_seconds_bucket{le="0.25"} 0
+crier_cycle_duration_seconds_bucket{le="0.5"} 1
+crier_cycle_duration_seconds_bucket{le="1"} 1
+crier_cycle_duration_seconds_bucket{le="2.5"} 1
+crier_cycle_duration_seconds_bucket{le="5"} 1
+crier_cycle_duration_seconds_bucket{le="10"} 1
+crier_cycle_duration_seconds_bucket{le="30"} 1
+crier_cycle_duration_seconds_bucket{le="60"} 2
+crier_cycle_duration_seconds_bucket{le="120"} 2
+crier_cycle_duration_seconds_bucket{le="300"} 2
+crier_cycle_duration_seconds_bucket{le="600"} 2
+crier_cycle_duration_seconds_bucket{le="+Inf"} 2
+crier_cycle_duration_seconds_sum 42.3
+crier_cycle_duration_seconds_count 2
+# HELP crier_cycle_running 1 while a cycle is running, 0 between cycles.
+# TYPE crier_cycle_running gauge
+crier_cycle_running 1
+# HELP crier_last_success_timestamp_seconds Unix time at which the last successful cycle ended (absent until there is one).
+# TYPE crier_last_success_timestamp_seconds gauge
+crier_last_success_timestamp_seconds 1717235700.25
+# HELP crier_state_readable 1 when the state database could be read for this scrape (or does not exist yet), 0 otherwise.
+# TYPE crier_state_readable gauge
+crier_state_readable 1
+# HELP crier_entries Entries in the state database, by state.
+# TYPE crier_entries gauge
+crier_entries{state="live"} 9
+crier_entries{state="scheduled"} 1
+crier_entries{state="removed"} 2
+# HELP crier_deliveries Deliveries in the outbox, by channel and state.
+# TYPE crier_deliveries gauge
+crier_deliveries{channel="bluesky",state="pending"} 0
+crier_deliveries{channel="bluesky",state="sending"} 0
+crier_deliveries{channel="bluesky",state="sent"} 12
+crier_deliveries{channel="bluesky",state="failed"} 1
+crier_deliveries{channel="bluesky",state="dead"} 0
+crier_deliveries{channel="bluesky",state="held"} 0
+crier_deliveries{channel="mastodon-fr",state="pending"} 1
+crier_deliveries{channel="mastodon-fr",state="sending"} 0
+crier_deliveries{channel="mastodon-fr",state="sent"} 0
+crier_deliveries{channel="mastodon-fr",state="failed"} 0
+crier_deliveries{channel="mastodon-fr",state="dead"} 0
+crier_deliveries{channel="mastodon-fr",state="held"} 0
+# HELP crier_channel_paused 1 when the channel is paused until `crier retry`, 0 otherwise.
+# TYPE crier_channel_paused gauge
+crier_channel_paused{channel="bluesky"} 0
+crier_channel_paused{channel="mastodon-fr"} 1
+"#;
 
     #[test]
     fn an_unreadable_state_is_flagged_without_store_counts() {

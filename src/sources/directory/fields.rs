@@ -1,7 +1,7 @@
 //! From front matter and body to an [`Entry`]: the field names Hugo and Zola users write, the
 //! language, slug, URL, ids, categories, image, author and free `extra` fields.
 //!
-//! Choices beyond the list, each following what Hugo or Zola does:
+//! Choices that follow what Hugo or Zola does:
 //! - A draft is skipped before anything else is checked, so work in progress may lack a title.
 //! - Dates: `date` is the publication date; Hugo's `publishDate` (also `publishdate`, `pubdate`)
 //!   stands in when `date` is absent, and when both are given the later one wins, because Hugo
