@@ -6,14 +6,16 @@
 //! - [`cli`] (how: one function per command) over [`daemon`] (when: the loop, the instance
 //!   lock, file watching, the health listener) over [`engine`] (what: a job is one cycle,
 //!   sources → store → feeds, queueing announcements in the outbox, then a delivery round);
-//! - [`config`] assembles the sections, each owned by its area: [`sources`], [`store`],
-//!   [`feeds`], [`channels`] and [`schedule`];
-//! - the leaves [`site`], [`entry`], [`secrets`] and [`values`] import nothing of crier's.
+//! - [`config`] assembles the sections, each owned by its area: [`sources`], [`feeds`],
+//!   [`channels`] and [`schedule`], which sit above the [`store`];
+//! - [`site`] (the `[site]` table) over the leaves [`entry`], [`secrets`] and [`values`],
+//!   which import nothing of crier's.
 //!
-//! The binary (`src/main.rs`) only parses the command line, hands [`cli`] its allocator's
-//! after-job hook and maps results to exit codes; the daemon's start in [`cli`] installs the
-//! signals, takes the instance lock and binds the health listener. All behaviour lives in
-//! this library. `docs/ARCHITECTURE.md` draws the map.
+//! The binary (`src/main.rs`) parses the command line, sets up logging, installs the signal
+//! handlers and hands them with its allocator's after-job hook to [`cli`] ([`cli::Process`]),
+//! then maps results to exit codes; the daemon's start in [`cli`] takes the instance lock and
+//! binds the health listener. All behaviour lives in this library. `docs/ARCHITECTURE.md`
+//! draws the map, and `tests/architecture.rs` keeps it true.
 
 pub mod channels;
 pub mod cli;
