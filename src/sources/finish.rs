@@ -359,7 +359,7 @@ fn summary(
 }
 
 /// Text of an HTML fragment: tags dropped, entities decoded, whitespace collapsed.
-pub fn plain_text(html: &str) -> String {
+fn plain_text(html: &str) -> String {
     if !html.contains(['<', '&']) {
         return collapse(html);
     }
@@ -430,7 +430,7 @@ pub fn is_absolute_uri(text: &str) -> bool {
 
 /// `tag:{host},{year}:{id}` (RFC 4151), with `id` percent-encoded except for unreserved
 /// characters, `/` and `:`.
-pub fn tag_uri(host: &str, year: i32, id: &str) -> String {
+fn tag_uri(host: &str, year: i32, id: &str) -> String {
     let mut out = format!("tag:{host},{year}:");
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
