@@ -7,10 +7,12 @@
 //! its path and line, and never stops the others.
 //!
 //! The submodules split the work: `frontmatter` finds and parses the front matter, `fields`
-//! maps Hugo and Zola field names onto an [`Entry`](crate::entry::Entry), `filename` reads
+//! maps Hugo and Zola field names onto a [`Draft`](super::finish::Draft), `filename` reads
 //! language, slug and path from the file's key, `dates` reads the date formats both generators
-//! accept, `markdown` renders the body and its summary, and `urls` builds permalinks, tag
-//! URIs and absolute links.
+//! accept, `markdown` renders the body and its excerpt, and `urls` builds permalinks. The
+//! [`Finisher`] every source shares turns the draft into the
+//! [`Entry`](crate::entry::Entry): ids, tag URIs, languages, categories, summary, absolute
+//! image and author links.
 //!
 //! Choices where Hugo and Zola users have expectations:
 //! - Besides hidden files, editor temp files and `_index.md` section pages, the other Markdown
@@ -27,10 +29,8 @@ mod dates;
 mod fields;
 mod filename;
 mod frontmatter;
-pub(crate) mod markdown;
+mod markdown;
 mod urls;
-
-pub(crate) use urls::tag_uri;
 
 #[cfg(test)]
 mod tests;
@@ -40,10 +40,10 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 use rayon::prelude::*;
-use url::Url;
 use walkdir::WalkDir;
 
 use super::config::{DirectorySourceConfig, Globs};
+use super::finish::{Defaults, Finisher};
 use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::site::Site;
 
@@ -52,42 +52,29 @@ pub struct DirectorySource {
     settings: Settings,
 }
 
-/// Everything a file needs from the config, resolved once in [`DirectorySource::new`].
+/// What a file needs from the config, resolved once in [`DirectorySource::new`]: the
+/// directory's own settings, and the finisher that holds the site and the source's name and
+/// categories.
 struct Settings {
-    /// Source name, the prefix of entry ids.
-    name: String,
     /// Folder read, as configured (absolute after config loading).
     root: PathBuf,
-    /// `site.base_url`.
-    base_url: Url,
-    /// `site.base_url` without its trailing slash, for `url = "/…"` keys.
-    base_prefix: String,
-    /// `site.languages`; the first is the default.
-    languages: Vec<String>,
-    /// IANA timezone for dates written without an offset.
-    timezone: chrono_tz::Tz,
     /// Permalink pattern with `{…}` placeholders.
     permalink: String,
     /// Leave `{lang}` empty for the default language.
     default_language_in_root: bool,
-    /// Categories added to every entry.
-    categories: Vec<String>,
     /// Compiled `exclude` patterns.
     exclude: Globs,
+    /// Turns what a file says into its entry.
+    finisher: Finisher,
 }
 
 impl Settings {
-    fn default_language(&self) -> &str {
-        self.languages.first().map(String::as_str).unwrap_or("en")
+    fn site(&self) -> &Site {
+        self.finisher.site()
     }
 
-    /// The configured spelling of `tag` when it is one of `site.languages` (BCP 47 tags are
-    /// case-insensitive, so `pt-br` finds `pt-BR`).
-    fn find_language(&self, tag: &str) -> Option<&str> {
-        self.languages
-            .iter()
-            .find(|l| l.eq_ignore_ascii_case(tag))
-            .map(String::as_str)
+    fn name(&self) -> &str {
+        self.finisher.name()
     }
 }
 
@@ -120,17 +107,18 @@ struct Candidate {
 impl DirectorySource {
     /// Prepares a reader for one configured folder.
     pub fn new(site: &Site, source: &DirectorySourceConfig) -> Self {
+        let defaults = Defaults {
+            name: &source.name,
+            language: None,
+            timezone: None,
+            categories: &source.categories,
+        };
         let settings = Settings {
-            name: source.name.clone(),
             root: source.path.clone(),
-            base_url: site.base_url.url().clone(),
-            base_prefix: site.base_url.trim_end_matches('/').to_owned(),
-            languages: site.languages.clone(),
-            timezone: site.timezone,
             permalink: source.permalink.clone(),
             default_language_in_root: source.default_language_in_root,
-            categories: source.categories.clone(),
             exclude: source.exclude.clone(),
+            finisher: Finisher::new(site, &defaults),
         };
         DirectorySource { settings }
     }
@@ -139,7 +127,7 @@ impl DirectorySource {
     fn list(&self) -> Result<Vec<Candidate>, SourceError> {
         let root = &self.settings.root;
         let folder_error = |path: &Path, reason: String| SourceError::Folder {
-            source_name: self.settings.name.clone(),
+            source_name: self.settings.name().to_owned(),
             path: path.to_owned(),
             reason,
         };
@@ -226,7 +214,7 @@ impl DirectorySource {
             Some("index") => true,
             Some(stem) => stem
                 .strip_prefix("index.")
-                .is_some_and(|lang| self.settings.find_language(lang).is_some()),
+                .is_some_and(|lang| self.settings.site().find_language(lang).is_some()),
             None => false,
         }
     }
@@ -252,7 +240,7 @@ impl DirectorySource {
             .and_then(|front| fields::build(&self.settings, key, front));
         match parsed {
             Ok(fields::Parsed::Entry(entry)) => Outcome::Parsed(entry),
-            Ok(fields::Parsed::Draft) => Outcome::Skipped("draft".to_owned()),
+            Ok(fields::Parsed::Unpublished) => Outcome::Skipped("draft".to_owned()),
             Err(problem) => failed(problem),
         }
     }
@@ -260,7 +248,7 @@ impl DirectorySource {
 
 impl Source for DirectorySource {
     fn name(&self) -> &str {
-        &self.settings.name
+        self.settings.name()
     }
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {

@@ -25,9 +25,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use super::finish::{Draft, Finisher, Markup, Origin};
 use super::http::{HttpSettings, Page};
 use super::pager::{Paged, Pager, Pages};
-use super::remote::{self, Draft, SourceSite};
+use super::remote;
 use super::{Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::entry::{Image, Person};
 use crate::site::Site;
@@ -65,7 +66,9 @@ impl FeedSourceConfig {
 
 /// Reads entries from an upstream feed.
 pub struct FeedSource {
-    site: SourceSite,
+    finisher: Finisher,
+    /// The feed's URL.
+    url: Url,
     http: HttpSettings,
 }
 
@@ -73,14 +76,15 @@ impl FeedSource {
     /// Prepares a reader for one configured feed.
     pub fn new(site: &Site, source: &FeedSourceConfig) -> Self {
         FeedSource {
-            site: SourceSite::new(site, &source.common()),
+            finisher: Finisher::new(site, &source.common().defaults()),
+            url: source.url.url().clone(),
             http: source.http.clone(),
         }
     }
 
     fn remote_error(&self, message: impl Into<String>) -> SourceError {
         SourceError::Remote {
-            source_name: self.site.name.clone(),
+            source_name: self.finisher.name().to_owned(),
             message: message.into(),
         }
     }
@@ -170,7 +174,7 @@ impl FeedSource {
             Some(body) => (Some(body), summary),
             None => (summary.clone(), None),
         };
-        let local = |d: DateTime<Utc>| d.with_timezone(&self.site.timezone).fixed_offset();
+        let local = |d: DateTime<Utc>| d.with_timezone(&self.finisher.timezone()).fixed_offset();
         let published = item.published.or(item.updated).map(local);
         let categories = item
             .categories
@@ -207,8 +211,10 @@ impl FeedSource {
             key: key.to_owned(),
             guid: Some(item.id.clone()).filter(|id| !id.is_empty()),
             url: link,
+            markup: Markup::Html,
             title: item.title.map(|t| t.content),
             summary,
+            excerpt: None,
             content,
             published,
             updated: item.updated.map(local),
@@ -220,7 +226,7 @@ impl FeedSource {
             translation_key: None,
             extra: BTreeMap::new(),
         };
-        self.site.finish(draft, page)
+        self.finisher.finish(draft, Origin::Fetched(page))
     }
 }
 
@@ -241,15 +247,13 @@ fn item_key(item: &feed_rs::model::Entry, page: &Url) -> String {
 
 impl Source for FeedSource {
     fn name(&self) -> &str {
-        &self.site.name
+        self.finisher.name()
     }
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
-        let fetcher = self
-            .site
-            .fetcher(&self.http)
-            .map_err(|m| self.remote_error(m))?;
-        let pager = Pager::new(&self.site.name, &fetcher, &self.site.url);
+        let fetcher =
+            remote::fetcher(&self.http, self.finisher.site()).map_err(|m| self.remote_error(m))?;
+        let pager = Pager::new(self.finisher.name(), &fetcher, &self.url);
         let mut feed = FeedPage {
             source: self,
             known: input.known,

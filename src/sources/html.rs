@@ -52,9 +52,10 @@ use url::Url;
 use self::page::{DateRules, Field, Fields};
 pub use self::select::Pick;
 use super::dates::DateFormat;
+use super::finish::{Finisher, Origin};
 use super::http::{Fetched, Fetcher, HttpSettings, Page, Validators};
 use super::pager::{Paged, Pager, Pages};
-use super::remote::{self, SourceSite};
+use super::remote;
 use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::entry::Entry;
 use crate::site::Site;
@@ -240,7 +241,9 @@ struct Settings {
 
 /// Reads entries from a site's HTML pages.
 pub struct HtmlSource {
-    site: SourceSite,
+    finisher: Finisher,
+    /// The listing's first URL.
+    url: Url,
     settings: Settings,
 }
 
@@ -248,14 +251,15 @@ impl HtmlSource {
     /// Prepares a reader for one configured source.
     pub fn new(site: &Site, source: &HtmlSourceConfig) -> Self {
         HtmlSource {
-            site: SourceSite::new(site, &source.common()),
+            finisher: Finisher::new(site, &source.common().defaults()),
+            url: source.url.url().clone(),
             settings: source.settings(),
         }
     }
 
     fn error(&self, message: String) -> SourceError {
         SourceError::Remote {
-            source_name: self.site.name.clone(),
+            source_name: self.finisher.name().to_owned(),
             message,
         }
     }
@@ -327,17 +331,17 @@ impl HtmlSource {
 
     fn parse(&self, settings: &Settings, page: &Page) -> Result<Entry, String> {
         let rules = DateRules {
-            timezone: self.site.timezone,
+            timezone: self.finisher.timezone(),
             formats: &settings.date_formats,
         };
         let draft = page::draft(&page::text(page), &page.url, &settings.fields, rules)?;
-        self.site.finish(draft, &page.url)
+        self.finisher.finish(draft, Origin::Fetched(&page.url))
     }
 }
 
 impl Source for HtmlSource {
     fn name(&self) -> &str {
-        &self.site.name
+        self.finisher.name()
     }
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
@@ -351,13 +355,11 @@ impl Source for HtmlSource {
         if settings.fields.published.picks.is_empty() {
             return Err(missing(required("selectors.published", "time@datetime")));
         }
-        let fetcher = self
-            .site
-            .fetcher(&settings.http)
-            .map_err(|m| self.error(m))?;
-        let pager = Pager::new(&self.site.name, &fetcher, &self.site.url);
+        let fetcher =
+            remote::fetcher(&settings.http, self.finisher.site()).map_err(|m| self.error(m))?;
+        let pager = Pager::new(self.finisher.name(), &fetcher, &self.url);
         let mut listing = Listing {
-            source: &self.site.name,
+            source: self.finisher.name(),
             links,
             next: settings.next.as_ref(),
             found: Vec::new(),
@@ -369,8 +371,8 @@ impl Source for HtmlSource {
         };
         if listing.found.is_empty() {
             tracing::warn!(
-                source = %self.site.name,
-                url = %self.site.url,
+                source = %self.finisher.name(),
+                url = %self.url,
                 "`listing.links` matched no link on the listing; check the selector with `crier check`"
             );
         }

@@ -55,9 +55,10 @@ use url::Url;
 use self::mapping::{Mapped, Mapping};
 pub use self::path::Path;
 use super::dates::DateFormat;
+use super::finish::{Finisher, Origin};
 use super::http::{FetchError, HttpSettings, Page};
 use super::pager::{Paged, Pager, Pages};
-use super::remote::{self, SourceSite};
+use super::remote;
 use super::{Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::site::Site;
 use crate::values::HttpUrl;
@@ -263,7 +264,7 @@ impl PaginationConfig {
 
 /// Reads entries from a JSON API.
 pub struct JsonSource {
-    site: SourceSite,
+    finisher: Finisher,
     http: HttpSettings,
     date_formats: Vec<DateFormat>,
     paging: PaginationConfig,
@@ -276,9 +277,9 @@ pub struct JsonSource {
 impl JsonSource {
     /// Prepares a reader for one configured source.
     pub fn new(site: &Site, source: &JsonSourceConfig) -> Self {
-        let site = SourceSite::new(site, &source.common());
+        let finisher = Finisher::new(site, &source.common().defaults());
         let paging = source.paging();
-        let mut first_url = site.url.clone();
+        let mut first_url = source.url.url().clone();
         if source.preset == Some(Preset::Wordpress) {
             first_url = wordpress::first_url(&first_url);
         }
@@ -289,7 +290,7 @@ impl JsonSource {
             first_url = query::set(&first_url, &paging.param, Some(&paging.start.to_string()));
         }
         JsonSource {
-            site,
+            finisher,
             http: source.http.clone(),
             date_formats: source.date_formats.clone(),
             paging,
@@ -300,7 +301,7 @@ impl JsonSource {
 
     fn error(&self, message: impl Into<String>) -> SourceError {
         SourceError::Remote {
-            source_name: self.site.name.clone(),
+            source_name: self.finisher.name().to_owned(),
             message: message.into(),
         }
     }
@@ -392,9 +393,12 @@ impl JsonSource {
                 outcome: Outcome::Unchanged,
             };
         }
-        let outcome = match self.mapping.map(item, &key, &self.site, &self.date_formats) {
+        let outcome = match self
+            .mapping
+            .map(item, &key, &self.finisher, &self.date_formats)
+        {
             Ok(Mapped::Skipped(reason)) => Outcome::Skipped(reason),
-            Ok(Mapped::Draft(draft)) => match self.site.finish(*draft, page) {
+            Ok(Mapped::Draft(draft)) => match self.finisher.finish(*draft, Origin::Fetched(page)) {
                 Ok(entry) => Outcome::Parsed(Box::new(entry)),
                 Err(message) => Outcome::Failed(EntryError {
                     location: location.clone(),
@@ -538,7 +542,7 @@ impl Pages for JsonPages<'_> {
 
 impl Source for JsonSource {
     fn name(&self) -> &str {
-        &self.site.name
+        self.finisher.name()
     }
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
@@ -546,8 +550,9 @@ impl Source for JsonSource {
         self.mapping
             .check_required()
             .map_err(|(key, m)| self.error(format!("invalid setting {key}: {m}")))?;
-        let fetcher = self.site.fetcher(&self.http).map_err(|m| self.error(m))?;
-        let pager = Pager::new(&self.site.name, &fetcher, &self.first_url);
+        let fetcher =
+            remote::fetcher(&self.http, self.finisher.site()).map_err(|m| self.error(m))?;
+        let pager = Pager::new(self.finisher.name(), &fetcher, &self.first_url);
         let mut pages = JsonPages {
             source: self,
             known: input.known,

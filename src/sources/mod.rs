@@ -16,6 +16,7 @@ pub mod config;
 pub mod dates;
 pub mod directory;
 pub mod feed;
+pub mod finish;
 pub mod html;
 pub mod http;
 pub mod json;

@@ -1,5 +1,8 @@
 //! From front matter and body to an [`Entry`]: the field names Hugo and Zola users write, the
-//! language, slug, URL, ids, categories, image, author and free `extra` fields.
+//! language, slug, URL, ids, categories, image, author and free `extra` fields are checked
+//! here, with the line of the key at fault, and mapped onto a [`Draft`]; the body is rendered,
+//! and the [`Finisher`](crate::sources::finish::Finisher) the other sources share turns the
+//! draft into the entry.
 //!
 //! Choices that follow what Hugo or Zola does:
 //! - A draft is skipped before anything else is checked, so work in progress may lack a title.
@@ -25,20 +28,22 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Datelike, FixedOffset};
+use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
 use url::Url;
 
 use super::filename::{FileName, internal_link, normalise};
 use super::frontmatter::{Format, FrontMatter, KeyLines};
-use super::urls::{self, Placeholders};
+use super::urls;
 use super::{Problem, Settings, dates, markdown};
-use crate::entry::{Entry, Image, Person, Place};
+use crate::entry::{Entry, Image, Person};
+use crate::sources::finish::{Draft, Markup, Origin, UnknownLanguage, is_absolute_uri};
 
 /// What a file turned out to be.
 pub(super) enum Parsed {
     Entry(Box<Entry>),
-    Draft,
+    /// `draft = true`: work in progress, not published yet.
+    Unpublished,
 }
 
 /// Hugo and Zola keys that only steer the site build and say nothing a feed could show.
@@ -73,8 +78,13 @@ const LINK_KEY_SUFFIXES: &[&str] = &[
     "thumbnail",
 ];
 
-/// Builds the entry of the file at `key` (relative path) from its parsed front matter.
-pub(super) fn build(site: &Settings, key: &str, front: FrontMatter<'_>) -> Result<Parsed, Problem> {
+/// Builds the entry of the file at `key` (relative path) from its parsed front matter: the
+/// front matter keys in the order their errors are reported, then the body, then the finisher.
+pub(super) fn build(
+    settings: &Settings,
+    key: &str,
+    front: FrontMatter<'_>,
+) -> Result<Parsed, Problem> {
     let FrontMatter {
         format,
         fields,
@@ -84,193 +94,73 @@ pub(super) fn build(site: &Settings, key: &str, front: FrontMatter<'_>) -> Resul
     let mut f = Fields {
         map: fields,
         lines: &lines,
+        format,
     };
-
-    if let Some((name, value)) = f.take(&["draft"]) {
-        let draft = match &value {
-            Value::Bool(b) => *b,
-            Value::String(s) if s.eq_ignore_ascii_case("true") => true,
-            Value::String(s) if s.eq_ignore_ascii_case("false") => false,
-            _ => return Err(f.problem(name, "`draft` must be true or false")),
-        };
-        if draft {
-            return Ok(Parsed::Draft);
-        }
+    if f.is_draft()? {
+        return Ok(Parsed::Unpublished);
     }
-
-    let title = match f.take(&["title"]) {
-        Some((name, value)) => match scalar(&value).map(|t| collapse(&t)) {
-            Some(t) if !t.is_empty() => t,
-            _ => {
-                return Err(f.problem(name, "`title` is empty or not text; give the entry a title"));
-            }
-        },
-        None => {
-            let example = match format {
-                Format::Toml => "title = \"…\"",
-                Format::Yaml => "title: …",
-            };
-            return Err(Problem::new(
-                None,
-                format!("missing `title`; add `{example}` to the front matter"),
-            ));
-        }
-    };
-
-    let file = FileName::new(site, key);
-    let language = match f.take(&["lang", "language"]) {
-        Some((name, value)) => {
-            let tag = scalar(&value).unwrap_or_default();
-            match site.find_language(tag.trim()) {
-                Some(lang) => lang.to_owned(),
-                None => {
-                    return Err(f.problem(
-                        name,
-                        format!(
-                            "language {tag:?} is not in site.languages; add it there or fix `{name}`"
-                        ),
-                    ));
-                }
-            }
-        }
-        None => file
-            .language
-            .unwrap_or_else(|| site.default_language())
-            .to_owned(),
-    };
-
-    let date = f.date(site, &["date"])?;
-    let publish_date = f.date(site, &["publishDate", "publishdate", "pubdate"])?;
-    let published = match (date, publish_date) {
-        (Some(d), Some(p)) => d.max(p),
-        (Some(d), None) | (None, Some(d)) => d,
-        (None, None) => {
-            let example = match format {
-                Format::Toml => "date = 2024-03-12",
-                Format::Yaml => "date: 2024-03-12",
-            };
-            return Err(Problem::new(
-                None,
-                format!("missing `date`; add the publication date, e.g. `{example}`"),
-            ));
-        }
-    };
-    let updated = f.date(site, &["updated", "lastmod", "lastMod", "modified"])?;
-
-    let slug_key = f.string(&["slug"])?;
-    let slug = normalise(slug_key.as_deref().unwrap_or(file.own_name));
-    let url = match (f.string(&["url"])?, f.string(&["path"])?) {
-        (Some(value), _) => urls::from_key(&site.base_prefix, &value)
-            .map_err(|message| f.problem("url", message))?,
-        (None, Some(path)) => {
-            let path = format!("/{}/", path.trim().trim_matches('/'));
-            urls::from_key(&site.base_prefix, &path.replace("//", "/"))
-                .map_err(|message| f.problem("path", message.replace("`url`", "`path`")))?
-        }
-        (None, None) => {
-            let base = &site.base_url;
-            let lang = if site.default_language_in_root && language == site.default_language() {
-                ""
-            } else {
-                &language
-            };
-            let section = file.section();
-            let path = file.path(&slug);
-            urls::permalink(
-                base,
-                &site.permalink,
-                &Placeholders {
-                    lang,
-                    slug: &slug,
-                    section: &section,
-                    path: &path,
-                    date: Some(published),
-                },
-            )
-        }
-    };
-
-    let id = match f.string(&["id"])? {
-        Some(id) if !id.trim().is_empty() => format!("{}:{}", site.name, id.trim()),
-        Some(_) => return Err(f.problem("id", "`id` is empty; remove it or give a value")),
-        None => format!("{}:{}", site.name, key.strip_suffix(".md").unwrap_or(key)),
-    };
-    let guid = match f.string(&["guid"])? {
-        Some(guid) => match Url::parse(guid.trim()) {
-            Ok(_) => guid.trim().to_owned(),
-            Err(_) => {
-                return Err(f.problem(
-                    "guid",
-                    format!(
-                        "`guid`: {guid:?} is not an absolute URI; use e.g. \"urn:uuid:…\" or \
-                         \"https://…\", or remove it to get a tag: URI"
-                    ),
-                ));
-            }
-        },
-        None => {
-            let host = site.base_url.host_str().unwrap_or("localhost");
-            urls::tag_uri(host, published.year(), &id)
-        }
-    };
-    let translation_key =
-        match f.string(&["translation_key", "translationKey", "translationkey"])? {
-            Some(k) if !k.trim().is_empty() => k.trim().to_owned(),
-            _ => file.translation_key(),
-        };
-
+    let title = f.title()?;
+    let file = FileName::new(settings, key);
+    let language = f.language(settings, &file)?;
+    let published = f.published(settings)?;
+    let updated = f.date(settings, &["updated", "lastmod", "lastMod", "modified"])?;
+    let url = f.url(settings, &file, language, published)?;
+    let id = f.id(key)?;
+    let guid = f.guid()?;
+    let translation_key = f
+        .string(&["translation_key", "translationKey", "translationkey"])?
+        .filter(|k| !k.trim().is_empty())
+        .unwrap_or_else(|| file.translation_key());
     let summary = f.string(&["summary", "description"])?;
-    let categories = f.categories(site)?;
+    let categories = f.categories()?;
     let (image, image_alt) = f.image()?;
     let author = f.author()?;
     let mut extra = f.extra()?;
 
-    let internal = |link: &str| internal_link(site, link);
+    let internal = |link: &str| internal_link(settings, link);
     let rendered = markdown::render(body, &url, &internal);
-    let summary = match summary {
-        Some(s) if !s.trim().is_empty() => markdown::shorten(&s, markdown::SUMMARY_MAX_CHARS),
-        _ => rendered.summary,
-    };
-
-    let image = image_with_fallback(image, image_alt, &extra).map(|mut image| {
-        image.url = markdown::absolute(&image.url, &url, &internal);
-        image
-    });
-    let author = author_with_fallback(author, &extra).map(|mut person| {
-        person.uri = person
-            .uri
-            .map(|uri| markdown::absolute(&uri, &url, &internal));
-        person
-    });
-    // Top-level `city` and `country` keys land in `extra` too.
-    let place = Place::from_extra(&extra);
+    let image = image_with_fallback(image, image_alt, &extra);
+    let author = author_with_fallback(author, &extra);
     for (name, value) in &mut extra {
         absolutize_links(name, value, &url, &internal);
     }
-
-    Ok(Parsed::Entry(Box::new(Entry {
-        id,
+    let draft = Draft {
+        key: id,
         guid,
-        url: url.into(),
-        title,
+        url: None,
+        markup: Markup::Plain,
+        title: Some(title),
         summary,
-        content: rendered.html,
-        published,
+        excerpt: Some(rendered.summary),
+        content: Some(rendered.html),
+        published: Some(published),
         updated,
-        language,
+        language: Some(language.to_owned()),
         categories,
         image,
         author,
-        place,
-        translation_key,
+        // Top-level `city` and `country` keys land in `extra`, where the finisher finds them.
+        place: None,
+        translation_key: Some(translation_key),
         extra,
-    })))
+    };
+    let origin = Origin::Own {
+        url,
+        internal: &internal,
+    };
+    let entry = settings
+        .finisher
+        .finish(draft, origin)
+        .map_err(|message| Problem::new(None, message))?;
+    Ok(Parsed::Entry(Box::new(entry)))
 }
 
 /// The front matter fields not consumed yet, with the lines they were written on.
 struct Fields<'a> {
     map: Map<String, Value>,
     lines: &'a KeyLines<'a>,
+    /// TOML or YAML, for examples in messages.
+    format: Format,
 }
 
 impl Fields<'_> {
@@ -293,6 +183,14 @@ impl Fields<'_> {
         Problem::new(self.lines.line_of(key), message)
     }
 
+    /// `example` in the file's front matter language.
+    fn example(&self, toml: &'static str, yaml: &'static str) -> &'static str {
+        match self.format {
+            Format::Toml => toml,
+            Format::Yaml => yaml,
+        }
+    }
+
     /// A field that must be text (numbers are accepted as their decimal spelling).
     fn string(&mut self, names: &[&'static str]) -> Result<Option<String>, Problem> {
         match self.take(names) {
@@ -304,31 +202,154 @@ impl Fields<'_> {
         }
     }
 
+    /// Whether `draft` marks the file as work in progress.
+    fn is_draft(&mut self) -> Result<bool, Problem> {
+        let Some((name, value)) = self.take(&["draft"]) else {
+            return Ok(false);
+        };
+        match &value {
+            Value::Bool(b) => Ok(*b),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+            _ => Err(self.problem(name, "`draft` must be true or false")),
+        }
+    }
+
+    /// `title`, which must have some text.
+    fn title(&mut self) -> Result<String, Problem> {
+        match self.take(&["title"]) {
+            Some((name, value)) => match scalar(&value) {
+                Some(t) if !t.trim().is_empty() => Ok(t),
+                _ => {
+                    Err(self.problem(name, "`title` is empty or not text; give the entry a title"))
+                }
+            },
+            None => {
+                let example = self.example("title = \"…\"", "title: …");
+                Err(Problem::new(
+                    None,
+                    format!("missing `title`; add `{example}` to the front matter"),
+                ))
+            }
+        }
+    }
+
+    /// `lang` (or `language`) in its configured spelling, else the file name's language, else
+    /// the site's default.
+    fn language<'a>(
+        &mut self,
+        settings: &'a Settings,
+        file: &FileName<'a>,
+    ) -> Result<&'a str, Problem> {
+        let Some((name, value)) = self.take(&["lang", "language"]) else {
+            return Ok(file
+                .language
+                .unwrap_or_else(|| settings.site().default_language()));
+        };
+        let tag = scalar(&value).unwrap_or_default();
+        // An empty key names no language rather than asking for the default one.
+        let found = match tag.trim() {
+            "" => None,
+            tag => settings.finisher.language(Some(tag)).ok(),
+        };
+        found.ok_or_else(|| {
+            let unknown = UnknownLanguage { tag };
+            self.problem(name, format!("{unknown}; add it there or fix `{name}`"))
+        })
+    }
+
+    /// `date`, or Hugo's `publishDate` when it is absent; the later one when both are given.
+    fn published(&mut self, settings: &Settings) -> Result<DateTime<FixedOffset>, Problem> {
+        let date = self.date(settings, &["date"])?;
+        let publish_date = self.date(settings, &["publishDate", "publishdate", "pubdate"])?;
+        match (date, publish_date) {
+            (Some(d), Some(p)) => Ok(d.max(p)),
+            (Some(d), None) | (None, Some(d)) => Ok(d),
+            (None, None) => {
+                let example = self.example("date = 2024-03-12", "date: 2024-03-12");
+                Err(Problem::new(
+                    None,
+                    format!("missing `date`; add the publication date, e.g. `{example}`"),
+                ))
+            }
+        }
+    }
+
     fn date(
         &mut self,
-        site: &Settings,
+        settings: &Settings,
         names: &[&'static str],
     ) -> Result<Option<DateTime<FixedOffset>>, Problem> {
         let Some((name, value)) = self.take(names) else {
             return Ok(None);
         };
         let text = scalar(&value).unwrap_or_default();
-        match dates::parse(&text, site.timezone) {
+        let timezone = settings.finisher.timezone();
+        match dates::parse(&text, timezone) {
             Some(date) => Ok(Some(date)),
             None => Err(self.problem(
                 name,
                 format!(
                     "`{name}`: {text:?} is not a date; write {}; without an offset the site \
-                     timezone ({}) applies",
+                     timezone ({timezone}) applies",
                     dates::ACCEPTED,
-                    site.timezone
                 ),
             )),
         }
     }
 
-    /// Categories, then tags (top-level or in `[taxonomies]`), then the source's categories.
-    fn categories(&mut self, site: &Settings) -> Result<Vec<String>, Problem> {
+    /// The entry's link: the `url` key, else Zola's `path` key (from the site root), else the
+    /// permalink, whose `{slug}` a `slug` key replaces.
+    fn url(
+        &mut self,
+        settings: &Settings,
+        file: &FileName<'_>,
+        language: &str,
+        published: DateTime<FixedOffset>,
+    ) -> Result<Url, Problem> {
+        let slug_key = self.string(&["slug"])?;
+        let slug = normalise(slug_key.as_deref().unwrap_or(file.own_name));
+        let base_prefix = settings.site().base_url.trim_end_matches('/');
+        match (self.string(&["url"])?, self.string(&["path"])?) {
+            (Some(value), _) => {
+                urls::from_key(base_prefix, &value).map_err(|message| self.problem("url", message))
+            }
+            (None, Some(path)) => {
+                let path = format!("/{}/", path.trim().trim_matches('/'));
+                urls::from_key(base_prefix, &path.replace("//", "/"))
+                    .map_err(|message| self.problem("path", message.replace("`url`", "`path`")))
+            }
+            (None, None) => Ok(file.permalink(settings, &slug, language, Some(published))),
+        }
+    }
+
+    /// The entry's key within the source: the `id` key, else the file's key without `.md`.
+    fn id(&mut self, key: &str) -> Result<String, Problem> {
+        match self.string(&["id"])? {
+            Some(id) if !id.trim().is_empty() => Ok(id),
+            Some(_) => Err(self.problem("id", "`id` is empty; remove it or give a value")),
+            None => Ok(key.strip_suffix(".md").unwrap_or(key).to_owned()),
+        }
+    }
+
+    /// The `guid` key, which must be a URI fit for feeds; without it the entry gets a `tag:`
+    /// URI.
+    fn guid(&mut self) -> Result<Option<String>, Problem> {
+        match self.string(&["guid"])? {
+            Some(guid) if !is_absolute_uri(guid.trim()) => Err(self.problem(
+                "guid",
+                format!(
+                    "`guid`: {guid:?} is not an absolute URI; use e.g. \"urn:uuid:…\" or \
+                     \"https://…\", or remove it to get a tag: URI"
+                ),
+            )),
+            guid => Ok(guid),
+        }
+    }
+
+    /// Categories, then tags (top-level or in `[taxonomies]`), as written; the finisher adds
+    /// the source's categories and drops duplicates.
+    fn categories(&mut self) -> Result<Vec<String>, Problem> {
         let mut taxonomies = match self.take(&["taxonomies"]) {
             None => Map::new(),
             Some((_, Value::Object(map))) => map,
@@ -357,13 +378,10 @@ impl Fields<'_> {
                             ),
                         ));
                     };
-                    all.push(collapse(&text));
+                    all.push(text);
                 }
             }
         }
-        all.extend(site.categories.iter().cloned());
-        let mut seen = std::collections::HashSet::new();
-        all.retain(|c| !c.is_empty() && seen.insert(c.to_lowercase()));
         // Other taxonomies are free data for templates.
         for (name, value) in taxonomies {
             self.map.entry(name).or_insert(value);

@@ -2,6 +2,9 @@
 //! folders above the page, its name, a `.{lang}.md` language suffix, whether it is a leaf
 //! bundle (`dir/index.md`), and from that the `{section}`, `{path}` and `{slug}` placeholders.
 
+use chrono::{DateTime, FixedOffset};
+use url::Url;
+
 use super::Settings;
 use super::urls::{self, Placeholders};
 
@@ -18,8 +21,9 @@ pub(super) struct FileName<'a> {
 }
 
 impl<'a> FileName<'a> {
-    pub(super) fn new(site: &'a Settings, key: &'a str) -> Self {
+    pub(super) fn new(settings: &'a Settings, key: &'a str) -> Self {
         let stem_path = key.strip_suffix(".md").unwrap_or(key);
+        let site = settings.site();
         let (stem_path, language) = match stem_path.rsplit_once('.') {
             Some((rest, suffix)) if !suffix.contains('/') => match site.find_language(suffix) {
                 Some(lang) => (rest, Some(lang)),
@@ -61,34 +65,49 @@ impl<'a> FileName<'a> {
     pub(super) fn translation_key(&self) -> String {
         self.stem_path.to_owned()
     }
+
+    /// The configured permalink of this page, with slug `slug` in `language`; `{year}`,
+    /// `{month}` and `{day}` stay empty without a `date`.
+    pub(super) fn permalink(
+        &self,
+        settings: &Settings,
+        slug: &str,
+        language: &str,
+        date: Option<DateTime<FixedOffset>>,
+    ) -> Url {
+        let site = settings.site();
+        let lang = if settings.default_language_in_root && language == site.default_language() {
+            ""
+        } else {
+            language
+        };
+        urls::permalink(
+            site.base_url.url(),
+            &settings.permalink,
+            &Placeholders {
+                lang,
+                slug,
+                section: &self.section(),
+                path: &self.path(slug),
+                date,
+            },
+        )
+    }
 }
 
 /// URL of a Zola internal link `@/projects/ghent.md#part`, from the target's file name alone.
-pub(super) fn internal_link(site: &Settings, link: &str) -> Option<String> {
+pub(super) fn internal_link(settings: &Settings, link: &str) -> Option<String> {
     let target = link.strip_prefix("@/")?;
     let (key, fragment) = match target.split_once('#') {
         Some((key, fragment)) => (key, Some(fragment)),
         None => (target, None),
     };
-    let file = FileName::new(site, key);
-    let language = file.language.unwrap_or_else(|| site.default_language());
-    let lang = if site.default_language_in_root && language == site.default_language() {
-        ""
-    } else {
-        language
-    };
+    let file = FileName::new(settings, key);
+    let language = file
+        .language
+        .unwrap_or_else(|| settings.site().default_language());
     let slug = normalise(file.own_name);
-    let mut url = urls::permalink(
-        &site.base_url,
-        &site.permalink,
-        &Placeholders {
-            lang,
-            slug: &slug,
-            section: &file.section(),
-            path: &file.path(&slug),
-            date: None,
-        },
-    );
+    let mut url = file.permalink(settings, &slug, language, None);
     url.set_fragment(fragment);
     Some(url.into())
 }

@@ -9,8 +9,7 @@
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd, html};
 use url::Url;
 
-/// Longest summary, in characters, the ellipsis included.
-pub(crate) const SUMMARY_MAX_CHARS: usize = 300;
+use crate::sources::finish::{SUMMARY_MAX_CHARS, shorten};
 
 /// A rendered body.
 pub(super) struct Rendered {
@@ -195,29 +194,6 @@ fn is_divider(html: &str) -> bool {
     compact.eq_ignore_ascii_case("<!--more-->")
 }
 
-/// Collapses whitespace and cuts to at most `max` characters on a word boundary, ending with
-/// "…" when something was cut.
-pub(crate) fn shorten(text: &str, max: usize) -> String {
-    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if collapsed.chars().count() <= max {
-        return collapsed;
-    }
-    let keep = max.saturating_sub(1);
-    let cut = collapsed
-        .char_indices()
-        .nth(keep)
-        .map_or(collapsed.len(), |(i, _)| i);
-    let head = &collapsed[..cut];
-    // Cut at the last space unless the limit falls right at a word end.
-    let head = if collapsed[cut..].starts_with(' ') {
-        head
-    } else {
-        head.rfind(' ').map_or(head, |i| &head[..i])
-    };
-    let head = head.trim_end_matches(|c: char| c.is_whitespace() || ",;:.-–—".contains(c));
-    format!("{head}…")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -300,19 +276,5 @@ mod tests {
         assert_eq!(r.summary, "Intro one. item Still intro.");
         let hugo = render_at("A *b*.\n<!--more-->\nC.\n", "https://example.org/");
         assert_eq!(hugo.summary, "A b.");
-    }
-
-    #[test]
-    fn shorten_cuts_on_a_word_boundary() {
-        assert_eq!(shorten("  a \n b  ", 10), "a b");
-        assert_eq!(shorten("alpha beta gamma", 12), "alpha beta…");
-        assert_eq!(shorten("alpha beta, gamma", 13), "alpha beta…");
-        assert_eq!(shorten("abcdefghijkl", 5), "abcd…");
-        let long = "word ".repeat(100);
-        let s = shorten(&long, SUMMARY_MAX_CHARS);
-        assert!(s.chars().count() <= SUMMARY_MAX_CHARS, "{s}");
-        assert!(s.ends_with("word…"), "{s}");
-        let accents = "é".repeat(400);
-        assert_eq!(shorten(&accents, 300).chars().count(), 300);
     }
 }

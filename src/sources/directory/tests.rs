@@ -286,6 +286,99 @@ fn lang_key_wins_and_is_checked() {
 }
 
 #[test]
+fn lang_key_is_matched_like_every_source_language() {
+    for tag in ["fr_FR", "fr-FR", " fr-be "] {
+        let e = one(
+            "a.md",
+            &format!("+++\ntitle = \"A\"\ndate = 2024-01-01\nlang = \"{tag}\"\n+++\n"),
+        );
+        assert_eq!(e.language, "fr", "{tag}");
+        assert_eq!(e.url, "https://example.org/fr/a/", "{tag}");
+    }
+    let (location, message, path) = failure(
+        "b.md",
+        b"+++\ntitle = \"B\"\ndate = 2024-01-01\nlang = \"\"\n+++\n",
+    );
+    assert_eq!(location, format!("{}:4", path.display()));
+    assert_eq!(
+        message,
+        "language \"\" is not in site.languages; add it there or fix `lang`"
+    );
+}
+
+#[test]
+fn an_update_no_later_than_the_publication_is_no_update() {
+    let same = one(
+        "a.md",
+        "+++\ntitle = \"A\"\ndate = 2024-03-01\nlastmod = 2024-03-01\n+++\n",
+    );
+    assert_eq!(same.updated, None);
+    let earlier = one(
+        "b.md",
+        "---\ntitle: B\npublishDate: 2024-05-01\nlastmod: 2024-04-01\n---\n",
+    );
+    assert_eq!(earlier.updated, None);
+}
+
+#[test]
+fn guid_keys_must_be_uris_fit_for_feeds() {
+    let e = one(
+        "a.md",
+        "+++\ntitle = \"A\"\ndate = 2024-01-01\nguid = \" tag:example.org,2020:a \"\n+++\n",
+    );
+    assert_eq!(e.guid, "tag:example.org,2020:a");
+    for bad in ["legacy-7", "doi:10.1000/182", "c:\\posts\\a.md"] {
+        let text = format!("+++\ntitle = \"B\"\ndate = 2024-01-01\nguid = '{bad}'\n+++\n");
+        let (location, message, path) = failure("b.md", text.as_bytes());
+        assert_eq!(location, format!("{}:4", path.display()), "{bad}");
+        assert!(
+            message.starts_with("`guid`") && message.contains("not an absolute URI"),
+            "{bad}: {message}"
+        );
+    }
+}
+
+#[test]
+fn front_matter_text_stays_as_written_and_source_categories_are_added() {
+    let dir = site(&[(
+        "a.md",
+        b"+++\ntitle = \"R&amp;D <3\"\ndate = 2024-01-01\n\
+          summary = \"Fish & chips  < 5 EUR\"\ncategories = [\"news\", \" Food  and drink\"]\n+++\n",
+    )]);
+    let documents = read(dir.path(), "categories = [\"News\", \"Network\"]");
+    let e = entry(&documents, "a.md");
+    assert_eq!(e.title, "R&amp;D <3");
+    assert_eq!(e.summary, "Fish & chips < 5 EUR");
+    assert_eq!(e.categories, ["news", "Food and drink", "Network"]);
+}
+
+#[test]
+fn image_and_author_links_are_made_valid_or_dropped() {
+    let e = one(
+        "news/a.md",
+        "+++\ntitle = \"A\"\ndate = 2024-01-01\nimage = \"http://[broken/x.jpg\"\n\
+         [author]\nname = \" Kim  Lee \"\nuri = \"http://[broken/\"\n+++\n",
+    );
+    assert_eq!(e.image, None);
+    let author = e.author.expect("author");
+    assert_eq!((author.name.as_str(), author.uri), ("Kim Lee", None));
+
+    let e = one(
+        "news/b.md",
+        "+++\ntitle = \"B\"\ndate = 2024-01-01\nimage = \"https://CDN.example.org/my photo.jpg\"\n\
+         [author]\nname = \"Kim\"\nuri = \"@/about.md\"\n+++\n",
+    );
+    assert_eq!(
+        e.image.expect("image").url,
+        "https://cdn.example.org/my%20photo.jpg"
+    );
+    assert_eq!(
+        e.author.and_then(|a| a.uri).as_deref(),
+        Some("https://example.org/en/about/")
+    );
+}
+
+#[test]
 fn drafts_are_skipped_even_when_incomplete() {
     let dir = site(&[
         ("a.md", b"+++\ndraft = true\n+++\nWork in progress.\n"),

@@ -1,4 +1,4 @@
-//! URLs of entries: permalinks from the configured pattern, `url` keys, and tag URIs.
+//! URLs of entries: permalinks from the configured pattern and `url` keys.
 //!
 //! Paths are assembled segment by segment with `url::Url`, so non-ASCII letters, spaces, `?`,
 //! `#` and `%` in file names end up percent-encoded in a valid URL.
@@ -78,20 +78,6 @@ pub(super) fn from_key(base_prefix: &str, value: &str) -> Result<Url, String> {
     }
 }
 
-/// `tag:{host},{year}:{id}` (RFC 4151), with `id` percent-encoded except for unreserved
-/// characters, `/` and `:`.
-pub(crate) fn tag_uri(host: &str, year: i32, id: &str) -> String {
-    let mut out = format!("tag:{host},{year}:");
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,13 +139,5 @@ mod tests {
         );
         assert!(from_key(base, "a/b").is_err());
         assert!(from_key(base, "ftp://x.example/").is_err());
-    }
-
-    #[test]
-    fn tag_uris_encode_the_id() {
-        assert_eq!(
-            tag_uri("example.org", 2024, "content:projets/été fr.md"),
-            "tag:example.org,2024:content:projets/%C3%A9t%C3%A9%20fr.md"
-        );
     }
 }

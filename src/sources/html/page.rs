@@ -11,8 +11,8 @@ use url::Url;
 use super::select::Pick;
 use crate::entry::{Image, Person};
 use crate::sources::dates::{self, DateFormat};
+use crate::sources::finish::{Draft, Markup};
 use crate::sources::http::{Page, decode};
-use crate::sources::remote::Draft;
 
 /// How many bytes the `<meta charset>` prescan looks at, as browsers do (WHATWG HTML §13.2.3.2).
 const PRESCAN_BYTES: usize = 1024;
@@ -232,8 +232,10 @@ pub fn draft(
         key,
         guid: Some(canonical.to_string()),
         url: Some(canonical.to_string()),
+        markup: Markup::Html,
         title: Some(title),
         summary: fields.summary.first(&html),
+        excerpt: None,
         content: None,
         published: Some(published),
         updated,

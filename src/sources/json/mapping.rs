@@ -11,7 +11,7 @@ use super::path::Path;
 use super::{FieldsConfig, Preset, wordpress};
 use crate::entry::{Image, Person};
 use crate::sources::dates::{self, DateFormat};
-use crate::sources::remote::{Draft, SourceSite};
+use crate::sources::finish::{Draft, Finisher, Markup};
 
 /// One path for a field and where it came from, for messages.
 #[derive(Debug, Clone)]
@@ -62,7 +62,7 @@ pub struct Mapping {
 /// What mapping an item gave.
 #[derive(Debug)]
 pub enum Mapped {
-    /// Fields for [`SourceSite::finish`].
+    /// Fields for [`Finisher::finish`].
     Draft(Box<Draft>),
     /// Deliberately not published, with the reason.
     Skipped(String),
@@ -176,7 +176,7 @@ impl Mapping {
         &self,
         item: &Value,
         key: &str,
-        site: &SourceSite,
+        finisher: &Finisher,
         formats: &[DateFormat],
     ) -> Result<Mapped, String> {
         if let Some(status) = &self.status
@@ -198,7 +198,7 @@ impl Mapping {
         };
         let title = required(&self.title, "title")?;
         let url = required(&self.url, "link")?;
-        let published = date_field(&self.published, item, site, formats)?.ok_or_else(|| {
+        let published = date_field(&self.published, item, finisher, formats)?.ok_or_else(|| {
             format!(
                 "no publication date: {}",
                 nothing_found(&self.published, item)
@@ -212,17 +212,19 @@ impl Mapping {
             guid: text_field(&self.guid, item)?
                 .map(|g| g.replace("&#038;", "&").replace("&amp;", "&")),
             url: Some(url),
+            markup: Markup::Html,
             title: Some(title),
             summary: text_field(&self.summary, item)?,
+            excerpt: None,
             content: text_field(&self.content, item)?,
             published: Some(published),
-            updated: date_field(&self.updated, item, site, formats)?,
+            updated: date_field(&self.updated, item, finisher, formats)?,
             language: text_field(&self.language, item)?,
             categories: self.categories(item),
             image,
             author: self.author(item)?,
             place: None,
-            translation_key: self.translation_key(item, key, &site.name)?,
+            translation_key: self.translation_key(item, key, finisher.name())?,
             extra: self.extra(item),
         })))
     }
@@ -398,7 +400,7 @@ fn text_field(field: &[Candidate], item: &Value) -> Result<Option<String>, Strin
 fn date_field(
     field: &[Candidate],
     item: &Value,
-    site: &SourceSite,
+    finisher: &Finisher,
     formats: &[DateFormat],
 ) -> Result<Option<DateTime<FixedOffset>>, String> {
     let Some((candidate, value)) = find(field, item) else {
@@ -421,7 +423,7 @@ fn date_field(
             let zone = if candidate.utc {
                 chrono_tz::UTC
             } else {
-                site.timezone
+                finisher.timezone()
             };
             dates::parse(text, zone, formats)
         }
