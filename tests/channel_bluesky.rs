@@ -611,6 +611,52 @@ async fn a_server_error_without_the_record_retries() {
     assert!(reason.contains("502"), "{reason}");
 }
 
+/// A PDS sends its rate-limit headers with every answer; a 500 with thousands of requests left
+/// in the hourly window used to wait for that window's reset instead of the backoff.
+#[tokio::test]
+async fn a_server_error_retries_on_the_backoff_not_at_the_hourly_reset() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let reset = (Utc::now() + chrono::TimeDelta::minutes(58)).timestamp();
+    let limits = |answer: ResponseTemplate| {
+        answer
+            .insert_header("ratelimit-limit", "5000")
+            .insert_header("ratelimit-remaining", "4990")
+            .insert_header("ratelimit-reset", reset.to_string().as_str())
+            .insert_header("ratelimit-policy", "5000;w=3600")
+    };
+    mount_create(
+        &f.server,
+        "access-1",
+        limits(xrpc_error(
+            500,
+            "InternalServerError",
+            "Internal Server Error",
+        )),
+        1,
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/com.atproto.repo.getRecord"))
+        .and(query_param("rkey", expected_rkey(queued_at(), 15)))
+        .respond_with(limits(xrpc_error(
+            400,
+            "RecordNotFound",
+            "Could not locate record",
+        )))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+
+    match f.channel().publish(&post(15)).await {
+        Err(PostError::Retry { reason, after }) => {
+            assert_eq!(after, None, "{reason}");
+            assert!(reason.contains("500"), "{reason}");
+        }
+        other => panic!("expected Retry, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn a_hung_request_retries() {
     let f = Fixture::new().await;

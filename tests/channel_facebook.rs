@@ -356,6 +356,47 @@ async fn missing_permissions_pause_and_name_the_permission() {
     assert!(reason.contains("crier retry --channel fb-page"), "{reason}");
 }
 
+/// Graph answers a wrong app secret, and a missing one for an app with "Require App Secret",
+/// with code 100 (`GraphMethodException`): every post would fail alike, so the channel
+/// pauses and says to fix `app_secret`, as it does for an expired token.
+#[tokio::test]
+async fn a_refused_appsecret_proof_pauses_the_channel_instead_of_giving_up_the_post() {
+    let cases = [
+        (true, "Invalid appsecret_proof provided in the API argument"),
+        (
+            false,
+            "API calls from the server require an appsecret_proof argument",
+        ),
+    ];
+    for (with_app_secret, message) in cases {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path(FEED))
+            .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "message": message,
+                "type": "GraphMethodException",
+                "code": 100,
+                "fbtrace_id": "AxYz123",
+            }})))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let setup = channel(&server.uri(), with_app_secret);
+
+        let error = setup.channel.publish(&post()).await.unwrap_err();
+
+        let PostError::Pause { reason } = error else {
+            panic!("{message}: expected a pause, got {error:?}");
+        };
+        assert!(reason.contains(message), "{reason}");
+        assert!(reason.contains("`app_secret`"), "{reason}");
+        assert!(reason.contains("App secret"), "{reason}");
+        assert!(reason.contains("crier retry --channel fb-page"), "{reason}");
+        assert!(!reason.contains(APP_SECRET), "{reason}");
+        assert!(!reason.contains(TOKEN), "{reason}");
+    }
+}
+
 #[tokio::test]
 async fn transient_graph_errors_and_5xx_are_retried() {
     let cases = [

@@ -16,7 +16,7 @@ use crier::channels::{
     Channel, ChannelConfig, ChannelContext, InMemory, Post, PostError, Published, build,
 };
 use serde_json::json;
-use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TOKEN: &str = "mastodon-test-token-5ecret";
@@ -52,9 +52,11 @@ fn context(timeout: Duration) -> ChannelContext {
     }
 }
 
+/// A post queued just now, as the engine hands it over on its first attempts.
 fn post() -> Post {
     Post {
         delivery_id: 42,
+        queued_at: Utc::now(),
         title: "Kragujevac".into(),
         summary: "A new project.".into(),
         language: "en-GB".into(),
@@ -250,6 +252,35 @@ async fn a_server_error_retries() {
     );
 }
 
+/// Mastodon sends its rate-limit headers with every answer: a 503 while requests are left in
+/// the window retries on the backoff, not at the window's reset.
+#[tokio::test]
+async fn a_server_error_retries_on_the_backoff_not_at_the_rate_limit_reset() {
+    let server = MockServer::start().await;
+    let reset = Utc::now() + chrono::TimeDelta::minutes(4);
+    status_request(&post())
+        .respond_with(
+            ResponseTemplate::new(503)
+                .insert_header("X-RateLimit-Limit", "300")
+                .insert_header("X-RateLimit-Remaining", "297")
+                .insert_header(
+                    "X-RateLimit-Reset",
+                    reset
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                        .as_str(),
+                )
+                .set_body_string("<h1>Maintenance</h1>"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = publish_against(&server, LONG).await.unwrap_err();
+    assert!(
+        matches!(err, PostError::Retry { after: None, .. }),
+        "{err:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_wrong_base_url_pauses() {
     let server = MockServer::start().await;
@@ -361,6 +392,194 @@ async fn recovering_after_a_timeout_creates_one_status() {
     let id = created.values().next().unwrap();
     assert_eq!(recovered.remote_id.as_ref(), Some(id));
     assert_eq!(*statuses.requests.lock().unwrap(), 2);
+}
+
+// --- Past the idempotency window ---------------------------------------------------------
+
+const ACCOUNT_ID: &str = "109348123456789012";
+
+/// A post queued two hours ago: Mastodon has forgotten its idempotency key.
+fn old_post() -> Post {
+    Post {
+        queued_at: Utc::now() - chrono::TimeDelta::hours(2),
+        ..post()
+    }
+}
+
+/// A status as `GET /api/v1/accounts/:id/statuses` lists it, created `minutes_ago`, linking
+/// to `url` the way Mastodon writes a link in its HTML.
+fn listed_status(id: &str, minutes_ago: i64, url: &str) -> serde_json::Value {
+    let created = Utc::now() - chrono::TimeDelta::minutes(minutes_ago);
+    let shown = url.trim_start_matches("https://");
+    json!({
+        "id": id,
+        "created_at": created.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "url": format!("https://mastodon.example/@crier/{id}"),
+        "visibility": "unlisted",
+        "content": format!(
+            "<p>Kragujevac</p><p>A new project.</p><p><a href=\"{url}\" target=\"_blank\" rel=\"nofollow noopener noreferrer\" translate=\"no\"><span class=\"invisible\">https://</span><span class=\"ellipsis\">{}</span><span class=\"invisible\">{}</span></a></p>",
+            &shown[..20],
+            &shown[20..]
+        ),
+        "card": null,
+    })
+}
+
+/// verify_credentials with the channel's token, expected `times`.
+async fn mount_verify_credentials(server: &MockServer, times: u64) {
+    Mock::given(method("GET"))
+        .and(path("/api/v1/accounts/verify_credentials"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": ACCOUNT_ID, "username": "crier", "acct": "crier"
+        })))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The account's statuses, newest first, as one page.
+async fn mount_account_statuses(server: &MockServer, statuses: serde_json::Value, times: u64) {
+    Mock::given(method("GET"))
+        .and(path(
+            format!("/api/v1/accounts/{ACCOUNT_ID}/statuses").as_str(),
+        ))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .and(query_param("limit", "40"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(statuses))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// A statuses endpoint whose keys have expired, as they do after an hour: every request
+/// creates a new status.
+async fn mount_forgetful_statuses(server: &MockServer, times: u64) {
+    status_request(&old_post())
+        .respond_with(ResponseTemplate::new(200).set_body_json(status_json("3000")))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// Today's failure: past Mastodon's one-hour window the same `Idempotency-Key` no longer finds
+/// the status of the earlier attempt, so publishing again made a second status.
+#[tokio::test]
+async fn recovering_past_the_idempotency_window_finds_the_status_instead_of_posting_twice() {
+    let server = MockServer::start().await;
+    mount_forgetful_statuses(&server, 0).await;
+    mount_verify_credentials(&server, 1).await;
+    let p = old_post();
+    mount_account_statuses(
+        &server,
+        json!([
+            listed_status("2999", 5, "https://example.org/en/projects/nis/"),
+            listed_status("2998", 100, &p.url),
+            listed_status("2000", 60 * 24, "https://example.org/en/projects/older/"),
+        ]),
+        2,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let channel = channel(&server.uri(), dir.path(), LONG);
+
+    let recovered = channel.recover(&p).await.unwrap();
+    assert_eq!(
+        recovered,
+        Published {
+            remote_id: Some("2998".into()),
+            remote_url: Some("https://mastodon.example/@crier/2998".into()),
+        }
+    );
+    // The account id is remembered: a second recovery asks only for the statuses.
+    channel.recover(&p).await.unwrap();
+}
+
+#[tokio::test]
+async fn past_the_window_a_status_that_is_not_there_is_posted_once() {
+    let server = MockServer::start().await;
+    mount_forgetful_statuses(&server, 1).await;
+    mount_verify_credentials(&server, 1).await;
+    let p = old_post();
+    // The same link posted before the delivery was queued is another status.
+    mount_account_statuses(
+        &server,
+        json!([
+            listed_status("2999", 5, "https://example.org/en/projects/nis/"),
+            listed_status("2500", 60 * 3, &p.url),
+        ]),
+        1,
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let channel = channel(&server.uri(), dir.path(), LONG);
+
+    let published = channel.recover(&p).await.unwrap();
+    assert_eq!(published.remote_id.as_deref(), Some("3000"));
+}
+
+#[tokio::test]
+async fn within_the_window_recovery_relies_on_the_key_and_reads_nothing() {
+    let server = MockServer::start().await;
+    status_request(&post())
+        .respond_with(ResponseTemplate::new(200).set_body_json(status_json("1100")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_verify_credentials(&server, 0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let channel = channel(&server.uri(), dir.path(), LONG);
+    let recovered = channel.recover(&post()).await.unwrap();
+    assert_eq!(recovered.remote_id.as_deref(), Some("1100"));
+}
+
+#[tokio::test]
+async fn a_token_that_cannot_read_pauses_the_recovery_with_the_scopes_to_grant() {
+    let server = MockServer::start().await;
+    mount_forgetful_statuses(&server, 0).await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/accounts/verify_credentials"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"error": "This action is outside the authorized scopes"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let channel = channel(&server.uri(), dir.path(), LONG);
+
+    let error = channel.recover(&old_post()).await.unwrap_err();
+    let PostError::Pause { reason } = &error else {
+        panic!("expected a pause, got {error:?}");
+    };
+    assert!(reason.contains("outside the authorized scopes"), "{reason}");
+    assert!(reason.contains("read:accounts"), "{reason}");
+    assert!(reason.contains("read:statuses"), "{reason}");
+    assert!(
+        reason.contains("crier retry --channel mastodon-test"),
+        "{reason}"
+    );
+    assert!(!reason.contains(TOKEN), "{reason}");
+}
+
+#[tokio::test]
+async fn a_failed_look_up_retries_without_posting() {
+    let server = MockServer::start().await;
+    mount_forgetful_statuses(&server, 0).await;
+    mount_verify_credentials(&server, 1).await;
+    Mock::given(method("GET"))
+        .and(path(
+            format!("/api/v1/accounts/{ACCOUNT_ID}/statuses").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(503).set_body_string("<h1>Maintenance</h1>"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let channel = channel(&server.uri(), dir.path(), LONG);
+    let error = channel.recover(&old_post()).await.unwrap_err();
+    assert!(matches!(error, PostError::Retry { .. }), "{error:?}");
 }
 
 #[test]

@@ -21,7 +21,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use serde_json::json;
 use sha1::Sha1;
-use wiremock::matchers::{body_json, body_string_contains, header, method, path};
+use wiremock::matchers::{body_json, body_string_contains, header, method, path, query_param};
 use wiremock::{Match, Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const CONSUMER_KEY: &str = "x-consumer-key-0001";
@@ -41,14 +41,22 @@ fn secret_file(dir: &Path, name: &str, value: &str) -> toml::Value {
 
 /// A `[[channels]]` table of type `x` named `x-test`, as the config file would give it.
 fn config(base_url: &str, auth: (&str, toml::Table)) -> ChannelConfig {
-    common::channel_config(
-        "x",
-        &[
-            ("name", "x-test".into()),
-            ("base_url", base_url.into()),
-            (auth.0, toml::Value::Table(auth.1)),
-        ],
-    )
+    config_with(base_url, auth, &[])
+}
+
+/// [`config`] with more keys.
+fn config_with(
+    base_url: &str,
+    auth: (&str, toml::Table),
+    extra: &[(&str, toml::Value)],
+) -> ChannelConfig {
+    let mut fields = vec![
+        ("name", "x-test".into()),
+        ("base_url", base_url.into()),
+        (auth.0, toml::Value::Table(auth.1)),
+    ];
+    fields.extend(extra.iter().cloned());
+    common::channel_config("x", &fields)
 }
 
 fn oauth1(dir: &Path) -> (&'static str, toml::Table) {
@@ -87,6 +95,15 @@ struct Setup {
 }
 
 fn setup(base_url: &str, oauth2_auth: bool, timeout: Duration) -> Setup {
+    setup_with(base_url, oauth2_auth, timeout, &[])
+}
+
+fn setup_with(
+    base_url: &str,
+    oauth2_auth: bool,
+    timeout: Duration,
+    extra: &[(&str, toml::Value)],
+) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let auth = if oauth2_auth {
         oauth2(dir.path())
@@ -99,14 +116,16 @@ fn setup(base_url: &str, oauth2_auth: bool, timeout: Duration) -> Setup {
         memory: memory.clone(),
     };
     Setup {
-        channel: build(&config(base_url, auth), context),
+        channel: build(&config_with(base_url, auth, extra), context),
         memory,
         _dir: dir,
     }
 }
 
+/// A post queued just now, as the engine hands it over on its first attempts.
 fn post(text: &str) -> Post {
     Post {
+        queued_at: Utc::now(),
         title: "Repair café".into(),
         summary: "Bring what is broken.".into(),
         ..common::post(
@@ -514,6 +533,38 @@ async fn server_errors_retry() {
     assert!(matches!(error, PostError::Retry { .. }), "{error:?}");
 }
 
+/// X sends its 15-minute window's headers with every answer: a 503 with requests left in the
+/// window used to wait for the window's reset instead of the backoff.
+#[tokio::test]
+async fn a_server_error_retries_on_the_backoff_not_at_the_rate_limit_reset() {
+    let reset = (Utc::now() + chrono::TimeDelta::minutes(15)).timestamp();
+    let error = answer(
+        ResponseTemplate::new(503)
+            .insert_header("x-rate-limit-limit", "100")
+            .insert_header("x-rate-limit-remaining", "99")
+            .insert_header("x-rate-limit-reset", reset.to_string().as_str())
+            .set_body_json(json!({ "title": "Service Unavailable", "status": 503 })),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(error, PostError::Retry { after: None, .. }),
+        "{error:?}"
+    );
+    // With the window spent, its reset is when a retry may come.
+    let error = answer(
+        ResponseTemplate::new(503)
+            .insert_header("x-rate-limit-remaining", "0")
+            .insert_header("x-rate-limit-reset", reset.to_string().as_str()),
+    )
+    .await
+    .unwrap_err();
+    let PostError::Retry { after, .. } = error else {
+        panic!("expected a retry, got {error:?}");
+    };
+    assert_eq!(after, DateTime::from_timestamp(reset, 0));
+}
+
 #[tokio::test]
 async fn refused_text_is_rejected() {
     let error = answer(ResponseTemplate::new(400).set_body_json(json!({
@@ -615,6 +666,249 @@ async fn a_post_created_while_the_client_timed_out_is_recovered_once() {
         }
     );
     assert_eq!(*posts.lock().unwrap(), vec![TEXT.to_owned()]);
+}
+
+// --- Past the duplicate window -----------------------------------------------------------------
+
+const USER_ID: &str = "2244994945";
+
+/// A post queued an hour ago: X may no longer refuse its text as a duplicate.
+fn old_post() -> Post {
+    Post {
+        queued_at: Utc::now() - chrono::TimeDelta::hours(1),
+        ..post(TEXT)
+    }
+}
+
+/// A post of the timeline, linking to `url` (its text only holds the t.co link).
+fn timeline_post(id: &str, url: &str) -> serde_json::Value {
+    json!({
+        "id": id,
+        "text": "Repair café on Saturday 🛠️ https://t.co/abcdEFGH12",
+        "created_at": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "edit_history_tweet_ids": [id],
+        "entities": {"urls": [{
+            "start": 27, "end": 50,
+            "url": "https://t.co/abcdEFGH12",
+            "expanded_url": url,
+            "display_url": url.trim_start_matches("https://"),
+        }]},
+    })
+}
+
+/// `GET /2/users/me`, signed, expected `times`.
+async fn mount_me(server: &MockServer, times: u64) {
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .and(SignedWithOAuth1)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": {"id": USER_ID, "name": "Alliance", "username": "alliance"}
+        })))
+        .expect(times)
+        .mount(server)
+        .await;
+}
+
+/// The account's timeline since the delivery was queued (minus the skew margin), signed.
+async fn mount_timeline(server: &MockServer, queued_at: DateTime<Utc>, answer: ResponseTemplate) {
+    let since = (queued_at - chrono::TimeDelta::minutes(10))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    Mock::given(method("GET"))
+        .and(path(format!("/2/users/{USER_ID}/tweets").as_str()))
+        .and(query_param("start_time", since.as_str()))
+        .and(query_param("tweet.fields", "created_at,entities"))
+        .and(query_param("max_results", "100"))
+        .and(SignedWithOAuth1)
+        .respond_with(answer)
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// Today's failure: past X's duplicate window, re-sending the text was taken on trust to be
+/// refused if the post existed; X accepted it and the entry was announced twice.
+#[tokio::test]
+async fn recovering_past_the_duplicate_window_finds_the_post_instead_of_posting_twice() {
+    let server = MockServer::start().await;
+    // X no longer refuses the text: a post request would make a second post.
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(created("1900000000000000002"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    mount_me(&server, 1).await;
+    let p = old_post();
+    mount_timeline(
+        &server,
+        p.queued_at,
+        ResponseTemplate::new(200).set_body_json(json!({
+            "data": [
+                timeline_post("1900000000000000001", "https://example.org/news/other"),
+                timeline_post("1899999999999999999", &p.url),
+            ],
+            "meta": {"result_count": 2, "newest_id": "1900000000000000001", "oldest_id": "1899999999999999999"}
+        })),
+    )
+    .await;
+    let setup = setup(&server.uri(), false, Duration::from_secs(5));
+
+    let recovered = setup.channel.recover(&p).await.unwrap();
+    assert_eq!(
+        recovered,
+        Published {
+            remote_id: Some("1899999999999999999".into()),
+            remote_url: Some("https://x.com/i/web/status/1899999999999999999".into()),
+        }
+    );
+    for request in server.received_requests().await.unwrap() {
+        verify_oauth1(&request).unwrap();
+    }
+    // The user id is remembered for the next recovery.
+    assert!(
+        setup.memory.values().iter().any(|v| v.ends_with(USER_ID)),
+        "{:?}",
+        setup.memory.values()
+    );
+}
+
+#[tokio::test]
+async fn past_the_window_a_post_that_is_not_there_is_sent_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(body_json(json!({ "text": TEXT })))
+        .and(SignedWithOAuth1)
+        .respond_with(created("1900000000000000003"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_me(&server, 1).await;
+    let p = old_post();
+    mount_timeline(
+        &server,
+        p.queued_at,
+        ResponseTemplate::new(200).set_body_json(json!({"meta": {"result_count": 0}})),
+    )
+    .await;
+    let setup = setup(&server.uri(), false, Duration::from_secs(5));
+    let published = setup.channel.recover(&p).await.unwrap();
+    assert_eq!(published.remote_id.as_deref(), Some("1900000000000000003"));
+}
+
+#[tokio::test]
+async fn with_lookup_off_the_post_is_sent_again_without_reading() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(duplicate())
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_me(&server, 0).await;
+    let setup = setup_with(
+        &server.uri(),
+        false,
+        Duration::from_secs(5),
+        &[("lookup", false.into())],
+    );
+    let published = setup.channel.recover(&old_post()).await.unwrap();
+    assert_eq!(published.remote_id, None);
+}
+
+#[tokio::test]
+async fn a_look_up_refused_by_the_access_level_pauses_with_both_fixes() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(created("1"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "client_id": "29014", "required_enrollment": "Appropriate Level of API Access",
+            "registration_url": "https://developer.x.com/en/portal/product",
+            "title": "Client Forbidden", "reason": "client-not-enrolled",
+            "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project.",
+            "type": "https://api.twitter.com/2/problems/client-forbidden"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let setup = setup(&server.uri(), false, Duration::from_secs(5));
+    let error = setup.channel.recover(&old_post()).await.unwrap_err();
+    let PostError::Pause { reason } = &error else {
+        panic!("expected a pause, got {error:?}");
+    };
+    assert!(reason.contains("lookup = false"), "{reason}");
+    assert!(reason.contains("crier retry --channel x-test"), "{reason}");
+    assert_no_secret(reason);
+}
+
+#[tokio::test]
+async fn a_rate_limited_look_up_waits_for_the_reset_without_posting() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .respond_with(created("1"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    mount_me(&server, 1).await;
+    let p = old_post();
+    mount_timeline(
+        &server,
+        p.queued_at,
+        ResponseTemplate::new(429)
+            .insert_header("x-rate-limit-remaining", "0")
+            .insert_header("x-rate-limit-reset", "1900000000")
+            .set_body_json(json!({ "title": "Too Many Requests", "status": 429 })),
+    )
+    .await;
+    let setup = setup(&server.uri(), false, Duration::from_secs(5));
+    let error = setup.channel.recover(&p).await.unwrap_err();
+    let PostError::Retry { after, .. } = error else {
+        panic!("expected a retry, got {error:?}");
+    };
+    assert_eq!(after, DateTime::from_timestamp(1_900_000_000, 0));
+}
+
+#[tokio::test]
+async fn oauth2_looks_up_with_its_bearer_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "bearer", "expires_in": 7200,
+            "access_token": "access-1", "refresh_token": "x-refresh-token-2"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": {"id": USER_ID, "name": "Alliance", "username": "alliance"}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let p = old_post();
+    Mock::given(method("GET"))
+        .and(path(format!("/2/users/{USER_ID}/tweets").as_str()))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [timeline_post("77", &p.url)], "meta": {"result_count": 1}
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let setup = setup(&server.uri(), true, Duration::from_secs(5));
+    let found = setup.channel.recover(&p).await.unwrap();
+    assert_eq!(found.remote_id.as_deref(), Some("77"));
 }
 
 // --- Length ----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 //! What an operator finds after the failures they meet most, driven through the real binary
 //! against local mocks: an expired Facebook Page token (the channel pauses, says how to get a
 //! new one, and the other channels go on), X rate limiting (the post waits for the announced
-//! reset, then goes out), and an expired Bluesky session (refreshed without anyone noticing).
+//! reset, then goes out), an expired Bluesky session (refreshed without anyone noticing), and
+//! `crier retry` of a delivery given up after a timeout (its post is found, not made twice).
 
 mod common;
 
@@ -150,6 +151,23 @@ async fn x_rate_limiting_waits_for_the_announced_reset() {
             posted.clone(),
             ResponseTemplate::new(201).set_body_json(json!({"data": {"id": "9", "text": "t"}})),
         ))
+        .mount(&server)
+        .await;
+    // The retry comes 15 minutes after the delivery was queued, past X's duplicate window:
+    // crier first looks through the account's posts (none), then posts.
+    Mock::given(method("GET"))
+        .and(path("/2/users/me"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": {"id": "42", "name": "N", "username": "n"}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/2/users/42/tweets"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"meta": {"result_count": 0}})),
+        )
         .mount(&server)
         .await;
     let site = site().await;
@@ -306,4 +324,104 @@ app_password = {pw}
     assert!(status.contains("PAUSED"), "{status}");
     assert!(status.contains("App passwords"), "{status}");
     assert!(!status.contains("revoked-app-password"), "{status}");
+}
+
+/// A Page feed: posts are kept with their link, listed newest first; the first post is
+/// answered only after `first_delay`, past the client's timeout.
+#[derive(Clone)]
+struct PageFeed {
+    posts: Arc<Mutex<Vec<String>>>,
+    first_delay: std::time::Duration,
+}
+
+impl Respond for PageFeed {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut posts = self.posts.lock().unwrap();
+        if request.method.as_str() == "POST" {
+            let link = url::form_urlencoded::parse(&request.body)
+                .find(|(k, _)| k == "link")
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            posts.push(link);
+            let answer = ResponseTemplate::new(200)
+                .set_body_json(json!({"id": format!("123456_{}", posts.len())}));
+            return if posts.len() == 1 {
+                answer.set_delay(self.first_delay)
+            } else {
+                answer
+            };
+        }
+        let created = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S+0000")
+            .to_string();
+        let data: Vec<_> = posts
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, link)| {
+                json!({
+                    "id": format!("123456_{}", i + 1), "message": "", "created_time": created,
+                    "attachments": {"data": [{"unshimmed_url": link}]}
+                })
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({ "data": data }))
+    }
+}
+
+/// `crier retry` used to reset a delivery's attempts: one given up after a timeout, whose post
+/// had in fact gone out, was then sent as a blind first attempt and posted twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn crier_retry_of_a_timed_out_delivery_finds_its_post_instead_of_posting_twice() {
+    let server = MockServer::start().await;
+    let feed = PageFeed {
+        posts: Arc::default(),
+        first_delay: std::time::Duration::from_secs(3),
+    };
+    Mock::given(path("/v25.0/123456/feed"))
+        .respond_with(feed.clone())
+        .mount(&server)
+        .await;
+    let site = site().await;
+    let channels = format!(
+        r#"
+[announce]
+request_timeout = "1s"
+
+[[channels]]
+type = "facebook"
+name = "facebook"
+base_url = "{base}"
+page_id = "123456"
+page_token = {fb}
+max_attempts = 1
+"#,
+        base = server.uri(),
+        fb = secret_ref(&site, "fb", "fb-page-token"),
+    );
+    site.append_config(&channels);
+
+    entry(&site, "madrid", "2024-05-09");
+    let run = crier(&site, &["run", "--once"], NOW).await;
+    assert_eq!(run.status.code(), Some(3), "{}", run.stderr_text());
+    let status = crier_status(&site).await;
+    assert!(status.contains("facebook: 1 dead"), "{status}");
+    // The Page got the post all the same.
+    assert_eq!(feed.posts.lock().unwrap().len(), 1);
+
+    let retry = crier(&site, &["retry", "--channel", "facebook"], NOW).await;
+    assert!(
+        retry.stdout_text().contains("1 deliveries re-queued"),
+        "{}",
+        retry.stdout_text()
+    );
+    let run = crier(&site, &["run", "--once"], NOW).await;
+    assert!(run.status.success(), "{}", run.stderr_text());
+    assert_eq!(
+        *feed.posts.lock().unwrap(),
+        ["https://example.org/madrid/"],
+        "posted twice"
+    );
+    let status = crier_status(&site).await;
+    assert!(status.contains("facebook: 1 sent"), "{status}");
 }

@@ -1,25 +1,53 @@
 //! Mastodon: `POST /api/v1/statuses` with a user access token.
 //!
-//! API: <https://docs.joinmastodon.org/methods/statuses/#create>
+//! API: <https://docs.joinmastodon.org/methods/statuses/#create>,
+//! <https://docs.joinmastodon.org/methods/accounts/#statuses>
 //!
 //! Every request carries an `Idempotency-Key` derived from the delivery: Mastodon answers a
-//! repeated key with the status it already created (it remembers keys for about an hour), so
-//! [`Channel::recover`] keeps the trait's default and simply publishes again.
+//! repeated key with the status it already created, but only for an hour after creating it
+//! (`PostStatusService` keeps the key in Redis for 3600 s). [`Channel::recover`] therefore
+//! publishes again while the delivery is younger than that window; past it, it first looks for
+//! the status among the account's own recent statuses (the account id comes from
+//! `verify_credentials` and is kept in the channel's memory), matching on the entry's URL.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::http::{classify_status, excerpt, retry_after, transport_error};
 use super::{Channel, ChannelContext, Post, PostError, Published};
-use crate::secrets::SecretRef;
+use crate::secrets::{Secret, SecretRef};
 use crate::values::HttpUrl;
 
 /// How Mastodon counts any URL, whatever its length (`StatusLengthValidator`).
 pub const URL_LENGTH: usize = 23;
+
+/// How long Mastodon answers a repeated `Idempotency-Key` with the status it created.
+pub const IDEMPOTENCY_WINDOW: TimeDelta = TimeDelta::hours(1);
+
+/// The window is relied on only up to this long before its end: a later attempt's request
+/// takes time to reach the instance, and this host's clock is not the instance's.
+const WINDOW_MARGIN: TimeDelta = TimeDelta::minutes(10);
+
+/// The scopes crier's access token needs: posting, and finding a status of an earlier attempt
+/// (`read:accounts` for `verify_credentials`, `read:statuses` for the account's statuses).
+const SCOPES: &str = "write:statuses, read:accounts and read:statuses";
+
+/// Memory key of the account id, stored as `<owner>:<id>` (see [`owner`]).
+const ACCOUNT: &str = "account";
+
+/// Statuses per page of the account's statuses (the API's maximum), and pages read at most:
+/// a crier account seldom posts 200 statuses while a delivery waits.
+const LOOKUP_PAGE_SIZE: usize = 40;
+const LOOKUP_PAGES: usize = 5;
+
+/// A status created before its delivery was queued is not the delivery's (the margin covers
+/// clock skew between this host and the instance).
+const LOOKUP_SKEW: TimeDelta = TimeDelta::minutes(10);
 
 /// Settings of a Mastodon channel.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,11 +123,162 @@ impl Mastodon {
         }
     }
 
+    fn api_url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.base_url.trim_end_matches('/'))
+    }
+
     fn statuses_url(&self) -> String {
-        format!(
-            "{}/api/v1/statuses",
-            self.config.base_url.trim_end_matches('/')
-        )
+        self.api_url("/api/v1/statuses")
+    }
+
+    /// The access token, read at each use so a renewed token is picked up without a restart.
+    fn token(&self) -> Result<Secret, PostError> {
+        self.config.access_token.load().map_err(|e| PostError::Pause {
+            reason: format!(
+                "mastodon: cannot read access_token: {e}. Once it is readable, run `crier retry --channel {}`",
+                self.name
+            ),
+        })
+    }
+
+    /// The status of `post` among the account's statuses created since the delivery was
+    /// queued, newest first, if it is there.
+    async fn find(&self, post: &Post, token: &Secret) -> Result<Option<Published>, PostError> {
+        let account = self.account_id(token).await?;
+        let url = self.api_url(&format!("/api/v1/accounts/{account}/statuses"));
+        let earliest = post.queued_at - LOOKUP_SKEW;
+        let page_size = LOOKUP_PAGE_SIZE.to_string();
+        let mut older_than: Option<String> = None;
+        for _ in 0..LOOKUP_PAGES {
+            let mut query = vec![("limit", page_size.as_str()), ("exclude_reblogs", "true")];
+            if let Some(id) = &older_than {
+                query.push(("max_id", id));
+            }
+            let statuses: Vec<ListedStatus> = self.read(&url, &query, token).await?;
+            if let Some(found) = statuses
+                .iter()
+                .find(|s| s.created_at >= earliest && s.links_to(&post.url))
+            {
+                return Ok(Some(Published {
+                    remote_id: Some(found.id.clone()),
+                    remote_url: found.url.clone(),
+                }));
+            }
+            match statuses.last() {
+                Some(last) if last.created_at >= earliest => older_than = Some(last.id.clone()),
+                _ => return Ok(None),
+            }
+        }
+        tracing::warn!(
+            channel = %self.name,
+            entry_id = %post.entry_id,
+            "mastodon: the status was not among the account's {} latest; posting it",
+            LOOKUP_PAGES * LOOKUP_PAGE_SIZE
+        );
+        Ok(None)
+    }
+
+    /// The id of the token's account: from memory, else from `verify_credentials` (then
+    /// remembered). The memory keeps whose id it is, so a token of another account or
+    /// instance looks it up again.
+    async fn account_id(&self, token: &Secret) -> Result<String, PostError> {
+        let owner = owner(&self.config.base_url, token);
+        let stored = self.context.memory.get(ACCOUNT);
+        if let Some((whose, id)) = stored.as_deref().and_then(|s| s.split_once(':'))
+            && whose == owner
+        {
+            return Ok(id.to_owned());
+        }
+        #[derive(Deserialize)]
+        struct Account {
+            id: String,
+        }
+        let url = self.api_url("/api/v1/accounts/verify_credentials");
+        let account: Account = self.read(&url, &[], token).await?;
+        // The id goes into a URL path: anything but Mastodon's digits is not an account id.
+        if account.id.is_empty() || !account.id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(PostError::Pause {
+                reason: format!(
+                    "mastodon: {url} answered an account id {:?}, which is not Mastodon's. \
+                     Check base_url, then run `crier retry --channel {}`",
+                    excerpt(&account.id),
+                    self.name
+                ),
+            });
+        }
+        self.context
+            .memory
+            .set(ACCOUNT, &format!("{owner}:{}", account.id));
+        Ok(account.id)
+    }
+
+    /// A GET of the look-up, its answer read as `T`.
+    async fn read<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        query: &[(&str, &str)],
+        token: &Secret,
+    ) -> Result<T, PostError> {
+        let response = self
+            .context
+            .http
+            .get(url)
+            .query(query)
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .map_err(|e| transport_error("mastodon", &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| transport_error("mastodon", &e))?;
+        if !status.is_success() {
+            return Err(self.classify_lookup(url, status, &headers, &text));
+        }
+        serde_json::from_str(&text).map_err(|e| PostError::Pause {
+            reason: format!(
+                "mastodon: {url} answered HTTP {status} but not as Mastodon does ({e}): {}. \
+                 Check base_url, then run `crier retry --channel {}`",
+                excerpt(&text),
+                self.name
+            ),
+        })
+    }
+
+    /// A failed look-up: whether the status exists stays unknown, so nothing is posted.
+    fn classify_lookup(
+        &self,
+        url: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &str,
+    ) -> PostError {
+        let message = error_message(body);
+        match status {
+            // A token made for posting only (write:statuses) cannot read.
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => PostError::Pause {
+                reason: format!(
+                    "mastodon: looking for the status of an earlier attempt was refused (HTTP \
+                     {status} from {url}: {message}). That attempt is older than Mastodon's \
+                     one-hour idempotency window, so crier must look before posting again. \
+                     Create an access token with the {SCOPES} scopes in Preferences → \
+                     Development on {}, put it where access_token points ({}), then run `crier \
+                     retry --channel {}`",
+                    self.config.base_url,
+                    self.config.access_token.describe(),
+                    self.name
+                ),
+            },
+            _ => match self.classify(status, headers, body) {
+                PostError::Reject { reason } => PostError::Retry {
+                    reason: format!("{reason} (cannot tell whether the status exists)"),
+                    after: None,
+                },
+                other => other,
+            },
+        }
     }
 
     /// Turns an error answer into a [`PostError`], refining [`classify_status`] with what
@@ -112,7 +291,7 @@ impl Mastodon {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => PostError::Pause {
                 reason: format!(
                     "mastodon: HTTP {status}: {message}. Create a new access token with the \
-                     write:statuses scope in Preferences → Development on {}, put it where \
+                     {SCOPES} scopes in Preferences → Development on {}, put it where \
                      access_token points ({}), then run `crier retry --channel {}`",
                     self.config.base_url,
                     self.config.access_token.describe(),
@@ -157,17 +336,7 @@ impl Channel for Mastodon {
     }
 
     async fn publish(&self, post: &Post) -> Result<Published, PostError> {
-        // Read at each post so a renewed token is picked up without a restart.
-        let token = self
-            .config
-            .access_token
-            .load()
-            .map_err(|e| PostError::Pause {
-                reason: format!(
-                    "mastodon: cannot read access_token: {e}. Once it is readable, run `crier retry --channel {}`",
-                    self.name
-                ),
-            })?;
+        let token = self.token()?;
         let body = NewStatus {
             status: &post.text,
             language: language(&post.language),
@@ -209,6 +378,94 @@ impl Channel for Mastodon {
                 ),
             }),
         }
+    }
+
+    /// Within the idempotency window the same key returns the status of the earlier attempt,
+    /// if there was one; past it, the key is forgotten and the account's statuses are looked
+    /// through first. A failed look-up is returned as is rather than risk a second status.
+    async fn recover(&self, post: &Post) -> Result<Published, PostError> {
+        if within_window(post.queued_at, Utc::now()) {
+            return self.publish(post).await;
+        }
+        let token = self.token()?;
+        match self.find(post, &token).await? {
+            Some(found) => {
+                tracing::info!(
+                    channel = %self.name,
+                    entry_id = %post.entry_id,
+                    remote_id = found.remote_id.as_deref().unwrap_or_default(),
+                    "mastodon: found the status of an earlier attempt"
+                );
+                Ok(found)
+            }
+            None => self.publish(post).await,
+        }
+    }
+}
+
+/// Whether a delivery queued at `queued_at` is still inside Mastodon's idempotency window at
+/// `now`. Its first attempt, and so any status it created, came after it was queued: a
+/// delivery queued less than the window ago cannot have a status whose key was forgotten.
+fn within_window(queued_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    now - queued_at < IDEMPOTENCY_WINDOW - WINDOW_MARGIN
+}
+
+/// Whose account id is remembered: a hash of the instance and the token, so that the memory
+/// tells a changed token without storing it.
+fn owner(base_url: &str, token: &Secret) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(base_url.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(token.expose().as_bytes());
+    hasher.finalize().to_hex()[..16].to_owned()
+}
+
+/// A status of `GET /api/v1/accounts/:id/statuses`.
+#[derive(Deserialize)]
+struct ListedStatus {
+    id: String,
+    created_at: DateTime<Utc>,
+    url: Option<String>,
+    #[serde(default)]
+    content: String,
+    card: Option<Card>,
+}
+
+#[derive(Deserialize)]
+struct Card {
+    url: Option<String>,
+}
+
+impl ListedStatus {
+    /// Whether the status links to `url`: a link of its HTML content (`href`), or its preview
+    /// card. The text itself is not in the answer, only the HTML Mastodon made of it.
+    fn links_to(&self, url: &str) -> bool {
+        let card = self.card.as_ref().and_then(|c| c.url.as_deref());
+        card.is_some_and(|c| same_url(c, url)) || hrefs(&self.content).any(|h| same_url(&h, url))
+    }
+}
+
+/// The `href` values of `<a>` tags in Mastodon's HTML, unescaped.
+fn hrefs(html: &str) -> impl Iterator<Item = String> + '_ {
+    html.split("href=\"").skip(1).filter_map(|rest| {
+        let value = &rest[..rest.find('"')?];
+        Some(
+            value
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&"),
+        )
+    })
+}
+
+/// Whether two URLs are the same once normalised (case of scheme and host, default port,
+/// percent-encoding), as Mastodon normalises a link before writing it.
+fn same_url(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
@@ -452,6 +709,37 @@ mod tests {
         );
         assert_eq!(error_message("<html>oops</html>"), "<html>oops</html>");
         assert_eq!(error_message(""), "(empty answer)");
+    }
+
+    #[test]
+    fn the_idempotency_key_is_relied_on_well_within_its_hour() {
+        let queued = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        assert!(within_window(queued, queued + TimeDelta::minutes(49)));
+        assert!(!within_window(queued, queued + TimeDelta::minutes(50)));
+        assert!(!within_window(queued, queued + TimeDelta::days(3)));
+    }
+
+    #[test]
+    fn statuses_match_on_their_links_or_card() {
+        let url = "https://example.org/en/projects/a?x=1&y=2";
+        let status = |content: &str, card: Option<&str>| ListedStatus {
+            id: "1".into(),
+            created_at: DateTime::from_timestamp(0, 0).unwrap(),
+            url: None,
+            content: content.into(),
+            card: card.map(|u| Card {
+                url: Some(u.into()),
+            }),
+        };
+        let linked = r#"<p>New <a href="https://example.org/en/projects/a?x=1&amp;y=2" rel="nofollow"><span class="invisible">https://</span>example.org/en/projects/a?x=1&amp;y=2</a></p>"#;
+        assert!(status(linked, None).links_to(url));
+        assert!(status("<p>text only</p>", Some(url)).links_to(url));
+        // A longer URL that starts the same is another entry.
+        let other = r#"<a href="https://example.org/en/projects/a?x=1&amp;y=23">"#;
+        assert!(!status(other, None).links_to(url));
+        assert!(
+            !status("<p>https://example.org/en/projects/a?x=1&amp;y=2</p>", None).links_to(url)
+        );
     }
 
     #[test]

@@ -1,21 +1,26 @@
 //! X: `POST /2/tweets` (API v2), OAuth 1.0a user context or an OAuth 2.0 user token.
 //!
-//! API: <https://docs.x.com/x-api/posts/create-post>
+//! API: <https://docs.x.com/x-api/posts/create-post>,
+//! <https://docs.x.com/x-api/users/get-my-user>, <https://docs.x.com/x-api/users/get-posts>
 //!
 //! X has no idempotency key, but it refuses a post whose text repeats a recent one with
 //! "duplicate content" (HTTP 403). crier's texts carry the entry's URL, so that refusal means
-//! the post already exists: an attempt whose outcome was unknown is simply sent again and the
-//! refusal counts as success (without the post's id, which X does not give). Length follows
-//! twitter-text's weighted count ([`weighted_length`]).
+//! the post already exists: an attempt whose outcome was unknown is sent again and the refusal
+//! counts as success (without the post's id, which X does not give). X refuses repeats only
+//! for a while ([`DUPLICATE_WINDOW`]); past it, [`Channel::recover`] first looks for the post
+//! among the account's own recent posts (`GET /2/users/me`, then `/2/users/:id/tweets`),
+//! unless the channel sets `lookup = false`. Length follows twitter-text's weighted count
+//! ([`weighted_length`]).
 
 mod length;
+mod lookup;
 mod oauth1;
 mod oauth2;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use reqwest::StatusCode;
+use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -40,7 +45,25 @@ pub struct XConfig {
     /// OAuth 2.0 user token, refreshed with its refresh token.
     #[serde(skip_serializing)]
     pub oauth2: Option<OAuth2Config>,
+    /// Before sending again a post whose outcome is unknown and older than X's duplicate
+    /// window, look for it among the account's recent posts (reads X bills). Default: true.
+    #[serde(default = "default_lookup")]
+    pub lookup: bool,
 }
+
+/// On by default: a look-up happens only for a delivery whose outcome is unknown and older
+/// than [`DUPLICATE_WINDOW`] (a crash or lost answer, then a late retry), and costs one or two
+/// reads returning the few posts made since the delivery was queued; a blind re-send risks a
+/// public duplicate, which X may also count against the account as repeated content.
+fn default_lookup() -> bool {
+    true
+}
+
+/// How long crier relies on X refusing a repeated text. X documents no duration: its staff
+/// spoke of "a few hours" (twitter-development-talk, 2009), and publishing services now tell
+/// users that the same text goes through again after about 30 minutes. Half of that shortest
+/// report keeps crier on the safe side.
+pub const DUPLICATE_WINDOW: TimeDelta = TimeDelta::minutes(15);
 
 /// OAuth 1.0a credentials.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -108,7 +131,8 @@ pub struct X {
     name: String,
     config: XConfig,
     context: ChannelContext,
-    tweets_url: String,
+    /// `base_url` without its trailing slash.
+    base: String,
     oauth2: Option<oauth2::TokenSource>,
 }
 
@@ -135,30 +159,88 @@ struct CreatedData {
     id: String,
 }
 
+fn published(id: String) -> Published {
+    Published {
+        remote_url: Some(format!("https://x.com/i/web/status/{id}")),
+        remote_id: Some(id),
+    }
+}
+
 impl X {
     /// Builds the channel.
     pub fn new(name: String, config: XConfig, context: ChannelContext) -> Self {
-        let base = config.base_url.trim_end_matches('/');
-        let tweets_url = format!("{base}/2/tweets");
+        let base = config.base_url.trim_end_matches('/').to_owned();
         let oauth2 = config
             .oauth2
             .clone()
-            .map(|c| oauth2::TokenSource::new(c, base));
+            .map(|c| oauth2::TokenSource::new(c, &base));
         X {
             name,
             config,
             context,
-            tweets_url,
+            base,
             oauth2,
         }
     }
 
-    /// Sends the create request once.
-    async fn create(
+    fn no_credentials(&self) -> PostError {
+        PostError::Pause {
+            reason: format!(
+                "x: channel {} has no credentials: set [channels.oauth1] or [channels.oauth2]",
+                self.name
+            ),
+        }
+    }
+
+    /// The URL of an API path such as `/2/tweets`.
+    fn endpoint(&self, path: &str) -> Result<Url, PostError> {
+        Url::parse(&format!("{}{path}", self.base)).map_err(|e| PostError::Pause {
+            reason: format!("x: base_url {:?} is not a URL: {e}", self.config.base_url),
+        })
+    }
+
+    /// Sends one request with the channel's credentials; with OAuth 2.0, a stored access token
+    /// X no longer takes (revoked early, clock skew) is refreshed and the request sent again,
+    /// once.
+    async fn send(
         &self,
+        method: Method,
+        url: &Url,
+        json: Option<&serde_json::Value>,
+    ) -> Result<(Reply, Auth), PostError> {
+        if let Some(config) = &self.config.oauth1 {
+            let header = self.oauth1_header(config, &method, url)?;
+            let reply = self.request(method, url, header, json).await?;
+            return Ok((reply, Auth::OAuth1));
+        }
+        let Some(tokens) = &self.oauth2 else {
+            return Err(self.no_credentials());
+        };
+        let (http, memory) = (&self.context.http, &self.context.memory);
+        let access = tokens.access_token(http, memory, &self.name, None).await?;
+        let bearer = |token: &Secret| format!("Bearer {}", token.expose());
+        let reply = self
+            .request(method.clone(), url, bearer(&access.token), json)
+            .await?;
+        if reply.status != StatusCode::UNAUTHORIZED || access.refreshed {
+            return Ok((reply, Auth::OAuth2));
+        }
+        let access = tokens
+            .access_token(http, memory, &self.name, Some(&access.token))
+            .await?;
+        let reply = self
+            .request(method, url, bearer(&access.token), json)
+            .await?;
+        Ok((reply, Auth::OAuth2))
+    }
+
+    /// Sends the request once.
+    async fn request(
+        &self,
+        method: Method,
         url: &Url,
         authorization: String,
-        text: &str,
+        json: Option<&serde_json::Value>,
     ) -> Result<Reply, PostError> {
         let mut value = HeaderValue::from_str(&authorization).map_err(|_| PostError::Pause {
             reason: format!(
@@ -167,15 +249,15 @@ impl X {
             ),
         })?;
         value.set_sensitive(true);
-        let response = self
+        let mut request = self
             .context
             .http
-            .post(url.clone())
-            .header(AUTHORIZATION, value)
-            .json(&serde_json::json!({ "text": text }))
-            .send()
-            .await
-            .map_err(|e| transport_error("x", &e))?;
+            .request(method, url.clone())
+            .header(AUTHORIZATION, value);
+        if let Some(json) = json {
+            request = request.json(json);
+        }
+        let response = request.send().await.map_err(|e| transport_error("x", &e))?;
         let status = response.status();
         let headers = response.headers().clone();
         // A body cut short leaves the outcome unknown, like a timeout.
@@ -190,7 +272,12 @@ impl X {
         })
     }
 
-    fn oauth1_header(&self, config: &OAuth1Config, url: &Url) -> Result<String, PostError> {
+    fn oauth1_header(
+        &self,
+        config: &OAuth1Config,
+        method: &Method,
+        url: &Url,
+    ) -> Result<String, PostError> {
         let load = |secret: &SecretRef| -> Result<Secret, PostError> {
             secret.load().map_err(|e| PostError::Pause {
                 reason: format!("x: {e}"),
@@ -202,8 +289,9 @@ impl X {
             token: load(&config.access_token)?,
             token_secret: load(&config.access_token_secret)?,
         };
+        // The query (the look-up's parameters) is signed from the URL itself.
         Ok(oauth1::authorization(
-            "POST",
+            method.as_str(),
             url,
             &[],
             &credentials,
@@ -221,10 +309,7 @@ impl X {
         } = reply;
         if status.is_success() {
             return Ok(match serde_json::from_str::<Created>(&body) {
-                Ok(created) => Published {
-                    remote_url: Some(format!("https://x.com/i/web/status/{}", created.data.id)),
-                    remote_id: Some(created.data.id),
-                },
+                Ok(created) => published(created.data.id),
                 Err(e) => {
                     // The post exists; sending it again would only meet the duplicate refusal.
                     tracing::warn!(channel = %self.name, error = %e, "x: post created but its id is unreadable");
@@ -238,16 +323,7 @@ impl X {
         let detail = format!("x: HTTP {status}: {}", excerpt(&body));
         let channel = &self.name;
         match status {
-            StatusCode::UNAUTHORIZED => Err(PostError::Pause {
-                reason: match auth {
-                    Auth::OAuth1 => format!(
-                        "{detail}: X refused the OAuth 1.0a credentials; regenerate the access token and secret (and the API key and secret if they were regenerated) in the developer portal under Keys and tokens, put them in the configured secret files, check the system clock, then run `crier retry --channel {channel}`"
-                    ),
-                    Auth::OAuth2 => format!(
-                        "{detail}: X refused a freshly refreshed OAuth 2.0 access token; authorise crier again (scopes tweet.read tweet.write users.read offline.access), put the new refresh token in the configured secret, then run `crier retry --channel {channel}`"
-                    ),
-                },
-            }),
+            StatusCode::UNAUTHORIZED => Err(credentials_refused(&detail, channel, auth)),
             StatusCode::FORBIDDEN => forbidden(&detail, &body, channel, auth),
             StatusCode::TOO_MANY_REQUESTS => Err(PostError::Retry {
                 reason: format!("{detail} (rate limited)"),
@@ -255,6 +331,20 @@ impl X {
             }),
             _ => Err(classify_status("x", status, &headers, &body)),
         }
+    }
+}
+
+/// HTTP 401: the credentials (a freshly refreshed OAuth 2.0 token included) were refused.
+fn credentials_refused(detail: &str, channel: &str, auth: Auth) -> PostError {
+    PostError::Pause {
+        reason: match auth {
+            Auth::OAuth1 => format!(
+                "{detail}: X refused the OAuth 1.0a credentials; regenerate the access token and secret (and the API key and secret if they were regenerated) in the developer portal under Keys and tokens, put them in the configured secret files, check the system clock, then run `crier retry --channel {channel}`"
+            ),
+            Auth::OAuth2 => format!(
+                "{detail}: X refused a freshly refreshed OAuth 2.0 access token; authorise crier again (scopes tweet.read tweet.write users.read offline.access), put the new refresh token in the configured secret, then run `crier retry --channel {channel}`"
+            ),
+        },
     }
 }
 
@@ -346,52 +436,37 @@ impl Channel for X {
     }
 
     async fn publish(&self, post: &Post) -> Result<Published, PostError> {
-        let url = Url::parse(&self.tweets_url).map_err(|e| PostError::Pause {
-            reason: format!("x: base_url {:?} is not a URL: {e}", self.config.base_url),
-        })?;
-        if let Some(config) = &self.config.oauth1 {
-            let header = self.oauth1_header(config, &url)?;
-            let reply = self.create(&url, header, &post.text).await?;
-            return self.outcome(reply, Auth::OAuth1);
-        }
-        let Some(tokens) = &self.oauth2 else {
-            return Err(PostError::Pause {
-                reason: format!(
-                    "x: channel {} has no credentials: set [channels.oauth1] or [channels.oauth2]",
-                    self.name
-                ),
-            });
-        };
-        let (http, memory) = (&self.context.http, &self.context.memory);
-        let mut access = tokens.access_token(http, memory, &self.name, None).await?;
-        let mut reply = self
-            .create(
-                &url,
-                format!("Bearer {}", access.token.expose()),
-                &post.text,
-            )
-            .await?;
-        // A stored token X no longer takes (revoked early, clock skew): refresh it, once.
-        if reply.status == StatusCode::UNAUTHORIZED && !access.refreshed {
-            access = tokens
-                .access_token(http, memory, &self.name, Some(&access.token))
-                .await?;
-            reply = self
-                .create(
-                    &url,
-                    format!("Bearer {}", access.token.expose()),
-                    &post.text,
-                )
-                .await?;
-        }
-        self.outcome(reply, Auth::OAuth2)
+        let url = self.endpoint("/2/tweets")?;
+        let text = serde_json::json!({ "text": post.text });
+        let (reply, auth) = self.send(Method::POST, &url, Some(&text)).await?;
+        self.outcome(reply, auth)
     }
 
-    /// Sends the post again: if the first attempt went through, X refuses the repeat as
-    /// duplicate content, which [`X::publish`] reports as published. Looking the post up
-    /// instead would need read access that X's lower API tiers barely grant.
+    /// Within [`DUPLICATE_WINDOW`] of the delivery, sends the post again: if an earlier attempt
+    /// went through, X refuses the repeat as duplicate content, which [`X::publish`] reports as
+    /// published. Past it, looks for the post among the account's recent posts first, unless
+    /// `lookup = false`; a failed look-up is returned as is rather than risk a second post.
     async fn recover(&self, post: &Post) -> Result<Published, PostError> {
-        tracing::info!(channel = %self.name, entry_id = %post.entry_id, "x: re-sending a post whose outcome is unknown; a duplicate refusal means it was published");
-        self.publish(post).await
+        // The first attempt, and any post it made, came after the delivery was queued.
+        let within_window = Utc::now() - post.queued_at < DUPLICATE_WINDOW;
+        if within_window || !self.config.lookup {
+            if !within_window {
+                tracing::warn!(channel = %self.name, entry_id = %post.entry_id, "x: re-sending a post whose outcome is unknown without looking for it (lookup = false); X may no longer refuse it as a duplicate");
+            }
+            tracing::info!(channel = %self.name, entry_id = %post.entry_id, "x: re-sending a post whose outcome is unknown; a duplicate refusal means it was published");
+            return self.publish(post).await;
+        }
+        match self.find(post).await? {
+            Some(found) => {
+                tracing::info!(
+                    channel = %self.name,
+                    entry_id = %post.entry_id,
+                    remote_id = found.remote_id.as_deref().unwrap_or_default(),
+                    "x: found the post of an earlier attempt"
+                );
+                Ok(found)
+            }
+            None => self.publish(post).await,
+        }
     }
 }

@@ -355,6 +355,9 @@ impl Store {
 
     /// Re-queues dead, failed and held deliveries (optionally of one channel or one entry)
     /// to be sent now with fresh attempts, and lifts the pause of the channels concerned.
+    /// A delivery that was attempted keeps one attempt on its count: an earlier attempt may
+    /// have published the post, and a count above zero is what makes the engine resolve it
+    /// through the channel's `recover` instead of posting blind.
     /// Returns (deliveries re-queued, channels un-paused).
     pub fn retry(
         &mut self,
@@ -368,7 +371,8 @@ impl Store {
         })?;
         let requeued = tx
             .execute(
-                "UPDATE deliveries SET state = 'pending', attempts = 0, due_at = ?3, updated_at = ?3
+                "UPDATE deliveries SET state = 'pending', attempts = MIN(attempts, 1), due_at = ?3,
+                     updated_at = ?3
                  WHERE state IN ('dead', 'failed', 'held')
                    AND (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR entry_id = ?2)",
                 params![channel, entry, timestamp(now)],
@@ -382,7 +386,10 @@ impl Store {
                 tx.commit()?;
                 Ok((n, unpaused))
             })
-            .map_err(|e| StoreError::Sql { path: self.path.clone(), error: e })?;
+            .map_err(|e| StoreError::Sql {
+                path: self.path.clone(),
+                error: e,
+            })?;
         Ok(requeued)
     }
 
@@ -602,10 +609,46 @@ mod tests {
         assert_eq!(store.channel_paused("fb").unwrap(), None);
         let due = store.due_deliveries("fb", now()).unwrap();
         assert_eq!(due.len(), 2);
-        assert!(
-            due.iter()
-                .all(|d| d.attempts == 0 && d.state == DeliveryState::Pending)
-        );
+        assert!(due.iter().all(|d| d.state == DeliveryState::Pending));
+        // The attempted one keeps that it may be out; the held one was never sent.
+        let attempts: Vec<(&str, u32)> = due
+            .iter()
+            .map(|d| (d.entry_id.as_str(), d.attempts))
+            .collect();
+        assert_eq!(attempts, [("a", 1), ("b", 0)]);
+    }
+
+    /// `crier retry` used to set attempts to 0, so a delivery given up after a timeout (its
+    /// post maybe out) was next sent as a blind first attempt, through `publish`.
+    #[test]
+    fn retry_keeps_that_an_attempted_delivery_may_already_be_posted() {
+        let (_dir, mut store) = store();
+        store
+            .apply(
+                &Batch {
+                    deliveries: vec![queued("a", "masto", DeliveryState::Pending)],
+                    ..Batch::default()
+                },
+                now(),
+            )
+            .unwrap();
+        let id = store.due_deliveries("masto", now()).unwrap()[0].id;
+        for _ in 0..3 {
+            store.mark_sending(id, now()).unwrap();
+            store
+                .mark_failed(id, "mastodon: request timed out", now(), now())
+                .unwrap();
+        }
+        store
+            .mark_dead(id, "gave up after 3 attempts", now())
+            .unwrap();
+
+        assert_eq!(store.retry(None, None, now()).unwrap(), (1, 0));
+
+        let due = store.due_deliveries("masto", now()).unwrap();
+        assert_eq!(due[0].state, DeliveryState::Pending);
+        // Above zero: the engine's next try goes through `recover`, with fresh attempts left.
+        assert_eq!(due[0].attempts, 1);
     }
 
     #[test]
