@@ -12,7 +12,9 @@
 //! transaction that marks that attempt, with the key the network stores it under where crier
 //! chooses it (Bluesky). Every later attempt sends the frozen post, so an entry edited between
 //! a lost answer and the retry cannot give the network a second, different post, and a
-//! network recognises its own post on look-up by what was really sent.
+//! network recognises its own post on look-up by what was really sent. Only a post the
+//! network refused for good, which is known not to be there, is dropped: `crier retry` renders
+//! it again.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -464,7 +466,7 @@ impl ChannelRound<'_> {
             }
             Err(PostError::Reject { reason }) => {
                 tracing::error!(channel = %name, entry_id = %delivery.entry_id, reason, "post refused, delivery given up");
-                self.store().mark_dead(delivery.id, &reason, now)?;
+                self.store().mark_refused(delivery.id, &reason, now)?;
                 self.report.dead.push(outcome(&name, delivery, reason));
             }
             Err(PostError::Pause { reason }) => {
@@ -1060,6 +1062,31 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         ]);
         let report = round(&config, &store, &script, now(), false).await;
         assert_eq!((report.dead.len(), report.sent.len()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_refused_post_is_rendered_again_after_crier_retry() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        let refused = Err(PostError::Reject {
+            reason: "text refused".into(),
+        });
+        let script = Scripted::new(vec![refused, ok("1")]);
+        round(&config, &store, &script, now(), false).await;
+        assert_eq!(store.lock().unwrap().deliveries().unwrap()[0].post, None);
+        // The operator changes what was refused, then re-queues the delivery.
+        edit_title(&store, "a", "Title a, reworded", now());
+        store.lock().unwrap().retry(None, Some("a"), now()).unwrap();
+        round(&config, &store, &script, now(), false).await;
+        let calls = script.requests();
+        assert_eq!(calls[0].post.text, "Title a https://example.org/a/");
+        assert_eq!(calls[1].kind, "publish");
+        assert_eq!(
+            calls[1].post.text,
+            "Title a, reworded https://example.org/a/"
+        );
+        assert_ne!(calls[1].post.key, calls[0].post.key);
+        assert_eq!(states(&store), [("a".into(), DeliveryState::Sent, 1)]);
     }
 
     #[tokio::test]

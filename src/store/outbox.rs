@@ -340,6 +340,21 @@ impl Store {
         )
     }
 
+    /// Gives up a post the network refused for good. Nothing was published, so the frozen post
+    /// is dropped: `crier retry` renders the entry again, changed to get past the refusal.
+    pub fn mark_refused(
+        &mut self,
+        id: i64,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET state = 'dead', last_error = ?2, updated_at = ?3, post = NULL
+             WHERE id = ?1",
+            params![id, error, timestamp(now)],
+        )
+    }
+
     /// Puts a delivery back to `pending` without counting the attempt (its channel paused
     /// before anything was published).
     pub fn release(&mut self, id: i64, error: &str, now: DateTime<Utc>) -> Result<(), StoreError> {

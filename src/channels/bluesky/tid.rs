@@ -31,9 +31,7 @@ pub(super) fn encode(micros: u64, clock_id: u16) -> String {
         .collect()
 }
 
-/// The record key of a stamp the state issued once: unique because the stamp is (the clock id
-/// stays 0, so these keys never equal one of [`for_delivery`] made for a delivery queued in
-/// the same microsecond unless its id is a multiple of 1,024).
+/// The record key of a key stamp, as unique as the stamp (the clock id stays 0).
 pub(super) fn from_stamp(stamp: u64) -> String {
     encode(stamp, 0)
 }
