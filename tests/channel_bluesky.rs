@@ -1,6 +1,8 @@
 //! The Bluesky channel against a mock PDS on 127.0.0.1: the session's life (creation, reuse
 //! across runs, refresh, refusal), the exact record sent, link-card images, and every way a
-//! post can fail or half-succeed without ending up posted twice.
+//! post can fail or half-succeed without ending up posted twice, or counted as posted when
+//! the record under its key is another post. The last tests drive the delivery engine over
+//! a state, which chooses the record keys.
 
 mod common;
 
@@ -12,11 +14,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crier::channels::bluesky::{Bluesky, BlueskyConfig};
-use crier::channels::{Channel, ChannelContext, InMemory, Memory, Post, PostError};
+use crier::channels::{Attempt, Channel, ChannelContext, InMemory, Memory, Post, PostError};
+use crier::config::Config;
+use crier::engine::deliver::{DeliverOptions, DeliveryReport};
 use crier::entry::Image;
 use crier::secrets::SecretRef;
+use crier::store::outbox::{DeliveryState, NewDelivery};
+use crier::store::{Batch, EntryRecord, EntryStatus, Store};
 use serde_json::{Value, json};
 use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{body_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -113,6 +120,7 @@ fn queued_at() -> DateTime<Utc> {
         .to_utc()
 }
 
+/// A post of delivery `delivery_id`, with the record key the engine would have given it.
 fn post(delivery_id: i64) -> Post {
     Post {
         delivery_id,
@@ -120,18 +128,24 @@ fn post(delivery_id: i64) -> Post {
         title: "Fête à Montréal".into(),
         summary: "Une fête de quartier.".into(),
         language: "fr".into(),
+        key: Some(expected_rkey(delivery_id)),
         ..common::post("fete", TEXT, "https://example.org/fete/?lang=fr")
     }
 }
 
 /// The TID of the spec (<https://atproto.com/specs/tid>), written again from it.
-fn expected_rkey(queued_at: DateTime<Utc>, delivery_id: i64) -> String {
-    let value = ((queued_at.timestamp_micros() as u64) << 10) | (delivery_id as u64 % 1024);
+fn tid(micros: u64, clock_id: u64) -> String {
+    let value = (micros << 10) | (clock_id % 1024);
     let alphabet = b"234567abcdefghijklmnopqrstuvwxyz";
     (0..13)
         .rev()
         .map(|digit| char::from(alphabet[((value >> (5 * digit)) & 31) as usize]))
         .collect()
+}
+
+/// The record key of [`post`]`(delivery_id)`: a TID of a stamp, clock id 0.
+fn expected_rkey(delivery_id: i64) -> String {
+    tid(1_748_779_200_000_000 + delivery_id as u64, 0)
 }
 
 fn created(rkey: &str) -> ResponseTemplate {
@@ -164,7 +178,7 @@ fn retry_reason(result: Result<crier::channels::Published, PostError>) -> String
 async fn creates_a_session_then_the_exact_record() {
     let f = Fixture::new().await;
     f.expect_session(1).await;
-    let rkey = expected_rkey(queued_at(), 42);
+    let rkey = expected_rkey(42);
     mount_create(&f.server, "access-1", created(&rkey), 1).await;
 
     let published = f.channel().publish(&post(42)).await.unwrap();
@@ -254,7 +268,7 @@ async fn an_expired_token_is_refreshed() {
     let f = Fixture::new().await;
     f.remember_session("access-old", "refresh-old");
     f.expect_session(0).await;
-    let rkey = expected_rkey(queued_at(), 3);
+    let rkey = expected_rkey(3);
     mount_create(
         &f.server,
         "access-old",
@@ -296,13 +310,7 @@ async fn a_failed_refresh_creates_a_new_session() {
         .mount(&f.server)
         .await;
     f.expect_session(1).await;
-    mount_create(
-        &f.server,
-        "access-1",
-        created(&expected_rkey(queued_at(), 4)),
-        1,
-    )
-    .await;
+    mount_create(&f.server, "access-1", created(&expected_rkey(4)), 1).await;
 
     f.channel().publish(&post(4)).await.unwrap();
 }
@@ -387,13 +395,7 @@ async fn the_image_becomes_the_link_card_thumbnail() {
         .expect(1)
         .mount(&f.server)
         .await;
-    mount_create(
-        &f.server,
-        "access-1",
-        created(&expected_rkey(queued_at(), 7)),
-        1,
-    )
-    .await;
+    mount_create(&f.server, "access-1", created(&expected_rkey(7)), 1).await;
 
     f.channel()
         .publish(&with_image(&f.server, 7))
@@ -416,13 +418,7 @@ async fn an_oversized_or_non_image_file_is_left_out_not_the_post() {
             .expect(0)
             .mount(&f.server)
             .await;
-        mount_create(
-            &f.server,
-            "access-1",
-            created(&expected_rkey(queued_at(), 8)),
-            1,
-        )
-        .await;
+        mount_create(&f.server, "access-1", created(&expected_rkey(8)), 1).await;
 
         f.channel()
             .publish(&with_image(&f.server, 8))
@@ -550,7 +546,7 @@ async fn a_create_lost_on_the_way_back_is_found_by_recover() {
     let reason = retry_reason(channel.publish(&post(11)).await);
     assert!(reason.contains("timed out"), "{reason}");
 
-    let rkey = expected_rkey(queued_at(), 11);
+    let rkey = expected_rkey(11);
     let published = channel.recover(&post(11)).await.unwrap();
     assert_eq!(
         published.remote_url.as_deref(),
@@ -601,7 +597,7 @@ async fn a_server_error_without_the_record_retries() {
     .await;
     Mock::given(method("GET"))
         .and(path("/xrpc/com.atproto.repo.getRecord"))
-        .and(query_param("rkey", expected_rkey(queued_at(), 14)))
+        .and(query_param("rkey", expected_rkey(14)))
         .respond_with(xrpc_error(400, "RecordNotFound", "Could not locate record"))
         .expect(1)
         .mount(&f.server)
@@ -638,7 +634,7 @@ async fn a_server_error_retries_on_the_backoff_not_at_the_hourly_reset() {
     .await;
     Mock::given(method("GET"))
         .and(path("/xrpc/com.atproto.repo.getRecord"))
-        .and(query_param("rkey", expected_rkey(queued_at(), 15)))
+        .and(query_param("rkey", expected_rkey(15)))
         .respond_with(limits(xrpc_error(
             400,
             "RecordNotFound",
@@ -701,4 +697,263 @@ async fn length_is_counted_in_graphemes() {
     assert_eq!(channel.count("👩‍👩‍👧 é"), 3);
     assert_eq!(channel.count("e\u{301}"), 1);
     assert_eq!(channel.name(), "bsky");
+}
+
+/// What the mock PDS holds under `rkey`, as createRecord would have stored `text` and `url`.
+fn stored_record(text: &str, url: &str) -> Value {
+    json!({
+        "$type": "app.bsky.feed.post",
+        "text": text,
+        "createdAt": "2025-06-01T12:00:00.123Z",
+        "embed": {"$type": "app.bsky.embed.external", "external": {"uri": url, "title": "", "description": ""}},
+    })
+}
+
+#[tokio::test]
+async fn a_delivery_an_older_crier_attempted_is_looked_up_under_the_key_it_derived() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let pds = mount_pds(&f).await;
+    // Queue time and the delivery id's low 10 bits: the key crier derived before keys were kept.
+    let derived = tid(queued_at().timestamp_micros() as u64, 21);
+    pds.records.lock().unwrap().insert(
+        derived.clone(),
+        stored_record(TEXT, "https://example.org/fete/?lang=fr"),
+    );
+
+    let older = Post {
+        key: None,
+        ..post(21)
+    };
+    let published = f.channel().recover(&older).await.unwrap();
+
+    assert_eq!(
+        published.remote_url.as_deref(),
+        Some(format!("https://bsky.app/profile/{DID}/post/{derived}").as_str())
+    );
+    assert_eq!(pds.records.lock().unwrap().len(), 1);
+    assert!(
+        f.requests_to("com.atproto.repo.createRecord")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_look_up_finding_a_different_post_does_not_count_as_this_one() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let pds = mount_pds(&f).await;
+    let rkey = expected_rkey(22);
+    let other = stored_record(
+        "Another entry https://example.org/other/",
+        "https://example.org/other/",
+    );
+    pds.records
+        .lock()
+        .unwrap()
+        .insert(rkey.clone(), other.clone());
+    let channel = f.channel();
+
+    // After an unknown outcome: getRecord finds the other post.
+    let reason = retry_reason(channel.recover(&post(22)).await);
+    assert!(reason.contains("another post"), "{reason}");
+    assert!(reason.contains(&rkey), "{reason}");
+    // A first attempt: createRecord answers 500, getRecord finds the other post.
+    let reason = retry_reason(channel.publish(&post(22)).await);
+    assert!(reason.contains("another post"), "{reason}");
+    // The engine's call tells it apart, to give the post a new key.
+    assert!(matches!(
+        channel.attempt(&post(22), true).await,
+        Ok(Attempt::KeyTaken { .. })
+    ));
+    assert_eq!(
+        *pds.records.lock().unwrap(),
+        BTreeMap::from([(rkey, other)])
+    );
+
+    // Under a fresh key it is posted.
+    let fresh = Post {
+        key: Some(expected_rkey(23)),
+        ..post(22)
+    };
+    channel.publish(&fresh).await.unwrap();
+    let records = pds.records.lock().unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[&expected_rkey(23)]["text"], TEXT);
+}
+
+/// A state holding entries `e0`…`e1024`, all queued in one cycle: `e0` and `e1024` on the
+/// Bluesky channel `bsky` (deliveries 1 and 1025, 1,024 apart), the others on a channel that
+/// is not configured, so that only those two are sent.
+fn state_past_1024(dir: &std::path::Path, at: DateTime<Utc>) -> Store {
+    let mut store = Store::open(&dir.join("state.sqlite3")).unwrap();
+    let mut batch = Batch::default();
+    for i in 0..=1024 {
+        let entry = common::entry(&format!("e{i}"), "2025-06-01T10:00:00Z");
+        batch.deliveries.push(NewDelivery {
+            entry_id: entry.id.clone(),
+            channel: if i % 1024 == 0 { "bsky" } else { "elsewhere" }.into(),
+            state: DeliveryState::Pending,
+            queued_at: at,
+            reason: None,
+        });
+        batch.upserts.push(EntryRecord {
+            content_hash: entry.content_hash(),
+            doc_key: format!("{}.md", entry.id),
+            entry,
+            source: "content".into(),
+            fingerprint: "1:1".into(),
+            status: EntryStatus::Live,
+        });
+    }
+    store.apply(&batch, at).unwrap();
+    store
+}
+
+/// A config with the one channel `bsky` on the fixture's server.
+fn engine_config(f: &Fixture) -> Config {
+    let password = common::secret_file(f.dir.path(), "bluesky.password", PASSWORD);
+    let text = format!(
+        r#"
+[site]
+title = "T"
+base_url = "https://example.org"
+[[sources]]
+type = "directory"
+path = "content"
+[announce]
+per_run_cap = 2000
+[[channels]]
+type = "bluesky"
+name = "bsky"
+base_url = "{}"
+handle = "{HANDLE}"
+app_password = {}
+template = "{{{{ title }}}} {{{{ url }}}}"
+"#,
+        f.server.uri(),
+        password.inline()
+    );
+    let mut config = Config::parse(&text, &f.dir.path().join("crier.toml")).unwrap();
+    config.resolve_paths(f.dir.path());
+    config.validate().unwrap();
+    config
+}
+
+/// One delivery round at `at`.
+async fn deliver(config: &Config, store: &Arc<Mutex<Store>>, at: DateTime<Utc>) -> DeliveryReport {
+    let options = DeliverOptions {
+        now: at,
+        dry_run: false,
+    };
+    crier::engine::deliver::deliver(config, store.clone(), options, &CancellationToken::new())
+        .await
+        .unwrap()
+}
+
+/// The texts the PDS holds, sorted.
+fn texts(pds: &Pds) -> Vec<String> {
+    let records = pds.records.lock().unwrap();
+    let mut texts: Vec<String> = records
+        .values()
+        .map(|r| r["text"].as_str().unwrap().to_owned())
+        .collect();
+    texts.sort();
+    texts
+}
+
+#[tokio::test]
+async fn two_deliveries_1024_apart_in_one_cycle_are_both_posted() {
+    let f = Fixture::new().await;
+    f.expect_session(1).await;
+    let pds = mount_pds(&f).await;
+    let config = engine_config(&f);
+    let at = queued_at();
+    let store = Arc::new(Mutex::new(state_past_1024(f.dir.path(), at)));
+
+    let report = deliver(&config, &store, at).await;
+
+    assert_eq!(report.sent.len(), 2, "{report:?}");
+    // Once the second shared the first's key: its createRecord failed, getRecord found the
+    // first one's post, and it was marked sent without ever being posted.
+    assert_eq!(
+        texts(&pds),
+        [
+            "Title e0 https://example.org/e0/",
+            "Title e1024 https://example.org/e1024/"
+        ]
+    );
+    let sent: Vec<_> = store
+        .lock()
+        .unwrap()
+        .deliveries()
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.channel == "bsky")
+        .map(|d| (d.state, d.remote_url))
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|(state, _)| *state == DeliveryState::Sent));
+    assert_ne!(sent[0].1, sent[1].1);
+}
+
+#[tokio::test]
+async fn a_retry_finding_another_deliverys_post_under_its_key_posts_its_own() {
+    let f = Fixture::new().await;
+    f.expect_session(1).await;
+    let pds = mount_pds(&f).await;
+    let config = engine_config(&f);
+    let at = queued_at();
+    let store = Arc::new(Mutex::new(state_past_1024(f.dir.path(), at)));
+    // As an older crier left it: e0 posted under the key it derived (queue time, clock id
+    // 1025 mod 1024 = 1), e1024 killed while sending under the same derived key.
+    let shared = tid(at.timestamp_micros() as u64, 1);
+    pds.records.lock().unwrap().insert(
+        shared.clone(),
+        stored_record(
+            "Title e0 https://example.org/e0/",
+            "https://example.org/e0/",
+        ),
+    );
+    {
+        let mut store = store.lock().unwrap();
+        let ids: Vec<_> = store
+            .deliveries()
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.channel == "bsky")
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(ids, [1, 1025]);
+        store.mark_sending(ids[0], at).unwrap();
+        store
+            .mark_sent(ids[0], None, Some("https://bsky.app/e0"), at)
+            .unwrap();
+        store.mark_sending(ids[1], at).unwrap();
+    }
+
+    let report = deliver(&config, &store, at + chrono::Duration::minutes(1)).await;
+
+    assert_eq!(report.sent.len(), 1, "{report:?}");
+    assert_eq!(
+        texts(&pds),
+        [
+            "Title e0 https://example.org/e0/",
+            "Title e1024 https://example.org/e1024/"
+        ]
+    );
+    let e1024 = store
+        .lock()
+        .unwrap()
+        .deliveries()
+        .unwrap()
+        .into_iter()
+        .find(|d| d.entry_id == "e1024")
+        .unwrap();
+    assert_eq!(e1024.state, DeliveryState::Sent);
+    assert_ne!(
+        e1024.remote_url.as_deref(),
+        Some(format!("https://bsky.app/profile/{DID}/post/{shared}").as_str())
+    );
 }

@@ -4,17 +4,25 @@
 //! it runs to completion, and every entry must be on every channel exactly once. Every line
 //! crier printed in all those runs is also checked for the secrets.
 //!
-//! The delays and the moments of the kills come from a generator seeded by `CRIER_TEST_SEED`
-//! (printed when the test starts), so a failing sequence can be run again.
+//! The batch is large enough that one cycle queues more than 1,024 deliveries (an older crier
+//! gave two Bluesky deliveries of such a cycle the same record key, and lost one of the
+//! posts), and after each kill the entries a network has but another lacks (those in flight)
+//! get a new title: a retry that rendered the entry again would give X and Facebook a
+//! different text, which they would post a second time.
+//!
+//! The delays, the moments of the kills and so the edits come from a generator seeded by
+//! `CRIER_TEST_SEED` (printed when the test starts), so a failing sequence can be run again.
 
 #![cfg(unix)]
 
 mod common;
 
 use std::collections::HashMap;
-use std::process::Stdio;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{OutputText, Site, entry_file};
 use rand::rngs::StdRng;
@@ -23,9 +31,10 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-/// New entries at the start; one more is added after every run that finished before its kill,
-/// so that there is always something in flight to interrupt.
-const FIRST_BATCH: usize = 6;
+/// New entries at the start: on four channels, 1,040 deliveries queued by one cycle. One more
+/// is added after every run that finished before its kill, so that there is always something
+/// in flight to interrupt.
+const FIRST_BATCH: usize = 260;
 const KILLS: usize = 50;
 const SECRETS: [&str; 7] = [
     "masto-secret-token-11",
@@ -241,10 +250,93 @@ impl Respond for Facebook {
 }
 
 fn entry(site: &Site, i: usize, date: &str) {
+    titled(site, i, &format!("Project {i}"), date);
+}
+
+/// Entry `i` with `title`; its URL comes from its file name and stays.
+fn titled(site: &Site, i: usize, title: &str, date: &str) {
     site.write_entry(
         &format!("content/project-{i}.md"),
-        &entry_file(&format!("Project {i}"), date).body("A project."),
+        &entry_file(title, date).body("A project."),
     );
+}
+
+/// When a run is killed: once it logged `posts` announcements (0: counting from its start,
+/// which also lands in the cycle), `delay` later.
+struct KillAt {
+    posts: usize,
+    delay: Duration,
+}
+
+impl KillAt {
+    fn draw(rng: &mut StdRng) -> KillAt {
+        let posts = rng.random_range(0..6);
+        let ms = if posts == 0 {
+            rng.random_range(2..90)
+        } else {
+            rng.random_range(0..40)
+        };
+        KillAt {
+            posts,
+            delay: Duration::from_millis(ms),
+        }
+    }
+}
+
+/// Runs `command` and kills it with SIGKILL at `at` (no handler, no cleanup, like a power
+/// cut), unless it ends first. Returns its output and whether the kill was what ended it.
+fn run_until_killed(mut command: Command, at: &KillAt) -> (Output, bool) {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let posted = Arc::new(AtomicUsize::new(0));
+    let stderr = child.stderr.take().unwrap();
+    let counter = Arc::clone(&posted);
+    let log = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let mut reader = BufReader::new(stderr);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            if String::from_utf8_lossy(&line).contains(" posted") {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            text.append(&mut line);
+        }
+        text
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        text
+    });
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while posted.load(Ordering::SeqCst) < at.posts
+        && child.try_wait().unwrap().is_none()
+        && Instant::now() < give_up
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(at.delay);
+    let killed = child.kill().is_ok();
+    let status = child.wait().unwrap();
+    let output = Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: log.join().unwrap(),
+    };
+    (output, killed)
+}
+
+/// The numbers of the entries some network has and another lacks: in flight at a kill.
+fn in_flight(ledgers: &[&Ledger], entries: usize) -> Vec<usize> {
+    let counts: Vec<HashMap<String, usize>> = ledgers.iter().map(|l| l.counts()).collect();
+    (1..=entries)
+        .filter(|i| {
+            let url = format!("https://example.org/project-{i}/");
+            let posted = counts.iter().filter(|c| c.contains_key(&url)).count();
+            posted > 0 && posted < counts.len()
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,7 +385,7 @@ path = "content"
 permalink = "/{{slug}}/"
 
 [announce]
-per_run_cap = 1000
+per_run_cap = 5000
 max_attempts = 1000
 request_timeout = "5s"
 
@@ -357,25 +449,30 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         entry(&site, i, &today);
     }
 
+    let ledgers = [
+        &mastodon.ledger,
+        &bluesky.ledger,
+        &x.ledger,
+        &facebook.ledger,
+    ];
     let mut kills = 0;
     let mut attempts = 0;
+    let mut edits = 0;
     while kills < KILLS && attempts < KILLS * 8 {
         attempts += 1;
-        let wait = rng.random_range(2..90);
-        let mut command = run.command();
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let output = tokio::task::spawn_blocking(move || {
-            let mut child = command.spawn().unwrap();
-            std::thread::sleep(Duration::from_millis(wait));
-            // On Unix, Child::kill is SIGKILL: no handler, no cleanup, like a power cut.
-            let killed = child.kill().is_ok();
-            (child.wait_with_output().unwrap(), killed)
-        })
-        .await
-        .unwrap();
-        let (output, killed) = output;
+        let at = KillAt::draw(&mut rng);
+        let command = run.command();
+        let (output, killed) = tokio::task::spawn_blocking(move || run_until_killed(command, &at))
+            .await
+            .unwrap();
         if killed && output.status.code().is_none() {
             kills += 1;
+            // A post that reached a network without its answer reaching crier is retried by the
+            // next run, after this edit.
+            for i in in_flight(&ledgers, entries) {
+                edits += 1;
+                titled(&site, i, &format!("Project {i}, edit {edits}"), &today);
+            }
         } else {
             entries += 1;
             entry(&site, entries, &today);
@@ -383,6 +480,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         collect(output);
     }
     assert!(kills >= KILLS, "only {kills} runs were killed mid-way");
+    assert!(edits > 0, "no entry was in flight at a kill");
 
     // Let it finish: a few undisturbed runs until nothing is due.
     for _ in 0..5 {
@@ -421,7 +519,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         );
     }
     eprintln!(
-        "{kills} kills in {attempts} runs, {entries} entries, {:?}",
+        "{kills} kills in {attempts} runs, {entries} entries, {edits} edits, {:?}",
         started.elapsed()
     );
 }

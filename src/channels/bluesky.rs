@@ -4,12 +4,14 @@
 //! API: <https://docs.bsky.app/docs/advanced-guides/posts>,
 //! <https://docs.bsky.app/docs/api/com-atproto-repo-create-record>
 //!
-//! createRecord is not idempotent, so each delivery gets a fixed record key (a TID derived from
-//! the delivery, see [`tid`]): after an attempt with an unknown outcome, `recover` asks
+//! createRecord is not idempotent, so each delivery gets a record key of its own (a TID made
+//! from a stamp the state never issues twice, see [`tid`]) that the engine keeps with the
+//! post: after an attempt with an unknown outcome, `recover` asks
 //! `com.atproto.repo.getRecord` whether the post exists before creating it. Released PDS
 //! versions answer the creation of an existing record with a 500 (others with 409
 //! `RecordAlreadyExists`), so such answers are also checked with getRecord before they count as
-//! failures.
+//! failures. A record found under the key counts as this post only if it is this post (same
+//! text and link): anything else under the key is another post, and this one gets a new key.
 
 mod facets;
 mod session;
@@ -25,8 +27,8 @@ use serde_json::{Value, json};
 use unicode_segmentation::UnicodeSegmentation;
 
 use self::session::{Renewal, Session};
-use self::xrpc::Answer;
-use super::{Channel, ChannelContext, Post, PostError, Published};
+use self::xrpc::{Answer, NETWORK};
+use super::{Attempt, Channel, ChannelContext, Post, PostError, Published};
 use crate::secrets::SecretRef;
 use crate::values::HttpUrl;
 
@@ -124,7 +126,7 @@ impl Bluesky {
     }
 
     /// Creates the post's record.
-    async fn create(&self, post: &Post, rkey: &str) -> Result<Published, PostError> {
+    async fn create(&self, post: &Post, rkey: &str) -> Result<Attempt, PostError> {
         const METHOD: &str = "com.atproto.repo.createRecord";
         let thumb = self.thumb(post).await?;
         let record = record(post, thumb);
@@ -148,7 +150,8 @@ impl Bluesky {
                 uri: String,
             }
             let created: Created = answer.json(METHOD)?;
-            return Ok(published(&session.did, rkey, Some(created.uri)));
+            let published = published(&session.did, rkey, Some(created.uri));
+            return Ok(Attempt::Published(published));
         }
         let exists = answer.status == StatusCode::CONFLICT
             || answer.error().as_deref() == Some("RecordAlreadyExists");
@@ -165,21 +168,39 @@ impl Bluesky {
             other => other,
         };
         match self.lookup(rkey).await {
-            Ok(Some(found)) => {
+            Ok(Some(found)) if found.is(post) => {
                 tracing::info!(
                     channel = %self.name,
                     rkey,
                     "createRecord failed but the post exists: {}",
                     answer.describe()
                 );
-                Ok(found)
+                Ok(Attempt::Published(found.published))
             }
+            Ok(Some(_)) => Ok(self.key_taken(post, rkey)),
             Ok(None) | Err(_) => Err(failure),
         }
     }
 
-    /// The post with record key `rkey`, if it exists.
-    async fn lookup(&self, rkey: &str) -> Result<Option<Published>, PostError> {
+    /// What to do when the record under `rkey` is not `post`. A PDS never replaces a record
+    /// on createRecord, so while another record holds the key, this post was not created under
+    /// it, whatever an earlier attempt's fate: creating it under a fresh key cannot make a
+    /// duplicate. Looking for it elsewhere would not find it either: every key this delivery
+    /// used before was recorded with its post and checked the same way. Posting again under
+    /// this key would fail forever, and counting the other post as this one (what crier once
+    /// did) would lose this one. The engine records the fresh key before sending under it, so
+    /// an attempt interrupted after that looks the post up under the fresh key.
+    fn key_taken(&self, post: &Post, rkey: &str) -> Attempt {
+        let reason = format!(
+            "{NETWORK}: record key {rkey} holds another post than delivery {}'s",
+            post.delivery_id
+        );
+        tracing::warn!(channel = %self.name, entry_id = %post.entry_id, rkey, "{reason}; posting under a new key");
+        Attempt::KeyTaken { reason }
+    }
+
+    /// The record under `rkey`, if there is one.
+    async fn lookup(&self, rkey: &str) -> Result<Option<Found>, PostError> {
         const METHOD: &str = "com.atproto.repo.getRecord";
         let (session, answer) = self
             .call(|session| {
@@ -196,11 +217,16 @@ impl Bluesky {
             .await?;
         if answer.status.is_success() {
             #[derive(Deserialize)]
-            struct Found {
+            struct Record {
                 uri: Option<String>,
+                #[serde(default)]
+                value: Value,
             }
-            let found: Found = answer.json(METHOD)?;
-            return Ok(Some(published(&session.did, rkey, found.uri)));
+            let found: Record = answer.json(METHOD)?;
+            return Ok(Some(Found {
+                published: published(&session.did, rkey, found.uri),
+                record: found.value,
+            }));
         }
         if answer.error().as_deref() == Some("RecordNotFound") {
             return Ok(None);
@@ -314,6 +340,37 @@ impl Bluesky {
     }
 }
 
+/// A record read with getRecord.
+struct Found {
+    /// Its names, as for a post created under its key.
+    published: Published,
+    /// The record itself.
+    record: Value,
+}
+
+impl Found {
+    /// Whether the record is `post`: its text and its link card's URL (none without a URL)
+    /// are the post's. Those two tell announcements apart: each entry has its own URL, and
+    /// the text is the one kept with the delivery, which no later edit of the entry changes.
+    fn is(&self, post: &Post) -> bool {
+        let text = self.record.get("text").and_then(Value::as_str);
+        let link = self
+            .record
+            .pointer("/embed/external/uri")
+            .and_then(Value::as_str);
+        text == Some(post.text.as_str())
+            && link == Some(post.url.as_str()).filter(|u| !u.is_empty())
+    }
+}
+
+/// The record key `post` is stored under: the one kept with it, or for a delivery an older
+/// crier attempted before keys were kept, the one that crier derived.
+fn record_key(post: &Post) -> String {
+    post.key
+        .clone()
+        .unwrap_or_else(|| tid::for_delivery(post.queued_at, post.delivery_id))
+}
+
 /// The published post with record key `rkey` in `did`'s repository.
 fn published(did: &str, rkey: &str, uri: Option<String>) -> Published {
     Published {
@@ -366,19 +423,42 @@ impl Channel for Bluesky {
     }
 
     async fn publish(&self, post: &Post) -> Result<Published, PostError> {
-        let rkey = tid::for_delivery(post.queued_at, post.delivery_id);
-        self.create(post, &rkey).await
+        published_or_retry(self.attempt(post, false).await)
     }
 
     async fn recover(&self, post: &Post) -> Result<Published, PostError> {
-        let rkey = tid::for_delivery(post.queued_at, post.delivery_id);
+        published_or_retry(self.attempt(post, true).await)
+    }
+
+    fn new_key(&self, stamp: u64) -> Option<String> {
+        Some(tid::from_stamp(stamp))
+    }
+
+    async fn attempt(&self, post: &Post, uncertain: bool) -> Result<Attempt, PostError> {
+        let rkey = record_key(post);
+        if !uncertain {
+            return self.create(post, &rkey).await;
+        }
         match self.lookup(&rkey).await? {
-            Some(found) => {
+            Some(found) if found.is(post) => {
                 tracing::info!(channel = %self.name, rkey, "the post already exists");
-                Ok(found)
+                Ok(Attempt::Published(found.published))
             }
+            Some(_) => Ok(self.key_taken(post, &rkey)),
             None => self.create(post, &rkey).await,
         }
+    }
+}
+
+/// A taken key as a failure, for callers of `publish` and `recover` that cannot give the post
+/// a new key: it is not posted, and is not lost either.
+fn published_or_retry(attempt: Result<Attempt, PostError>) -> Result<Published, PostError> {
+    match attempt? {
+        Attempt::Published(published) => Ok(published),
+        Attempt::KeyTaken { reason } => Err(PostError::Retry {
+            reason,
+            after: None,
+        }),
     }
 }
 
@@ -404,7 +484,58 @@ mod tests {
                 url: "https://example.org/fete.jpg".into(),
                 alt: String::new(),
             }),
+            key: Some("3l25zusnsfck2".into()),
         }
+    }
+
+    #[test]
+    fn a_found_record_is_this_post_only_with_its_text_and_link() {
+        let found = |record: Value| Found {
+            published: published("did:plc:abc", "3l25zusnsfck2", None),
+            record,
+        };
+        let this = record(&post(), None);
+        assert!(found(this.clone()).is(&post()));
+        // Another entry's post under the same key, as when two deliveries shared one.
+        let other = record(
+            &Post {
+                text: "Other https://example.org/other/".into(),
+                url: "https://example.org/other/".into(),
+                ..post()
+            },
+            None,
+        );
+        assert!(!found(other).is(&post()));
+        // Same link, other text (an edited entry rendered again): not what was sent.
+        let mut edited = this.clone();
+        edited["text"] = json!("Fête (updated) https://example.org/fete/");
+        assert!(!found(edited).is(&post()));
+        // Same text, other card.
+        let mut recarded = this;
+        recarded["embed"]["external"]["uri"] = json!("https://example.org/else/");
+        assert!(!found(recarded).is(&post()));
+        assert!(!found(json!({})).is(&post()));
+        // A post without URL has no card.
+        let bare = record_without_extras();
+        let plain = Post {
+            text: "plain".into(),
+            url: String::new(),
+            ..post()
+        };
+        assert!(found(bare).is(&plain));
+    }
+
+    #[test]
+    fn the_kept_key_is_used_and_older_deliveries_keep_their_derived_one() {
+        assert_eq!(record_key(&post()), "3l25zusnsfck2");
+        let older = Post {
+            key: None,
+            ..post()
+        };
+        assert_eq!(
+            record_key(&older),
+            tid::for_delivery(older.queued_at, older.delivery_id)
+        );
     }
 
     #[test]

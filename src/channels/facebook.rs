@@ -654,6 +654,7 @@ mod tests {
             summary: String::new(),
             language: "en".into(),
             image: None,
+            key: None,
         }
     }
 

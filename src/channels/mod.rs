@@ -6,7 +6,9 @@
 //! network's length rules) into a published post, and classifies every failure as a
 //! [`PostError`]: retry later, pause the channel until the operator acts, or give up on this
 //! post. Sending, retrying, pacing and recording are the delivery engine's job, not the
-//! channel's.
+//! channel's. The engine stores a delivery's post when it first goes out and sends that same
+//! post at every later attempt, so a channel recognises its own post on look-up by comparing
+//! what it finds with the [`Post`] it is given.
 
 pub mod bluesky;
 mod config;
@@ -26,12 +28,14 @@ use thiserror::Error;
 use crate::entry::Image;
 pub use config::{AnnounceConfig, ChannelConfig, CommonConfig, NetworkConfig, UnreadableSecret};
 
-/// One announcement, ready to send.
+/// One announcement, ready to send: rendered for a delivery's first attempt, then the same at
+/// every later one (the engine keeps it with the delivery).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Post {
     /// Delivery id in the outbox: stable across retries and restarts (idempotency keys).
     pub delivery_id: i64,
-    /// When the delivery was queued: stable across retries (Bluesky derives its record key).
+    /// When the delivery was queued: stable across retries (Bluesky's `createdAt`, the start
+    /// of Facebook's look-up window).
     pub queued_at: DateTime<Utc>,
     /// Entry announced.
     pub entry_id: String,
@@ -47,6 +51,11 @@ pub struct Post {
     pub language: String,
     /// Lead image, for link cards.
     pub image: Option<Image>,
+    /// The key the network stores the post under, where crier chooses it (Bluesky's record
+    /// key, from [`Channel::new_key`]); `None` where the network names its posts, and for a
+    /// delivery an older crier attempted before posts were kept (Bluesky then uses the key
+    /// that crier derived from the delivery).
+    pub key: Option<String>,
 }
 
 /// A post that exists on the network.
@@ -56,6 +65,19 @@ pub struct Published {
     pub remote_id: Option<String>,
     /// Public URL of the post, when known.
     pub remote_url: Option<String>,
+}
+
+/// How an attempt that did not fail ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// The post exists on the network.
+    Published(Published),
+    /// The post's key holds another post, so this one was not created under it: the engine
+    /// records a fresh key ([`Channel::new_key`]) and sends the post again under it.
+    KeyTaken {
+        /// What was found.
+        reason: String,
+    },
 }
 
 /// Why a post did not go through, classified for the delivery engine.
@@ -151,6 +173,28 @@ pub trait Channel: Send + Sync {
     /// where it is not look the post up first.
     async fn recover(&self, post: &Post) -> Result<Published, PostError> {
         self.publish(post).await
+    }
+
+    /// The key a delivery's post is to be stored under, where crier chooses it (Bluesky's
+    /// record key); `None`, the default, where the network names its posts. `stamp` is a
+    /// number the state never issued before (microseconds, growing): the engine asks once per
+    /// delivery, and again when the key turns out to be taken, and stores the key with the
+    /// post before any request uses it.
+    fn new_key(&self, stamp: u64) -> Option<String> {
+        let _ = stamp;
+        None
+    }
+
+    /// One attempt at `post`: [`Channel::recover`] when an earlier attempt may have reached
+    /// the network (`uncertain`), [`Channel::publish`] otherwise. A network whose keys crier
+    /// chooses overrides it to tell a key taken by another post from a failure.
+    async fn attempt(&self, post: &Post, uncertain: bool) -> Result<Attempt, PostError> {
+        let published = if uncertain {
+            self.recover(post).await?
+        } else {
+            self.publish(post).await?
+        };
+        Ok(Attempt::Published(published))
     }
 }
 

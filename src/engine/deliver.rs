@@ -7,18 +7,28 @@
 //! attempt whose outcome is unknown, goes through the channel's `recover`, which never posts
 //! twice. A channel that pauses (expired token) or fails never holds up the others: each runs
 //! in its own task, and the feeds were written before any of this started.
+//!
+//! A post is rendered once, for its delivery's first attempt, and frozen in the outbox in the
+//! transaction that marks that attempt, with the key the network stores it under where crier
+//! chooses it (Bluesky). Every later attempt sends the frozen post, so an entry edited between
+//! a lost answer and the retry cannot give the network a second, different post, and a
+//! network recognises its own post on look-up by what was really sent. Only a post the
+//! network refused for good, which is known not to be there, is dropped: `crier retry` renders
+//! it again.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::channels::{
-    self, AnnounceConfig, Channel, ChannelConfig, ChannelContext, Memory, Post, PostError,
+    self, AnnounceConfig, Attempt, Channel, ChannelConfig, ChannelContext, Memory, Post, PostError,
     Published, template,
 };
 use crate::config::Config;
+use crate::entry::Image;
 use crate::store::outbox::{Delivery, DeliveryState};
 use crate::store::{Store, StoreError};
 
@@ -245,7 +255,7 @@ impl ChannelRound<'_> {
             if self.options.dry_run {
                 continue;
             }
-            let result = self.attempt(delivery, &post).await?;
+            let result = self.attempt(delivery, post).await?;
             if self.settle(delivery, result, waiting)? == Next::Stop {
                 break;
             }
@@ -323,33 +333,86 @@ impl ChannelRound<'_> {
         Ok(Some(post))
     }
 
-    /// Sends `post`: `sending` is committed before the request leaves; an attempt after one
-    /// whose outcome is unknown goes through the channel's `recover`, which never posts twice.
+    /// Sends `post`: `sending` is committed before the request leaves, the first time with
+    /// the post frozen; an attempt after one whose outcome is unknown goes through the
+    /// channel's `recover`, which never posts twice.
     async fn attempt(
         &self,
         delivery: &Delivery,
-        post: &Post,
+        mut post: Post,
     ) -> Result<Result<Published, PostError>, StoreError> {
         // Anything but a first, clean attempt may already have reached the network.
         let uncertain = delivery.state == DeliveryState::Sending || delivery.attempts > 0;
-        self.store().mark_sending(delivery.id, self.options.now)?;
-        let attempt = async {
-            if uncertain {
-                self.channel.recover(post).await
-            } else {
-                self.channel.publish(post).await
-            }
+        let now = self.options.now;
+        if delivery.post.is_some() {
+            self.store().mark_sending(delivery.id, now)?;
+        } else {
+            let channel = self.channel.as_ref();
+            self.store().mark_sending_first(delivery.id, now, |stamp| {
+                // Uncertain without a frozen post: an older crier attempted it, under the key
+                // it derived from the delivery, which the channel falls back to without one.
+                if !uncertain {
+                    post.key = channel.new_key(stamp);
+                }
+                FrozenPost::json(&post)
+            })?;
+        }
+        match self.send(&post, uncertain).await {
+            Ok(Attempt::Published(published)) => Ok(Ok(published)),
+            Ok(Attempt::KeyTaken { reason }) => self.rekey(delivery, &mut post, reason).await,
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Sends `post` again under a fresh key, which is frozen before the request leaves: its
+    /// key turned out to hold another post, so it was never created under that one.
+    async fn rekey(
+        &self,
+        delivery: &Delivery,
+        post: &mut Post,
+        reason: String,
+    ) -> Result<Result<Published, PostError>, StoreError> {
+        let channel = self.channel.as_ref();
+        let mut rekeyed = false;
+        self.store()
+            .rekey_post(delivery.id, self.options.now, |stamp| {
+                if let Some(key) = channel.new_key(stamp) {
+                    post.key = Some(key);
+                    rekeyed = true;
+                }
+                FrozenPost::json(post)
+            })?;
+        let retry = |reason| {
+            Ok(Err(PostError::Retry {
+                reason,
+                after: None,
+            }))
         };
+        if !rekeyed {
+            return retry(reason);
+        }
+        tracing::info!(channel = %self.name(), entry_id = %delivery.entry_id, key = post.key.as_deref(), "sending under a new key");
+        // Nothing was ever sent under the fresh key, so no look-up first.
+        match self.send(post, false).await {
+            Ok(Attempt::Published(published)) => Ok(Ok(published)),
+            // Taken again (by something other than crier): the next attempt looks it up.
+            Ok(Attempt::KeyTaken { reason }) => retry(reason),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// One request (or chain of them) to the network, bounded in time.
+    async fn send(&self, post: &Post, uncertain: bool) -> Result<Attempt, PostError> {
         // Each request has its own timeout; this bounds a network that strings several along.
         let limit = self.announce.request_timeout * 4;
-        Ok(tokio::time::timeout(limit, attempt)
+        tokio::time::timeout(limit, self.channel.attempt(post, uncertain))
             .await
             .unwrap_or_else(|_| {
                 Err(PostError::Retry {
                     reason: format!("{}: no answer within {}s", self.name(), limit.as_secs()),
                     after: None,
                 })
-            }))
+            })
     }
 
     /// Records what the attempt gave, and whether the round goes on.
@@ -403,7 +466,7 @@ impl ChannelRound<'_> {
             }
             Err(PostError::Reject { reason }) => {
                 tracing::error!(channel = %name, entry_id = %delivery.entry_id, reason, "post refused, delivery given up");
-                self.store().mark_dead(delivery.id, &reason, now)?;
+                self.store().mark_refused(delivery.id, &reason, now)?;
                 self.report.dead.push(outcome(&name, delivery, reason));
             }
             Err(PostError::Pause { reason }) => {
@@ -458,7 +521,56 @@ fn hold_back(
     Ok(None)
 }
 
-/// The post for a delivery, or why it can never be sent.
+/// A delivery's post as the outbox keeps it from its first attempt on (JSON in the
+/// deliveries' `post` column): what the network was sent, to send again as it was.
+#[derive(Debug, Serialize, Deserialize)]
+struct FrozenPost {
+    text: String,
+    url: String,
+    title: String,
+    summary: String,
+    language: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    image: Option<Image>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+}
+
+impl FrozenPost {
+    /// The JSON kept for `post`.
+    fn json(post: &Post) -> String {
+        let frozen = FrozenPost {
+            text: post.text.clone(),
+            url: post.url.clone(),
+            title: post.title.clone(),
+            summary: post.summary.clone(),
+            language: post.language.clone(),
+            image: post.image.clone(),
+            key: post.key.clone(),
+        };
+        serde_json::to_string(&frozen).expect("strings and options always serialise")
+    }
+
+    /// The post of `delivery` its frozen `json` describes.
+    fn read(json: &str, delivery: &Delivery) -> Result<Post, serde_json::Error> {
+        let frozen: FrozenPost = serde_json::from_str(json)?;
+        Ok(Post {
+            delivery_id: delivery.id,
+            queued_at: delivery.queued_at,
+            entry_id: delivery.entry_id.clone(),
+            text: frozen.text,
+            url: frozen.url,
+            title: frozen.title,
+            summary: frozen.summary,
+            language: frozen.language,
+            image: frozen.image,
+            key: frozen.key,
+        })
+    }
+}
+
+/// The post for a delivery, or why it can never be sent: the frozen one once the delivery was
+/// attempted, rendered from the entry before that.
 fn prepare_post(
     store: &Store,
     channel_config: &ChannelConfig,
@@ -470,6 +582,15 @@ fn prepare_post(
             "entry {} was withdrawn before it was announced",
             delivery.entry_id
         )));
+    }
+    if let Some(json) = &delivery.post {
+        // Rendering again could give the network a second, different post.
+        return Ok(FrozenPost::read(json, delivery).map_err(|e| {
+            format!(
+                "the post kept for entry {} in the state is unreadable ({e}); it is not sent again, as it may already be on the network",
+                delivery.entry_id
+            )
+        }));
     }
     let Some(entry) = store.load_entries(&[delivery.entry_id.as_str()])?.pop() else {
         return Ok(Err(format!(
@@ -494,6 +615,7 @@ fn prepare_post(
         summary: entry.summary,
         language: entry.language,
         image: entry.image,
+        key: None,
     }))
 }
 
@@ -529,20 +651,49 @@ mod tests {
     use std::collections::VecDeque;
     use std::path::Path;
 
-    /// A channel that answers from a script and records what it was asked.
+    /// One request the scripted channel got.
+    #[derive(Debug, Clone)]
+    struct Call {
+        /// "publish" or "recover".
+        kind: &'static str,
+        post: Post,
+        /// The delivery's post as the state held it when the request left.
+        frozen: Option<String>,
+    }
+
+    /// A channel that answers from a script, records what it was asked and, when watching a
+    /// state, what the state held at that moment. Its keys are `key-<stamp>`.
     struct Scripted {
-        answers: Mutex<VecDeque<Result<Published, PostError>>>,
-        calls: Mutex<Vec<(&'static str, String)>>,
+        answers: Mutex<VecDeque<Result<Attempt, PostError>>>,
+        calls: Mutex<Vec<Call>>,
+        state: Option<Arc<Mutex<Store>>>,
     }
 
     impl Scripted {
-        fn new(answers: Vec<Result<Published, PostError>>) -> Arc<Scripted> {
+        fn new(answers: Vec<Result<Attempt, PostError>>) -> Arc<Scripted> {
             Arc::new(Scripted {
                 answers: Mutex::new(answers.into()),
                 calls: Mutex::new(Vec::new()),
+                state: None,
+            })
+        }
+        fn watching(
+            answers: Vec<Result<Attempt, PostError>>,
+            store: &Arc<Mutex<Store>>,
+        ) -> Arc<Scripted> {
+            Arc::new(Scripted {
+                answers: Mutex::new(answers.into()),
+                calls: Mutex::new(Vec::new()),
+                state: Some(store.clone()),
             })
         }
         fn calls(&self) -> Vec<(&'static str, String)> {
+            self.requests()
+                .into_iter()
+                .map(|c| (c.kind, c.post.entry_id))
+                .collect()
+        }
+        fn requests(&self) -> Vec<Call> {
             self.calls.lock().unwrap().clone()
         }
     }
@@ -560,25 +711,24 @@ mod tests {
         fn count(&self, text: &str) -> usize {
             text.chars().count()
         }
-        async fn publish(&self, post: &Post) -> Result<Published, PostError> {
-            self.0
-                .calls
-                .lock()
-                .unwrap()
-                .push(("publish", post.entry_id.clone()));
-            self.0
-                .answers
-                .lock()
-                .unwrap()
-                .pop_front()
-                .expect("scripted answer")
+        async fn publish(&self, _post: &Post) -> Result<Published, PostError> {
+            unreachable!("the engine calls attempt")
         }
-        async fn recover(&self, post: &Post) -> Result<Published, PostError> {
-            self.0
-                .calls
-                .lock()
-                .unwrap()
-                .push(("recover", post.entry_id.clone()));
+        fn new_key(&self, stamp: u64) -> Option<String> {
+            Some(format!("key-{stamp}"))
+        }
+        async fn attempt(&self, post: &Post, uncertain: bool) -> Result<Attempt, PostError> {
+            let frozen = self.0.state.as_ref().and_then(|store| {
+                let store = store.lock().unwrap();
+                let deliveries = store.deliveries().unwrap();
+                let delivery = deliveries.iter().find(|d| d.id == post.delivery_id);
+                delivery.and_then(|d| d.post.clone())
+            });
+            self.0.calls.lock().unwrap().push(Call {
+                kind: if uncertain { "recover" } else { "publish" },
+                post: post.clone(),
+                frozen,
+            });
             self.0
                 .answers
                 .lock()
@@ -588,14 +738,14 @@ mod tests {
         }
     }
 
-    fn ok(id: &str) -> Result<Published, PostError> {
-        Ok(Published {
+    fn ok(id: &str) -> Result<Attempt, PostError> {
+        Ok(Attempt::Published(Published {
             remote_id: Some(id.into()),
             remote_url: Some(format!("https://social.example/{id}")),
-        })
+        }))
     }
 
-    fn retry() -> Result<Published, PostError> {
+    fn retry() -> Result<Attempt, PostError> {
         Err(PostError::Retry {
             reason: "HTTP 503".into(),
             after: None,
@@ -754,6 +904,110 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         assert_eq!(states(&store), [("a".into(), DeliveryState::Sent, 2)]);
     }
 
+    /// Gives live entry `id` of the store a new title, as a cycle does when its file changed.
+    fn edit_title(store: &Arc<Mutex<Store>>, id: &str, title: &str, at: DateTime<Utc>) {
+        let entry = crate::entry::Entry {
+            title: title.into(),
+            ..crate::testing::entry(id, "2024-05-31T10:00:00Z")
+        };
+        let batch = Batch {
+            upserts: vec![crate::store::EntryRecord {
+                content_hash: entry.content_hash(),
+                entry,
+                source: "s".into(),
+                doc_key: format!("{id}.md"),
+                fingerprint: "f2".into(),
+                status: crate::store::EntryStatus::Live,
+            }],
+            ..Batch::default()
+        };
+        store.lock().unwrap().apply(&batch, at).unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_entry_edited_between_a_lost_answer_and_the_retry_gives_the_network_the_same_text() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        // The answer is lost: the post may exist.
+        let script = Scripted::watching(vec![retry(), ok("1")], &store);
+        round(&config, &store, &script, now(), false).await;
+        let later = now() + chrono::Duration::minutes(5);
+        edit_title(&store, "a", "Title a, edited", later);
+        let report = round(&config, &store, &script, later, false).await;
+
+        let calls = script.requests();
+        assert_eq!(
+            calls.iter().map(|c| c.kind).collect::<Vec<_>>(),
+            ["publish", "recover"]
+        );
+        // The retry looks up and sends what the first attempt sent, not the edited entry.
+        assert_eq!(calls[0].post.text, "Title a https://example.org/a/");
+        assert_eq!(calls[1].post, calls[0].post);
+        assert_eq!(report.rendered[0].text, "Title a https://example.org/a/");
+        // Frozen, key included, before the first request left.
+        let frozen: serde_json::Value =
+            serde_json::from_str(calls[0].frozen.as_deref().expect("frozen")).unwrap();
+        assert_eq!(frozen["text"], "Title a https://example.org/a/");
+        assert_eq!(frozen["key"], calls[0].post.key.as_deref().unwrap());
+        assert_eq!(calls[1].frozen, calls[0].frozen);
+        assert_eq!(states(&store), [("a".into(), DeliveryState::Sent, 2)]);
+        // The edit is the entry's all the same: a new delivery would render it.
+        let stored = store.lock().unwrap().load_entries(&["a"]).unwrap();
+        assert_eq!(stored[0].title, "Title a, edited");
+    }
+
+    #[tokio::test]
+    async fn a_look_up_finding_a_different_post_does_not_mark_the_delivery_sent() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        let taken = || {
+            Ok(Attempt::KeyTaken {
+                reason: "record key holds another post".into(),
+            })
+        };
+        // A crash while sending: the retry looks the post up under its key, finds another post
+        // there, and is sent under a fresh key recorded first; the fresh key is taken too (by
+        // something else than crier): it waits for the next attempt rather than counting
+        // as sent.
+        let script = Scripted::watching(vec![retry(), taken(), taken()], &store);
+        round(&config, &store, &script, now(), false).await;
+        let later = now() + chrono::Duration::minutes(5);
+        let report = round(&config, &store, &script, later, false).await;
+        assert!(report.sent.is_empty(), "{report:?}");
+        assert_eq!(report.failed.len(), 1);
+        assert!(report.failed[0].detail.contains("another post"));
+        assert_eq!(states(&store), [("a".into(), DeliveryState::Failed, 2)]);
+
+        let calls = script.requests();
+        let keys: Vec<_> = calls.iter().map(|c| c.post.key.clone().unwrap()).collect();
+        assert_eq!(
+            calls.iter().map(|c| c.kind).collect::<Vec<_>>(),
+            ["publish", "recover", "publish"]
+        );
+        assert_eq!(keys[0], keys[1]);
+        assert_ne!(keys[2], keys[1]);
+        // The fresh key was in the state before the post went out under it.
+        let frozen: serde_json::Value =
+            serde_json::from_str(calls[2].frozen.as_deref().unwrap()).unwrap();
+        assert_eq!(frozen["key"], keys[2]);
+        assert_eq!(calls[2].post.text, calls[0].post.text);
+
+        // The next attempt looks the post up under the fresh key.
+        let script = Scripted::watching(vec![ok("1")], &store);
+        let report = round(
+            &config,
+            &store,
+            &script,
+            later + chrono::Duration::hours(1),
+            false,
+        )
+        .await;
+        assert_eq!(report.sent.len(), 1);
+        let calls = script.requests();
+        assert_eq!(calls[0].kind, "recover");
+        assert_eq!(calls[0].post.key.as_deref(), Some(keys[2].as_str()));
+    }
+
     #[tokio::test]
     async fn a_pause_stops_the_channel_and_keeps_the_delivery() {
         let config = config("", "");
@@ -808,6 +1062,31 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         ]);
         let report = round(&config, &store, &script, now(), false).await;
         assert_eq!((report.dead.len(), report.sent.len()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_refused_post_is_rendered_again_after_crier_retry() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        let refused = Err(PostError::Reject {
+            reason: "text refused".into(),
+        });
+        let script = Scripted::new(vec![refused, ok("1")]);
+        round(&config, &store, &script, now(), false).await;
+        assert_eq!(store.lock().unwrap().deliveries().unwrap()[0].post, None);
+        // The operator changes what was refused, then re-queues the delivery.
+        edit_title(&store, "a", "Title a, reworded", now());
+        store.lock().unwrap().retry(None, Some("a"), now()).unwrap();
+        round(&config, &store, &script, now(), false).await;
+        let calls = script.requests();
+        assert_eq!(calls[0].post.text, "Title a https://example.org/a/");
+        assert_eq!(calls[1].kind, "publish");
+        assert_eq!(
+            calls[1].post.text,
+            "Title a, reworded https://example.org/a/"
+        );
+        assert_ne!(calls[1].post.key, calls[0].post.key);
+        assert_eq!(states(&store), [("a".into(), DeliveryState::Sent, 1)]);
     }
 
     #[tokio::test]

@@ -10,7 +10,12 @@
 //! ```
 //!
 //! `sending` is committed before a request leaves, so a delivery found in `sending` later is
-//! one whose outcome is unknown; the engine resolves it through the channel's `recover`.
+//! one whose outcome is unknown; the engine resolves it through the channel's `recover`. The
+//! first `sending` also stores the post the delivery sends (the engine's JSON, opaque here),
+//! so that every later attempt sends and looks up that post, whatever became of the entry.
+//! A post may carry a key the network stores it under (Bluesky's record key); keys are made
+//! from key stamps, numbers the outbox never issues twice (see
+//! [`Store::mark_sending_first`]).
 //! Times are in the store's one format ([`super::timestamp`]), whose text order is time order:
 //! the queries below compare and sort them as text.
 
@@ -18,6 +23,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Store, StoreError, parse_timestamp, timestamp};
+
+/// Metadata key of the last key stamp issued: a decimal number of microseconds.
+const LAST_KEY_STAMP: &str = "outbox:last_key_stamp";
 
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -97,6 +105,8 @@ pub struct Delivery {
     pub last_error: Option<String>,
     /// Public URL of the post once sent.
     pub remote_url: Option<String>,
+    /// The post as its first attempt sent it (the engine's JSON); `None` before that.
+    pub post: Option<String>,
 }
 
 /// Deliveries of one channel, for `crier status`.
@@ -139,7 +149,7 @@ pub(super) fn queue(tx: &Transaction<'_>, deliveries: &[NewDelivery]) -> rusqlit
 }
 
 const COLUMNS: &str =
-    "id, entry_id, channel, state, attempts, queued_at, due_at, last_error, remote_url";
+    "id, entry_id, channel, state, attempts, queued_at, due_at, last_error, remote_url, post";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
     Ok(Delivery {
@@ -152,6 +162,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Delivery> {
         due_at: parse_time(&r.get::<_, String>(6)?),
         last_error: r.get(7)?,
         remote_url: r.get(8)?,
+        post: r.get(9)?,
     })
 }
 
@@ -214,6 +225,77 @@ impl Store {
         )
     }
 
+    /// Marks a delivery `sending` for its first attempt and stores the post it sends, in one
+    /// transaction: a post that may have left is always on record. `freeze` gets a key stamp
+    /// and returns the post (JSON); see [`Store::rekey_post`] for what a stamp is.
+    pub fn mark_sending_first(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        freeze: impl FnOnce(u64) -> String,
+    ) -> Result<(), StoreError> {
+        self.store_post(id, now, true, freeze)
+    }
+
+    /// Replaces the stored post of a delivery (its key turned out to be another post's), before
+    /// the new one is sent. `freeze` gets a key stamp: `now` in microseconds since the epoch,
+    /// or one more than the last stamp issued when that is not smaller, so that stamps only
+    /// grow for the life of the state (a clock set back included) and a key made from one
+    /// was never made before. The stamp is recorded in the same transaction as the post.
+    pub fn rekey_post(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        freeze: impl FnOnce(u64) -> String,
+    ) -> Result<(), StoreError> {
+        self.store_post(id, now, false, freeze)
+    }
+
+    fn store_post(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        first_attempt: bool,
+        freeze: impl FnOnce(u64) -> String,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |error| StoreError::Sql {
+            path: path.clone(),
+            error,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let last: Option<String> = tx
+            .query_row(
+                "SELECT value FROM meta WHERE key = ?1",
+                [LAST_KEY_STAMP],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        // An unreadable value (edited by hand) cannot be trusted to be the largest: the
+        // clock's microseconds are then the only floor, as on a state that never issued one.
+        let last = last.and_then(|text| text.parse::<u64>().ok());
+        let clock = u64::try_from(now.timestamp_micros()).unwrap_or(0);
+        let stamp = last.map_or(clock, |last| clock.max(last.saturating_add(1)));
+        let post = freeze(stamp);
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![LAST_KEY_STAMP, stamp.to_string()],
+        )
+        .map_err(sql)?;
+        let update = if first_attempt {
+            "UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?2,
+                 post = ?3
+             WHERE id = ?1"
+        } else {
+            "UPDATE deliveries SET updated_at = ?2, post = ?3 WHERE id = ?1"
+        };
+        tx.execute(update, params![id, timestamp(now), post])
+            .map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
     /// Records a published post.
     pub fn mark_sent(
         &mut self,
@@ -254,6 +336,24 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.update(
             "UPDATE deliveries SET state = 'dead', last_error = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, error, timestamp(now)],
+        )
+    }
+
+    /// Gives up a post the network refused for good. Nothing was published, so the frozen post
+    /// is dropped and the attempts are forgotten: after `crier retry`, the entry (changed to
+    /// get past the refusal) is rendered again and sent as a first attempt, not through the
+    /// look-ups that guard a post that may already be out.
+    pub fn mark_refused(
+        &mut self,
+        id: i64,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET state = 'dead', last_error = ?2, updated_at = ?3, post = NULL,
+                 attempts = 0
+             WHERE id = ?1",
             params![id, error, timestamp(now)],
         )
     }
@@ -549,6 +649,77 @@ mod tests {
         assert_eq!(store.sent_since("masto", now()).unwrap(), 1);
         assert_eq!(store.last_sent_at("masto").unwrap(), Some(later));
         assert!(store.due_deliveries("masto", later).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_first_attempt_freezes_the_post_and_key_stamps_only_grow() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let mut store = Store::open(&path).unwrap();
+        let batch = Batch {
+            deliveries: vec![
+                queued("a", "bsky", DeliveryState::Pending),
+                queued("b", "bsky", DeliveryState::Pending),
+            ],
+            ..Batch::default()
+        };
+        store.apply(&batch, now()).unwrap();
+        let due = store.due_deliveries("bsky", now()).unwrap();
+        let (a, b) = (due[0].id, due[1].id);
+        assert_eq!(due[0].post, None);
+
+        let mut stamps = Vec::new();
+        let mut freeze = |name: &str, stamp: u64| {
+            stamps.push(stamp);
+            format!("{name}:{stamp}")
+        };
+        store
+            .mark_sending_first(a, now(), |s| freeze("a", s))
+            .unwrap();
+        // The same microsecond, then a clock set back by an hour.
+        store
+            .mark_sending_first(b, now(), |s| freeze("b", s))
+            .unwrap();
+        let earlier = now() - chrono::Duration::hours(1);
+        store.rekey_post(a, earlier, |s| freeze("a", s)).unwrap();
+        let micros = now().timestamp_micros() as u64;
+        assert_eq!(stamps, [micros, micros + 1, micros + 2]);
+
+        // A later attempt keeps the post; the new key did not count as an attempt.
+        store.mark_sending(b, now()).unwrap();
+        let posts: Vec<_> = store
+            .deliveries()
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.post.unwrap(), d.state, d.attempts))
+            .collect();
+        assert_eq!(
+            posts,
+            [
+                (format!("a:{}", micros + 2), DeliveryState::Sending, 1),
+                (format!("b:{}", micros + 1), DeliveryState::Sending, 2)
+            ]
+        );
+
+        // Remembered across runs; a later clock is taken as it is.
+        drop(store);
+        let mut store = Store::open(&path).unwrap();
+        let mut next = 0;
+        store
+            .rekey_post(b, now(), |s| {
+                next = s;
+                String::new()
+            })
+            .unwrap();
+        assert_eq!(next, micros + 3);
+        let later = now() + chrono::Duration::seconds(1);
+        store
+            .rekey_post(b, later, |s| {
+                next = s;
+                String::new()
+            })
+            .unwrap();
+        assert_eq!(next, later.timestamp_micros() as u64);
     }
 
     #[test]

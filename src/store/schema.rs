@@ -105,6 +105,9 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     //    (`…:00Z`) in entries, runs and the baseline, `+00:00` with a variable fraction for
     //    full reads and microseconds in the outbox, whose texts do not sort as their times.
     Migration::Rust(one_time_format),
+    // 4: the post a delivery sends, frozen (JSON, the engine's) in the transaction that marks
+    //    its first attempt, so that every later attempt and look-up sends the same post.
+    Migration::Sql("ALTER TABLE deliveries ADD COLUMN post TEXT;"),
 ];
 
 /// A column holding times crier wrote, with the rows of it that do (SQL condition). The
@@ -271,13 +274,17 @@ mod tests {
     use super::*;
     use rusqlite::Connection;
 
-    /// Creates the schema of `version` (1 or 2, the SQL steps) as an older crier left it.
-    fn old_schema(conn: &Connection, version: usize) {
+    /// Creates the schema of `version` as an older crier left it.
+    fn old_schema(conn: &mut Connection, version: usize) {
         for migration in &MIGRATIONS[..version] {
-            let Migration::Sql(sql) = migration else {
-                panic!("versions 1 and 2 are SQL");
-            };
-            conn.execute_batch(sql).unwrap();
+            match migration {
+                Migration::Sql(sql) => conn.execute_batch(sql).unwrap(),
+                Migration::Rust(rewrite) => {
+                    let tx = conn.transaction().unwrap();
+                    rewrite(&tx).unwrap();
+                    tx.commit().unwrap();
+                }
+            }
         }
         conn.pragma_update(None, "user_version", version as i64)
             .unwrap();
@@ -308,8 +315,8 @@ mod tests {
         let path = dir.path().join("v1.sqlite3");
         {
             // A state written by the first release: schema 1 only.
-            let conn = Connection::open(&path).unwrap();
-            old_schema(&conn, 1);
+            let mut conn = Connection::open(&path).unwrap();
+            old_schema(&mut conn, 1);
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('baseline_at', '2024-01-01T00:00:00Z')",
                 [],
@@ -355,8 +362,8 @@ mod tests {
         {
             // A state written by version 2: whole seconds in entries, runs and the baseline,
             // `to_rfc3339` for full reads, microseconds in the outbox.
-            let conn = Connection::open(&path).unwrap();
-            old_schema(&conn, 2);
+            let mut conn = Connection::open(&path).unwrap();
+            old_schema(&mut conn, 2);
             conn.execute_batch(
                 r#"
                 INSERT INTO entries (id, source, doc_key, fingerprint, content_hash, status, url,
@@ -471,6 +478,45 @@ mod tests {
         assert_eq!(
             store.meta("baseline_at").unwrap().as_deref(),
             Some("2024-03-12T09:00:00Z")
+        );
+    }
+
+    #[test]
+    fn version_4_keeps_the_deliveries_with_no_post_frozen_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.sqlite3");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            old_schema(&mut conn, 3);
+            conn.execute_batch(
+                "INSERT INTO deliveries (entry_id, channel, state, attempts, queued_at, due_at,
+                                         updated_at, remote_url)
+                 VALUES ('a', 'bsky', 'sent', 1, '2024-03-12T09:00:00.000000Z',
+                         '2024-03-12T09:00:00.000000Z', '2024-03-12T09:00:01.000000Z',
+                         'https://bsky.app/profile/did:plc:x/post/3k'),
+                        ('b', 'bsky', 'failed', 2, '2024-03-12T09:00:00.000000Z',
+                         '2024-03-12T09:10:00.000000Z', '2024-03-12T09:00:02.000000Z', NULL);",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert!(store.schema_is_current().unwrap());
+        let deliveries = store.deliveries().unwrap();
+        let kept: Vec<_> = deliveries
+            .iter()
+            .map(|d| {
+                (
+                    d.entry_id.as_str(),
+                    d.state.as_str(),
+                    d.attempts,
+                    d.post.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(kept, [("a", "sent", 1, None), ("b", "failed", 2, None)]);
+        assert_eq!(
+            deliveries[0].remote_url.as_deref(),
+            Some("https://bsky.app/profile/did:plc:x/post/3k")
         );
     }
 

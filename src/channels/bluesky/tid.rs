@@ -1,6 +1,12 @@
-//! Record keys: a post's record key must be a TID (timestamp identifier), and crier derives it
-//! from the delivery instead of the clock, so that every attempt of a delivery targets the same
-//! record and a retry can look it up instead of posting twice.
+//! Record keys: a post's record key must be a TID (timestamp identifier). crier makes one per
+//! delivery from a key stamp, a microsecond count the state never issues twice, and keeps it
+//! with the delivery's post, so that every attempt of a delivery targets the same record, a
+//! retry can look it up instead of posting twice, and no two deliveries share a key.
+//!
+//! Older crier versions derived the key from the delivery's queue time and the low 10 bits of
+//! its id, which gave two deliveries of one cycle the same key once it queued more than 1,024;
+//! [`for_delivery`] still names the record such a crier may have created, for its deliveries
+//! still waiting.
 //!
 //! Spec: <https://atproto.com/specs/tid>. A TID is a 64-bit integer (top bit 0, then 53 bits of
 //! microseconds since the UNIX epoch, then a 10-bit clock id) written big-endian in 13
@@ -25,8 +31,13 @@ pub(super) fn encode(micros: u64, clock_id: u16) -> String {
         .collect()
 }
 
-/// The record key of a delivery: its queue time, and a clock id from its id. Delivery ids are
-/// sequential, so two deliveries queued in the same microsecond still get different keys.
+/// The record key of a key stamp, as unique as the stamp (the clock id stays 0).
+pub(super) fn from_stamp(stamp: u64) -> String {
+    encode(stamp, 0)
+}
+
+/// The record key older crier versions gave a delivery: its queue time, and a clock id from
+/// its id, which repeats every 1,024 deliveries.
 pub(super) fn for_delivery(queued_at: DateTime<Utc>, delivery_id: i64) -> String {
     let micros = u64::try_from(queued_at.timestamp_micros()).unwrap_or(0);
     // rem_euclid(1024) is in 0..1024, which fits a u16.
@@ -75,6 +86,23 @@ mod tests {
         assert!(is_valid(&encode(u64::MAX, u16::MAX)));
         assert!(is_valid(&for_delivery(DateTime::UNIX_EPOCH, -1)));
         assert!(is_valid(&for_delivery(DateTime::<Utc>::MAX_UTC, i64::MAX)));
+    }
+
+    #[test]
+    fn stamps_make_distinct_keys_where_deliveries_collided() {
+        let at = DateTime::parse_from_rfc3339("2025-03-04T05:06:07.123456Z")
+            .unwrap()
+            .to_utc();
+        // The old derivation: deliveries 1 and 1025 of one cycle shared a key.
+        assert_eq!(for_delivery(at, 1), for_delivery(at, 1025));
+        let stamp = at.timestamp_micros() as u64;
+        let keys: Vec<String> = (0..2048).map(|i| from_stamp(stamp + i)).collect();
+        let mut unique = keys.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique, keys, "distinct and in stamp order");
+        assert!(keys.iter().all(|k| is_valid(k)));
+        assert_eq!(decode(&keys[5]), (stamp + 5) << 10);
     }
 
     #[test]
