@@ -261,23 +261,23 @@ pub fn execute(cli: &Cli, out: &mut dyn Write, process: &Process) -> Result<Exit
             announce_existing,
             full_read,
         } => {
-            if !once && cli.now.is_some() {
-                // A fixed clock would stop the schedule, and the health listener, the posts'
-                // signatures and the state's journal would disagree on the time.
-                return Err(UsageError(
-                    "--now (or CRIER_NOW) goes with `crier run --once`, `plan` and `retry`; \
-                     the daemon keeps the real time: unset CRIER_NOW (check the service's \
-                     Environment= and crier.env)"
-                        .to_owned(),
-                )
-                .into());
-            }
             let config = load_config(&cli.config)?;
             if !once {
                 if *dry_run || *announce_existing || *full_read {
                     anyhow::bail!(
                         "--dry-run, --announce-existing and --full-read go with --once: try `crier run --once --dry-run`"
                     );
+                }
+                if cli.now.is_some() {
+                    // On a fixed clock the next tick would never come, and the health
+                    // listener and the state's journal read the real one.
+                    return Err(UsageError(
+                        "--now (or CRIER_NOW) goes with `crier run --once`, `plan` and `retry`; \
+                         the daemon keeps the real time: unset CRIER_NOW (check the service's \
+                         Environment= and crier.env)"
+                            .to_owned(),
+                    )
+                    .into());
                 }
                 return daemon(&cli.config, config, process);
             }
