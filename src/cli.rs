@@ -1,6 +1,8 @@
 //! The command line: clap definitions, the commands (`run --once`, `check`, `plan`, `status`)
-//! and their exit codes. Commands write their human output to the writer they are given;
-//! logs go through `tracing` to stderr.
+//! and their exit codes. Commands write their human output to the writer they are given
+//! ([`ReportOut`] in the binary, which notes a reader that went away); logs go through
+//! `tracing` to stderr, and a log line that cannot be written is dropped rather than allowed
+//! to stop crier.
 
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -47,12 +49,21 @@ pub enum Exit {
 impl Exit {
     /// The exit code for an error that ended a command.
     pub fn for_error(error: &anyhow::Error) -> Exit {
+        if error.downcast_ref::<UsageError>().is_some() {
+            return Exit::Usage;
+        }
         match error.downcast_ref::<crate::daemon::lock::LockError>() {
             Some(crate::daemon::lock::LockError::Held { .. }) => Exit::Locked,
             _ => Exit::Failure,
         }
     }
 }
+
+/// A command line or environment asking for something the command cannot do (exit 2, which
+/// the systemd unit does not restart after: it needs an edit).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
 
 impl From<Exit> for ExitCode {
     fn from(e: Exit) -> ExitCode {
@@ -146,12 +157,16 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// Sets up `tracing` on stderr; the filter comes from `CRIER_LOG` (default `crier=info`).
+/// Lines that cannot be written are dropped ([`LogWriter`]).
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CRIER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("crier=info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogWriter)
+        // tracing would report a failed write on stderr, the very thing that failed, and
+        // `eprintln!` panics then.
+        .log_internal_errors(false)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false);
     // Under systemd (JOURNAL_STREAM set) the journal stamps every line itself.
@@ -162,6 +177,68 @@ pub fn init_logging(format: LogFormat) {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// Where log lines go: stderr, whose write errors are ignored. With stderr closed (a broken
+/// pipe, a log collector restarting, `crier … 2>&1 | head -1`) a log line has nowhere to go,
+/// and failing the line would stop the work it reports on: a cycle half done, a signal
+/// listener gone.
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().write_all(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
+/// The report commands' output (standard output in the binary), noting when its reader went
+/// away (`crier status | head -1`): the write fails with a broken pipe, the command ends
+/// there, and the binary exits 0 without a message, as Unix filters do.
+pub struct ReportOut<W> {
+    inner: W,
+    reader_gone: bool,
+}
+
+impl<W: Write> ReportOut<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> ReportOut<W> {
+        ReportOut {
+            inner,
+            reader_gone: false,
+        }
+    }
+
+    /// Whether a write failed because nobody reads any more.
+    pub fn reader_gone(&self) -> bool {
+        self.reader_gone
+    }
+
+    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.reader_gone = true;
+        }
+        result
+    }
+}
+
+impl<W: Write> Write for ReportOut<W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(bytes);
+        self.note(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.note(result)
+    }
 }
 
 /// What only the binary may set up for the whole process, handed to [`execute`].
@@ -190,6 +267,17 @@ pub fn execute(cli: &Cli, out: &mut dyn Write, process: &Process) -> Result<Exit
                     anyhow::bail!(
                         "--dry-run, --announce-existing and --full-read go with --once: try `crier run --once --dry-run`"
                     );
+                }
+                if cli.now.is_some() {
+                    // On a fixed clock the next tick would never come, and the health
+                    // listener and the state's journal read the real one.
+                    return Err(UsageError(
+                        "--now (or CRIER_NOW) goes with `crier run --once`, `plan` and `retry`; \
+                         the daemon keeps the real time: unset CRIER_NOW (check the service's \
+                         Environment= and crier.env)"
+                            .to_owned(),
+                    )
+                    .into());
                 }
                 return daemon(&cli.config, config, process);
             }
@@ -241,12 +329,13 @@ pub fn run_once(config: &Config, options: JobOptions) -> Result<Exit> {
 
 /// `crier run` without `--once`: the daemon, under the instance lock, with the health listener
 /// bound and the signals installed here, at the binary's start (SIGTERM and SIGINT stop it,
-/// SIGHUP reloads the config file). Returns once stopped.
+/// SIGHUP reloads the config file). Returns once stopped and every thread of its work is done.
 fn daemon(config_path: &Path, config: Config, process: &Process) -> Result<Exit> {
     let lock = InstanceLock::acquire(&config.store.path)?;
     tracing::debug!(lock = %lock.path().display(), "instance lock taken");
     let path = config_path.to_owned();
-    runtime()?.block_on(async {
+    let runtime = runtime()?;
+    let result = runtime.block_on(async {
         let shutdown = CancellationToken::new();
         let (reload, reloads) = mpsc::channel(1);
         (process.install_signals)(shutdown.clone(), reload)?;
@@ -262,9 +351,16 @@ fn daemon(config_path: &Path, config: Config, process: &Process) -> Result<Exit>
             after_job: process.after_job,
         })
         .await
-    })?;
-    // Held until the runtime is gone, with the job threads it waited for.
+    });
+    // Dropping the runtime waits for its blocking threads: a cycle that a stop cut short is
+    // still recording its state there. The lock is released only after them, so that a
+    // timer's run or a restart never works on the state beside this process.
+    drop(runtime);
+    if result.is_ok() {
+        tracing::info!("crier daemon stopped");
+    }
     drop(lock);
+    result?;
     Ok(Exit::Ok)
 }
 

@@ -1,6 +1,7 @@
 //! The `crier` binary: parse the command line, set up logging, install the signal handlers,
 //! run the command, map the result to an exit code. All behaviour lives in the library.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -31,19 +32,25 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     cli::init_logging(cli.log_format);
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = cli::ReportOut::new(std::io::stdout().lock());
     let process = cli::Process {
         install_signals,
         after_job: Some(release_memory),
     };
     match cli::execute(&cli, &mut stdout, &process) {
         Ok(exit) => exit.into(),
+        // The reader took what it wanted (`crier status | head -1`): end quietly, as Unix
+        // filters do.
+        Err(_) if stdout.reader_gone() => ExitCode::SUCCESS,
         Err(error) => {
             // Plain text goes straight to stderr so a restrictive CRIER_LOG cannot hide it;
-            // JSON users get it as a log record their collector can parse.
+            // JSON users get it as a log record their collector can parse. A closed stderr
+            // loses the message, not the exit code.
             match cli.log_format {
                 cli::LogFormat::Json => tracing::error!("{error:#}"),
-                cli::LogFormat::Text => eprintln!("crier: error: {error:#}"),
+                cli::LogFormat::Text => {
+                    let _ = writeln!(std::io::stderr(), "crier: error: {error:#}");
+                }
             }
             Exit::for_error(&error).into()
         }
@@ -52,6 +59,10 @@ fn main() -> ExitCode {
 
 /// SIGTERM and SIGINT cancel `shutdown` (the daemon finishes or safely records the job in
 /// flight); SIGHUP asks for a reload of the config. Called inside the daemon's runtime.
+///
+/// The listener runs until the runtime ends, holding `reload`: the daemon takes that channel's
+/// closing for the listener's loss, and stops rather than run on deaf to signals. Each
+/// signal is acted on before it is logged.
 fn install_signals(shutdown: CancellationToken, reload: mpsc::Sender<()>) -> anyhow::Result<()> {
     use anyhow::Context;
     use tokio::signal::unix::{SignalKind, signal};
@@ -61,24 +72,30 @@ fn install_signals(shutdown: CancellationToken, reload: mpsc::Sender<()>) -> any
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = term.recv() => {
-                    tracing::info!("SIGTERM: stopping");
-                    shutdown.cancel();
-                    break;
-                }
-                _ = int.recv() => {
-                    tracing::info!("SIGINT: stopping");
-                    shutdown.cancel();
-                    break;
-                }
-                _ = hup.recv() => {
-                    tracing::info!("SIGHUP: reloading the configuration");
+                Some(()) = term.recv() => stop(&shutdown, "SIGTERM"),
+                Some(()) = int.recv() => stop(&shutdown, "SIGINT"),
+                Some(()) = hup.recv() => {
+                    // A full channel already holds a reload that will read the same file.
                     let _ = reload.try_send(());
+                    tracing::info!("SIGHUP: reloading the configuration");
                 }
+                // The signal driver is gone: the runtime is ending.
+                else => break,
             }
         }
     });
     Ok(())
+}
+
+/// Cancels `shutdown` for the signal `name`, then says so.
+fn stop(shutdown: &CancellationToken, name: &str) {
+    let again = shutdown.is_cancelled();
+    shutdown.cancel();
+    if again {
+        tracing::info!("{name}: already stopping");
+    } else {
+        tracing::info!("{name}: stopping");
+    }
 }
 
 /// Returns the memory freed by a cycle to the system, on every thread that worked on it.

@@ -1,18 +1,23 @@
 //! The daemon (`crier run`) as an operator runs it: on a one-second schedule, against a
-//! second instance, through SIGHUP with a broken config, through SIGTERM in the middle of a
-//! slow post, in watch mode and with its health listener. Each test waits for what it
-//! expects (a feed listing an entry, a log line, an answer) rather than for a fixed time.
+//! second instance, through SIGHUP with a broken config or one it cannot apply in full,
+//! through SIGTERM in the middle of a slow post or of a remote read that hangs, with its log
+//! reader gone, in watch mode, with its health listener, and asked for a fixed clock. Each
+//! test waits for what it expects (a feed listing an entry, a log line, an answer, an exit)
+//! rather than for a fixed time.
 
 #![cfg(unix)]
 
 mod common;
 
 use std::fs;
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{Daemon, OutputText, Site, entry_file};
+use common::{Daemon, OutputText, Site, entry_file, wait};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -290,4 +295,195 @@ fn health_and_metrics_are_served_on_127_0_0_1() {
     assert!(rss.to_lowercase().contains("etag:"), "{rss}");
     let stopped = daemon.stop();
     assert!(stopped.status.success(), "{}", stopped.log);
+}
+
+/// A server on 127.0.0.1 that accepts connections and never answers, as a hung site does;
+/// its address and the number of connections it took.
+fn silent_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        // Held open, unanswered, until the test process ends.
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    (address, connections)
+}
+
+#[test]
+fn sigterm_during_a_hanging_remote_read_exits_within_the_stop_time() {
+    let _turn = one_at_a_time();
+    let (address, connections) = silent_server();
+    // A read that would hang for a minute per attempt, retried twice.
+    let site = Site::new(&format!(
+        r#"
+[site]
+title = "Daemon test"
+base_url = "https://example.org"
+
+[[sources]]
+type = "feed"
+name = "hung"
+url = "http://{address}/feed.xml"
+[sources.http]
+timeout = "60s"
+
+[daemon]
+schedule = "* * * * * *"
+"#
+    ));
+    let mut daemon = start(&site);
+    daemon.wait_until("the read under way", || {
+        connections.load(Ordering::SeqCst) > 0
+    });
+    // Within the harness's stop limit (10 s, what the unit's TimeoutStopSec allows with room).
+    let stopped = daemon.stop();
+    assert!(stopped.status.success(), "{}", stopped.log);
+    assert!(stopped.log.contains("crier is stopping"), "{}", stopped.log);
+    // The cycle cut short recorded its state before the daemon said it stopped, and nothing
+    // ran after: the lock was released with no work left.
+    let last = stopped.log.lines().last().unwrap_or_default();
+    assert!(last.contains("crier daemon stopped"), "{}", stopped.log);
+    let status = site.crier().args(["status"]).output().stdout_text();
+    assert!(status.contains("runs: 1"), "{status}");
+}
+
+/// `crier run` started by hand: its stderr piped to the test, stdout discarded.
+fn spawn_piped(site: &Site) -> Child {
+    site.crier()
+        .log("crier=debug")
+        .args(["run"])
+        .command()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("crier starts")
+}
+
+/// Sends the signal `name` to `child`.
+fn kill(child: &Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{name}"), child.id().to_string()])
+        .status()
+        .expect("kill starts");
+    assert!(status.success(), "kill -{name}: {status}");
+}
+
+/// Waits for `child` to exit within `limit`; kills it and fails otherwise.
+fn exit_within(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("the child's status") {
+            return status;
+        }
+        if started.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: crier was still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_closed_stderr_neither_crashes_the_daemon_nor_deafens_it_to_sigterm() {
+    let _turn = one_at_a_time();
+    let site = Site::new(&config(""));
+    entry(&site, "first");
+    let mut child = spawn_piped(&site);
+    let mut log = BufReader::new(child.stderr.take().expect("stderr is piped"));
+    let mut line = String::new();
+    while !line.contains("crier daemon started") {
+        line.clear();
+        let read = log.read_line(&mut line).expect("the log reads");
+        assert!(read > 0, "crier exited before it started");
+    }
+    // The log collector goes away: every line from now on meets a broken pipe.
+    drop(log);
+    entry(&site, "unlogged");
+    wait::until("the entry published without a log reader", || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("crier exited ({status}) once its log reader was gone");
+        }
+        feed(&site).contains("unlogged")
+    });
+    // The signal listener logs each signal it acts on: it must survive that too.
+    kill(&child, "HUP");
+    entry(&site, "after-hup");
+    wait::until("the entry published after SIGHUP", || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("crier exited ({status}) after SIGHUP without a log reader");
+        }
+        feed(&site).contains("after-hup")
+    });
+    kill(&child, "TERM");
+    let status = exit_within(&mut child, Duration::from_secs(10), "SIGTERM");
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn sighup_with_a_config_it_cannot_apply_in_full_is_refused_and_the_daemon_runs_on() {
+    let _turn = one_at_a_time();
+    let site = Site::new(&config("watch = true"));
+    entry(&site, "first");
+    let mut daemon = start(&site);
+    wait_for_entry(&mut daemon, &site, "first");
+
+    // A watched folder that does not exist.
+    site.set_config(&config("watch = true").replace("path = \"content\"", "path = \"gone\""));
+    daemon.signal("HUP");
+    let refused = daemon.wait_for_log("new configuration refused");
+    assert!(refused.contains("gone"), "{refused}");
+
+    // Another state folder: the lock, the health listener and the state stay where they were
+    // taken at the start, so the reload says a restart is needed instead.
+    site.set_config(&config("watch = true").replace(
+        "[daemon]",
+        "[store]\npath = \"elsewhere/crier.sqlite3\"\n\n[daemon]",
+    ));
+    daemon.signal("HUP");
+    let refused = daemon.wait_for_log("store.path can only change with a restart");
+    assert!(refused.contains("new configuration refused"), "{refused}");
+    assert!(
+        !daemon.log().contains("configuration reloaded"),
+        "{}",
+        daemon.log()
+    );
+
+    // The running config still publishes, into the state it started with.
+    entry(&site, "after-hup");
+    wait_for_entry(&mut daemon, &site, "after-hup");
+    let stopped = daemon.stop();
+    assert!(stopped.status.success(), "{}", stopped.log);
+    assert!(!site.path("elsewhere").exists());
+}
+
+#[test]
+fn crier_run_with_a_fixed_clock_is_refused_with_exit_2() {
+    let _turn = one_at_a_time();
+    let site = Site::new(&config(""));
+    entry(&site, "first");
+    let mut child = site
+        .crier()
+        .now("2027-06-01T08:00:00Z")
+        .args(["run"])
+        .command()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("crier starts");
+    let status = exit_within(&mut child, Duration::from_secs(20), "CRIER_NOW");
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().expect("piped"), &mut err).unwrap();
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("CRIER_NOW") && err.contains("run --once"),
+        "{err}"
+    );
+    assert!(!site.path("feeds/rss.xml").exists(), "the daemon ran");
 }

@@ -3,7 +3,8 @@
 //! comes. That some changes trigger nothing is shown with the watcher's own report (its debug
 //! log line per burst): after those changes a sentinel entry file is saved, and the first burst
 //! reported for the folder must be the sentinel's, as the watcher takes changes in order and
-//! would have reported anything relevant before it first.
+//! would have reported anything relevant before it first. A folder replaced under its path (a
+//! rename, a switched symbolic link) is shown watched again by a save in the new folder.
 
 mod common;
 
@@ -187,6 +188,68 @@ async fn folders_moved_in_and_out_trigger() {
 
     fs::rename(dir.path().join("posts"), &drafts).unwrap();
     expect_trigger(&mut rx, "folder moved out").await;
+}
+
+/// The watcher's line saying it watches `folder` again after a replacement.
+const REWATCHED: &str = "watched folder replaced; watching the new one";
+
+/// Waits until the watcher says it watches `folder` again, then shows that a file saved
+/// there now is reported: the watch is on the new folder, not on the one it replaced.
+async fn expect_the_new_folder_watched(dir: &Path, folder: &Path, rx: &mut Receiver<()>) {
+    let named = format!("folder={}", folder.display());
+    wait::until_async("the new folder watched", || {
+        !Logs::capture_all()
+            .lines_with(&[REWATCHED, &named])
+            .is_empty()
+    })
+    .await;
+    // Its trigger, and any the replacement's own events sent, are taken first.
+    while rx.try_recv().is_ok() {}
+    write(&folder.join("later.md"), "Body\n");
+    wait::until_async("the save in the new folder reported", || {
+        reports(dir).iter().any(|line| line.contains("later.md"))
+    })
+    .await;
+    expect_trigger(rx, "the save in the new folder").await;
+}
+
+#[tokio::test]
+async fn a_folder_replaced_by_a_rename_is_watched_again() {
+    Logs::capture_all();
+    let dir = tempfile::tempdir().unwrap();
+    let content = dir.path().join("content");
+    fs::create_dir(&content).unwrap();
+    write(&content.join("entry.md"), "Body\n");
+    let (_watch, mut rx) = watch(std::slice::from_ref(&content), DEBOUNCE).unwrap();
+
+    // A deploy: the new release is prepared beside the old one, then renamed into place.
+    let next = dir.path().join("content.new");
+    fs::create_dir(&next).unwrap();
+    write(&next.join("entry.md"), "Body, next release\n");
+    fs::rename(&content, dir.path().join("content.old")).unwrap();
+    fs::rename(&next, &content).unwrap();
+    expect_the_new_folder_watched(dir.path(), &content, &mut rx).await;
+}
+
+#[tokio::test]
+async fn a_symlink_switched_to_a_new_release_is_watched_again() {
+    Logs::capture_all();
+    let dir = tempfile::tempdir().unwrap();
+    for release in ["1", "2"] {
+        let content = dir.path().join("releases").join(release).join("content");
+        fs::create_dir_all(&content).unwrap();
+        write(&content.join("entry.md"), &format!("Release {release}\n"));
+    }
+    let current = dir.path().join("current");
+    std::os::unix::fs::symlink("releases/1", &current).unwrap();
+    let content = current.join("content");
+    let (_watch, mut rx) = watch(std::slice::from_ref(&content), DEBOUNCE).unwrap();
+
+    // The switch as deploy tools make it atomic: a new link renamed over the old one.
+    let link = dir.path().join("current.new");
+    std::os::unix::fs::symlink("releases/2", &link).unwrap();
+    fs::rename(&link, &current).unwrap();
+    expect_the_new_folder_watched(dir.path(), &content, &mut rx).await;
 }
 
 #[tokio::test]

@@ -10,12 +10,20 @@
 //! after suspend is noticed from the wall clock rather than from a monotonic timer that did
 //! not run.
 //!
+//! A stop request (SIGTERM, SIGINT) cancels one token that reaches the job in flight: its
+//! remote reads end at once and its delivery round starts no new post, so it completes and
+//! records its state within moments; a post already sent gets [`STOP_GRACE`]. A reload
+//! (SIGHUP) applies completely or not at all: the new config is read, its watcher started and
+//! the settings that only a restart can change (`store.path`, `[daemon.health]`) compared
+//! before anything is swapped; otherwise the running config stays, and the log says why.
+//!
 //! [`run`] takes everything it works with from its caller, the way mini-redis's
 //! `server::run(listener, shutdown)` does: the config and a way to read it again, a wall
 //! [`Clock`], the [`Jobs`] it schedules, a shutdown token, a reload channel, the bound health
 //! listener and an after-job hook. The caller (`cli`, at the binary's start) takes the
-//! instance lock and turns signals into the token and the channel; the tests drive this same
-//! loop under tokio's paused clock with fake jobs.
+//! instance lock, turns signals into the token and the channel, and releases the lock only
+//! once the runtime and its job threads are done; the tests drive this same loop under
+//! tokio's paused clock with fake jobs.
 
 pub mod health;
 pub mod lock;
@@ -39,7 +47,8 @@ use health::{HealthServer, HealthState};
 
 /// Longest nap between two looks at the wall clock.
 const MAX_NAP: Duration = Duration::from_secs(30);
-/// How long a stopping daemon waits for the job in flight.
+/// How long a stopping daemon waits for the job in flight (a post already sent, whose answer
+/// is worth recording); with the rest of the stop this keeps the exit within 10 s.
 const STOP_GRACE: Duration = Duration::from_secs(8);
 /// Quiet time after the last change of a burst (an editor's save, a `git pull`).
 const WATCH_DEBOUNCE: Duration = Duration::from_millis(300);
@@ -142,7 +151,9 @@ pub struct Daemon<J> {
     pub jobs: J,
     /// Cancelled to stop (SIGTERM, SIGINT); the job in flight gets [`STOP_GRACE`].
     pub shutdown: CancellationToken,
-    /// One message per reload request (SIGHUP).
+    /// One message per reload request (SIGHUP). Its sender lives as long as the signal
+    /// listener: once it is gone the daemon could no longer be stopped or reloaded, so it
+    /// stops with an error (and a service manager starts it again).
     pub reloads: mpsc::Receiver<()>,
     /// The health and metrics listener, already bound; `None` without `[daemon.health]`.
     pub health: Option<HealthServer>,
@@ -162,13 +173,15 @@ pub enum Wake {
     Watch,
     /// SIGHUP: reload the config.
     Reload,
+    /// The signal listener is gone (the reload channel closed): stop.
+    SignalsLost,
     /// A nap ended with nothing to do (the systemd watchdog is fed in between).
     Nap,
 }
 
 /// Runs the daemon until `shutdown` is cancelled: a cycle at start, then one per tick or
 /// watched change, and the deliveries that fall due between ticks. Returns after the job in
-/// flight finished or was left safely recorded.
+/// flight finished or was left safely recorded; an error when the signal listener was lost.
 pub async fn run<J: Jobs>(daemon: Daemon<J>) -> Result<()> {
     let Daemon {
         config,
@@ -207,12 +220,21 @@ pub async fn run<J: Jobs>(daemon: Daemon<J>) -> Result<()> {
     ]);
     tracing::info!(schedule = %state.config.daemon.schedule, "crier daemon started");
 
+    let mut signals_lost = false;
     while let Some(wake) = state.wake().await {
         match wake {
             Wake::Nap => continue,
             Wake::Reload => {
-                state.on_reload()?;
+                state.on_reload();
                 continue;
+            }
+            Wake::SignalsLost => {
+                tracing::error!(
+                    "the signal listener is gone: crier could no longer be stopped or reloaded; stopping"
+                );
+                signals_lost = true;
+                state.shutdown.cancel();
+                break;
             }
             Wake::Due => state.on_due().await,
             Wake::Tick | Wake::Watch => state.on_cycle(wake).await,
@@ -226,7 +248,9 @@ pub async fn run<J: Jobs>(daemon: Daemon<J>) -> Result<()> {
         state.schedule_next(wake);
     }
     notify(&[sd_notify::NotifyState::Stopping]);
-    tracing::info!("crier daemon stopped");
+    if signals_lost {
+        anyhow::bail!("stopped: the signal listener ended");
+    }
     Ok(())
 }
 
@@ -266,26 +290,44 @@ impl<J: Jobs> Loop<J> {
         .await
     }
 
-    /// Reads the config again; the new one brings its schedule and watches, and the next tick
-    /// is counted from now. A config that does not load leaves the running one in place.
-    fn on_reload(&mut self) -> Result<()> {
-        let config = match (self.reload_config)() {
-            Ok(config) => config,
+    /// Reads the config again and applies all of it, or none: the new one brings its
+    /// schedule and watches, and the next tick is counted from now. A config that does not
+    /// load, whose folders cannot be watched, or that changes what only a restart can change
+    /// leaves the running one in place, and the log says why.
+    fn on_reload(&mut self) {
+        match self.prepare_reload() {
+            Ok((config, watching)) => {
+                tracing::info!(config = %config.file.display(), "configuration reloaded");
+                self.apply(config, watching);
+            }
             Err(e) => {
                 tracing::error!(error = %e, "new configuration refused; keeping the running one");
-                return Ok(());
             }
-        };
-        tracing::info!(config = %config.file.display(), "configuration reloaded");
+        }
+    }
+
+    /// Everything a reload can fail on, done before anything is swapped: the new config and
+    /// its watcher.
+    fn prepare_reload(&mut self) -> Result<(Config, Watching), ReloadRefused> {
+        let config = (self.reload_config)().map_err(ReloadRefused::Unreadable)?;
+        let settings = restart_only_changes(&self.config, &config);
+        if !settings.is_empty() {
+            return Err(ReloadRefused::NeedsRestart { settings });
+        }
+        let watching = Watching::start(&config)?;
+        Ok((config, watching))
+    }
+
+    /// Puts a prepared config in force.
+    fn apply(&mut self, config: Config, watching: Watching) {
         self.config = Arc::new(config);
         self.ticks = Ticks::new(&self.config.daemon, self.config.site.timezone);
-        self.watching = Watching::start(&self.config)?;
+        self.watching = watching;
         let now = self.clock.now();
         self.next_tick = self
             .ticks
             .next_after(now)
             .unwrap_or_else(|| now + chrono::Duration::days(1));
-        Ok(())
     }
 
     /// A delivery fell due between ticks: sends what is due.
@@ -365,8 +407,13 @@ pub async fn next_wake(
         }
     };
     tokio::select! {
+        // A stop comes first: the signal listener's end may follow it.
+        biased;
         _ = shutdown.cancelled() => None,
-        Some(()) = reload.recv() => Some(Wake::Reload),
+        request = reload.recv() => Some(match request {
+            Some(()) => Wake::Reload,
+            None => Wake::SignalsLost,
+        }),
         Some(()) = watched => Some(Wake::Watch),
         _ = tokio::time::sleep(until) => {
             let now = clock.now();
@@ -423,6 +470,48 @@ async fn finish_or_grace<T>(
     }
 }
 
+/// Why a reload was refused; the running config stays in force.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadRefused {
+    /// The config file does not load.
+    #[error("{0:#}")]
+    Unreadable(anyhow::Error),
+    /// Settings that the running daemon cannot change changed.
+    #[error(
+        "{} can only change with a restart (`systemctl restart crier`)",
+        settings.join(", ")
+    )]
+    NeedsRestart {
+        /// The settings, as the config names them.
+        settings: Vec<&'static str>,
+    },
+    /// A folder of the new config cannot be watched.
+    #[error(transparent)]
+    Watch(#[from] watch::WatchError),
+}
+
+/// The settings that differ between `running` and `new` but are only read at the start: the
+/// state (the instance lock is taken beside it) and the health listener (bound once, serving
+/// the feeds folder it was given).
+fn restart_only_changes(running: &Config, new: &Config) -> Vec<&'static str> {
+    let mut settings = Vec::new();
+    if running.store.path != new.store.path {
+        settings.push("store.path");
+    }
+    if running.daemon.health != new.daemon.health {
+        settings.push("daemon.health");
+    }
+    let serves_feeds = running
+        .daemon
+        .health
+        .as_ref()
+        .is_some_and(|health| health.serve_feeds);
+    if serves_feeds && running.feeds.output_dir != new.feeds.output_dir {
+        settings.push("feeds.output_dir (served by daemon.health)");
+    }
+    settings
+}
+
 /// The watcher of the directory sources, kept alive while in use, and its triggers; empty
 /// when `daemon.watch` is off.
 #[derive(Default)]
@@ -433,7 +522,7 @@ struct Watching {
 
 impl Watching {
     /// Watches the folders of the directory sources when `daemon.watch` asks for it.
-    fn start(config: &Config) -> Result<Watching> {
+    fn start(config: &Config) -> Result<Watching, watch::WatchError> {
         if !config.daemon.watch {
             return Ok(Watching::default());
         }
@@ -750,6 +839,97 @@ mod tests {
             jobs.cycles(),
             ["12:00:30", "12:05:00", "12:06:00", "12:07:00"]
         );
+    }
+
+    /// Runs the loop on a five-minute schedule while one reload, at 12:01:30, asks for
+    /// `next`; returns the cycles' Paris times.
+    async fn cycles_around_a_reload(next: fn() -> Config) -> Vec<String> {
+        let jobs = FakeJobs::default();
+        let (mut d, reload, shutdown) =
+            daemon(config("*/5 * * * *"), "2024-06-01T10:00:30Z", &jobs);
+        d.reload_config = Box::new(move || Ok(next()));
+        let request = async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            reload.send(()).await.unwrap();
+        };
+        let (stopped, ()) = tokio::join!(run_for(d, shutdown, Duration::from_secs(400)), request);
+        assert_eq!(stopped, Duration::from_secs(400));
+        jobs.cycles()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_whose_watched_folder_is_missing_is_refused_and_the_daemon_runs_on() {
+        let cycles = cycles_around_a_reload(|| {
+            let mut next = config("* * * * *");
+            next.daemon.watch = true;
+            if let crate::sources::SourceConfig::Directory(d) = &mut next.sources[0] {
+                d.path = PathBuf::from("/nonexistent/crier-test/content");
+            }
+            next
+        })
+        .await;
+        // The every-minute schedule came with a folder that cannot be watched: none of it
+        // applies.
+        assert_eq!(cycles, ["12:00:30", "12:05:00"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reload_that_moves_the_state_is_refused_and_the_old_schedule_kept() {
+        let cycles = cycles_around_a_reload(|| {
+            let mut next = config("* * * * *");
+            next.store.path = PathBuf::from("elsewhere/crier.sqlite3");
+            next
+        })
+        .await;
+        assert_eq!(cycles, ["12:00:30", "12:05:00"]);
+    }
+
+    #[test]
+    fn a_refused_reload_names_the_settings_that_need_a_restart() {
+        let running = config("* * * * *");
+        let mut next = running.clone();
+        assert!(restart_only_changes(&running, &next).is_empty());
+        next.daemon.schedule = crate::schedule::Schedule::parse("*/5 * * * *").unwrap();
+        next.daemon.watch = true;
+        assert!(restart_only_changes(&running, &next).is_empty());
+
+        next.store.path = PathBuf::from("elsewhere/crier.sqlite3");
+        next.daemon.health = Some(crate::schedule::HealthListenConfig {
+            listen: "127.0.0.1:9464".parse().unwrap(),
+            max_age: Duration::from_secs(60),
+            serve_feeds: true,
+        });
+        let settings = restart_only_changes(&running, &next);
+        assert_eq!(settings, ["store.path", "daemon.health"]);
+        let message = ReloadRefused::NeedsRestart { settings }.to_string();
+        assert!(
+            message.contains("store.path, daemon.health can only change with a restart"),
+            "{message}"
+        );
+
+        // The health listener serves the feeds folder it was given at the start.
+        let mut serving = running.clone();
+        serving.daemon.health = next.daemon.health.clone();
+        let mut moved = serving.clone();
+        moved.feeds.output_dir = PathBuf::from("elsewhere/feeds");
+        assert_eq!(
+            restart_only_changes(&serving, &moved),
+            ["feeds.output_dir (served by daemon.health)"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lost_signal_listener_stops_the_daemon_with_an_error() {
+        let jobs = FakeJobs::default();
+        let (d, reload, _shutdown) = daemon(config("* * * * *"), "2024-06-01T10:00:30Z", &jobs);
+        // The binary's signal listener holds the sender: its end closes the channel.
+        drop(reload);
+        let stopped = tokio::time::timeout(Duration::from_secs(3600), run(d))
+            .await
+            .expect("the daemon stops by itself");
+        let error = stopped.expect_err("a daemon deaf to signals stops with an error");
+        assert!(error.to_string().contains("signal listener"), "{error}");
+        assert_eq!(jobs.cycles(), ["12:00:30"]);
     }
 
     /// The seed of a test's randomness: `CRIER_TEST_SEED` when set, else a fresh one; printed

@@ -18,10 +18,18 @@
 //! - Anything under a hidden folder inside a watched folder (`.git`, `.obsidian`) is ignored, as
 //!   the directory source never reads it. Symbolic links to folders are not followed, as in the
 //!   directory source.
+//! - A watch follows a folder, not its path: a deploy that renames a new folder into place or
+//!   switches a `current → releases/N` symbolic link leaves it on the old folder, and watch
+//!   mode would end without a word. So the debounce thread also looks at what each path
+//!   resolves to after every burst and at least every [`RECHECK`]; when that changed, it
+//!   watches the path again, logs it, and triggers a cycle. A folder that is gone is watched
+//!   again when it comes back.
 
 use std::ffi::OsStr;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -32,11 +40,42 @@ use tokio::sync::mpsc;
 /// A burst of changes longer than this many debounce periods sends its trigger anyway.
 pub const MAX_DELAY_FACTOR: u32 = 4;
 
+/// Longest time between two looks at what each watched path resolves to.
+pub const RECHECK: Duration = Duration::from_secs(1);
+
 /// Keeps the folders watched; dropping it stops watching and closes the trigger channel.
 #[derive(Debug)]
 pub struct Watch {
     /// Owns the notify event handler, whose sender is all that keeps the debounce thread alive.
-    _watcher: RecommendedWatcher,
+    /// The thread holds a weak reference only, to watch a replaced folder again.
+    _watcher: Arc<Mutex<RecommendedWatcher>>,
+}
+
+/// A watched path and the folder it resolved to when it was last watched.
+struct Root {
+    path: PathBuf,
+    /// `None` while the folder is gone.
+    folder: Option<FolderId>,
+}
+
+/// What tells one folder from another at the same path: its device and inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FolderId {
+    device: u64,
+    inode: u64,
+}
+
+impl FolderId {
+    /// The folder `path` resolves to now (symbolic links followed), if it is one.
+    fn of(path: &Path) -> Option<FolderId> {
+        std::fs::metadata(path)
+            .ok()
+            .filter(std::fs::Metadata::is_dir)
+            .map(|meta| FolderId {
+                device: meta.dev(),
+                inode: meta.ino(),
+            })
+    }
 }
 
 /// Why watching could not start.
@@ -113,13 +152,87 @@ pub fn watch(
             .map_err(|source| watch_error(folder, source))?;
     }
 
+    let roots = folders
+        .iter()
+        .map(|path| Root {
+            path: path.clone(),
+            folder: FolderId::of(path),
+        })
+        .collect();
+    let watcher = Arc::new(Mutex::new(watcher));
+    let rewatch = Rewatch {
+        roots,
+        watcher: Arc::downgrade(&watcher),
+        checked: Instant::now(),
+    };
     let (trigger_tx, trigger_rx) = mpsc::channel(1);
     thread::Builder::new()
         .name("crier-watch".to_owned())
-        .spawn(move || debounce_loop(&changes_rx, &trigger_tx, debounce))
+        .spawn(move || debounce_loop(&changes_rx, &trigger_tx, debounce, rewatch))
         .map_err(|e| WatchError::Start(notify::Error::io(e)))?;
 
     Ok((Watch { _watcher: watcher }, trigger_rx))
+}
+
+/// The debounce thread's means to watch a replaced folder again.
+struct Rewatch {
+    roots: Vec<Root>,
+    watcher: Weak<Mutex<RecommendedWatcher>>,
+    /// The last look at the roots.
+    checked: Instant,
+}
+
+impl Rewatch {
+    /// How long until the next look is due.
+    fn due_in(&self) -> Duration {
+        RECHECK.saturating_sub(self.checked.elapsed())
+    }
+
+    /// Watches again every path that now resolves to another folder than the one watched;
+    /// true when one was (its content may differ in every file: worth a cycle).
+    fn check(&mut self) -> bool {
+        self.checked = Instant::now();
+        let mut replaced = false;
+        for root in &mut self.roots {
+            let now = FolderId::of(&root.path);
+            if now == root.folder {
+                continue;
+            }
+            let Some(watcher) = self.watcher.upgrade() else {
+                // Watching is over.
+                return false;
+            };
+            let mut watcher = watcher.lock().unwrap_or_else(PoisonError::into_inner);
+            // The old folder's watches, if notify did not drop them itself (a folder renamed
+            // away still exists and would report its changes under this path).
+            let _ = watcher.unwatch(&root.path);
+            if now.is_none() {
+                tracing::warn!(
+                    folder = %root.path.display(),
+                    "watched folder is gone; it is watched again when it comes back"
+                );
+                root.folder = None;
+                continue;
+            }
+            match watcher.watch(&root.path, RecursiveMode::Recursive) {
+                Ok(()) => {
+                    tracing::info!(
+                        folder = %root.path.display(),
+                        "watched folder replaced; watching the new one"
+                    );
+                    root.folder = now;
+                    replaced = true;
+                }
+                // Tried again at the next look; cycles keep to the schedule meanwhile.
+                Err(e) => tracing::warn!(
+                    folder = %root.path.display(),
+                    error = %watch_error(&root.path, e),
+                    "cannot watch the replaced folder yet; trying again"
+                ),
+            }
+        }
+        replaced
+    }
 }
 
 /// Whether a changed path is worth a cycle: Markdown files (`.md`, `.markdown`) and folders, but
@@ -212,16 +325,27 @@ fn under_hidden_folder(roots: &[PathBuf], path: &Path) -> bool {
 }
 
 /// Turns changes into triggers: one per burst, sent once no change came for `debounce` (or the
-/// burst reached [`MAX_DELAY_FACTOR`] × `debounce`). Returns when the watcher is dropped or
-/// the receiver is.
+/// burst reached [`MAX_DELAY_FACTOR`] × `debounce`), and one per replaced folder, which it
+/// watches again. Returns when the watcher is dropped or the receiver is.
 fn debounce_loop(
     changes: &std_mpsc::Receiver<Change>,
     triggers: &mpsc::Sender<()>,
     debounce: Duration,
+    mut rewatch: Rewatch,
 ) {
     let max_delay = debounce * MAX_DELAY_FACTOR;
-    // Ends when the watcher, and with it the only sender, is dropped.
-    while let Ok(first) = changes.recv() {
+    loop {
+        let first = match changes.recv_timeout(rewatch.due_in()) {
+            Ok(change) => change,
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                if rewatch.check() && !send_trigger(triggers) {
+                    return;
+                }
+                continue;
+            }
+            // The watcher, and with it the only sender, was dropped.
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+        };
         let started = Instant::now();
         let mut count = 1_usize;
         loop {
@@ -247,11 +371,20 @@ fn debounce_loop(
                 tracing::debug!(changes = count, "file events were lost; triggering a cycle");
             }
         }
-        match triggers.try_send(()) {
-            // A pending trigger already covers this burst.
-            Ok(()) | Err(mpsc::error::TrySendError::Full(())) => {}
-            Err(mpsc::error::TrySendError::Closed(())) => return,
+        // A burst may be the replacement itself (the old folder renamed away): look now.
+        rewatch.check();
+        if !send_trigger(triggers) {
+            return;
         }
+    }
+}
+
+/// Sends a trigger unless one is pending already (it covers this one); false once nobody
+/// listens.
+fn send_trigger(triggers: &mpsc::Sender<()>) -> bool {
+    match triggers.try_send(()) {
+        Ok(()) | Err(mpsc::error::TrySendError::Full(())) => true,
+        Err(mpsc::error::TrySendError::Closed(())) => false,
     }
 }
 

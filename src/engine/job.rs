@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::cycle::{self, CycleOptions, CycleReport};
 use super::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::config::Config;
+use crate::sources::http;
 use crate::store::{RunRecord, Store};
 
 /// How to run a job.
@@ -71,7 +72,9 @@ impl JobOutcome {
 }
 
 /// Runs a cycle and then the due deliveries. The cycle itself (file reading, SQLite) runs on
-/// a blocking thread; posting is async. `stop` ends the delivery round early (between posts).
+/// a blocking thread; posting is async. `stop` ends the remote reads under way at once (their
+/// sources are skipped for this cycle, which then completes and records its state) and the
+/// delivery round early (between posts).
 pub async fn run(
     config: Arc<Config>,
     options: JobOptions,
@@ -79,10 +82,12 @@ pub async fn run(
 ) -> Result<JobOutcome> {
     let now = options.now.unwrap_or_else(Utc::now);
     let cycle_config = config.clone();
-    let (store, report) =
-        tokio::task::spawn_blocking(move || record_cycle(&cycle_config, options, now))
-            .await
-            .context("the cycle's thread failed")??;
+    let cycle_stop = stop.clone();
+    let (store, report) = tokio::task::spawn_blocking(move || {
+        http::stop_reads_with(&cycle_stop, || record_cycle(&cycle_config, options, now))
+    })
+    .await
+    .context("the cycle's thread failed")??;
     log_report(&report);
     let delivery = if config.channels.is_empty() {
         None

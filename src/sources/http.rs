@@ -3,18 +3,24 @@
 //! retries with backoff, a maximum response size, limited redirects, http and https only, and
 //! TLS verified (rustls with the WebPKI roots; there is no switch to turn verification off).
 //!
-//! The client is blocking on purpose: sources run inside the cycle, which runs on a blocking
-//! thread (the daemon's `spawn_blocking`) or on the main thread (`check`, `plan`). reqwest's
-//! blocking client keeps its own runtime on its own thread, so it is safe in both places.
+//! [`Fetcher::get`] blocks on purpose: sources run inside the cycle, which runs on a blocking
+//! thread (the daemon's `spawn_blocking`) or on the main thread (`check`, `plan`). Underneath,
+//! each request is made with reqwest's async client on one small runtime of its own thread,
+//! shared by every fetcher, so that a request and a retry's wait can be given up the moment
+//! the daemon is asked to stop: a blocking read could only end at its timeout. The stop
+//! signal is the one of the job reading on the calling thread ([`stop_reads_with`]).
 
-use std::io::Read;
+use std::cell::RefCell;
+use std::future::Future;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use reqwest::StatusCode;
-use reqwest::blocking::{Client, Response};
 use reqwest::header::{self, HeaderMap};
+use reqwest::{Client, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
 use url::Url;
 
 /// Longest wait a `Retry-After` header may impose between two attempts inside one cycle;
@@ -294,6 +300,12 @@ pub enum FetchError {
         /// The configured budget.
         budget: Duration,
     },
+    /// The job reading was asked to stop (the daemon is stopping) before this answer came.
+    #[error("GET {url}: not fetched, crier is stopping; the next cycle reads it")]
+    Stopped {
+        /// The URL requested.
+        url: String,
+    },
     /// The URL is not http or https.
     #[error("{url}: only http and https URLs are fetched")]
     Scheme {
@@ -326,6 +338,10 @@ impl FetchError {
 /// A configured HTTP client for one source's read.
 pub struct Fetcher {
     client: Client,
+    /// The runtime the requests run on.
+    runtime: Handle,
+    /// Cancelled when the job reading asks to stop: the request or wait under way ends.
+    stop: CancellationToken,
     timeout: Duration,
     /// `max_read_time`, and when it runs out.
     budget: Duration,
@@ -336,9 +352,54 @@ pub struct Fetcher {
     max_pages: usize,
 }
 
+thread_local! {
+    /// The stop signal of the job reading on this thread, set by [`stop_reads_with`].
+    static STOP: RefCell<Option<CancellationToken>> = const { RefCell::new(None) };
+}
+
+/// Runs `read` with `stop` as the stop signal of every [`Fetcher`] made on this thread
+/// meanwhile (the daemon's job passes its shutdown token here).
+///
+/// The signal travels with the thread rather than through every source's arguments: a source
+/// makes its fetcher on the thread the cycle reads on (and may then share it with helper
+/// threads), and every fetch of a stopping job must end, whichever source made it.
+pub fn stop_reads_with<T>(stop: &CancellationToken, read: impl FnOnce() -> T) -> T {
+    /// Puts the previous signal back, even if `read` panics.
+    struct Restore(Option<CancellationToken>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            STOP.with(|current| *current.borrow_mut() = previous);
+        }
+    }
+    let previous = STOP.with(|current| current.replace(Some(stop.clone())));
+    let _restore = Restore(previous);
+    read()
+}
+
+/// The runtime every fetcher's requests run on: one worker thread, made at the first fetch
+/// and kept for the life of the process (a runtime cannot be dropped from async code, and
+/// a fetcher may be dropped anywhere).
+fn shared_runtime() -> Result<Handle, String> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("crier-http")
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start the HTTP client's runtime: {e}"))
+        })
+        .as_ref()
+        .map(|runtime| runtime.handle().clone())
+        .map_err(Clone::clone)
+}
+
 impl Fetcher {
     /// A client with `settings`; `site_url` goes into the default User-Agent so that a site
-    /// owner can see who is calling.
+    /// owner can see who is calling. It stops with the job reading on this thread, if any
+    /// ([`stop_reads_with`]).
     pub fn new(settings: &HttpSettings, site_url: &str) -> Result<Fetcher, String> {
         let timeout = settings.timeout;
         let user_agent = settings
@@ -366,8 +427,13 @@ impl Fetcher {
             .https_only(false)
             .build()
             .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        let stop = STOP
+            .with(|current| current.borrow().clone())
+            .unwrap_or_default();
         Ok(Fetcher {
             client,
+            runtime: shared_runtime()?,
+            stop,
             timeout,
             budget: settings.max_read_time,
             deadline: Instant::now() + settings.max_read_time,
@@ -378,6 +444,12 @@ impl Fetcher {
         })
     }
 
+    /// The same fetcher, stopped by `stop` instead.
+    pub fn with_stop(mut self, stop: CancellationToken) -> Fetcher {
+        self.stop = stop;
+        self
+    }
+
     /// Most pages one read may follow.
     pub fn max_pages(&self) -> usize {
         self.max_pages
@@ -385,6 +457,7 @@ impl Fetcher {
 
     /// GET `url`, sending `validators` as `If-None-Match` / `If-Modified-Since` when given;
     /// transient failures are retried with exponential backoff (or the server's `Retry-After`).
+    /// A stop request ends the request or the wait under way at once.
     pub fn get(&self, url: &Url, validators: Option<&Validators>) -> Result<Fetched, FetchError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(FetchError::Scheme {
@@ -395,13 +468,18 @@ impl Fetcher {
             url: url.to_string(),
             budget: self.budget,
         };
+        let stopped = || FetchError::Stopped {
+            url: url.to_string(),
+        };
         let mut attempt = 0;
         loop {
             let left = self.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(out_of_time());
             }
-            let (result, retry_after) = self.attempt(url, validators, left);
+            let (result, retry_after) = self
+                .until_stopped(self.attempt(url, validators, left))
+                .ok_or_else(stopped)?;
             let left = self.deadline.saturating_duration_since(Instant::now());
             match result {
                 Err(FetchError::Timeout { .. }) if left.is_zero() => return Err(out_of_time()),
@@ -412,7 +490,9 @@ impl Fetcher {
                         return Err(e);
                     }
                     tracing::debug!(url = %url, error = %e, wait_ms = wait.as_millis() as u64, "retrying");
-                    std::thread::sleep(wait);
+                    // Made inside the runtime: a timer needs one from its creation.
+                    self.until_stopped(async { tokio::time::sleep(wait).await })
+                        .ok_or_else(stopped)?;
                     attempt += 1;
                 }
                 other => return other,
@@ -420,8 +500,20 @@ impl Fetcher {
         }
     }
 
+    /// Runs `work` to its end on the fetchers' runtime, or until the stop signal: `None` then,
+    /// and `work` is dropped (a request in flight is hung up).
+    fn until_stopped<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        self.runtime.block_on(async {
+            tokio::select! {
+                biased;
+                () = self.stop.cancelled() => None,
+                out = work => Some(out),
+            }
+        })
+    }
+
     /// One request, given at most `left` of the read's time.
-    fn attempt(
+    async fn attempt(
         &self,
         url: &Url,
         validators: Option<&Validators>,
@@ -436,7 +528,7 @@ impl Fetcher {
                 request = request.header(header::IF_MODIFIED_SINCE, date);
             }
         }
-        let response = match request.send() {
+        let response = match request.send().await {
             Ok(r) => r,
             Err(e) => return (Err(self.transport_error(url, &e)), None),
         };
@@ -453,6 +545,7 @@ impl Fetcher {
                 .map(Duration::from_secs);
             let detail = self
                 .read_body(url, response)
+                .await
                 .ok()
                 .map(|b| excerpt(&b))
                 .filter(|s| !s.is_empty())
@@ -467,7 +560,7 @@ impl Fetcher {
         }
         let final_url = response.url().clone();
         let headers = response.headers().clone();
-        let body = match self.read_body(url, response) {
+        let body = match self.read_body(url, response).await {
             Ok(b) => b,
             Err(e) => return (Err(e), None),
         };
@@ -483,7 +576,7 @@ impl Fetcher {
 
     /// Reads the body, refusing more than `max_size` bytes whether or not the server
     /// announced its length.
-    fn read_body(&self, url: &Url, response: Response) -> Result<Vec<u8>, FetchError> {
+    async fn read_body(&self, url: &Url, mut response: Response) -> Result<Vec<u8>, FetchError> {
         let too_large = || FetchError::TooLarge {
             url: url.to_string(),
             limit: self.max_size,
@@ -492,29 +585,32 @@ impl Fetcher {
             return Err(too_large());
         }
         let mut body = Vec::new();
-        let mut limited = response.take(self.max_size + 1);
-        if let Err(e) = limited.read_to_end(&mut body) {
-            let timed_out = e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<reqwest::Error>())
-                .is_some_and(reqwest::Error::is_timeout)
-                || e.kind() == std::io::ErrorKind::TimedOut;
-            return Err(if timed_out {
-                FetchError::Timeout {
-                    url: url.to_string(),
-                    timeout: self.timeout,
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    body.extend_from_slice(&chunk);
+                    if body.len() as u64 > self.max_size {
+                        return Err(too_large());
+                    }
                 }
-            } else {
-                FetchError::Network {
-                    url: url.to_string(),
-                    reason: format!("the connection broke while reading the answer: {e}"),
+                Ok(None) => return Ok(body),
+                Err(e) if e.is_timeout() => {
+                    return Err(FetchError::Timeout {
+                        url: url.to_string(),
+                        timeout: self.timeout,
+                    });
                 }
-            });
+                Err(e) => {
+                    return Err(FetchError::Network {
+                        url: url.to_string(),
+                        reason: format!(
+                            "the connection broke while reading the answer: {}",
+                            chain(&e)
+                        ),
+                    });
+                }
+            }
         }
-        if body.len() as u64 > self.max_size {
-            return Err(too_large());
-        }
-        Ok(body)
     }
 
     fn transport_error(&self, url: &Url, e: &reqwest::Error) -> FetchError {
@@ -614,6 +710,90 @@ mod tests {
             ..HttpSettings::default()
         };
         assert_eq!(bad.validate().unwrap_err().0, "http.user_agent");
+    }
+
+    /// A server on 127.0.0.1 that accepts connections and never answers; its URL.
+    fn silent_server() -> Url {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!(
+            "http://{}/feed.xml",
+            listener.local_addr().unwrap()
+        ));
+        std::thread::spawn(move || {
+            // Held open, unanswered, until the test process ends.
+            let held: Vec<_> = listener.incoming().collect();
+            drop(held);
+        });
+        url.unwrap()
+    }
+
+    #[test]
+    fn a_stop_request_ends_a_hanging_read_at_once() {
+        let settings = HttpSettings {
+            timeout: Duration::from_secs(60),
+            ..HttpSettings::default()
+        };
+        let stop = CancellationToken::new();
+        // Made the way a job makes it: on the thread that reads, under the job's stop signal.
+        let fetcher =
+            stop_reads_with(&stop, || Fetcher::new(&settings, "https://example.org/")).unwrap();
+        let url = silent_server();
+        let cancel = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            cancel.cancel();
+        });
+        let started = Instant::now();
+        let error = fetcher.get(&url, None).unwrap_err();
+        assert!(matches!(error, FetchError::Stopped { .. }), "{error:?}");
+        assert!(error.to_string().contains("crier is stopping"), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the read went on for {:?} after the stop request",
+            started.elapsed()
+        );
+        // Once stopped, no request is even made.
+        let started = Instant::now();
+        assert!(matches!(
+            fetcher.get(&url, None),
+            Err(FetchError::Stopped { .. })
+        ));
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_stop_request_ends_a_retry_wait() {
+        let settings = HttpSettings {
+            timeout: Duration::from_millis(100),
+            retries: 1,
+            retry_delay: Duration::from_secs(50),
+            ..HttpSettings::default()
+        };
+        let stop = CancellationToken::new();
+        let fetcher = Fetcher::new(&settings, "https://example.org/")
+            .unwrap()
+            .with_stop(stop.clone());
+        let cancel = stop.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(500));
+            cancel.cancel();
+        });
+        let started = Instant::now();
+        let error = fetcher.get(&silent_server(), None).unwrap_err();
+        assert!(matches!(error, FetchError::Stopped { .. }), "{error:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_stop_signal_belongs_to_the_reading_thread_only_while_it_reads() {
+        let stop = CancellationToken::new();
+        stop.cancel();
+        let settings = HttpSettings::default();
+        let inside =
+            stop_reads_with(&stop, || Fetcher::new(&settings, "https://example.org/")).unwrap();
+        assert!(inside.stop.is_cancelled());
+        let after = Fetcher::new(&settings, "https://example.org/").unwrap();
+        assert!(!after.stop.is_cancelled());
     }
 
     /// Reads `[sources.http]` text the way the config loader does, key path included.
