@@ -14,7 +14,7 @@ use thiserror::Error;
 
 use crate::config::Config;
 use crate::entry::Entry;
-use crate::feeds::{self, FeedFile, Publication, PublishError};
+use crate::feeds::{self, FeedFile, FeedPlan, Publication, PublishError};
 use crate::sources::{self, Document, IdClaims, Outcome, SourceConfig};
 use crate::store::outbox::{DeliveryState, NewDelivery};
 use crate::store::{Batch, EntryRecord, EntryStatus, Store, StoreError, StoredEntry};
@@ -150,8 +150,26 @@ pub fn run(
     }
     batch.deliveries = queue_announcements(config, &report.new, options.now);
     report.queued = batch.deliveries.clone();
+    let entries_changed = !batch.upserts.is_empty() || !batch.statuses.is_empty();
+    // The feeds are planned once, from the live entries the cycle leaves, before recording:
+    // SQLite records on one core while the others sanitise the fresh entries some feed shows.
+    let plan = match entries_changed {
+        true => store
+            .live_entries_after(&batch)?
+            .map(|live| FeedPlan::new(&config.site, &config.feeds, live)),
+        false => None,
+    };
     let started = std::time::Instant::now();
-    store.apply(&batch, options.now)?;
+    let (applied, mut bodies) = rayon::join(
+        || store.apply(&batch, options.now),
+        || match &plan {
+            Some(plan) => {
+                plan.prepare_shown(&config.feeds, batch.upserts.par_iter().map(|r| &r.entry))
+            }
+            None => HashMap::new(),
+        },
+    );
+    applied?;
     tracing::debug!(
         upserts = batch.upserts.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -159,13 +177,19 @@ pub fn run(
     );
     let started = std::time::Instant::now();
     let publication = Publication {
-        entries_changed: !batch.upserts.is_empty() || !batch.statuses.is_empty(),
-        // Entries parsed this cycle go straight to the renderers instead of being read back.
+        plan,
+        // Entries parsed this cycle go straight to the renderers instead of being read back;
+        // without a plan made before recording, they are read back and prepared then.
         fresh: batch
             .upserts
             .into_iter()
-            .map(|r| (r.entry.id.clone(), r.entry))
+            .filter_map(|r| {
+                let mut entry = r.entry;
+                entry.content = bodies.remove(&entry.id)?;
+                Some((entry.id.clone(), entry))
+            })
             .collect(),
+        entries_changed,
         write: options.write_feeds,
     };
     report.feeds = feeds::publish(&config.site, &config.feeds, store, publication)?;

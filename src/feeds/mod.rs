@@ -18,7 +18,7 @@ use thiserror::Error;
 
 use crate::entry::{Entry, Person};
 pub use config::{FeedFormat, FeedsConfig};
-pub use publish::{FeedFile, Publication, PublishError, publish};
+pub use publish::{FeedFile, FeedPlan, Publication, PublishError, publish};
 
 /// A feed could not be rendered.
 #[derive(Debug, Error)]
@@ -123,8 +123,14 @@ pub fn render(
 /// against the entry URL). Sanitising is the costly part of rendering and an entry appears in
 /// several feeds and formats, so callers rendering many feeds do it once per entry.
 pub fn prepare(mut entry: Entry) -> Entry {
-    entry.content = sanitize::clean_html(&entry.content, &entry.url);
+    entry.content = clean_body(&entry);
     entry
+}
+
+/// The entry's HTML body sanitised, relative URLs resolved against the entry's URL: what
+/// [`prepare`] puts in `content`.
+pub fn clean_body(entry: &Entry) -> String {
+    sanitize::clean_html(&entry.content, &entry.url)
 }
 
 /// Renders one feed from entries that went through [`prepare`] (their `content` is written as

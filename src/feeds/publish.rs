@@ -1,6 +1,11 @@
-//! Publishing: plan the feed set once from the store's live entries, render each planned file
-//! and write the ones whose bytes changed, keeping a ledger of what was written in the store's
-//! metadata so that an unchanged cycle touches nothing.
+//! Publishing: plan the feed set once per cycle from the live entries it leaves
+//! ([`FeedPlan`]), render each planned file and write the ones whose bytes changed, keeping a
+//! ledger of what was written in the store's metadata so that an unchanged cycle touches
+//! nothing.
+//!
+//! The plan can be made before the cycle's changes are recorded (the store says what its live
+//! entries will be): the fresh entries some feed shows are then sanitised, the costliest
+//! rendering step, on the other cores while SQLite records the cycle on one.
 //!
 //! Each feed file's inputs (format, feed metadata, ids and content hashes of its entries) are
 //! hashed; when the hash, the file's size and its modification time all match what was
@@ -8,7 +13,7 @@
 //! changed at all and the feed settings are those of the last complete write, even the
 //! selection is skipped: only the files' sizes and times are checked.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -53,11 +58,48 @@ pub struct FeedFile {
     pub changed: bool,
 }
 
+/// The feed set of one cycle and the live entries it was planned from.
+#[derive(Debug)]
+pub struct FeedPlan {
+    live: Vec<LiveEntry>,
+    specs: Vec<FeedSpec>,
+}
+
+impl FeedPlan {
+    /// Plans every feed folder from the live entries.
+    pub fn new(site: &Site, feeds: &FeedsConfig, live: Vec<LiveEntry>) -> FeedPlan {
+        let specs = super::set::plan(site, feeds, &live);
+        FeedPlan { live, specs }
+    }
+
+    /// The sanitised HTML body of each of `entries` that some feed shows, by id, computed on
+    /// every core. An entry no feed shows is left out.
+    pub fn prepare_shown<'e>(
+        &self,
+        feeds: &FeedsConfig,
+        entries: impl IntoParallelIterator<Item = &'e Entry>,
+    ) -> HashMap<String, String> {
+        let shown: HashSet<&str> = self
+            .specs
+            .iter()
+            .flat_map(|spec| spec.select(&self.live, feeds.limit))
+            .collect();
+        entries
+            .into_par_iter()
+            .filter(|e| shown.contains(e.id.as_str()))
+            .map(|e| (e.id.clone(), super::clean_body(e)))
+            .collect()
+    }
+}
+
 /// What a publication is asked to do.
 #[derive(Debug)]
 pub struct Publication {
-    /// Entries recorded this cycle, by id, still unsanitised: they go to the renderers without
-    /// being read back from the store.
+    /// The plan, when the cycle made it before recording; else the live entries are read
+    /// from the store and planned here.
+    pub plan: Option<FeedPlan>,
+    /// Entries recorded this cycle, by id, already through [`super::prepare`] (or
+    /// [`FeedPlan::prepare_shown`]): they go to the renderers without being read back.
     pub fresh: HashMap<String, Entry>,
     /// Whether any entry was recorded, changed status or withdrawn this cycle.
     pub entries_changed: bool,
@@ -100,9 +142,11 @@ pub fn publish(
         // taken for a complete one.
         store.set_meta(FEEDS_SETTINGS, "")?;
     }
-    let live = store.live_entries()?;
-    let specs = super::set::plan(site, feeds, &live);
-    let (jobs, mut files) = jobs(feeds, store, &specs, &live)?;
+    let plan = match publication.plan {
+        Some(plan) => plan,
+        None => FeedPlan::new(site, feeds, store.live_entries()?),
+    };
+    let (jobs, mut files) = jobs(feeds, store, &plan.specs, &plan.live)?;
     let entries = prepare_entries(store, &jobs, publication.fresh)?;
     let rendered = render_all(jobs, &entries, write);
     let mut first_error = None;
@@ -184,8 +228,8 @@ fn jobs<'a>(
     Ok((jobs, up_to_date))
 }
 
-/// Every entry some job shows, sanitised once: the fresh ones as they are, the others loaded
-/// from the store. Sanitising is the costliest rendering step: it runs on every core.
+/// Every entry some job shows, sanitised once: the fresh ones came prepared, the others are
+/// loaded from the store and prepared here, on every core.
 fn prepare_entries(
     store: &Store,
     jobs: &[Job<'_>],
@@ -194,19 +238,23 @@ fn prepare_entries(
     let mut wanted: Vec<&str> = jobs.iter().flat_map(|j| j.ids.iter().copied()).collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut needed = Vec::with_capacity(wanted.len());
+    let mut prepared = HashMap::with_capacity(wanted.len());
     let mut missing = Vec::new();
     for id in wanted {
         match fresh.remove(id) {
-            Some(entry) => needed.push(entry),
+            Some(entry) => {
+                prepared.insert(entry.id.clone(), entry);
+            }
             None => missing.push(id),
         }
     }
-    needed.extend(store.load_entries(&missing)?);
-    Ok(needed
+    let loaded: Vec<(String, Entry)> = store
+        .load_entries(&missing)?
         .into_par_iter()
         .map(|e| (e.id.clone(), super::prepare(e)))
-        .collect())
+        .collect();
+    prepared.extend(loaded);
+    Ok(prepared)
 }
 
 /// Renders (and, when `write`, writes) every job on every core: feeds are independent files.
@@ -324,9 +372,10 @@ mod tests {
 
     fn publication(fresh: &[EntryRecord], write: bool) -> Publication {
         Publication {
+            plan: None,
             fresh: fresh
                 .iter()
-                .map(|r| (r.entry.id.clone(), r.entry.clone()))
+                .map(|r| (r.entry.id.clone(), super::super::prepare(r.entry.clone())))
                 .collect(),
             entries_changed: !fresh.is_empty(),
             write,

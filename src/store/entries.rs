@@ -5,6 +5,8 @@
 //! again. [`Store::apply`] writes a whole batch (entries, source metadata, deliveries) in one
 //! transaction, so "seen" and "to announce" are recorded together or not at all.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -165,6 +167,40 @@ impl Store {
             })
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// The live entries as they will be once `batch` is applied (upserts, then status
+    /// changes, as [`Store::apply`] does), so that the feeds can be planned before the batch
+    /// is written. `None` when a status change makes an entry live: its row is needed then, and
+    /// the caller reads the live entries after applying.
+    pub fn live_entries_after(&self, batch: &Batch) -> Result<Option<Vec<LiveEntry>>, StoreError> {
+        if batch.statuses.iter().any(|(_, s)| *s == EntryStatus::Live) {
+            return Ok(None);
+        }
+        let mut live: HashMap<String, LiveEntry> = self
+            .live_entries()?
+            .into_iter()
+            .map(|e| (e.id.clone(), e))
+            .collect();
+        for record in &batch.upserts {
+            let id = &record.entry.id;
+            if record.status == EntryStatus::Live {
+                let entry = LiveEntry {
+                    id: id.clone(),
+                    language: record.entry.language.clone(),
+                    categories: record.entry.categories.clone(),
+                    published_ts: record.entry.published.timestamp(),
+                    content_hash: record.content_hash.clone(),
+                };
+                live.insert(id.clone(), entry);
+            } else {
+                live.remove(id);
+            }
+        }
+        for (id, _) in &batch.statuses {
+            live.remove(id);
+        }
+        Ok(Some(live.into_values().collect()))
     }
 
     /// Full entries by id, in the order asked; unknown ids are left out.
@@ -338,6 +374,49 @@ mod tests {
         assert!(stored[1].was_live);
         let loaded = store.load_entries(&["b", "missing"]).unwrap();
         assert_eq!(loaded, vec![entry("b", "B")]);
+    }
+
+    #[test]
+    fn live_entries_after_a_batch_are_those_the_store_then_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite3")).unwrap();
+        let first = Batch {
+            upserts: vec![
+                record(entry("a", "A"), EntryStatus::Live),
+                record(entry("b", "B"), EntryStatus::Live),
+                record(entry("c", "C"), EntryStatus::Scheduled),
+            ],
+            ..Batch::default()
+        };
+        let sorted = |mut live: Vec<LiveEntry>| {
+            live.sort_by(|x, y| x.id.cmp(&y.id));
+            live
+        };
+        let expected = store.live_entries_after(&first).unwrap().unwrap();
+        store.apply(&first, now()).unwrap();
+        assert_eq!(sorted(expected), sorted(store.live_entries().unwrap()));
+
+        // An edit, a new scheduled entry and a withdrawal.
+        let second = Batch {
+            upserts: vec![
+                record(entry("a", "A, edited"), EntryStatus::Live),
+                record(entry("d", "D"), EntryStatus::Scheduled),
+            ],
+            statuses: vec![("b".into(), EntryStatus::Removed)],
+            ..Batch::default()
+        };
+        let expected = store.live_entries_after(&second).unwrap().unwrap();
+        store.apply(&second, now()).unwrap();
+        let live = sorted(store.live_entries().unwrap());
+        assert_eq!(sorted(expected), live);
+        assert_eq!(live.len(), 1);
+
+        // An entry becoming live needs its stored row: the store is asked after applying.
+        let due = Batch {
+            statuses: vec![("c".into(), EntryStatus::Live)],
+            ..Batch::default()
+        };
+        assert!(store.live_entries_after(&due).unwrap().is_none());
     }
 
     #[test]
