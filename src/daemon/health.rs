@@ -360,7 +360,9 @@ async fn healthz(shared: &Shared) -> Response<Full<Bytes>> {
     let journal = journal(shared.store_path.clone()).await;
     let facts = Facts {
         last: snapshot.last.or(journal.last),
-        last_success: later(snapshot.last_success, journal.last_success),
+        // The later of the two (`None` is earlier than any time): the journal's is the
+        // later one after a restart, the daemon's when the journal could not be written.
+        last_success: snapshot.last_success.max(journal.last_success),
         running_since: snapshot.running_since,
         sources: journal.sources,
     };
@@ -372,11 +374,6 @@ async fn healthz(shared: &Shared) -> Response<Full<Bytes>> {
         HeaderValue::from_static("application/json"),
     );
     no_store(response)
-}
-
-/// The later of two times, either of which may be unknown.
-fn later(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
-    a.max(b)
 }
 
 /// What `/healthz` judges from.
