@@ -29,7 +29,7 @@ use crate::entry::Entry;
 use crate::feeds::FeedFile;
 use crate::sources::{self, Outcome};
 use crate::store::outbox::{ChannelSummary, NewDelivery};
-use crate::store::{EntryStatus, Status, Store};
+use crate::store::{EntryStatus, SourceHealth, Status, Store};
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,8 @@ pub enum Exit {
     Failure = 1,
     /// The command line was wrong (clap uses 2 as well).
     Usage = 2,
-    /// The work completed, but something needs a look (entry errors, a paused channel…).
+    /// The work completed, but something needs a look: entry or source errors in this run, or
+    /// a channel paused or a post given up (by this run or an earlier one, until retried).
     Partial = 3,
     /// Another crier holds the instance lock; nothing was done.
     Locked = 4,
@@ -374,6 +375,7 @@ async fn bind_health(config: &Config) -> Result<Option<HealthServer>> {
     let server = HealthServer::bind(HealthConfig {
         listen,
         max_age: health.max_age,
+        source_max_age: health.source_max_age,
         serve_feeds: health.serve_feeds.then(|| config.feeds.output_dir.clone()),
     })
     .await
@@ -761,9 +763,11 @@ fn status_runs(s: &Status, out: &mut dyn Write) -> std::io::Result<()> {
 }
 
 /// `status`'s line per configured source: its live entries and, for a remote source, the
-/// validators kept and the last full read.
+/// validators kept and the last full read; then, for a source whose last read failed, its
+/// run of failures.
 fn status_sources(config: &Config, store: &Store, out: &mut dyn Write) -> Result<()> {
     writeln!(out, "sources:")?;
+    let health = store.source_health()?;
     for source in &config.sources {
         let name = source.name();
         let stored = store.entries_of_source(name)?;
@@ -783,6 +787,26 @@ fn status_sources(config: &Config, store: &Store, out: &mut dyn Write) -> Result
             ));
         }
         writeln!(out, "{line}")?;
+        if let Some(failing) = health.iter().find(|h| h.source == name && h.is_failing()) {
+            status_failing(failing, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// A failing source's run of failed reads, its last successful read and its last error.
+fn status_failing(health: &SourceHealth, out: &mut dyn Write) -> std::io::Result<()> {
+    let time = |t: Option<DateTime<Utc>>| t.map_or("never".to_owned(), |t| t.to_rfc3339());
+    writeln!(
+        out,
+        "    FAILING: {} read{} in a row since {}; last successful read {}",
+        health.failures,
+        if health.failures == 1 { "" } else { "s" },
+        time(health.failing_since),
+        time(health.last_success)
+    )?;
+    if let Some(error) = &health.last_error {
+        writeln!(out, "    last error: {error}")?;
     }
     Ok(())
 }

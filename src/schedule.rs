@@ -40,9 +40,17 @@ pub struct HealthListenConfig {
     /// Address and port; keep it on 127.0.0.1 unless a proxy or a scraper needs more.
     #[serde(default = "default_listen", deserialize_with = "socket_address")]
     pub listen: SocketAddr,
-    /// `/healthz` answers 503 when the last successful cycle is older than this.
+    /// `/healthz` answers 503 when the last successful cycle (every source read, every
+    /// document parsed) is older than this.
     #[serde(default = "default_health_max_age", with = "crate::values::duration")]
     pub max_age: Duration,
+    /// `/healthz` answers 503, naming the source, when a source has failed every read for
+    /// longer than this.
+    #[serde(
+        default = "default_health_source_max_age",
+        with = "crate::values::duration"
+    )]
+    pub source_max_age: Duration,
     /// Also serve the feeds folder under `/feeds/`, with ETag and Last-Modified.
     #[serde(default)]
     pub serve_feeds: bool,
@@ -68,6 +76,9 @@ fn default_listen() -> SocketAddr {
 }
 fn default_health_max_age() -> Duration {
     Duration::from_secs(30 * 60)
+}
+fn default_health_source_max_age() -> Duration {
+    Duration::from_secs(6 * 3600)
 }
 
 fn socket_address<'de, D: Deserializer<'de>>(deserializer: D) -> Result<SocketAddr, D::Error> {
@@ -258,6 +269,9 @@ mod tests {
         let health = daemon.health.unwrap();
         assert_eq!(health.listen, default_listen());
         assert_eq!(health.max_age, Duration::from_secs(3600));
+        assert_eq!(health.source_max_age, Duration::from_secs(6 * 3600));
+        let health: HealthListenConfig = toml::from_str("source_max_age = \"90m\"").unwrap();
+        assert_eq!(health.source_max_age, Duration::from_secs(90 * 60));
         let err = toml::from_str::<DaemonConfig>("[health]\nlisten = \"localhost\"").unwrap_err();
         assert!(err.to_string().contains("127.0.0.1:9464"), "{err}");
     }

@@ -227,6 +227,45 @@ fn a_file_that_breaks_keeps_its_last_good_entry() {
     );
 }
 
+/// A source failing run after run used to show in `status` only as the last run's first
+/// error: its line now says how many reads in a row failed since when, and the last
+/// successful run stays the last one that read every source.
+#[test]
+fn status_shows_a_failing_source_s_run_of_failed_reads() {
+    let site = site();
+    run(&site, NOW).success();
+    fs::rename(site.path("content"), site.path("content.moved")).unwrap();
+    run(&site, LATER).code(3);
+    run(&site, "2024-06-03T12:00:00Z").code(3);
+    let status = crier(&site, &["status"], NOW).success().stdout_text();
+    assert!(
+        status.contains(
+            "  projects (directory): 3 live entries\n    FAILING: 2 reads in a row since \
+             2024-06-02T12:00:00+00:00; last successful read 2024-06-01T12:00:00+00:00\n    \
+             last error: source \"projects\""
+        ),
+        "{status}"
+    );
+    let time_after = |label: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(label))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .unwrap_or_else(|| panic!("no {label:?} time in {status}"))
+    };
+    assert!(status.contains("(partial,"), "{status}");
+    assert!(
+        time_after("last successful run: ") < time_after("last run: "),
+        "{status}"
+    );
+
+    fs::rename(site.path("content.moved"), site.path("content")).unwrap();
+    run(&site, "2024-06-04T12:00:00Z").success();
+    let status = crier(&site, &["status"], NOW).success().stdout_text();
+    assert!(!status.contains("FAILING"), "{status}");
+}
+
 #[test]
 fn drafts_are_skipped_and_a_page_turned_draft_leaves_the_feeds() {
     let site = site();

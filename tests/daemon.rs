@@ -297,6 +297,134 @@ fn health_and_metrics_are_served_on_127_0_0_1() {
     assert!(stopped.status.success(), "{}", stopped.log);
 }
 
+/// The health listener's address, from the daemon's log line.
+fn health_address(daemon: &mut Daemon) -> SocketAddr {
+    let started = daemon.wait_for_log("health and metrics listener started");
+    started
+        .split("address=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|address| address.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {started:?}"))
+}
+
+/// `GET path` on `address`: the status code and the body.
+fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response[9..12].parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, body)| body)
+        .to_owned();
+    (code, body)
+}
+
+/// Answers 500 to every request, counting them.
+#[derive(Clone, Default)]
+struct Failing(Arc<AtomicUsize>);
+
+impl Respond for Failing {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        ResponseTemplate::new(500).set_body_string("upstream broken")
+    }
+}
+
+/// With an upstream answering 500 every cycle, `/healthz` used to say ok and
+/// `crier_last_success_timestamp_seconds` to advance, every cycle counted a success while
+/// `crier status` said the last successful run was old. No cycle succeeds now: `/healthz`
+/// says so and lists the source, and `/metrics` counts its errors.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_answering_500_every_cycle_is_no_success_for_healthz_or_metrics() {
+    let server = MockServer::start().await;
+    let upstream = Failing::default();
+    Mock::given(method("GET"))
+        .and(path("/feed.xml"))
+        .respond_with(upstream.clone())
+        .mount(&server)
+        .await;
+    let source = format!(
+        r#"
+[[sources]]
+type = "feed"
+name = "upstream"
+url = "{}/feed.xml"
+[sources.http]
+retries = 0
+"#,
+        server.uri()
+    );
+    let site = Site::new(
+        &config("[daemon.health]\nlisten = \"127.0.0.1:0\"\nmax_age = \"1h\"")
+            .replace("[daemon]", &format!("{source}\n[daemon]")),
+    );
+    entry(&site, "first");
+    let requests = upstream.0.clone();
+    tokio::task::spawn_blocking(move || {
+        let _turn = one_at_a_time();
+        let mut daemon = start(&site);
+        let address = health_address(&mut daemon);
+        wait_for_entry(&mut daemon, &site, "first");
+        daemon.wait_until("two cycles reading the upstream", || {
+            requests.load(Ordering::SeqCst) >= 2
+        });
+        daemon.wait_for_log("cycle finished");
+
+        let (code, health) = http_get(address, "/healthz");
+        assert_eq!(code, 503, "{health}");
+        let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+        assert_eq!(health["reason"], "no successful cycle yet", "{health}");
+        assert_eq!(
+            health["failing_sources"][0]["source"], "upstream",
+            "{health}"
+        );
+        assert!(
+            health["failing_sources"][0]["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("500")),
+            "{health}"
+        );
+
+        let (_, metrics) = http_get(address, "/metrics");
+        assert!(
+            !metrics
+                .lines()
+                .any(|l| l.starts_with("crier_last_success_timestamp_seconds ")),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("crier_cycles_total{outcome=\"ok\"} 0"),
+            "{metrics}"
+        );
+        let errors = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("crier_source_errors_total{source=\"upstream\"} "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no error count of the upstream in\n{metrics}"));
+        assert!(errors >= 1.0, "{metrics}");
+        assert!(
+            metrics.contains("crier_source_errors_total{source=\"content\"} 0"),
+            "{metrics}"
+        );
+        assert!(
+            metrics.contains("crier_source_last_success_timestamp_seconds{source=\"content\"}"),
+            "{metrics}"
+        );
+        let stopped = daemon.stop();
+        assert!(stopped.status.success(), "{}", stopped.log);
+    })
+    .await
+    .unwrap();
+}
+
 /// A server on 127.0.0.1 that accepts connections and never answers, as a hung site does;
 /// its address and the number of connections it took.
 fn silent_server() -> (SocketAddr, Arc<AtomicUsize>) {

@@ -15,7 +15,7 @@ use common::logs::Logs;
 use common::{entry, wait};
 use crier::daemon::health::{HealthConfig, HealthServer, HealthState};
 use crier::store::outbox::{DeliveryState, NewDelivery};
-use crier::store::{Batch, EntryRecord, EntryStatus, RunRecord, Store};
+use crier::store::{Batch, EntryRecord, EntryStatus, RunOutcome, RunRecord, SourceRead, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::subscriber::DefaultGuard;
 
 const MAX_AGE: Duration = Duration::from_secs(900);
+const SOURCE_MAX_AGE: Duration = Duration::from_secs(3600);
 
 /// What the listener logs when shutdown had to cut connections after its grace period instead
 /// of closing them between two requests.
@@ -49,6 +50,7 @@ impl Running {
         let config = HealthConfig {
             listen: bound,
             max_age: MAX_AGE,
+            source_max_age: SOURCE_MAX_AGE,
             serve_feeds: serve_feeds.then(|| dir.path().join("feeds")),
         };
         let server = HealthServer::from_listener(listener, config).unwrap();
@@ -150,7 +152,7 @@ async fn healthz_follows_the_cycles() {
     running.state.cycle_started(now);
     running
         .state
-        .cycle_finished(now, Duration::from_millis(300), true, None);
+        .cycle_finished(now, Duration::from_millis(300), RunOutcome::Ok, None);
     let (status, body) = running.health().await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ok");
@@ -166,7 +168,7 @@ async fn healthz_follows_the_cycles() {
     running.state.cycle_finished(
         Utc::now(),
         Duration::from_secs(2),
-        false,
+        RunOutcome::Failed,
         Some("cannot read content/: permission denied".into()),
     );
     let (status, body) = running.health().await;
@@ -180,7 +182,7 @@ async fn healthz_follows_the_cycles() {
     let two_hours_ago = Utc::now() - chrono::Duration::hours(2);
     running
         .state
-        .cycle_finished(two_hours_ago, Duration::from_secs(1), true, None);
+        .cycle_finished(two_hours_ago, Duration::from_secs(1), RunOutcome::Ok, None);
     let (status, body) = running.health().await;
     assert_eq!(status, 503);
     let reason = body["reason"].as_str().unwrap();
@@ -211,7 +213,7 @@ async fn healthz_reads_the_journal_before_the_first_cycle_of_this_process() {
         .record_run(&RunRecord {
             started_at: finished - chrono::Duration::seconds(3),
             finished_at: finished,
-            outcome: "ok".into(),
+            outcome: RunOutcome::Ok,
             ..RunRecord::default()
         })
         .unwrap();
@@ -223,7 +225,7 @@ async fn healthz_reads_the_journal_before_the_first_cycle_of_this_process() {
         .record_run(&RunRecord {
             started_at: Utc::now(),
             finished_at: Utc::now(),
-            outcome: "failed".into(),
+            outcome: RunOutcome::Failed,
             message: Some("site folder missing".into()),
             ..RunRecord::default()
         })
@@ -231,6 +233,122 @@ async fn healthz_reads_the_journal_before_the_first_cycle_of_this_process() {
     let (status, body) = running.health().await;
     assert_eq!(status, 503);
     assert_eq!(body["reason"], "last cycle failed: site folder missing");
+    running.stop().await;
+}
+
+/// A run whose source could not be read used to count as a success: the journal said
+/// `partial`, and `/healthz` took the time it ended for the last success.
+#[tokio::test]
+async fn healthz_reads_a_partial_run_in_the_journal_as_no_success() {
+    let running = Running::start(false).await;
+    let mut store = Store::open(&running.store_path()).unwrap();
+    let succeeded = Utc::now() - chrono::Duration::hours(2);
+    store
+        .record_run(&RunRecord {
+            started_at: succeeded,
+            finished_at: succeeded,
+            outcome: RunOutcome::Ok,
+            ..RunRecord::default()
+        })
+        .unwrap();
+    store
+        .record_run(&RunRecord {
+            started_at: Utc::now(),
+            finished_at: Utc::now(),
+            outcome: RunOutcome::Partial,
+            errors: 1,
+            message: Some("source \"news\": HTTP 500".into()),
+            ..RunRecord::default()
+        })
+        .unwrap();
+    let (status, body) = running.health().await;
+    assert_eq!(status, 503, "{body}");
+    let reason = body["reason"].as_str().unwrap();
+    assert!(reason.starts_with("last success 7"), "{reason}");
+    let samples = parse_exposition(&running.get("/metrics").await.text().await.unwrap());
+    let last_success = value(&samples, "crier_last_success_timestamp_seconds", &[]).unwrap();
+    assert!((last_success - succeeded.timestamp_millis() as f64 / 1000.0).abs() < 0.001);
+    running.stop().await;
+}
+
+/// With a source answering 500 every cycle, `/healthz` used to stay ok: it now names the
+/// source once it has failed for longer than `source_max_age`, and `/metrics` counts its
+/// errors.
+#[tokio::test]
+async fn healthz_names_a_source_failing_longer_than_source_max_age_and_metrics_count_it() {
+    let running = Running::start(false).await;
+    let mut store = Store::open(&running.store_path()).unwrap();
+    let read = |source: &str, error: Option<&str>| SourceRead {
+        source: source.into(),
+        error: error.map(str::to_owned),
+    };
+    let start = Utc::now() - chrono::Duration::hours(3);
+    store
+        .record_source_reads(&[read("content", None), read("news", None)], start)
+        .unwrap();
+    for minutes in [5, 10, 15] {
+        store
+            .record_source_reads(
+                &[
+                    read("content", None),
+                    read("news", Some("feed https://e.org/feed.xml: HTTP 500")),
+                ],
+                start + chrono::Duration::minutes(minutes),
+            )
+            .unwrap();
+    }
+    // The daemon's own cycle just ended well (a source failing is no failed cycle).
+    running
+        .state
+        .cycle_finished(Utc::now(), Duration::from_secs(1), RunOutcome::Ok, None);
+
+    let (status, body) = running.health().await;
+    assert_eq!(status, 503, "{body}");
+    let reason = body["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("source \"news\" has failed every read for "),
+        "{reason}"
+    );
+    assert!(
+        reason.ends_with(
+            "s (3 in a row), more than source_max_age 3600 s: feed https://e.org/feed.xml: HTTP 500"
+        ),
+        "{reason}"
+    );
+    let failing = body["failing_sources"].as_array().unwrap();
+    assert_eq!(failing.len(), 1, "{body}");
+    assert_eq!(failing[0]["source"], "news");
+    assert_eq!(failing[0]["failed_reads"], 3);
+
+    let text = running.get("/metrics").await.text().await.unwrap();
+    let samples = parse_exposition(&text);
+    assert_eq!(
+        value(&samples, "crier_source_errors_total", &[("source", "news")]),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "crier_source_errors_total",
+            &[("source", "content")]
+        ),
+        Some(0.0)
+    );
+    let news_success = value(
+        &samples,
+        "crier_source_last_success_timestamp_seconds",
+        &[("source", "news")],
+    )
+    .unwrap_or_else(|| panic!("no last success of news in\n{text}"));
+    assert!((news_success - start.timestamp_millis() as f64 / 1000.0).abs() < 0.001);
+
+    // A read that works again ends it.
+    store
+        .record_source_reads(&[read("content", None), read("news", None)], Utc::now())
+        .unwrap();
+    let (status, body) = running.health().await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("failing_sources").is_none(), "{body}");
     running.stop().await;
 }
 
@@ -452,10 +570,13 @@ async fn metrics_show_cycles_and_the_state_database() {
     let finished = Utc::now();
     running
         .state
-        .cycle_finished(finished, Duration::from_millis(1500), true, None);
-    running
-        .state
-        .cycle_finished(finished, Duration::from_secs(40), false, Some("x".into()));
+        .cycle_finished(finished, Duration::from_millis(1500), RunOutcome::Ok, None);
+    running.state.cycle_finished(
+        finished,
+        Duration::from_secs(40),
+        RunOutcome::Failed,
+        Some("x".into()),
+    );
     running.state.cycle_started(Utc::now());
 
     let text = running.get("/metrics").await.text().await.unwrap();
@@ -710,6 +831,7 @@ async fn serve_runs_until_cancelled() {
         HealthConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             max_age: MAX_AGE,
+            source_max_age: SOURCE_MAX_AGE,
             serve_feeds: None,
         },
         Arc::new(HealthState::default()),
@@ -740,6 +862,7 @@ async fn a_port_in_use_is_reported_at_bind() {
     let error = HealthServer::bind(HealthConfig {
         listen: taken.local_addr().unwrap(),
         max_age: MAX_AGE,
+        source_max_age: SOURCE_MAX_AGE,
         serve_feeds: None,
     })
     .await

@@ -1,8 +1,9 @@
 //! What an operator finds after the failures they meet most, driven through the real binary
 //! against local mocks: an expired Facebook Page token (the channel pauses, says how to get a
 //! new one, and the other channels go on), X rate limiting (the post waits for the announced
-//! reset, then goes out), an expired Bluesky session (refreshed without anyone noticing), and
-//! `crier retry` of a delivery given up after a timeout (its post is found, not made twice).
+//! reset, then goes out), an expired Bluesky session (refreshed without anyone noticing),
+//! `crier retry` of a delivery given up after a timeout (its post is found, not made twice),
+//! and the runs after a pause or a post given up (each exits 3 and says why until the retry).
 
 mod common;
 
@@ -424,4 +425,106 @@ max_attempts = 1
     );
     let status = crier_status(&site).await;
     assert!(status.contains("facebook: 1 sent"), "{status}");
+}
+
+/// A Mastodon channel `mastodon` on `server`, for the runs that follow a pause or a post
+/// given up.
+fn mastodon_channel(site: &Site, server: &MockServer) -> String {
+    format!(
+        r#"
+[[channels]]
+type = "mastodon"
+name = "mastodon"
+base_url = "{base}"
+access_token = {token}
+"#,
+        base = server.uri(),
+        token = secret_ref(site, "masto", "masto-token"),
+    )
+}
+
+/// Mastodon answering `first` once, then creating statuses, counted.
+async fn mastodon_after(first: ResponseTemplate) -> (MockServer, Arc<Mutex<usize>>) {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(first)
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let posted = Arc::new(Mutex::new(0));
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(Counted(
+            posted.clone(),
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "1", "url": "https://m.example/1"})),
+        ))
+        .mount(&server)
+        .await;
+    (server, posted)
+}
+
+/// Only the run that paused a channel used to exit 3: the next ones, with the channel still
+/// paused, exited 0 and logged `paused_channels=0`. Every run now exits 3 and says which
+/// channel waits, until `crier retry` lifts the pause.
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_after_a_pause_exit_3_until_the_retry() {
+    let (server, posted) = mastodon_after(
+        ResponseTemplate::new(401).set_body_json(json!({"error": "The access token is invalid"})),
+    )
+    .await;
+    let site = site().await;
+    site.append_config(&mastodon_channel(&site, &server));
+    entry(&site, "madrid", "2024-05-09");
+    let run = crier(&site, &["run", "--once"], NOW).await;
+    assert_eq!(run.status.code(), Some(3), "{}", run.stderr_text());
+
+    for _ in 0..2 {
+        let later = crier(&site, &["run", "--once"], NOW).await;
+        let log = later.stderr_text();
+        assert_eq!(later.status.code(), Some(3), "{log}");
+        assert!(
+            log.contains("waiting for the operator: 1 channel paused (mastodon)"),
+            "{log}"
+        );
+        assert!(log.contains("paused_channels=1"), "{log}");
+    }
+    assert_eq!(*posted.lock().unwrap(), 0, "a paused channel posts nothing");
+
+    crier(&site, &["retry", "--channel", "mastodon"], NOW).await;
+    let run = crier(&site, &["run", "--once"], NOW).await;
+    assert!(run.status.success(), "{}", run.stderr_text());
+    assert!(!run.stderr_text().contains("waiting for the operator"));
+    assert_eq!(*posted.lock().unwrap(), 1);
+}
+
+/// Only the run that gave a post up used to exit 3: every run now does, and says so, while
+/// the delivery stays given up.
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_after_a_post_given_up_exit_3_until_the_retry() {
+    let (server, posted) = mastodon_after(
+        ResponseTemplate::new(422)
+            .set_body_json(json!({"error": "Validation failed: Text too long"})),
+    )
+    .await;
+    let site = site().await;
+    site.append_config(&mastodon_channel(&site, &server));
+    entry(&site, "madrid", "2024-05-09");
+    let run = crier(&site, &["run", "--once"], NOW).await;
+    assert_eq!(run.status.code(), Some(3), "{}", run.stderr_text());
+    assert!(crier_status(&site).await.contains("mastodon: 1 dead"));
+
+    let later = crier(&site, &["run", "--once"], NOW).await;
+    let log = later.stderr_text();
+    assert_eq!(later.status.code(), Some(3), "{log}");
+    assert!(
+        log.contains("waiting for the operator: 1 delivery given up"),
+        "{log}"
+    );
+
+    crier(&site, &["retry", "--channel", "mastodon"], NOW).await;
+    let run = crier(&site, &["run", "--once"], NOW).await;
+    assert!(run.status.success(), "{}", run.stderr_text());
+    assert_eq!(*posted.lock().unwrap(), 1);
 }

@@ -1,11 +1,15 @@
-//! The optional health and metrics listener of the daemon: `/healthz` answers 200 while the
-//! last cycle succeeded recently and 503 with a JSON reason otherwise, `/metrics` exposes
-//! cycles, entries and deliveries in the Prometheus text format, and `/feeds/…` can serve the
-//! feeds folder with validators (`ETag`, `Last-Modified`) for setups without a web server.
+//! The optional health and metrics listener of the daemon: `/healthz` answers 200 while a
+//! cycle succeeded recently (every source read, every document parsed: the job's definition)
+//! and no source has been failing for long, and 503 with a JSON reason otherwise; `/metrics`
+//! exposes cycles, entries, deliveries and each source's errors in the Prometheus text
+//! format; and `/feeds/…` can serve the feeds folder with validators (`ETag`,
+//! `Last-Modified`) for setups without a web server.
 //!
 //! The daemon writes what it knows of its cycles into a shared [`HealthState`]; the listener
 //! only reads it, and reads the state database (read-only, off the async threads) on each
-//! scrape, so the numbers are those of the database, not of a cache that could drift.
+//! request, so the numbers are those of the database, not of a cache that could drift: the
+//! run journal (which also covers the time before this process's first cycle) and each
+//! source's read health.
 
 use std::convert::Infallible;
 use std::io;
@@ -27,7 +31,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::Store;
+use crate::engine::job::JobOutcome;
+use crate::store::{RunOutcome, SourceHealth, Store};
 
 mod files;
 mod metrics;
@@ -46,6 +51,8 @@ pub struct HealthConfig {
     pub listen: SocketAddr,
     /// `/healthz` answers 503 when the last successful cycle is older than this.
     pub max_age: Duration,
+    /// `/healthz` answers 503 when a source has failed every read for longer than this.
+    pub source_max_age: Duration,
     /// Feeds folder to serve under `/feeds/`; `None` serves no files.
     pub serve_feeds: Option<PathBuf>,
 }
@@ -67,6 +74,7 @@ struct Snapshot {
     last_success: Option<DateTime<Utc>>,
     /// Cycles finished, by outcome.
     ok: u64,
+    partial: u64,
     failed: u64,
     /// Durations of finished cycles.
     durations: metrics::Histogram,
@@ -76,7 +84,7 @@ struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Finished {
     at: DateTime<Utc>,
-    ok: bool,
+    outcome: RunOutcome,
     message: Option<String>,
 }
 
@@ -86,24 +94,46 @@ impl HealthState {
         self.lock().running_since = Some(at);
     }
 
-    /// A cycle ended at `at` after `duration`; `message` says why when it failed.
+    /// A job's cycle ended at `at` after `duration`, with `result`: an error is a failed
+    /// cycle, an outcome counts as the job decided ([`JobOutcome::outcome`]).
+    pub fn job_finished(
+        &self,
+        at: DateTime<Utc>,
+        duration: Duration,
+        result: &anyhow::Result<JobOutcome>,
+    ) {
+        let (outcome, message) = match result {
+            Ok(job) => (job.outcome(), job.cycle.errors.first().cloned()),
+            Err(e) => (RunOutcome::Failed, Some(format!("{e:#}"))),
+        };
+        self.cycle_finished(at, duration, outcome, message);
+    }
+
+    /// A cycle ended at `at` after `duration` with `outcome`; `message` says why when it did
+    /// not succeed.
     pub fn cycle_finished(
         &self,
         at: DateTime<Utc>,
         duration: Duration,
-        ok: bool,
+        outcome: RunOutcome,
         message: Option<String>,
     ) {
         let mut inner = self.lock();
         inner.running_since = None;
-        if ok {
-            inner.ok += 1;
-            inner.last_success = Some(at);
-        } else {
-            inner.failed += 1;
+        match outcome {
+            RunOutcome::Ok => {
+                inner.ok += 1;
+                inner.last_success = Some(at);
+            }
+            RunOutcome::Partial => inner.partial += 1,
+            RunOutcome::Failed => inner.failed += 1,
         }
         inner.durations.observe(duration.as_secs_f64());
-        inner.last = Some(Finished { at, ok, message });
+        inner.last = Some(Finished {
+            at,
+            outcome,
+            message,
+        });
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -322,23 +352,21 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>>
     response
 }
 
-/// `/healthz`: the daemon's own report, or the run journal of the state database when this
-/// process has not finished a cycle yet (so that a restart does not read as unhealthy until
-/// the next scheduled cycle).
+/// `/healthz`: the daemon's own report of its cycles, completed by the state database's run
+/// journal (so that a restart does not read as unhealthy until the next scheduled cycle), and
+/// the read health of the sources.
 async fn healthz(shared: &Shared) -> Response<Full<Bytes>> {
     let snapshot = shared.state.snapshot();
-    let (last, last_success) = if snapshot.last.is_some() {
-        (snapshot.last.clone(), snapshot.last_success)
-    } else {
-        journal(shared.store_path.clone()).await
+    let journal = journal(shared.store_path.clone()).await;
+    let facts = Facts {
+        last: snapshot.last.or(journal.last),
+        // The later of the two (`None` is earlier than any time): the journal's is the
+        // later one after a restart, the daemon's when the journal could not be written.
+        last_success: snapshot.last_success.max(journal.last_success),
+        running_since: snapshot.running_since,
+        sources: journal.sources,
     };
-    let (status, body) = verdict(
-        last.as_ref(),
-        last_success,
-        snapshot.running_since,
-        Utc::now(),
-        shared.config.max_age,
-    );
+    let (status, body) = verdict(&facts, Utc::now(), &shared.config);
     let mut response = Response::new(Full::new(Bytes::from(body.to_string() + "\n")));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -348,68 +376,101 @@ async fn healthz(shared: &Shared) -> Response<Full<Bytes>> {
     no_store(response)
 }
 
-/// The last run and last successful run recorded in the state database, if any.
-async fn journal(store_path: PathBuf) -> (Option<Finished>, Option<DateTime<Utc>>) {
-    let read = tokio::task::spawn_blocking(move || {
-        Store::open_read_only(&store_path)?
-            .map(|store| store.status())
-            .transpose()
-    })
-    .await;
-    let status = match read {
-        Ok(Ok(Some(status))) => status,
-        Ok(Ok(None)) => return (None, None),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "health check cannot read the run journal");
-            return (None, None);
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: reading the run journal failed");
-            return (None, None);
-        }
-    };
-    let last = status.last_run.map(|run| Finished {
-        at: run.finished_at,
-        // `partial`: the cycle completed and wrote its feeds; some documents had errors.
-        ok: run.outcome != "failed",
-        message: run.message,
-    });
-    let last_success = match &last {
-        Some(last) if last.ok => Some(last.at),
-        _ => status
-            .last_success
-            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
-            .map(|d| d.with_timezone(&Utc)),
-    };
-    (last, last_success)
+/// What `/healthz` judges from.
+#[derive(Debug, Default)]
+struct Facts {
+    /// The last finished cycle.
+    last: Option<Finished>,
+    /// When the last successful cycle ended.
+    last_success: Option<DateTime<Utc>>,
+    /// Start of the cycle in progress.
+    running_since: Option<DateTime<Utc>>,
+    /// Each source's read health.
+    sources: Vec<SourceHealth>,
 }
 
-/// The answer of `/healthz`, from what is known of the cycles.
+/// What the state database says: its journal's last run and last successful run, and the
+/// sources' read health. Empty when there is no database yet or it cannot be read (logged).
+async fn journal(store_path: PathBuf) -> Facts {
+    let read = tokio::task::spawn_blocking(move || {
+        let Some(store) = Store::open_read_only(&store_path)? else {
+            return Ok(None);
+        };
+        Ok::<_, crate::store::StoreError>(Some((store.status()?, store.source_health()?)))
+    })
+    .await;
+    let (status, sources) = match read {
+        Ok(Ok(Some(read))) => read,
+        Ok(Ok(None)) => return Facts::default(),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check cannot read the state database");
+            return Facts::default();
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: reading the state database failed");
+            return Facts::default();
+        }
+    };
+    Facts {
+        last: status.last_run.map(|run| Finished {
+            at: run.finished_at,
+            outcome: run.outcome,
+            message: run.message,
+        }),
+        last_success: status
+            .last_success
+            .as_deref()
+            .and_then(crate::store::parse_timestamp),
+        running_since: None,
+        sources,
+    }
+}
+
+/// The answer of `/healthz`, from what is known of the cycles and the sources. The most
+/// specific reason wins: a failed cycle, then a source failing for too long, then the age of
+/// the last success. A source failing at all is listed, whatever the verdict.
 fn verdict(
-    last: Option<&Finished>,
-    last_success: Option<DateTime<Utc>>,
-    running_since: Option<DateTime<Utc>>,
+    facts: &Facts,
     now: DateTime<Utc>,
-    max_age: Duration,
+    config: &HealthConfig,
 ) -> (StatusCode, serde_json::Value) {
     let mut body = serde_json::Map::new();
-    let age = last_success.map(|at| (now - at).num_seconds().max(0) as u64);
-    if let (Some(at), Some(age)) = (last_success, age) {
+    let age = facts
+        .last_success
+        .map(|at| (now - at).num_seconds().max(0) as u64);
+    if let (Some(at), Some(age)) = (facts.last_success, age) {
         body.insert("last_success".into(), json!(rfc3339(at)));
         body.insert("age_seconds".into(), json!(age));
     }
-    if let Some(since) = running_since {
+    if let Some(since) = facts.running_since {
         body.insert("cycle_running_since".into(), json!(rfc3339(since)));
     }
-    let reason = match (last, age) {
-        (Some(last), _) if !last.ok => Some(format!(
+    let failing: Vec<&SourceHealth> = facts.sources.iter().filter(|s| s.is_failing()).collect();
+    if !failing.is_empty() {
+        let listed = failing.iter().map(|s| failing_source(s, now)).collect();
+        body.insert("failing_sources".into(), serde_json::Value::Array(listed));
+    }
+    let failing_too_long = failing
+        .iter()
+        .map(|s| (s, failing_for(s, now)))
+        .filter(|(_, seconds)| *seconds > config.source_max_age.as_secs())
+        .max_by_key(|(_, seconds)| *seconds);
+    let reason = match (&facts.last, age, failing_too_long) {
+        (Some(last), _, _) if last.outcome == RunOutcome::Failed => Some(format!(
             "last cycle failed: {}",
             last.message.as_deref().unwrap_or("no message")
         )),
-        (_, None) => Some("no successful cycle yet".to_owned()),
-        (_, Some(age)) if age > max_age.as_secs() => Some(format!(
+        (_, _, Some((source, seconds))) => Some(format!(
+            "source {:?} has failed every read for {seconds} s ({} in a row), more than source_max_age {} s: {}",
+            source.source,
+            source.failures,
+            config.source_max_age.as_secs(),
+            source.last_error.as_deref().unwrap_or("no message")
+        )),
+        (_, None, _) => Some("no successful cycle yet".to_owned()),
+        (_, Some(age), _) if age > config.max_age.as_secs() => Some(format!(
             "last success {age} s ago, more than max_age {} s",
-            max_age.as_secs()
+            config.max_age.as_secs()
         )),
         _ => None,
     };
@@ -429,6 +490,31 @@ fn verdict(
     (status, serde_json::Value::Object(head))
 }
 
+/// Seconds since `source` began failing (0 when it is not).
+fn failing_for(source: &SourceHealth, now: DateTime<Utc>) -> u64 {
+    source
+        .failing_since
+        .map_or(0, |since| (now - since).num_seconds().max(0) as u64)
+}
+
+/// A failing source as `/healthz` lists it.
+fn failing_source(source: &SourceHealth, now: DateTime<Utc>) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    out.insert("source".into(), json!(source.source));
+    if let Some(since) = source.failing_since {
+        out.insert("failing_since".into(), json!(rfc3339(since)));
+        out.insert("failing_seconds".into(), json!(failing_for(source, now)));
+    }
+    out.insert("failed_reads".into(), json!(source.failures));
+    if let Some(at) = source.last_success {
+        out.insert("last_success".into(), json!(rfc3339(at)));
+    }
+    if let Some(error) = &source.last_error {
+        out.insert("last_error".into(), json!(error));
+    }
+    serde_json::Value::Object(out)
+}
+
 /// `/metrics`: the daemon's counters and the state database's counts.
 async fn metrics(shared: &Shared) -> Response<Full<Bytes>> {
     let snapshot = shared.state.snapshot();
@@ -437,13 +523,18 @@ async fn metrics(shared: &Shared) -> Response<Full<Bytes>> {
         let Some(store) = Store::open_read_only(&store_path)? else {
             return Ok(None);
         };
-        Ok::<_, crate::store::StoreError>(Some((store.status()?, store.delivery_summary()?)))
+        Ok::<_, crate::store::StoreError>(Some((
+            store.status()?,
+            store.delivery_summary()?,
+            store.source_health()?,
+        )))
     })
     .await;
     let stored = match read {
-        Ok(Ok(Some((status, channels)))) => metrics::Stored::Read {
+        Ok(Ok(Some((status, channels, sources)))) => metrics::Stored::Read {
             status: Box::new(status),
             channels,
+            sources,
         },
         Ok(Ok(None)) => metrics::Stored::Missing,
         Ok(Err(e)) => {
@@ -494,18 +585,38 @@ mod tests {
     }
 
     const MAX_AGE: Duration = Duration::from_secs(900);
+    const SOURCE_MAX_AGE: Duration = Duration::from_secs(6 * 3600);
 
-    fn finished(ago: i64, ok: bool, message: Option<&str>) -> Finished {
+    fn config() -> HealthConfig {
+        HealthConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            max_age: MAX_AGE,
+            source_max_age: SOURCE_MAX_AGE,
+            serve_feeds: None,
+        }
+    }
+
+    fn finished(ago: i64, outcome: RunOutcome, message: Option<&str>) -> Finished {
         Finished {
             at: now() - chrono::Duration::seconds(ago),
-            ok,
+            outcome,
             message: message.map(str::to_owned),
+        }
+    }
+
+    /// The facts of a last cycle that is also the last success.
+    fn succeeded(ago: i64) -> Facts {
+        let last = finished(ago, RunOutcome::Ok, None);
+        Facts {
+            last_success: Some(last.at),
+            last: Some(last),
+            ..Facts::default()
         }
     }
 
     #[test]
     fn no_cycle_is_unhealthy() {
-        let (status, body) = verdict(None, None, None, now(), MAX_AGE);
+        let (status, body) = verdict(&Facts::default(), now(), &config());
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             body,
@@ -515,8 +626,7 @@ mod tests {
 
     #[test]
     fn a_recent_success_is_healthy() {
-        let last = finished(12, true, None);
-        let (status, body) = verdict(Some(&last), Some(last.at), None, now(), MAX_AGE);
+        let (status, body) = verdict(&succeeded(12), now(), &config());
         assert_eq!(status, StatusCode::OK);
         assert_eq!(
             body,
@@ -526,10 +636,17 @@ mod tests {
 
     #[test]
     fn a_failure_after_a_success_is_unhealthy_and_says_why() {
-        let success = now() - chrono::Duration::seconds(100);
-        let last = finished(10, false, Some("cannot read content/"));
-        let running = Some(now());
-        let (status, body) = verdict(Some(&last), Some(success), running, now(), MAX_AGE);
+        let facts = Facts {
+            last: Some(finished(
+                10,
+                RunOutcome::Failed,
+                Some("cannot read content/"),
+            )),
+            last_success: Some(now() - chrono::Duration::seconds(100)),
+            running_since: Some(now()),
+            ..Facts::default()
+        };
+        let (status, body) = verdict(&facts, now(), &config());
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["reason"], "last cycle failed: cannot read content/");
         assert_eq!(body["age_seconds"], 100);
@@ -538,8 +655,7 @@ mod tests {
 
     #[test]
     fn an_old_success_is_unhealthy() {
-        let last = finished(3600, true, None);
-        let (status, body) = verdict(Some(&last), Some(last.at), None, now(), MAX_AGE);
+        let (status, body) = verdict(&succeeded(3600), now(), &config());
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
             body["reason"],
@@ -547,17 +663,143 @@ mod tests {
         );
     }
 
+    /// A cycle with a source error used to count as a success: `/healthz` stayed ok while the
+    /// source failed every cycle.
+    #[test]
+    fn a_partial_cycle_is_no_success() {
+        let facts = Facts {
+            last: Some(finished(10, RunOutcome::Partial, Some("HTTP 500"))),
+            last_success: Some(now() - chrono::Duration::seconds(3600)),
+            ..Facts::default()
+        };
+        let (status, body) = verdict(&facts, now(), &config());
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body["reason"],
+            "last success 3600 s ago, more than max_age 900 s"
+        );
+        let state = HealthState::default();
+        state.cycle_finished(now(), Duration::from_secs(1), RunOutcome::Partial, None);
+        let snapshot = state.snapshot();
+        assert_eq!(snapshot.last_success, None);
+        assert_eq!((snapshot.ok, snapshot.partial, snapshot.failed), (0, 1, 0));
+    }
+
+    fn failing(source: &str, since_ago: i64, failures: u64) -> SourceHealth {
+        SourceHealth {
+            source: source.into(),
+            last_success: Some(now() - chrono::Duration::seconds(since_ago + 300)),
+            failing_since: Some(now() - chrono::Duration::seconds(since_ago)),
+            failures,
+            errors_total: failures + 3,
+            last_error: Some("feed https://e.org/feed.xml: HTTP 500".into()),
+        }
+    }
+
+    #[test]
+    fn a_source_failing_longer_than_source_max_age_is_named() {
+        let facts = Facts {
+            sources: vec![
+                failing("events", 600, 2),
+                failing("news", 7 * 3600, 84),
+                SourceHealth {
+                    source: "content".into(),
+                    last_success: Some(now()),
+                    ..SourceHealth::default()
+                },
+            ],
+            ..succeeded(12)
+        };
+        let (status, body) = verdict(&facts, now(), &config());
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body["reason"],
+            "source \"news\" has failed every read for 25200 s (84 in a row), more than \
+             source_max_age 21600 s: feed https://e.org/feed.xml: HTTP 500"
+        );
+        assert_eq!(
+            body["failing_sources"],
+            json!([
+                {
+                    "source": "events", "failing_since": "2024-06-01T11:50:00Z",
+                    "failing_seconds": 600, "failed_reads": 2,
+                    "last_success": "2024-06-01T11:45:00Z",
+                    "last_error": "feed https://e.org/feed.xml: HTTP 500"
+                },
+                {
+                    "source": "news", "failing_since": "2024-06-01T05:00:00Z",
+                    "failing_seconds": 25200, "failed_reads": 84,
+                    "last_success": "2024-06-01T04:55:00Z",
+                    "last_error": "feed https://e.org/feed.xml: HTTP 500"
+                }
+            ])
+        );
+    }
+
+    #[test]
+    fn a_source_failing_briefly_is_listed_without_changing_the_verdict() {
+        let facts = Facts {
+            sources: vec![failing("events", 600, 2)],
+            ..succeeded(12)
+        };
+        let (status, body) = verdict(&facts, now(), &config());
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["failing_sources"][0]["source"], "events");
+    }
+
     #[test]
     fn the_state_counts_cycles() {
         let state = HealthState::default();
         state.cycle_started(now());
         assert_eq!(state.snapshot().running_since, Some(now()));
-        state.cycle_finished(now(), Duration::from_millis(1500), true, None);
-        state.cycle_finished(now(), Duration::from_secs(2), false, Some("boom".into()));
+        state.cycle_finished(now(), Duration::from_millis(1500), RunOutcome::Ok, None);
+        state.cycle_finished(
+            now(),
+            Duration::from_secs(2),
+            RunOutcome::Failed,
+            Some("boom".into()),
+        );
         let snapshot = state.snapshot();
         assert_eq!((snapshot.ok, snapshot.failed), (1, 1));
         assert_eq!(snapshot.running_since, None);
         assert_eq!(snapshot.last_success, Some(now()));
-        assert_eq!(snapshot.last, Some(finished(0, false, Some("boom"))));
+        assert_eq!(
+            snapshot.last,
+            Some(finished(0, RunOutcome::Failed, Some("boom")))
+        );
+    }
+
+    #[test]
+    fn a_job_counts_as_its_outcome_says() {
+        use crate::engine::cycle::CycleReport;
+        let state = HealthState::default();
+        let partial = JobOutcome {
+            cycle: CycleReport {
+                errors: vec!["source \"news\": HTTP 500".into()],
+                ..CycleReport::default()
+            },
+            delivery: None,
+            attention: Default::default(),
+        };
+        state.job_finished(now(), Duration::from_secs(1), &Ok(partial));
+        let snapshot = state.snapshot();
+        assert_eq!(snapshot.last_success, None);
+        assert_eq!(
+            snapshot.last,
+            Some(finished(
+                0,
+                RunOutcome::Partial,
+                Some("source \"news\": HTTP 500")
+            ))
+        );
+        state.job_finished(
+            now(),
+            Duration::from_secs(1),
+            &Err(anyhow::anyhow!("disk full")),
+        );
+        assert_eq!(
+            state.snapshot().last,
+            Some(finished(0, RunOutcome::Failed, Some("disk full")))
+        );
     }
 }

@@ -354,12 +354,8 @@ impl<J: Jobs> Loop<J> {
         self.health.cycle_started(now);
         let result = finish_or_grace(work, &self.shutdown, self.watchdog).await;
         let finished = self.clock.now();
-        self.health.cycle_finished(
-            finished,
-            started.elapsed(),
-            result.is_ok(),
-            result.as_ref().err().map(|e| format!("{e:#}")),
-        );
+        self.health
+            .job_finished(finished, started.elapsed(), &result);
         if let Err(e) = &result {
             tracing::error!("cycle failed: {e:#}");
         }
@@ -677,6 +673,7 @@ mod tests {
             Ok(JobOutcome {
                 cycle: CycleReport::default(),
                 delivery: None,
+                attention: Default::default(),
             })
         }
 
@@ -897,6 +894,7 @@ mod tests {
         next.daemon.health = Some(crate::schedule::HealthListenConfig {
             listen: "127.0.0.1:9464".parse().unwrap(),
             max_age: Duration::from_secs(60),
+            source_max_age: Duration::from_secs(3600),
             serve_feeds: true,
         });
         let settings = restart_only_changes(&running, &next);

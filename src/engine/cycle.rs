@@ -97,10 +97,21 @@ pub struct CycleReport {
     pub skipped: usize,
     /// Problems with single documents or whole sources, each naming its file or source.
     pub errors: Vec<String>,
+    /// The sources that could not be read (their errors are in `errors` too).
+    pub failed_sources: Vec<FailedSource>,
     /// Feed files, sorted by path.
     pub feeds: Vec<FeedFile>,
     /// Deliveries queued for the new entries (pending, or held by a flood guard).
     pub queued: Vec<NewDelivery>,
+}
+
+/// A source that could not be read in a cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedSource {
+    /// The source's name.
+    pub source: String,
+    /// Why.
+    pub error: String,
 }
 
 impl CycleReport {
@@ -256,6 +267,10 @@ fn read_source(
             report
                 .errors
                 .push(format!("{e}; its entries stay as they were"));
+            report.failed_sources.push(FailedSource {
+                source: name,
+                error: e.to_string(),
+            });
             return Ok(());
         }
     };

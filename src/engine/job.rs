@@ -1,8 +1,16 @@
 //! One job: a cycle (read, record, write feeds) then the due deliveries. `crier run --once`
 //! runs one job; the daemon runs one per schedule tick or watched change, and
 //! [`deliver_due`] alone when a retry falls due between ticks.
+//!
+//! The job decides what a successful run is, once for everything that reports on runs (the
+//! journal, `crier status`, `/healthz`, `/metrics`): every source was read and every document
+//! parsed ([`run_outcome`]). Delivery problems do not make a run unsuccessful: a paused channel
+//! or a post given up leaves the feeds current, waits for the operator rather than for another
+//! cycle, and is reported on its own ([`Attention`], read from the state after each job, so that
+//! every run says so for as long as it lasts, not only the run where it happened).
 
-use std::sync::{Arc, Mutex};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -12,7 +20,8 @@ use super::cycle::{self, CycleOptions, CycleReport};
 use super::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::config::Config;
 use crate::sources::http;
-use crate::store::{RunRecord, Store};
+use crate::store::outbox::DeliveryState;
+use crate::store::{RunOutcome, RunRecord, SourceRead, Store, StoreError};
 
 /// How to run a job.
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,13 +43,35 @@ pub struct JobOutcome {
     pub cycle: CycleReport,
     /// The delivery round, when channels are configured.
     pub delivery: Option<DeliveryReport>,
+    /// What waits for the operator in the state once the job is done.
+    pub attention: Attention,
+}
+
+/// The one definition of a successful run: every source was read and every document parsed.
+pub fn run_outcome(cycle: &CycleReport) -> RunOutcome {
+    if cycle.errors.is_empty() {
+        RunOutcome::Ok
+    } else {
+        RunOutcome::Partial
+    }
 }
 
 impl JobOutcome {
-    /// Whether something needs an operator: entry or source errors, a paused channel, a post
-    /// given up.
+    /// How the run ended ([`run_outcome`]).
+    pub fn outcome(&self) -> RunOutcome {
+        run_outcome(&self.cycle)
+    }
+
+    /// Whether the run succeeded ([`run_outcome`]).
+    pub fn succeeded(&self) -> bool {
+        self.outcome() == RunOutcome::Ok
+    }
+
+    /// Whether something needs an operator: entry or source errors, a channel paused or a post
+    /// given up, in this job or before it and not yet retried.
     pub fn needs_attention(&self) -> bool {
-        !self.cycle.errors.is_empty()
+        !self.succeeded()
+            || !self.attention.is_empty()
             || self
                 .delivery
                 .as_ref()
@@ -60,14 +91,83 @@ impl JobOutcome {
         );
         if let Some(d) = &self.delivery {
             line.push_str(&format!(
-                "; {} posted, {} to retry, {} given up, {} channels paused",
+                "; {} posted, {} to retry",
                 d.sent.len(),
-                d.failed.len(),
-                d.dead.len(),
-                d.paused.len()
+                d.failed.len()
             ));
         }
+        if !self.attention.is_empty() {
+            line.push_str(&format!("; waiting for the operator: {}", self.attention));
+        }
         line
+    }
+}
+
+/// What waits for the operator in the state, whichever job caused it: the paused channels and
+/// the deliveries given up, of the channels configured and enabled, until `crier retry`.
+/// Held deliveries are not part of it: `announce.max_age` holds them on purpose.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attention {
+    /// Paused channels, by name.
+    pub paused: Vec<String>,
+    /// Deliveries given up (`dead`).
+    pub given_up: usize,
+}
+
+impl Attention {
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.paused.is_empty() && self.given_up == 0
+    }
+
+    /// Reads it from `store`. Channels no longer configured, or disabled, are left out: their
+    /// rows stay in the state, but no run of this config acts on them.
+    pub fn read(store: &Store, config: &Config) -> Result<Attention, StoreError> {
+        let mut attention = Attention::default();
+        let active = |name: &str| {
+            config
+                .channels
+                .iter()
+                .any(|c| c.common.enabled && c.common.name == name)
+        };
+        for channel in store.delivery_summary()? {
+            if !active(&channel.channel) {
+                continue;
+            }
+            if channel.paused.is_some() {
+                attention.paused.push(channel.channel.clone());
+            }
+            attention.given_up += channel
+                .counts
+                .iter()
+                .filter(|(state, _)| *state == DeliveryState::Dead)
+                .map(|(_, n)| n)
+                .sum::<usize>();
+        }
+        Ok(attention)
+    }
+}
+
+/// `1 channel paused (mastodon-en), 2 deliveries given up`: only what there is.
+impl fmt::Display for Attention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if !self.paused.is_empty() {
+            let n = self.paused.len();
+            parts.push(format!(
+                "{n} channel{} paused ({})",
+                if n == 1 { "" } else { "s" },
+                self.paused.join(", ")
+            ));
+        }
+        if self.given_up > 0 {
+            let n = self.given_up;
+            parts.push(format!(
+                "{n} deliver{} given up",
+                if n == 1 { "y" } else { "ies" }
+            ));
+        }
+        f.write_str(&parts.join(", "))
     }
 }
 
@@ -84,19 +184,28 @@ pub async fn run(
     let cycle_config = config.clone();
     let cycle_stop = stop.clone();
     let (store, report) = tokio::task::spawn_blocking(move || {
-        http::stop_reads_with(&cycle_stop, || record_cycle(&cycle_config, options, now))
+        http::stop_reads_with(&cycle_stop, || {
+            record_cycle(&cycle_config, options, now, &cycle_stop)
+        })
     })
     .await
     .context("the cycle's thread failed")??;
     log_report(&report);
-    let delivery = if config.channels.is_empty() {
-        None
-    } else {
-        Some(send(&config, store, now, options.dry_run, &stop).await?)
-    };
+    if config.channels.is_empty() {
+        return Ok(JobOutcome {
+            cycle: report,
+            delivery: None,
+            attention: Attention::default(),
+        });
+    }
+    let store = Arc::new(Mutex::new(store));
+    let delivery = send(&config, store.clone(), now, options.dry_run, &stop).await?;
+    let attention = attention(config, store).await?;
+    log_delivery(&delivery, &attention, options.dry_run);
     Ok(JobOutcome {
         cycle: report,
-        delivery,
+        delivery: Some(delivery),
+        attention,
     })
 }
 
@@ -110,28 +219,41 @@ pub async fn deliver_due(
     let store = tokio::task::spawn_blocking(move || Store::open(&path))
         .await
         .context("the state's thread failed")??;
-    send(&config, store, now, false, &stop).await
+    let store = Arc::new(Mutex::new(store));
+    let delivered = send(&config, store.clone(), now, false, &stop).await?;
+    let attention = attention(config, store).await?;
+    log_delivery(&delivered, &attention, false);
+    Ok(delivered)
 }
 
-/// One delivery round on `store`, logged.
+/// One delivery round on `store`.
 async fn send(
     config: &Config,
-    store: Store,
+    store: Arc<Mutex<Store>>,
     now: DateTime<Utc>,
     dry_run: bool,
     stop: &CancellationToken,
 ) -> Result<DeliveryReport> {
     let options = DeliverOptions { now, dry_run };
-    let delivered = deliver::deliver(config, Arc::new(Mutex::new(store)), options, stop).await?;
-    log_delivery(&delivered, dry_run);
-    Ok(delivered)
+    Ok(deliver::deliver(config, store, options, stop).await?)
 }
 
-/// The cycle and its journal entry.
+/// What waits for the operator in `store` after a delivery round.
+async fn attention(config: Arc<Config>, store: Arc<Mutex<Store>>) -> Result<Attention> {
+    let read = tokio::task::spawn_blocking(move || {
+        let store = store.lock().unwrap_or_else(PoisonError::into_inner);
+        Attention::read(&store, &config)
+    });
+    Ok(read.await.context("the state's thread failed")??)
+}
+
+/// The cycle, its journal entry and the health of each source's read. A cycle that `stop`
+/// cut short records no read health: its reads were given up, the sources did not fail.
 fn record_cycle(
     config: &Config,
     options: JobOptions,
     now: DateTime<Utc>,
+    stop: &CancellationToken,
 ) -> Result<(Store, CycleReport)> {
     let started = Utc::now();
     let mut store = Store::open(&config.store.path)?;
@@ -147,7 +269,7 @@ fn record_cycle(
             let run = RunRecord {
                 started_at: started,
                 finished_at: Utc::now(),
-                outcome: "failed".into(),
+                outcome: RunOutcome::Failed,
                 message: Some(e.to_string()),
                 ..RunRecord::default()
             };
@@ -160,12 +282,7 @@ fn record_cycle(
     let run = RunRecord {
         started_at: started,
         finished_at: Utc::now(),
-        outcome: if report.errors.is_empty() {
-            "ok"
-        } else {
-            "partial"
-        }
-        .into(),
+        outcome: run_outcome(&report),
         baseline: report.baseline,
         new: report.new.len(),
         changed: report.changed.len(),
@@ -178,22 +295,46 @@ fn record_cycle(
     store
         .record_run(&run)
         .context("the cycle completed but could not be journaled")?;
+    if !stop.is_cancelled() {
+        let reads: Vec<SourceRead> = config
+            .sources
+            .iter()
+            .map(|source| SourceRead {
+                source: source.name().to_owned(),
+                error: report
+                    .failed_sources
+                    .iter()
+                    .find(|failed| failed.source == source.name())
+                    .map(|failed| failed.error.clone()),
+            })
+            .collect();
+        store
+            .record_source_reads(&reads, now)
+            .context("the cycle completed but its sources' health could not be recorded")?;
+    }
     Ok((store, report))
 }
 
-fn log_delivery(report: &DeliveryReport, dry_run: bool) {
+/// The round's numbers, then what waits for the operator (`paused_channels` counts the
+/// channels paused now, whichever round paused them).
+fn log_delivery(report: &DeliveryReport, attention: &Attention, dry_run: bool) {
     if dry_run {
         tracing::info!(posts = report.rendered.len(), "dry run: nothing was sent");
-        return;
+    } else {
+        tracing::info!(
+            sent = report.sent.len(),
+            failed = report.failed.len(),
+            given_up = report.dead.len(),
+            paused_channels = attention.paused.len(),
+            waiting = report.deferred.iter().map(|d| d.waiting).sum::<usize>(),
+            "delivery finished"
+        );
     }
-    tracing::info!(
-        sent = report.sent.len(),
-        failed = report.failed.len(),
-        given_up = report.dead.len(),
-        paused_channels = report.paused.len(),
-        waiting = report.deferred.iter().map(|d| d.waiting).sum::<usize>(),
-        "delivery finished"
-    );
+    if !attention.is_empty() {
+        tracing::warn!(
+            "waiting for the operator: {attention}; `crier status` says why, and `crier retry` sends them again once fixed"
+        );
+    }
 }
 
 fn log_report(report: &CycleReport) {
@@ -235,4 +376,145 @@ fn log_report(report: &CycleReport) {
         feeds_written = report.feeds_changed(),
         "cycle finished"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::deliver::DeliveryOutcome;
+
+    fn sent(channel: &str) -> DeliveryOutcome {
+        DeliveryOutcome {
+            channel: channel.into(),
+            entry_id: "e".into(),
+            detail: "https://m.example/1".into(),
+        }
+    }
+
+    #[test]
+    fn a_run_with_an_unread_source_is_partial_and_needs_attention() {
+        let outcome = JobOutcome {
+            cycle: CycleReport {
+                errors: vec!["source \"remote\": HTTP 500".into()],
+                ..CycleReport::default()
+            },
+            delivery: None,
+            attention: Attention::default(),
+        };
+        assert_eq!(outcome.outcome(), RunOutcome::Partial);
+        assert!(!outcome.succeeded());
+        assert!(outcome.needs_attention());
+        assert_eq!(
+            outcome.summary(),
+            "0 new, 0 changed, 0 removed, 1 errors, 0 feed files written"
+        );
+    }
+
+    /// A channel paused by an earlier run used to leave later runs at exit 0, their summary
+    /// saying "0 channels paused": what the state holds now is what they report.
+    #[test]
+    fn a_channel_paused_earlier_keeps_the_run_needing_attention_and_the_summary_says_so() {
+        let outcome = JobOutcome {
+            cycle: CycleReport::default(),
+            delivery: Some(DeliveryReport {
+                sent: vec![sent("bluesky")],
+                ..DeliveryReport::default()
+            }),
+            attention: Attention {
+                paused: vec!["mastodon-en".into()],
+                given_up: 2,
+            },
+        };
+        assert!(outcome.succeeded(), "delivery problems are no failed run");
+        assert!(outcome.needs_attention());
+        assert_eq!(
+            outcome.summary(),
+            "0 new, 0 changed, 0 removed, 0 errors, 0 feed files written; 1 posted, 0 to retry; \
+             waiting for the operator: 1 channel paused (mastodon-en), 2 deliveries given up"
+        );
+        let quiet = JobOutcome {
+            attention: Attention::default(),
+            ..outcome
+        };
+        assert!(!quiet.needs_attention());
+        assert!(quiet.summary().ends_with("; 1 posted, 0 to retry"));
+    }
+
+    #[test]
+    fn attention_names_only_what_there_is() {
+        let one = Attention {
+            paused: Vec::new(),
+            given_up: 1,
+        };
+        assert_eq!(one.to_string(), "1 delivery given up");
+        let two = Attention {
+            paused: vec!["a".into(), "b".into()],
+            given_up: 0,
+        };
+        assert_eq!(two.to_string(), "2 channels paused (a, b)");
+        assert!(Attention::default().is_empty());
+    }
+
+    #[test]
+    fn attention_reads_the_enabled_configured_channels_of_the_state() {
+        use crate::store::Batch;
+        use crate::store::outbox::NewDelivery;
+        let text = r#"
+[site]
+title = "T"
+base_url = "https://example.org"
+[[sources]]
+type = "directory"
+path = "c"
+[[channels]]
+type = "mastodon"
+name = "masto"
+base_url = "https://m.example"
+access_token = { env = "T" }
+[[channels]]
+type = "mastodon"
+name = "off"
+enabled = false
+base_url = "https://m.example"
+access_token = { env = "T" }
+"#;
+        let config = Config::parse(text, std::path::Path::new("c.toml")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite3")).unwrap();
+        let now = Utc::now();
+        let queued = |entry: &str, channel: &str| NewDelivery {
+            entry_id: entry.into(),
+            channel: channel.into(),
+            state: DeliveryState::Pending,
+            queued_at: now,
+            reason: None,
+        };
+        let deliveries = ["masto", "off", "removed"]
+            .iter()
+            .flat_map(|channel| [queued("a", channel), queued("b", channel)])
+            .collect();
+        store
+            .apply(
+                &Batch {
+                    deliveries,
+                    ..Batch::default()
+                },
+                now,
+            )
+            .unwrap();
+        assert!(Attention::read(&store, &config).unwrap().is_empty());
+        for channel in ["masto", "off", "removed"] {
+            for delivery in store.due_deliveries(channel, now).unwrap() {
+                store.mark_dead(delivery.id, "refused", now).unwrap();
+            }
+            store.pause_channel(channel, "token expired", now).unwrap();
+        }
+        assert_eq!(
+            Attention::read(&store, &config).unwrap(),
+            Attention {
+                paused: vec!["masto".into()],
+                given_up: 2,
+            }
+        );
+    }
 }

@@ -10,7 +10,7 @@
 //! here.
 //!
 //! The parts: `entries.rs` (entries and a cycle's [`Batch`]), `meta.rs` (key/value metadata,
-//! per-source fingerprints, caches and full-read times), `runs.rs` (the journal and
+//! per-source fingerprints, caches, full-read times and read health), `runs.rs` (the journal and
 //! `crier status` counts) and [`outbox`] (deliveries and channel state).
 
 use std::path::{Path, PathBuf};
@@ -27,7 +27,8 @@ mod runs;
 mod schema;
 
 pub use entries::{Batch, EntryRecord, EntryStatus, LiveEntry, StoredEntry};
-pub use runs::{RunRecord, Status};
+pub use meta::{SourceHealth, SourceRead};
+pub use runs::{RunOutcome, RunRecord, Status};
 
 /// Errors from the state database.
 #[derive(Debug, Error)]

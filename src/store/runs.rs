@@ -1,5 +1,6 @@
 //! The journal of runs, one row per cycle, and the counts `crier status` and the health
-//! listener read from it.
+//! listener read from it. A run's [`RunOutcome`] is decided by the engine's job (the one
+//! definition of success); here `ok` rows are simply what "the last successful run" means.
 
 use std::collections::HashMap;
 
@@ -8,6 +9,44 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, parse_timestamp, timestamp};
 
+/// How a run ended, as the journal stores it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum RunOutcome {
+    /// Every source was read and every document parsed: a successful run.
+    Ok,
+    /// The cycle completed and wrote its feeds, but a source or some documents failed.
+    Partial,
+    /// The cycle stopped before completing (the state or the feeds could not be written).
+    #[default]
+    Failed,
+}
+
+impl RunOutcome {
+    /// The name stored in the journal and shown by `crier status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Ok => "ok",
+            RunOutcome::Partial => "partial",
+            RunOutcome::Failed => "failed",
+        }
+    }
+
+    /// Reads a stored name; an unknown one (edited by hand) is no success.
+    fn parse(text: &str) -> RunOutcome {
+        match text {
+            "ok" => RunOutcome::Ok,
+            "partial" => RunOutcome::Partial,
+            _ => RunOutcome::Failed,
+        }
+    }
+}
+
+impl std::fmt::Display for RunOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A finished run, for the journal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunRecord {
@@ -15,8 +54,8 @@ pub struct RunRecord {
     pub started_at: DateTime<Utc>,
     /// When it ended.
     pub finished_at: DateTime<Utc>,
-    /// `ok`, `partial` (some entries had errors) or `failed`.
-    pub outcome: String,
+    /// How it ended.
+    pub outcome: RunOutcome,
     /// Whether it recorded the baseline.
     pub baseline: bool,
     /// Entries published for the first time.
@@ -50,7 +89,7 @@ pub struct Status {
     pub runs: usize,
     /// The most recent run.
     pub last_run: Option<RunRecord>,
-    /// The most recent run that ended `ok`.
+    /// When the most recent successful run ([`RunOutcome::Ok`]) ended.
     pub last_success: Option<String>,
 }
 
@@ -65,7 +104,7 @@ impl Store {
                 params![
                     timestamp(run.started_at),
                     timestamp(run.finished_at),
-                    run.outcome,
+                    run.outcome.as_str(),
                     run.baseline,
                     run.new as i64,
                     run.changed as i64,
@@ -113,7 +152,7 @@ impl Store {
                     Ok(RunRecord {
                         started_at: time(r.get(0)?),
                         finished_at: time(r.get(1)?),
-                        outcome: r.get(2)?,
+                        outcome: RunOutcome::parse(&r.get::<_, String>(2)?),
                         baseline: r.get(3)?,
                         new: r.get::<_, i64>(4)? as usize,
                         changed: r.get::<_, i64>(5)? as usize,
@@ -152,7 +191,7 @@ mod tests {
         let run = RunRecord {
             started_at: now(),
             finished_at: now(),
-            outcome: "partial".into(),
+            outcome: RunOutcome::Partial,
             new: 2,
             errors: 1,
             message: Some("bad.md: missing title".into()),
@@ -173,7 +212,7 @@ mod tests {
         let run = RunRecord {
             started_at: now(),
             finished_at: finished,
-            outcome: "ok".into(),
+            outcome: RunOutcome::Ok,
             ..RunRecord::default()
         };
         store.record_run(&run).unwrap();

@@ -2,15 +2,16 @@
 //! <https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format>.
 //!
 //! Gauges read from the state database are written for every state, zeros included, so that a
-//! series does not vanish when its count drops to zero.
+//! series does not vanish when its count drops to zero. The sources' error counters come from
+//! the state database too, so they count since the state was created, across restarts.
 
 use std::fmt::Write;
 
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
 
 use super::Snapshot;
-use crate::store::Status;
 use crate::store::outbox::{ChannelSummary, DeliveryState};
+use crate::store::{SourceHealth, Status, parse_timestamp};
 
 /// Upper bounds of the cycle duration buckets, in seconds: a quiet site takes well under a
 /// second, a large first run with announcements a few minutes.
@@ -47,10 +48,11 @@ impl Histogram {
 
 /// What was read from the state database for this scrape.
 pub(super) enum Stored {
-    /// Counts and channels.
+    /// Counts, channels and the sources' read health.
     Read {
         status: Box<Status>,
         channels: Vec<ChannelSummary>,
+        sources: Vec<SourceHealth>,
     },
     /// No database yet: no entries, no deliveries.
     Missing,
@@ -68,14 +70,20 @@ pub(super) fn render(snapshot: &Snapshot, stored: &Stored) -> String {
     out.last_success(snapshot, stored);
     out.state_readable(stored);
     let missing = Status::default();
-    let (status, channels) = match stored {
-        Stored::Read { status, channels } => (status.as_ref(), channels.as_slice()),
-        Stored::Missing => (&missing, &[][..]),
+    let (status, channels, sources) = match stored {
+        Stored::Read {
+            status,
+            channels,
+            sources,
+        } => (status.as_ref(), channels.as_slice(), sources.as_slice()),
+        Stored::Missing => (&missing, &[][..], &[][..]),
         Stored::Failed => return out.text,
     };
     out.entries(status);
     out.deliveries(channels);
     out.paused(channels);
+    out.source_errors(sources);
+    out.source_last_success(sources);
     out.text
 }
 
@@ -90,12 +98,17 @@ impl Exposition {
         self.family(
             "crier_cycles_total",
             "counter",
-            "Cycles finished since the daemon started, by outcome.",
+            "Cycles finished since the daemon started, by outcome (ok: every source read and every document parsed).",
         );
         self.sample(
             "crier_cycles_total",
             &[("outcome", "ok")],
             snapshot.ok as f64,
+        );
+        self.sample(
+            "crier_cycles_total",
+            &[("outcome", "partial")],
+            snapshot.partial as f64,
         );
         self.sample(
             "crier_cycles_total",
@@ -143,30 +156,19 @@ impl Exposition {
     }
 
     fn last_success(&mut self, snapshot: &Snapshot, stored: &Stored) {
-        // The daemon's own report first; the journal covers the time before its first cycle.
+        // The daemon's own report or the journal, whichever is later: the journal covers the
+        // time before this process's first cycle.
         let journal_success = match stored {
-            Stored::Read { status, .. } => status
-                .last_success
-                .as_deref()
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|d| d.timestamp_millis()),
+            Stored::Read { status, .. } => status.last_success.as_deref().and_then(parse_timestamp),
             _ => None,
         };
         self.family(
             "crier_last_success_timestamp_seconds",
             "gauge",
-            "Unix time at which the last successful cycle ended (absent until there is one).",
+            "Unix time at which the last successful cycle ended: every source read and every document parsed (absent until there is one).",
         );
-        if let Some(ms) = snapshot
-            .last_success
-            .map(|t| t.timestamp_millis())
-            .or(journal_success)
-        {
-            self.sample(
-                "crier_last_success_timestamp_seconds",
-                &[],
-                ms as f64 / 1000.0,
-            );
+        if let Some(at) = snapshot.last_success.max(journal_success) {
+            self.sample("crier_last_success_timestamp_seconds", &[], seconds(at));
         }
     }
 
@@ -237,6 +239,38 @@ impl Exposition {
         }
     }
 
+    fn source_errors(&mut self, sources: &[SourceHealth]) {
+        self.family(
+            "crier_source_errors_total",
+            "counter",
+            "Reads of the source that failed, since the state database was created.",
+        );
+        for source in sources {
+            self.sample(
+                "crier_source_errors_total",
+                &[("source", &source.source)],
+                source.errors_total as f64,
+            );
+        }
+    }
+
+    fn source_last_success(&mut self, sources: &[SourceHealth]) {
+        self.family(
+            "crier_source_last_success_timestamp_seconds",
+            "gauge",
+            "Unix time of the source's last successful read (absent until there is one).",
+        );
+        for source in sources {
+            if let Some(at) = source.last_success {
+                self.sample(
+                    "crier_source_last_success_timestamp_seconds",
+                    &[("source", &source.source)],
+                    seconds(at),
+                );
+            }
+        }
+    }
+
     fn family(&mut self, name: &str, kind: &str, help: &str) {
         // Help texts are constants without backslashes or newlines: nothing to escape.
         let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -258,6 +292,11 @@ impl Exposition {
     }
 }
 
+/// A time as a Unix timestamp in seconds, to the millisecond.
+fn seconds(at: DateTime<Utc>) -> f64 {
+    at.timestamp_millis() as f64 / 1000.0
+}
+
 /// A label value as the format wants it: backslash, double quote and line feed escaped.
 fn escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -275,6 +314,7 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::RunOutcome;
     use std::time::Duration;
 
     #[test]
@@ -287,9 +327,14 @@ mod tests {
     fn the_histogram_is_cumulative_and_ends_at_inf() {
         let state = super::super::HealthState::default();
         let now = chrono::Utc::now();
-        state.cycle_finished(now, Duration::from_millis(200), true, None);
-        state.cycle_finished(now, Duration::from_secs(3), false, Some("x".into()));
-        state.cycle_finished(now, Duration::from_secs(4000), true, None);
+        state.cycle_finished(now, Duration::from_millis(200), RunOutcome::Ok, None);
+        state.cycle_finished(
+            now,
+            Duration::from_secs(3),
+            RunOutcome::Failed,
+            Some("x".into()),
+        );
+        state.cycle_finished(now, Duration::from_secs(4000), RunOutcome::Ok, None);
         let text = render(&state.snapshot(), &Stored::Missing);
         for line in [
             "crier_cycles_total{outcome=\"ok\"} 2",
@@ -321,6 +366,7 @@ mod tests {
                 last_error: None,
                 paused: Some("token expired".into()),
             }],
+            sources: Vec::new(),
         };
         let text = render(&Snapshot::default(), &stored);
         assert!(text.contains("crier_deliveries{channel=\"fb \\\"page\\\"\",state=\"dead\"} 2\n"));
@@ -347,6 +393,7 @@ mod tests {
         let snapshot = Snapshot {
             running_since: Some(started),
             ok: 1,
+            partial: 1,
             failed: 1,
             durations,
             ..Snapshot::default()
@@ -373,13 +420,35 @@ mod tests {
                     paused: Some("HTTP 401".into()),
                 },
             ],
+            sources: vec![
+                SourceHealth {
+                    source: "content".into(),
+                    last_success: Some(started),
+                    ..SourceHealth::default()
+                },
+                SourceHealth {
+                    source: "events".into(),
+                    last_success: None,
+                    failing_since: Some(started),
+                    failures: 3,
+                    errors_total: 3,
+                    last_error: Some("HTTP 500".into()),
+                },
+                SourceHealth {
+                    source: "news".into(),
+                    last_success: Some(started),
+                    errors_total: 7,
+                    ..SourceHealth::default()
+                },
+            ],
         };
         assert_eq!(render(&snapshot, &stored), PINNED);
     }
 
-    const PINNED: &str = r#"# HELP crier_cycles_total Cycles finished since the daemon started, by outcome.
+    const PINNED: &str = r#"# HELP crier_cycles_total Cycles finished since the daemon started, by outcome (ok: every source read and every document parsed).
 # TYPE crier_cycles_total counter
 crier_cycles_total{outcome="ok"} 1
+crier_cycles_total{outcome="partial"} 1
 crier_cycles_total{outcome="failed"} 1
 # HELP crier_cycle_duration_seconds Duration of the cycles finished since the daemon started.
 # TYPE crier_cycle_duration_seconds histogram
@@ -401,7 +470,7 @@ crier_cycle_duration_seconds_count 2
 # HELP crier_cycle_running 1 while a cycle is running, 0 between cycles.
 # TYPE crier_cycle_running gauge
 crier_cycle_running 1
-# HELP crier_last_success_timestamp_seconds Unix time at which the last successful cycle ended (absent until there is one).
+# HELP crier_last_success_timestamp_seconds Unix time at which the last successful cycle ended: every source read and every document parsed (absent until there is one).
 # TYPE crier_last_success_timestamp_seconds gauge
 crier_last_success_timestamp_seconds 1717235700.25
 # HELP crier_state_readable 1 when the state database could be read for this scrape (or does not exist yet), 0 otherwise.
@@ -430,6 +499,15 @@ crier_deliveries{channel="mastodon-fr",state="held"} 0
 # TYPE crier_channel_paused gauge
 crier_channel_paused{channel="bluesky"} 0
 crier_channel_paused{channel="mastodon-fr"} 1
+# HELP crier_source_errors_total Reads of the source that failed, since the state database was created.
+# TYPE crier_source_errors_total counter
+crier_source_errors_total{source="content"} 0
+crier_source_errors_total{source="events"} 3
+crier_source_errors_total{source="news"} 7
+# HELP crier_source_last_success_timestamp_seconds Unix time of the source's last successful read (absent until there is one).
+# TYPE crier_source_last_success_timestamp_seconds gauge
+crier_source_last_success_timestamp_seconds{source="content"} 1717236000
+crier_source_last_success_timestamp_seconds{source="news"} 1717236000
 "#;
 
     #[test]
