@@ -23,7 +23,9 @@ use crate::config::Config;
 use crate::entry::Entry;
 use crate::feeds::{self, FeedFile, Publication, PublishError};
 use crate::site::Site;
-use crate::sources::{self, Document, EntryError, IdClaims, Outcome, Source, SourceConfig};
+use crate::sources::{
+    self, Document, EntryError, IdClaims, Outcome, Source, SourceConfig, SourceError,
+};
 use crate::store::outbox::{DeliveryState, NewDelivery};
 use crate::store::{
     Batch, DeferredBaseline, EntryRecord, EntryStatus, FailedDocument, SourceFailures, Store,
@@ -227,26 +229,13 @@ fn read_source(
     } else {
         Vec::new()
     };
-    let mut known = HashMap::new();
-    let mut remembered = HashMap::new();
-    if same_settings {
-        known = known_documents(&stored);
-        // A remembered failure is newer than the entry its document published before.
-        for f in &failed {
-            known.insert(f.doc_key.clone(), f.fingerprint.clone());
-            remembered.insert(f.doc_key.as_str(), f);
-        }
-    }
-    let last_full_read = store
-        .source_full_read(&name)?
-        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-        .map(|t| t.with_timezone(&Utc));
-    let full_read = sources::full_read_due(
-        source_config,
-        last_full_read,
-        options.now,
-        options.full_read,
-    );
+    let (known, remembered) = if same_settings {
+        let remembered = failed.iter().map(|f| (f.doc_key.as_str(), f)).collect();
+        (known_documents(&stored, &failed), remembered)
+    } else {
+        (HashMap::new(), HashMap::new())
+    };
+    let full_read = full_read_due(store, &name, source_config, options)?;
     // Validators only make sense next to the entries they vouch for.
     let kept = sources::cache_from_json(store.source_cache(&name)?.as_deref());
     let cache = if known.is_empty() || full_read {
@@ -268,17 +257,7 @@ fn read_source(
     let mut read = match read {
         Ok(read) => read,
         Err(e) => {
-            tracing::error!(source = %name, error = %e, "source skipped; its entries stay as they were");
-            reads
-                .report
-                .errors
-                .push(format!("{e}; its entries stay as they were"));
-            if reads.batch.baseline {
-                reads.batch.deferred_baselines.push(DeferredBaseline {
-                    source: name,
-                    announce: options.announce_existing,
-                });
-            }
+            skip_source(name, &e, options, reads);
             return Ok(());
         }
     };
@@ -294,13 +273,7 @@ fn read_source(
     tracing::debug!(source = %name, documents = read.documents.len(), elapsed_ms = started.elapsed().as_millis() as u64, "source read");
     if source.failures_last() {
         recall_failures(&mut read.documents, &remembered);
-        let failing = failures_of(&read.documents);
-        if failing != failed {
-            batch.failures.push(SourceFailures {
-                source: name.clone(),
-                documents: failing,
-            });
-        }
+        remember_failures(&name, &read.documents, &failed, batch);
     }
     let deferred = if batch.baseline {
         None
@@ -322,6 +295,38 @@ fn read_source(
     }
     reads.batch.source_fingerprints.push((name, settings));
     Ok(())
+}
+
+/// Reports a source that could not be read; in the baseline cycle, marks it to record its
+/// own baseline when it is first read.
+fn skip_source(name: String, e: &SourceError, options: &CycleOptions, reads: &mut Reads) {
+    tracing::error!(source = %name, error = %e, "source skipped; its entries stay as they were");
+    reads
+        .report
+        .errors
+        .push(format!("{e}; its entries stay as they were"));
+    if reads.batch.baseline {
+        reads.batch.deferred_baselines.push(DeferredBaseline {
+            source: name,
+            announce: options.announce_existing,
+        });
+    }
+}
+
+/// Records the failures of a source's read when they differ from those the store holds.
+fn remember_failures(
+    name: &str,
+    documents: &[Document],
+    held: &[FailedDocument],
+    batch: &mut Batch,
+) {
+    let failing = failures_of(documents);
+    if failing != held {
+        batch.failures.push(SourceFailures {
+            source: name.to_owned(),
+            documents: failing,
+        });
+    }
 }
 
 /// Turns the documents a source found unchanged at the fingerprint they failed at into that
@@ -377,15 +382,39 @@ fn record_own_baseline(deferred: DeferredBaseline, before: usize, reads: &mut Re
     reads.batch.source_baselines.push(deferred.source);
 }
 
-/// The fingerprints of the documents behind the stored entries. Withdrawn entries are not
-/// "known": a remote source answering 304 reports every known document unchanged, which must
-/// not bring withdrawn ones back.
-fn known_documents(stored: &[StoredEntry]) -> HashMap<String, String> {
-    stored
+/// Whether this read of the remote source `name` must do without the validators kept from
+/// the last.
+fn full_read_due(
+    store: &Store,
+    name: &str,
+    source: &SourceConfig,
+    options: &CycleOptions,
+) -> Result<bool, StoreError> {
+    let last_full_read = store
+        .source_full_read(name)?
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    Ok(sources::full_read_due(
+        source,
+        last_full_read,
+        options.now,
+        options.full_read,
+    ))
+}
+
+/// The fingerprints of the documents behind the stored entries, and of the documents that
+/// failed (a failure is newer than the entry its document published before). Withdrawn
+/// entries are not "known": a remote source answering 304 reports every known document
+/// unchanged, which must not bring withdrawn ones back.
+fn known_documents(stored: &[StoredEntry], failed: &[FailedDocument]) -> HashMap<String, String> {
+    let entries = stored
         .iter()
         .filter(|s| s.status != EntryStatus::Removed)
-        .map(|s| (s.doc_key.clone(), s.fingerprint.clone()))
-        .collect()
+        .map(|s| (s.doc_key.clone(), s.fingerprint.clone()));
+    let failures = failed
+        .iter()
+        .map(|f| (f.doc_key.clone(), f.fingerprint.clone()));
+    entries.chain(failures).collect()
 }
 
 /// Compares one source's documents with what the store holds for it.

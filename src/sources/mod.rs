@@ -275,4 +275,35 @@ mod tests {
         assert!(cache_from_json(Some("not json")).is_empty());
         assert!(cache_from_json(Some(r#"{"u": 3}"#)).is_empty());
     }
+
+    /// A source whose read panics with a formatted message.
+    struct Panicking;
+
+    impl Source for Panicking {
+        fn name(&self) -> &str {
+            "partner"
+        }
+
+        fn read(&self, _: &ReadInput<'_>) -> Result<Read, SourceError> {
+            let at = 380;
+            panic!("quick-xml, encoding.rs:{at}: set_encoding() called too late")
+        }
+    }
+
+    #[test]
+    fn a_panicking_read_becomes_the_error_of_its_source() {
+        let (known, cache) = (HashMap::new(), Cache::new());
+        let input = ReadInput {
+            known: &known,
+            cache: &cache,
+        };
+        let error = read_contained(&Panicking, &input).unwrap_err();
+        assert!(matches!(error, SourceError::Panicked { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "source \"partner\": reading it failed unexpectedly (quick-xml, encoding.rs:380: \
+             set_encoding() called too late); this is a bug in crier, please report it with \
+             this message"
+        );
+    }
 }
