@@ -295,6 +295,96 @@ async fn an_outage_keeps_the_feeds_and_nothing_is_announced_twice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_down_during_the_first_cycle_gets_its_own_baseline_instead_of_announcing_its_backlog()
+ {
+    // Recent items: `announce.max_age` (14 days) would not hold them back.
+    let items = vec![
+        ("ghent", "Wed, 08 May 2024 10:00:00 GMT"),
+        ("madrid", "Thu, 09 May 2024 10:00:00 GMT"),
+    ];
+    let (upstream, feed) = upstream(items.clone()).await;
+    let mastodon = MockServer::start().await;
+    let statuses = Statuses::default();
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(statuses.clone())
+        .mount(&mastodon)
+        .await;
+    let site = site(&upstream.uri(), &mastodon.uri());
+
+    // The first cycle records the baseline without the source, which is down.
+    feed.set(Upstream::Down);
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", out.stderr_text());
+
+    // Back up: what it had published already is recorded as its baseline, not announced.
+    feed.set(Upstream::Items(items.clone()));
+    let out = crier(&site, &["run", "--once"]).await;
+    let log = out.stderr_text();
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        statuses.0.lock().unwrap().is_empty(),
+        "{:?}",
+        statuses.0.lock().unwrap()
+    );
+    let atom = fs::read_to_string(site.path("feeds/atom.xml")).unwrap();
+    assert!(atom.contains("Project ghent") && atom.contains("Project madrid"));
+    assert!(log.contains("its own baseline is recorded"), "{log}");
+
+    // What it publishes afterwards is new, and announced once.
+    let mut more = items;
+    more.push(("kragujevac", "Fri, 10 May 2024 10:00:00 GMT"));
+    feed.set(Upstream::Items(more));
+    for _ in 0..2 {
+        let out = crier(&site, &["run", "--once"]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
+    }
+    let sent = statuses.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].contains("Project kragujevac"), "{sent:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_endian_utf16_feed_is_read_and_fails_no_other_source() {
+    let (upstream, _feed) = upstream(vec![("ghent", "Wed, 01 May 2024 10:00:00 GMT")]).await;
+    // As a partner's CMS serves it: UTF-16, big-endian, no byte order mark, declared.
+    let xml = rss(&[("café", "Thu, 02 May 2024 10:00:00 GMT")]).replace(
+        "<?xml version=\"1.0\"?>",
+        "<?xml version=\"1.0\" encoding=\"utf-16\"?>",
+    );
+    let body: Vec<u8> = xml.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    Mock::given(method("GET"))
+        .and(path("/partner.xml"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/rss+xml"))
+        .with_priority(1)
+        .mount(&upstream)
+        .await;
+    let site = Site::new(&format!(
+        r#"
+[site]
+title = "Network"
+base_url = "https://example.org"
+
+[[sources]]
+type = "feed"
+name = "old"
+url = "{upstream}/feed.xml"
+
+[[sources]]
+type = "feed"
+name = "partner"
+url = "{upstream}/partner.xml"
+"#,
+        upstream = upstream.uri()
+    ));
+
+    let out = crier(&site, &["run", "--once"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
+    let titles = site.feed_titles("feeds/atom.xml");
+    assert_eq!(titles, ["Project café", "Project ghent"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_shows_mapped_entries_of_a_remote_source() {
     let (upstream, feed) = upstream(vec![
         ("ghent", "Wed, 01 May 2024 10:00:00 GMT"),

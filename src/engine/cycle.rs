@@ -5,6 +5,13 @@
 //! state even after a crash between recording and writing; the writer leaves unchanged files
 //! alone. A document that fails keeps its last good entry, and a source that fails keeps all of
 //! its entries: an outage or a typo never empties a feed.
+//!
+//! One source cannot stop the others: a read that fails, even by panicking, is reported as
+//! that source's error and the cycle goes on. A failure that lasts until its document changes
+//! (a broken file) is remembered with the document's fingerprint and reported again from
+//! memory, without parsing the document again. The first cycle records the baseline (what is
+//! already published is not new); a source it could not read gets its own baseline when it is
+//! first read completely, so that its existing entries are not announced as new then.
 
 use std::collections::{HashMap, HashSet};
 
@@ -15,9 +22,15 @@ use thiserror::Error;
 use crate::config::Config;
 use crate::entry::Entry;
 use crate::feeds::{self, FeedFile, FeedPlan, Publication, PublishError};
-use crate::sources::{self, Document, IdClaims, Outcome, SourceConfig};
+use crate::site::Site;
+use crate::sources::{
+    self, Document, EntryError, IdClaims, Outcome, Source, SourceConfig, SourceError,
+};
 use crate::store::outbox::{DeliveryState, NewDelivery};
-use crate::store::{Batch, EntryRecord, EntryStatus, Store, StoreError, StoredEntry};
+use crate::store::{
+    Batch, DeferredBaseline, EntryRecord, EntryStatus, FailedDocument, SourceFailures, Store,
+    StoreError, StoredEntry,
+};
 
 /// A failure that stops the cycle (entry and source problems do not: they are reported).
 #[derive(Debug, Error)]
@@ -79,7 +92,9 @@ impl EntryRef {
 pub struct CycleReport {
     /// This cycle recorded the baseline: entries already published are not new.
     pub baseline: bool,
-    /// Entries recorded by the baseline.
+    /// Sources the baseline cycle could not read, whose own baseline this cycle recorded.
+    pub baseline_sources: Vec<String>,
+    /// Entries recorded by the baseline, or by the sources' own baselines.
     pub baseline_entries: usize,
     /// Entries published for the first time (what later gets announced).
     pub new: Vec<EntryRef>,
@@ -121,40 +136,56 @@ impl CycleReport {
     }
 }
 
+/// Builds the reader of one configured source: [`sources::build`], or a stand-in in tests.
+type BuildSource = dyn Fn(&Site, &SourceConfig) -> Box<dyn Source>;
+
+/// What the reads of one cycle add up to.
+#[derive(Default)]
+struct Reads {
+    /// Which document publishes which entry id, across sources.
+    claimed: IdClaims,
+    /// What to record.
+    batch: Batch,
+    /// What to report.
+    report: CycleReport,
+}
+
 /// Runs one cycle against `store`.
 pub fn run(
     config: &Config,
     store: &mut Store,
     options: CycleOptions,
 ) -> Result<CycleReport, CycleError> {
-    let baseline = !store.has_baseline()?;
-    let mut report = CycleReport {
-        baseline,
-        ..CycleReport::default()
-    };
-    let mut batch = Batch {
-        baseline,
-        ..Batch::default()
-    };
-    let mut claimed = IdClaims::default();
+    run_with(config, store, options, &sources::build)
+}
 
-    for source in &config.sources {
-        read_source(
-            config,
-            store,
-            source,
-            &options,
-            &mut claimed,
-            &mut batch,
-            &mut report,
-        )?;
+/// [`run`], with the sources' readers made by `build`.
+fn run_with(
+    config: &Config,
+    store: &mut Store,
+    options: CycleOptions,
+    build: &BuildSource,
+) -> Result<CycleReport, CycleError> {
+    let baseline = !store.has_baseline()?;
+    let mut reads = Reads::default();
+    reads.report.baseline = baseline;
+    reads.batch.baseline = baseline;
+
+    for source_config in &config.sources {
+        let source = build(&config.site, source_config);
+        read_source(config, store, source_config, &*source, &options, &mut reads)?;
     }
+    let Reads {
+        mut report,
+        mut batch,
+        ..
+    } = reads;
 
     // Entries that became due or came back were not parsed: complete them from the state
     // before deciding whom to announce them to.
     fill_light_refs(store, &mut report)?;
     if baseline {
-        report.baseline_entries = report.new.len();
+        report.baseline_entries += report.new.len();
         if !options.announce_existing {
             report.new.clear();
         }
@@ -212,36 +243,34 @@ pub fn run(
 }
 
 /// Reads one source and compares its documents with what the store holds for it. A source
-/// that cannot be read is reported and leaves its entries as they were.
+/// that cannot be read is reported and leaves its entries as they were; in the baseline cycle
+/// it is marked to record its own baseline when it is first read.
 fn read_source(
     config: &Config,
     store: &Store,
     source_config: &SourceConfig,
+    source: &dyn Source,
     options: &CycleOptions,
-    claimed: &mut IdClaims,
-    batch: &mut Batch,
-    report: &mut CycleReport,
+    reads: &mut Reads,
 ) -> Result<(), StoreError> {
-    let source = sources::build(&config.site, source_config);
     let name = source.name().to_owned();
     let settings = source_config.fingerprint(&config.site);
     let stored = store.entries_of_source(&name)?;
-    // New settings (a permalink pattern, say) can change every entry: parse everything.
-    let known = if store.source_fingerprint(&name)?.as_deref() == Some(settings.as_str()) {
-        known_documents(&stored)
+    // New settings (a permalink pattern, say) can change every entry, and mend a failed
+    // one (a language added to the site): parse everything.
+    let same_settings = store.source_fingerprint(&name)?.as_deref() == Some(settings.as_str());
+    let failed = if source.failures_last() {
+        store.failed_documents(&name)?
     } else {
-        HashMap::new()
+        Vec::new()
     };
-    let last_full_read = store
-        .source_full_read(&name)?
-        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-        .map(|t| t.with_timezone(&Utc));
-    let full_read = sources::full_read_due(
-        source_config,
-        last_full_read,
-        options.now,
-        options.full_read,
-    );
+    let (known, remembered) = if same_settings {
+        let remembered = failed.iter().map(|f| (f.doc_key.as_str(), f)).collect();
+        (known_documents(&stored, &failed), remembered)
+    } else {
+        (HashMap::new(), HashMap::new())
+    };
+    let full_read = full_read_due(store, &name, source_config, options)?;
     // Validators only make sense next to the entries they vouch for.
     let kept = sources::cache_from_json(store.source_cache(&name)?.as_deref());
     let cache = if known.is_empty() || full_read {
@@ -254,26 +283,20 @@ fn read_source(
         .filter(|s| s.status == EntryStatus::Live)
         .count();
     let started = std::time::Instant::now();
-    let read = source
-        .read(&sources::ReadInput {
-            known: &known,
-            cache: &cache,
-        })
+    let input = sources::ReadInput {
+        known: &known,
+        cache: &cache,
+    };
+    let read = sources::read_contained(source, &input)
         .and_then(|read| sources::check_complete(source_config, &read, live).map(|()| read));
-    let read = match read {
+    let mut read = match read {
         Ok(read) => read,
         Err(e) => {
-            tracing::error!(source = %name, error = %e, "source skipped; its entries stay as they were");
-            report
-                .errors
-                .push(format!("{e}; its entries stay as they were"));
-            report.failed_sources.push(FailedSource {
-                source: name,
-                error: e.to_string(),
-            });
+            skip_source(name, &e, options, reads);
             return Ok(());
         }
     };
+    let batch = &mut reads.batch;
     if full_read {
         batch.full_reads.push((name.clone(), options.now));
     }
@@ -283,28 +306,154 @@ fn read_source(
             .push((name.clone(), sources::cache_to_json(&read.cache)));
     }
     tracing::debug!(source = %name, documents = read.documents.len(), elapsed_ms = started.elapsed().as_millis() as u64, "source read");
+    if source.failures_last() {
+        recall_failures(&mut read.documents, &remembered);
+        remember_failures(&name, &read.documents, &failed, batch);
+    }
+    let deferred = if batch.baseline {
+        None
+    } else {
+        store.deferred_baseline(&name)?
+    };
+    let before = reads.report.new.len();
     diff_source(
         &name,
         read.documents,
         &stored,
         options.now,
-        claimed,
-        batch,
-        report,
+        &mut reads.claimed,
+        &mut reads.batch,
+        &mut reads.report,
     );
-    batch.source_fingerprints.push((name, settings));
+    if let Some(deferred) = deferred {
+        record_own_baseline(deferred, before, reads);
+    }
+    reads.batch.source_fingerprints.push((name, settings));
     Ok(())
 }
 
-/// The fingerprints of the documents behind the stored entries. Withdrawn entries are not
-/// "known": a remote source answering 304 reports every known document unchanged, which must
-/// not bring withdrawn ones back.
-fn known_documents(stored: &[StoredEntry]) -> HashMap<String, String> {
-    stored
+/// Reports a source that could not be read; in the baseline cycle, marks it to record its
+/// own baseline when it is first read.
+fn skip_source(name: String, e: &SourceError, options: &CycleOptions, reads: &mut Reads) {
+    tracing::error!(source = %name, error = %e, "source skipped; its entries stay as they were");
+    reads
+        .report
+        .errors
+        .push(format!("{e}; its entries stay as they were"));
+    reads.report.failed_sources.push(FailedSource {
+        source: name.clone(),
+        error: e.to_string(),
+    });
+    if reads.batch.baseline {
+        reads.batch.deferred_baselines.push(DeferredBaseline {
+            source: name,
+            announce: options.announce_existing,
+        });
+    }
+}
+
+/// Records the failures of a source's read when they differ from those the store holds.
+fn remember_failures(
+    name: &str,
+    documents: &[Document],
+    held: &[FailedDocument],
+    batch: &mut Batch,
+) {
+    let failing = failures_of(documents);
+    if failing != held {
+        batch.failures.push(SourceFailures {
+            source: name.to_owned(),
+            documents: failing,
+        });
+    }
+}
+
+/// Turns the documents a source found unchanged at the fingerprint they failed at into that
+/// failure again: they were not parsed, and would fail the same way.
+fn recall_failures(documents: &mut [Document], remembered: &HashMap<&str, &FailedDocument>) {
+    for doc in documents {
+        let Some(failed) = remembered.get(doc.key.as_str()) else {
+            continue;
+        };
+        if matches!(doc.outcome, Outcome::Unchanged) && doc.fingerprint == failed.fingerprint {
+            doc.outcome = Outcome::Failed(EntryError {
+                location: failed.location.clone(),
+                message: failed.message.clone(),
+            });
+        }
+    }
+}
+
+/// The failed documents of a read that a fingerprint vouches for, sorted by key (the store's
+/// order).
+fn failures_of(documents: &[Document]) -> Vec<FailedDocument> {
+    let mut failing: Vec<FailedDocument> = documents
+        .iter()
+        .filter(|d| !d.fingerprint.is_empty())
+        .filter_map(|d| match &d.outcome {
+            Outcome::Failed(e) => Some(FailedDocument {
+                doc_key: d.key.clone(),
+                fingerprint: d.fingerprint.clone(),
+                location: e.location.clone(),
+                message: e.message.clone(),
+            }),
+            _ => None,
+        })
+        .collect();
+    failing.sort_by(|a, b| a.doc_key.cmp(&b.doc_key));
+    failing
+}
+
+/// Records the baseline of a source the baseline cycle could not read, now that it was read:
+/// the entries it found new since `before` in the report's list are its existing ones.
+fn record_own_baseline(deferred: DeferredBaseline, before: usize, reads: &mut Reads) {
+    let existing = reads.report.new.split_off(before);
+    tracing::info!(
+        source = %deferred.source,
+        entries = existing.len(),
+        "source read for the first time since the baseline: its own baseline is recorded, existing entries are not new"
+    );
+    reads.report.baseline_entries += existing.len();
+    if deferred.announce {
+        reads.report.new.extend(existing);
+    }
+    reads.report.baseline_sources.push(deferred.source.clone());
+    reads.batch.source_baselines.push(deferred.source);
+}
+
+/// Whether this read of the remote source `name` must do without the validators kept from
+/// the last.
+fn full_read_due(
+    store: &Store,
+    name: &str,
+    source: &SourceConfig,
+    options: &CycleOptions,
+) -> Result<bool, StoreError> {
+    let last_full_read = store
+        .source_full_read(name)?
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    Ok(sources::full_read_due(
+        source,
+        last_full_read,
+        options.now,
+        options.full_read,
+    ))
+}
+
+/// The fingerprints of the documents behind the stored entries, and of the documents that
+/// failed (a failure is newer than the entry its document published before). Withdrawn
+/// entries are not "known": a remote source answering 304 reports every known document
+/// unchanged, which must not bring withdrawn ones back.
+fn known_documents(stored: &[StoredEntry], failed: &[FailedDocument]) -> HashMap<String, String> {
+    let entries = stored
         .iter()
         .filter(|s| s.status != EntryStatus::Removed)
-        .map(|s| (s.doc_key.clone(), s.fingerprint.clone()))
-        .collect()
+        .map(|s| (s.doc_key.clone(), s.fingerprint.clone()));
+    let failures = failed
+        .iter()
+        .map(|f| (f.doc_key.clone(), f.fingerprint.clone()));
+    entries.chain(failures).collect()
 }
 
 /// Compares one source's documents with what the store holds for it.
@@ -631,5 +780,172 @@ access_token = { env = "T" }
             ]
         );
         assert!(queued[2].reason.as_deref().unwrap().contains("max_age"));
+    }
+
+    /// A site under `root` with one directory source per name in `folders`, reading the folder
+    /// of that name; feeds go to `root/feeds`.
+    fn folders(root: &Path, folders: &[&str]) -> Config {
+        let mut text = "[site]\ntitle = \"T\"\nbase_url = \"https://example.org\"\n".to_owned();
+        for name in folders {
+            text.push_str(&format!(
+                "[[sources]]\ntype = \"directory\"\nname = \"{name}\"\npath = \"{name}\"\n"
+            ));
+        }
+        let mut config = Config::parse(&text, &root.join("crier.toml")).unwrap();
+        config.resolve_paths(root);
+        config.validate().unwrap();
+        config
+    }
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn options(day: u32) -> CycleOptions {
+        CycleOptions {
+            now: DateTime::parse_from_rfc3339(&format!("2024-03-{day:02}T12:00:00Z"))
+                .unwrap()
+                .with_timezone(&Utc),
+            write_feeds: true,
+            announce_existing: false,
+            full_read: false,
+        }
+    }
+
+    fn post(title: &str, day: u32) -> String {
+        format!("---\ntitle: {title}\ndate: 2024-03-{day:02}\n---\nBody\n")
+    }
+
+    /// A source whose read panics, as feed-rs did on a big-endian UTF-16 feed.
+    struct Panicking;
+
+    impl Source for Panicking {
+        fn name(&self) -> &str {
+            "bad"
+        }
+
+        fn read(&self, _: &sources::ReadInput<'_>) -> Result<sources::Read, sources::SourceError> {
+            panic!("set_encoding() called after prefix buffer was drained")
+        }
+    }
+
+    #[test]
+    fn a_panicking_source_is_reported_and_the_other_sources_publish_and_keep_its_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "good/a.md", &post("Good", 1));
+        write(root, "bad/b.md", &post("Bad", 2));
+        let config = folders(root, &["good", "bad"]);
+        let mut store = Store::open(&root.join("state.sqlite3")).unwrap();
+        let panicking = |site: &Site, source: &SourceConfig| -> Box<dyn Source> {
+            if source.name() == "bad" {
+                Box::new(Panicking)
+            } else {
+                sources::build(site, source)
+            }
+        };
+
+        let report = run_with(&config, &mut store, options(10), &panicking).unwrap();
+        assert!(report.baseline);
+        assert_eq!(report.baseline_entries, 1);
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert!(
+            report.errors[0].starts_with("source \"bad\": reading it failed unexpectedly (set_encoding() called after prefix buffer was drained)"),
+            "{}",
+            report.errors[0]
+        );
+        let atom = std::fs::read_to_string(root.join("feeds/atom.xml")).unwrap();
+        assert!(atom.contains("<title>Good</title>"), "{atom}");
+        assert!(store.deferred_baseline("bad").unwrap().is_some());
+
+        // Read at last, the source records its own baseline: its entry is not new.
+        let report = run(&config, &mut store, options(11)).unwrap();
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert!(!report.baseline);
+        assert_eq!(report.baseline_sources, ["bad"]);
+        assert_eq!(report.baseline_entries, 1);
+        assert!(report.new.is_empty(), "{:?}", report.new);
+        assert!(report.queued.is_empty());
+        assert_eq!(store.deferred_baseline("bad").unwrap(), None);
+        let atom = std::fs::read_to_string(root.join("feeds/atom.xml")).unwrap();
+        assert!(atom.contains("<title>Bad</title>"), "{atom}");
+        // From then on its entries are new as any other source's.
+        write(root, "bad/c.md", &post("Later", 11));
+        let report = run(&config, &mut store, options(12)).unwrap();
+        assert!(report.baseline_sources.is_empty());
+        let new: Vec<&str> = report.new.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(new, ["Later"]);
+    }
+
+    #[test]
+    fn a_broken_file_is_reported_every_cycle_but_not_parsed_again_until_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "content/ok.md", &post("Fine", 1));
+        // An unclosed flow sequence; the fix below has the same length.
+        let broken = "---\ntitle: [Fixed\ndate: 2024-03-02\n---\nBody\n";
+        let fixed = "---\ntitle: Fixed!\ndate: 2024-03-02\n---\nBody\n";
+        assert_eq!(broken.len(), fixed.len());
+        write(root, "content/broken.md", broken);
+        let config = folders(root, &["content"]);
+        let mut store = Store::open(&root.join("state.sqlite3")).unwrap();
+
+        let first = run(&config, &mut store, options(10)).unwrap();
+        assert_eq!(first.errors.len(), 1, "{:?}", first.errors);
+        assert!(
+            first.errors[0].contains("broken.md:3: invalid YAML front matter"),
+            "{:?}",
+            first.errors
+        );
+        let remembered = store.failed_documents("content").unwrap();
+        assert_eq!(remembered.len(), 1);
+        assert_eq!(remembered[0].doc_key, "broken.md");
+
+        // Same size and modification time: the store's memory answers, the file is not read.
+        let path = root.join("content/broken.md");
+        let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+        std::fs::write(&path, fixed).unwrap();
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(modified).unwrap();
+        drop(file);
+        let second = run(&config, &mut store, options(11)).unwrap();
+        assert_eq!(second.errors, first.errors);
+        assert!(second.new.is_empty(), "{:?}", second.new);
+        assert_eq!(second.unchanged, 1);
+
+        // Saved again: parsed, published, forgotten as a failure.
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(modified + std::time::Duration::from_secs(60))
+            .unwrap();
+        drop(file);
+        let third = run(&config, &mut store, options(12)).unwrap();
+        assert!(third.errors.is_empty(), "{:?}", third.errors);
+        let new: Vec<&str> = third.new.iter().map(|e| e.title.as_str()).collect();
+        assert_eq!(new, ["Fixed!"]);
+        assert!(store.failed_documents("content").unwrap().is_empty());
+    }
+
+    #[test]
+    fn failures_without_a_fingerprint_are_not_remembered() {
+        let failed = |key: &str, fingerprint: &str| Document {
+            key: key.into(),
+            fingerprint: fingerprint.into(),
+            outcome: Outcome::Failed(EntryError {
+                location: format!("/c/{key}"),
+                message: "cannot read the file: permission denied".into(),
+            }),
+        };
+        let documents = [
+            failed("b.md", "1:1"),
+            failed("a.md", ""),
+            failed("c.md", "2:2"),
+        ];
+        let keys: Vec<String> = failures_of(&documents)
+            .into_iter()
+            .map(|f| f.doc_key)
+            .collect();
+        assert_eq!(keys, ["b.md", "c.md"]);
     }
 }

@@ -4,9 +4,12 @@
 //! A read lists the folder (sorted, so the result is deterministic), fingerprints every file by
 //! size and modification time, and parses in parallel only the files whose fingerprint the store
 //! does not already hold. Each file becomes one [`Document`]; a broken file fails on its own with
-//! its path and line, and never stops the others.
+//! its path and line, and never stops the others. Its failure lasts until the file changes
+//! ([`Source::failures_last`]), so the cycle remembers it and the file is not parsed again
+//! until then; a file that could not be opened is tried again every read.
 //!
-//! The submodules split the work: `frontmatter` finds and parses the front matter, `fields`
+//! The submodules split the work: `frontmatter` finds and parses the front matter (`depth`
+//! bounds YAML nesting before the parser runs), `fields`
 //! maps Hugo and Zola field names onto a [`Draft`](super::finish::Draft), `filename` reads
 //! language, slug and path from the file's key, `dates` reads the date formats both generators
 //! accept, `markdown` renders the body and its excerpt, and `urls` builds permalinks. The
@@ -26,6 +29,7 @@
 //! - Symbolic links to files are read; links to folders are not followed (no cycles).
 
 mod dates;
+mod depth;
 mod fields;
 mod filename;
 mod frontmatter;
@@ -219,8 +223,9 @@ impl DirectorySource {
         }
     }
 
-    /// Reads and parses one file.
-    fn parse_file(&self, path: &Path, key: &str) -> Outcome {
+    /// Reads and parses one file; the error is a file that could not be read at all, as
+    /// opposed to one that was read and is wrong (an [`Outcome::Failed`]).
+    fn parse_file(&self, path: &Path, key: &str) -> Result<Outcome, EntryError> {
         let location = |line: Option<usize>| match line {
             Some(line) => format!("{}:{line}", path.display()),
             None => path.display().to_string(),
@@ -231,24 +236,30 @@ impl DirectorySource {
                 message: problem.message,
             })
         };
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(e) => return failed(Problem::new(None, format!("cannot read the file: {e}"))),
-        };
+        let bytes = std::fs::read(path).map_err(|e| EntryError {
+            location: location(None),
+            message: format!("cannot read the file: {e}"),
+        })?;
         let parsed = frontmatter::decode(&bytes)
             .and_then(frontmatter::parse)
             .and_then(|front| fields::build(&self.settings, key, front));
-        match parsed {
+        Ok(match parsed {
             Ok(fields::Parsed::Entry(entry)) => Outcome::Parsed(entry),
             Ok(fields::Parsed::Unpublished) => Outcome::Skipped("draft".to_owned()),
             Err(problem) => failed(problem),
-        }
+        })
     }
 }
 
 impl Source for DirectorySource {
     fn name(&self) -> &str {
         self.settings.name()
+    }
+
+    /// A file that was read and is wrong stays wrong until it is saved again, which changes
+    /// its fingerprint (size and modification time): the cycle need not parse it again.
+    fn failures_last(&self) -> bool {
+        true
     }
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
@@ -260,10 +271,12 @@ impl Source for DirectorySource {
             .map(|c| {
                 let (fingerprint, outcome) = match c.fingerprint {
                     Ok(fp) if known.get(&c.key) == Some(&fp) => (fp, Outcome::Unchanged),
-                    Ok(fp) => {
-                        let outcome = self.parse_file(&c.path, &c.key);
-                        (fp, outcome)
-                    }
+                    Ok(fp) => match self.parse_file(&c.path, &c.key) {
+                        Ok(outcome) => (fp, outcome),
+                        // Without a fingerprint the failure is not remembered: a file that
+                        // could not be opened (permissions) may open next time unchanged.
+                        Err(unread) => (String::new(), Outcome::Failed(unread)),
+                    },
                     Err(message) => (
                         String::new(),
                         Outcome::Failed(EntryError {

@@ -18,6 +18,10 @@
 //!   the upstream feed is withdrawn here too, as it is no longer published there. A site
 //!   that needs its whole archive has a `json` or `html` source for that.
 //! - The feed's own `language` (or an item's `xml:lang`) sets entry languages.
+//! - The document reaches feed-rs as UTF-8, decoded here from UTF-16, UTF-32 or whatever
+//!   charset its byte order mark, declaration or HTTP header names (`encoding`).
+
+mod encoding;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -290,7 +294,8 @@ impl Pages for FeedPage<'_> {
             .id_generator(|_, _, _| String::new())
             .sanitize_content(false)
             .build();
-        let feed = parser.parse(page.body.as_slice()).map_err(|e| {
+        let body = encoding::to_utf8(&page.body, page.charset().as_deref());
+        let feed = parser.parse(body.as_ref()).map_err(|e| {
             format!(
                 "{}: not a feed crier can read ({e}); check that the URL serves RSS, Atom or JSON Feed",
                 page.url
@@ -473,5 +478,37 @@ categories = ["Dosta"]
         assert!(
             matches!(&docs[2].outcome, Outcome::Failed(e) if e.message.contains("neither an id"))
         );
+    }
+
+    #[test]
+    fn a_big_endian_utf16_feed_declared_utf16_is_read_instead_of_panicking() {
+        let xml = RSS.replace("encoding=\"UTF-8\"", "encoding=\"utf-16\"");
+        let body: Vec<u8> = xml.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_static("application/rss+xml"),
+        );
+        let url = Url::parse("https://old.example.org/feed.xml").unwrap();
+        let source = source();
+        let known = HashMap::new();
+        let mut feed = FeedPage {
+            source: &source,
+            known: &known,
+            documents: Vec::new(),
+        };
+        let page = Page {
+            url: url.clone(),
+            body,
+            headers,
+            validators: Default::default(),
+        };
+        assert_eq!(feed.page(&url, 1, page), Ok(None));
+        assert_eq!(feed.documents.len(), 3);
+        let Outcome::Parsed(e) = &feed.documents[0].outcome else {
+            panic!("{:?}", feed.documents[0].outcome)
+        };
+        assert_eq!(e.title, "Gand : une école pour tous");
+        assert!(e.content.contains("<b>éducatif</b>"), "{}", e.content);
     }
 }

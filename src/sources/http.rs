@@ -180,8 +180,12 @@ impl Page {
     /// The body as text, decoded with the charset the `Content-Type` header names (UTF-8
     /// when it names none); `<meta charset>` is the HTML source's business.
     pub fn text(&self) -> String {
-        let charset = self
-            .headers
+        decode(&self.body, self.charset().as_deref())
+    }
+
+    /// The `charset` the `Content-Type` header names, if any.
+    pub fn charset(&self) -> Option<String> {
+        self.headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .and_then(|ct| {
@@ -190,8 +194,7 @@ impl Page {
                     .filter_map(|p| p.split_once('='))
                     .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
                     .map(|(_, v)| v.trim().trim_matches('"').to_owned())
-            });
-        decode(&self.body, charset.as_deref())
+            })
     }
 
     /// A header's value as text.

@@ -64,6 +64,17 @@ pub enum SourceError {
         /// What failed, naming the URL, and what to check.
         message: String,
     },
+    /// Reading the source panicked: a bug in crier or a library it uses, met on this source's
+    /// data. The read was given up; the other sources go on.
+    #[error(
+        "source {source_name:?}: reading it failed unexpectedly ({message}); this is a bug in crier, please report it with this message"
+    )]
+    Panicked {
+        /// Source name from the config.
+        source_name: String,
+        /// The panic's message.
+        message: String,
+    },
 }
 
 /// What became of one document during a read.
@@ -75,7 +86,10 @@ pub enum Outcome {
     Parsed(Box<Entry>),
     /// Deliberately not published (a draft); a stored entry for it is withdrawn.
     Skipped(String),
-    /// Could not be read; a stored entry for it is kept as it was.
+    /// Could not be read; a stored entry for it is kept as it was. When the source's
+    /// failures last ([`Source::failures_last`]) and the document has a fingerprint, the
+    /// cycle remembers the failure and the source sees the document as known until its
+    /// fingerprint changes.
     Failed(EntryError),
 }
 
@@ -166,6 +180,39 @@ pub trait Source: Send + Sync {
     /// returned as [`Outcome::Unchanged`]. A source that cannot list its documents completely
     /// returns an error rather than a partial list (which would withdraw the missing entries).
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError>;
+
+    /// Whether a document that failed with a fingerprint fails again, the same way, until its
+    /// fingerprint changes: then the cycle remembers the failure and passes the fingerprint in
+    /// `input.known`, so that the document is not parsed again (a broken file). A source
+    /// gives a failure that may pass on its own (a file it could not open) an empty
+    /// fingerprint. False by default: a remote source's failures may come from the network.
+    fn failures_last(&self) -> bool {
+        false
+    }
+}
+
+/// Reads `source`, turning a panic inside the read into that source's error, so that one
+/// source's bad data (a document that trips a parser) cannot stop the other sources.
+///
+/// Catching the panic is sound although the source is not `UnwindSafe`: whatever state the
+/// panicked read left half-changed (its fetcher, its partial list of documents, a rayon
+/// job's results) lives inside this call and is dropped with it; the source itself is only
+/// read through `&self`, `input` is borrowed immutably, and nothing is recorded in the store
+/// for a source whose read failed. The default panic hook still prints the panic with its
+/// location first.
+pub fn read_contained(source: &dyn Source, input: &ReadInput<'_>) -> Result<Read, SourceError> {
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| source.read(input)));
+    read.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|m| (*m).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        Err(SourceError::Panicked {
+            source_name: source.name().to_owned(),
+            message,
+        })
+    })
 }
 
 /// Whether a read of `source` must ignore the validators kept from the last one. Remote
@@ -227,5 +274,36 @@ mod tests {
         assert!(cache_from_json(None).is_empty());
         assert!(cache_from_json(Some("not json")).is_empty());
         assert!(cache_from_json(Some(r#"{"u": 3}"#)).is_empty());
+    }
+
+    /// A source whose read panics with a formatted message.
+    struct Panicking;
+
+    impl Source for Panicking {
+        fn name(&self) -> &str {
+            "partner"
+        }
+
+        fn read(&self, _: &ReadInput<'_>) -> Result<Read, SourceError> {
+            let at = 380;
+            panic!("quick-xml, encoding.rs:{at}: set_encoding() called too late")
+        }
+    }
+
+    #[test]
+    fn a_panicking_read_becomes_the_error_of_its_source() {
+        let (known, cache) = (HashMap::new(), Cache::new());
+        let input = ReadInput {
+            known: &known,
+            cache: &cache,
+        };
+        let error = read_contained(&Panicking, &input).unwrap_err();
+        assert!(matches!(error, SourceError::Panicked { .. }), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "source \"partner\": reading it failed unexpectedly (quick-xml, encoding.rs:380: \
+             set_encoding() called too late); this is a bug in crier, please report it with \
+             this message"
+        );
     }
 }

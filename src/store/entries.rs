@@ -1,9 +1,11 @@
-//! The entries crier has seen, and a cycle's [`Batch`] of changes.
+//! The entries crier has seen, the documents that failed, and a cycle's [`Batch`] of changes.
 //!
 //! Each entry is kept with its status, content hash, the fingerprint of the document it came
 //! from and its full data as JSON, so that feeds can be rendered without reading the sources
-//! again. [`Store::apply`] writes a whole batch (entries, source metadata, deliveries) in one
-//! transaction, so "seen" and "to announce" are recorded together or not at all.
+//! again. A document that failed is kept with the fingerprint it failed at and the failure, so
+//! that it is reported again without being parsed again until it changes. [`Store::apply`]
+//! writes a whole batch (entries, failures, source metadata, deliveries) in one transaction,
+//! so "seen" and "to announce" are recorded together or not at all.
 
 use std::collections::HashMap;
 
@@ -96,6 +98,28 @@ pub struct EntryRecord {
     pub status: EntryStatus,
 }
 
+/// A document whose last read failed, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedDocument {
+    /// Document key within its source.
+    pub doc_key: String,
+    /// The document's fingerprint when it failed.
+    pub fingerprint: String,
+    /// File and line, or URL, of the failure.
+    pub location: String,
+    /// What is wrong, and what to do.
+    pub message: String,
+}
+
+/// A source's failed documents after a complete read, replacing those remembered before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFailures {
+    /// Source name.
+    pub source: String,
+    /// Its documents that failed, none when all were read.
+    pub documents: Vec<FailedDocument>,
+}
+
 /// Everything one cycle changes, applied atomically by [`Store::apply`].
 #[derive(Debug, Default)]
 pub struct Batch {
@@ -113,6 +137,14 @@ pub struct Batch {
     pub full_reads: Vec<(String, DateTime<Utc>)>,
     /// This cycle is the first: mark the baseline.
     pub baseline: bool,
+    /// Sources the baseline cycle could not read: each records its own baseline when first
+    /// read completely.
+    pub deferred_baselines: Vec<meta::DeferredBaseline>,
+    /// Sources whose deferred baseline this cycle records: their entries are baseline entries
+    /// and their marks are cleared.
+    pub source_baselines: Vec<String>,
+    /// Sources read completely, with the documents that failed.
+    pub failures: Vec<SourceFailures>,
     /// Deliveries to queue, in the same transaction as the entries they announce.
     pub deliveries: Vec<outbox::NewDelivery>,
 }
@@ -227,6 +259,28 @@ impl Store {
         Ok(entries)
     }
 
+    /// The documents of `source` whose last read failed, by key.
+    pub fn failed_documents(&self, source: &str) -> Result<Vec<FailedDocument>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT doc_key, fingerprint, location, message
+                 FROM failed_documents WHERE source = ?1 ORDER BY doc_key",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([source], |r| {
+                Ok(FailedDocument {
+                    doc_key: r.get(0)?,
+                    fingerprint: r.get(1)?,
+                    location: r.get(2)?,
+                    message: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
     /// Applies one cycle's changes in a single transaction.
     pub fn apply(&mut self, batch: &Batch, now: DateTime<Utc>) -> Result<(), StoreError> {
         let path = self.path.clone();
@@ -237,6 +291,7 @@ impl Store {
         let now = timestamp(now);
         let tx = self.conn.transaction().map_err(sql)?;
         write_entries(&tx, batch, &now)
+            .and_then(|()| write_failures(&tx, &batch.failures))
             .and_then(|()| meta::write_batch(&tx, batch, &now))
             .and_then(|()| outbox::queue(&tx, &batch.deliveries))
             .map_err(sql)?;
@@ -302,7 +357,8 @@ fn write_entries(tx: &Transaction<'_>, batch: &Batch, now: &str) -> rusqlite::Re
             e.published.timestamp(),
             e.updated.map(|u| u.to_rfc3339()),
             now,
-            batch.baseline && record.status == EntryStatus::Live,
+            record.status == EntryStatus::Live
+                && (batch.baseline || batch.source_baselines.contains(&record.source)),
             data,
         ])?;
     }
@@ -319,6 +375,28 @@ fn write_entries(tx: &Transaction<'_>, batch: &Batch, now: &str) -> rusqlite::Re
     )?;
     for (id, s) in &batch.statuses {
         status.execute(params![id, s.as_str(), now])?;
+    }
+    Ok(())
+}
+
+/// Replaces the remembered failures of each source read completely.
+fn write_failures(tx: &Transaction<'_>, failures: &[SourceFailures]) -> rusqlite::Result<()> {
+    let mut forget = tx.prepare_cached("DELETE FROM failed_documents WHERE source = ?1")?;
+    let mut remember = tx.prepare_cached(
+        "INSERT INTO failed_documents (source, doc_key, fingerprint, location, message)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for SourceFailures { source, documents } in failures {
+        forget.execute([source])?;
+        for d in documents {
+            remember.execute(params![
+                source,
+                d.doc_key,
+                d.fingerprint,
+                d.location,
+                d.message
+            ])?;
+        }
     }
     Ok(())
 }
@@ -453,5 +531,61 @@ mod tests {
         assert_eq!(first_seen, "2024-04-01T00:00:00.000000Z");
         assert_eq!(changed_at, "2024-04-02T00:00:00.000000Z");
         assert_eq!(title, "A edited");
+    }
+
+    #[test]
+    fn failures_replace_those_of_their_source_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite3")).unwrap();
+        let failed = |key: &str, fingerprint: &str| FailedDocument {
+            doc_key: key.into(),
+            fingerprint: fingerprint.into(),
+            location: format!("/c/{key}:2"),
+            message: "invalid YAML front matter".into(),
+        };
+        let failures = |source: &str, documents: Vec<FailedDocument>| SourceFailures {
+            source: source.into(),
+            documents,
+        };
+        store
+            .apply(
+                &Batch {
+                    failures: vec![
+                        failures(
+                            "content",
+                            vec![failed("a.md", "1:1"), failed("b.md", "2:2")],
+                        ),
+                        failures("other", vec![failed("a.md", "3:3")]),
+                    ],
+                    ..Batch::default()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_eq!(
+            store.failed_documents("content").unwrap(),
+            [failed("a.md", "1:1"), failed("b.md", "2:2")]
+        );
+        store
+            .apply(
+                &Batch {
+                    failures: vec![failures("content", vec![failed("b.md", "2:3")])],
+                    ..Batch::default()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_eq!(
+            store.failed_documents("content").unwrap(),
+            [failed("b.md", "2:3")]
+        );
+        assert_eq!(
+            store.failed_documents("other").unwrap(),
+            [failed("a.md", "3:3")]
+        );
+        // A batch that does not name a source (its read failed) leaves its failures alone.
+        store.apply(&Batch::default(), now()).unwrap();
+        assert_eq!(store.failed_documents("other").unwrap().len(), 1);
+        assert!(store.failed_documents("none").unwrap().is_empty());
     }
 }

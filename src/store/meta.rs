@@ -1,6 +1,7 @@
 //! Key/value metadata: the baseline's time, and per source the settings fingerprint, the
-//! HTTP validators of a remote source, the time of its last full read and how its reads have
-//! gone lately ([`SourceHealth`]).
+//! HTTP validators of a remote source, the time of its last full read, how its reads have
+//! gone lately ([`SourceHealth`]) and, for a source the baseline cycle could not read, a mark
+//! that its own baseline is still to be recorded.
 //!
 //! A source's validators are the source's business: the store keeps them as the JSON text it
 //! is given and hands that text back, without knowing its shape. Read health is the store's
@@ -39,6 +40,26 @@ fn full_read_key(source: &str) -> String {
 /// Prefix of the keys of the sources' read health; the source's name follows.
 const HEALTH_PREFIX: &str = "source_health:";
 
+/// Key of the mark of a source whose baseline waits for its first complete read.
+fn deferred_baseline_key(source: &str) -> String {
+    format!("source_baseline_deferred:{source}")
+}
+
+/// The values of a deferred baseline's mark: whether its entries are then announced.
+const ANNOUNCE: &str = "announce";
+const RECORD: &str = "record";
+
+/// A source the baseline cycle could not read (an outage, a stop during the first cycle):
+/// its entries are recorded as its own baseline when it is first read completely, rather than
+/// announced as new then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredBaseline {
+    /// Source name.
+    pub source: String,
+    /// Announce the entries then, as the first run was asked to (`--announce-existing`).
+    pub announce: bool,
+}
+
 const UPSERT: &str = "INSERT INTO meta (key, value) VALUES (?1, ?2)
                       ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
@@ -56,6 +77,14 @@ pub(super) fn write_batch(tx: &Transaction<'_>, batch: &Batch, now: &str) -> rus
     }
     if batch.baseline {
         meta.execute(params![BASELINE_AT, now])?;
+    }
+    for deferred in &batch.deferred_baselines {
+        let value = if deferred.announce { ANNOUNCE } else { RECORD };
+        meta.execute(params![deferred_baseline_key(&deferred.source), value])?;
+    }
+    let mut clear = tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?;
+    for source in &batch.source_baselines {
+        clear.execute([deferred_baseline_key(source)])?;
     }
     Ok(())
 }
@@ -251,6 +280,17 @@ impl Store {
     pub fn source_full_read(&self, source: &str) -> Result<Option<String>, StoreError> {
         self.meta(&full_read_key(source))
     }
+
+    /// The mark of `source` if the baseline cycle could not read it and it has not been read
+    /// completely since.
+    pub fn deferred_baseline(&self, source: &str) -> Result<Option<DeferredBaseline>, StoreError> {
+        Ok(self
+            .meta(&deferred_baseline_key(source))?
+            .map(|value| DeferredBaseline {
+                source: source.to_owned(),
+                announce: value == ANNOUNCE,
+            }))
+    }
 }
 
 #[cfg(test)]
@@ -360,5 +400,45 @@ mod tests {
         assert_eq!(health[0].source, "mangled");
         assert_eq!((health[0].failures, health[0].errors_total), (1, 1));
         assert_eq!(store.meta("source_health:old").unwrap(), None);
+    }
+
+    #[test]
+    fn a_deferred_baseline_is_marked_until_its_source_records_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.sqlite3")).unwrap();
+        let deferred = |source: &str, announce| DeferredBaseline {
+            source: source.into(),
+            announce,
+        };
+        store
+            .apply(
+                &Batch {
+                    baseline: true,
+                    deferred_baselines: vec![deferred("down", false), deferred("late", true)],
+                    ..Batch::default()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_eq!(
+            store.deferred_baseline("down").unwrap(),
+            Some(deferred("down", false))
+        );
+        assert_eq!(
+            store.deferred_baseline("late").unwrap(),
+            Some(deferred("late", true))
+        );
+        assert_eq!(store.deferred_baseline("up").unwrap(), None);
+        store
+            .apply(
+                &Batch {
+                    source_baselines: vec!["down".into()],
+                    ..Batch::default()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_eq!(store.deferred_baseline("down").unwrap(), None);
+        assert!(store.deferred_baseline("late").unwrap().is_some());
     }
 }

@@ -9,9 +9,10 @@
 //! The store sits below the sources: what a remote source keeps between reads is opaque JSON
 //! here.
 //!
-//! The parts: `entries.rs` (entries and a cycle's [`Batch`]), `meta.rs` (key/value metadata,
-//! per-source fingerprints, caches, full-read times and read health), `runs.rs` (the journal and
-//! `crier status` counts) and [`outbox`] (deliveries and channel state).
+//! The parts: `entries.rs` (entries, failed documents and a cycle's [`Batch`]), `meta.rs`
+//! (key/value metadata, per-source fingerprints, caches, full-read times, read health and
+//! deferred baselines), `runs.rs` (the journal and `crier status` counts) and [`outbox`]
+//! (deliveries and channel state).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,8 +27,10 @@ pub mod outbox;
 mod runs;
 mod schema;
 
-pub use entries::{Batch, EntryRecord, EntryStatus, LiveEntry, StoredEntry};
-pub use meta::{SourceHealth, SourceRead};
+pub use entries::{
+    Batch, EntryRecord, EntryStatus, FailedDocument, LiveEntry, SourceFailures, StoredEntry,
+};
+pub use meta::{DeferredBaseline, SourceHealth, SourceRead};
 pub use runs::{RunOutcome, RunRecord, Status};
 
 /// Errors from the state database.

@@ -108,6 +108,20 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     // 4: the post a delivery sends, frozen (JSON, the engine's) in the transaction that marks
     //    its first attempt, so that every later attempt and look-up sends the same post.
     Migration::Sql("ALTER TABLE deliveries ADD COLUMN post TEXT;"),
+    // 5: documents that failed, with the fingerprint they failed at and why, so that a broken
+    //    file is reported each cycle without being parsed again until it changes.
+    Migration::Sql(
+        r#"
+    CREATE TABLE failed_documents (
+        source      TEXT NOT NULL,
+        doc_key     TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        location    TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        PRIMARY KEY (source, doc_key)
+    );
+    "#,
+    ),
 ];
 
 /// A column holding times crier wrote, with the rows of it that do (SQL condition). The

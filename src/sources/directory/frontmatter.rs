@@ -3,10 +3,24 @@
 //!
 //! TOML datetimes become strings in their TOML spelling (`2024-03-12T09:30:00+01:00`,
 //! `2024-03-12`), which the date reader accepts and templates can print as they are.
+//!
+//! The work one file can cost is bounded before a parser runs: front matter longer than
+//! [`MAX_SIZE`] is refused, and so is YAML nesting deeper than [`MAX_YAML_DEPTH`] (measured
+//! by `depth`), which libyaml takes quadratic time over. The TOML parser stops deep nesting
+//! early on its own.
 
 use serde_json::{Map, Number, Value};
 
 use super::Problem;
+use super::depth;
+
+/// The longest front matter read, in bytes. Real front matter is a few hundred bytes to a
+/// few KiB; long text belongs in the body.
+pub(super) const MAX_SIZE: usize = 64 * 1024;
+
+/// The deepest YAML nesting read. Front matter nests three or four levels; the YAML parser
+/// itself stops at 128, but only after work that grows with depth times length.
+pub(super) const MAX_YAML_DEPTH: usize = 32;
 
 /// Front matter language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +123,17 @@ pub(super) fn parse(text: &str) -> Result<FrontMatter<'_>, Problem> {
             break (line_start, lines.pos);
         }
     };
+    if end - start > MAX_SIZE {
+        return Err(Problem::new(
+            Some(open_line),
+            format!(
+                "the front matter opened on this line is {} KiB long, more than the {} KiB \
+                 crier reads; move long text below the closing `{delimiter}`, into the body",
+                (end - start).div_ceil(1024),
+                MAX_SIZE / 1024
+            ),
+        ));
+    }
     let lines = KeyLines {
         text: &text[start..end],
         first_line: open_line + 1,
@@ -193,6 +218,15 @@ fn toml_to_json(value: toml::Value) -> Value {
 }
 
 fn parse_yaml(lines: &KeyLines<'_>) -> Result<Map<String, Value>, Problem> {
+    if let Some(deep) = depth::too_deep(lines.text, MAX_YAML_DEPTH) {
+        return Err(Problem::new(
+            Some(lines.first_line + deep.line),
+            format!(
+                "the YAML front matter nests more than {MAX_YAML_DEPTH} levels deep here, \
+                 the most crier reads; flatten these fields"
+            ),
+        ));
+    }
     let yaml_error = |e: serde_yaml_ng::Error| {
         // The location is relative to the front matter; the message repeats it, so cut it off.
         let line = e.location().map(|l| lines.first_line + l.line() - 1);

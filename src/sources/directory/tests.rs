@@ -575,6 +575,46 @@ fn bad_yaml_names_the_line() {
 }
 
 #[test]
+fn a_400_kb_nested_yaml_front_matter_is_refused_by_its_size_and_depth_before_parsing() {
+    // 400 KB of `[`, which the YAML parser took minutes to refuse: more than the size limit.
+    let huge = format!(
+        "---\ntitle: Deep\nx: {}\n---\nBody\n",
+        "[".repeat(400 * 1024)
+    );
+    let (location, message, path) = failure("deep.md", huge.as_bytes());
+    assert_eq!(location, format!("{}:1", path.display()));
+    assert!(
+        message.contains("401 KiB long, more than the 64 KiB"),
+        "{message}"
+    );
+    // Within the size limit, the nesting is refused on the line that goes too deep.
+    let nested = format!(
+        "---\ntitle: Deep\nx: {}\n---\nBody\n",
+        "[".repeat(60 * 1024)
+    );
+    let (location, message, path) = failure("nested.md", nested.as_bytes());
+    assert_eq!(location, format!("{}:3", path.display()));
+    assert!(
+        message.contains("nests more than 32 levels deep here"),
+        "{message}"
+    );
+    let indented: String = (0..40)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect();
+    let (location, message, path) = failure(
+        "indented.md",
+        format!("---\ntitle: Deep\n{indented}---\n").as_bytes(),
+    );
+    assert_eq!(location, format!("{}:35", path.display()));
+    assert!(message.contains("32 levels"), "{message}");
+    // TOML front matter has the same size limit.
+    let long = format!("+++\ntitle = \"{}\"\n+++\n", "a".repeat(70 * 1024));
+    let (location, message, _) = failure("long.md", long.as_bytes());
+    assert!(location.ends_with("long.md:1"), "{location}");
+    assert!(message.contains("more than the 64 KiB"), "{message}");
+}
+
+#[test]
 fn missing_title_or_front_matter_fails() {
     let (location, message, path) = failure("a.md", b"+++\ndate = 2024-01-01\n+++\n");
     assert_eq!(location, path.display().to_string());
