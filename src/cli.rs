@@ -420,10 +420,11 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
     for source_config in &config.sources {
         let source = sources::build(&config.site, source_config);
         let (known, cache) = (HashMap::new(), sources::Cache::new());
-        let documents = match source.read(&sources::ReadInput {
+        let input = sources::ReadInput {
             known: &known,
             cache: &cache,
-        }) {
+        };
+        let documents = match sources::read_contained(source.as_ref(), &input) {
             Ok(read) => read.documents,
             Err(e) => {
                 problems.push(e.to_string());
