@@ -192,14 +192,26 @@ fn run_with(
     }
     batch.deliveries = queue_announcements(config, &report.new, options.now);
     report.queued = batch.deliveries.clone();
+    report.feeds = record_and_publish(config, store, batch, &options)?;
+    Ok(report)
+}
+
+/// Records `batch` in the store and publishes the feeds. The feeds are planned once, from the
+/// live entries the cycle leaves, before recording: SQLite records on one core while the
+/// others sanitise the fresh entries some feed shows.
+fn record_and_publish(
+    config: &Config,
+    store: &mut Store,
+    batch: Batch,
+    options: &CycleOptions,
+) -> Result<Vec<FeedFile>, CycleError> {
     let entries_changed = !batch.upserts.is_empty() || !batch.statuses.is_empty();
-    // The feeds are planned once, from the live entries the cycle leaves, before recording:
-    // SQLite records on one core while the others sanitise the fresh entries some feed shows.
-    let plan = match entries_changed {
-        true => store
+    let plan = if entries_changed {
+        store
             .live_entries_after(&batch)?
-            .map(|live| FeedPlan::new(&config.site, &config.feeds, live)),
-        false => None,
+            .map(|live| FeedPlan::new(&config.site, &config.feeds, live))
+    } else {
+        None
     };
     let started = std::time::Instant::now();
     let (applied, mut bodies) = rayon::join(
@@ -234,17 +246,19 @@ fn run_with(
         entries_changed,
         write: options.write_feeds,
     };
-    report.feeds = feeds::publish(&config.site, &config.feeds, store, publication)?;
+    let files = feeds::publish(&config.site, &config.feeds, store, publication)?;
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "feeds done"
     );
-    Ok(report)
+    Ok(files)
 }
 
 /// Reads one source and compares its documents with what the store holds for it. A source
 /// that cannot be read is reported and leaves its entries as they were; in the baseline cycle
 /// it is marked to record its own baseline when it is first read.
+// The steps (what is known, what to send, the read, what to record) share a dozen locals
+// read from the store; split apart, each would take most of them as parameters.
 fn read_source(
     config: &Config,
     store: &Store,
