@@ -145,6 +145,13 @@ impl ChannelConfig {
         if common.max_attempts == Some(0) {
             return Err(Invalid::new("max_attempts", "must be at least 1"));
         }
+        if common.daily_cap == Some(0) {
+            // A cap of zero would hold every post back for ever, without an error.
+            return Err(Invalid::new(
+                "daily_cap",
+                "must be at least 1 (remove the key for no daily cap)",
+            ));
+        }
         let network = match &self.network {
             NetworkConfig::Mastodon(c) => c.validate(),
             NetworkConfig::Bluesky(c) => c.validate(),
@@ -329,4 +336,42 @@ fn default_max_attempts() -> u32 {
 }
 fn default_request_timeout() -> Duration {
     Duration::from_secs(30)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    /// The validation error of a config whose one Mastodon channel has `extra` keys.
+    fn channel_error(extra: &str) -> Option<String> {
+        let text = format!(
+            r#"
+[site]
+title = "T"
+base_url = "https://example.org"
+[[sources]]
+type = "directory"
+path = "c"
+[[channels]]
+type = "mastodon"
+name = "m"
+base_url = "https://m.example"
+access_token = {{ env = "UNUSED" }}
+{extra}
+"#
+        );
+        let config = Config::parse(&text, Path::new("c.toml")).expect("parses");
+        config.validate().err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_daily_cap_of_zero_is_refused_with_what_to_do_instead() {
+        assert_eq!(channel_error("daily_cap = 1"), None);
+        assert_eq!(channel_error(""), None);
+        let error = channel_error("daily_cap = 0").expect("daily_cap = 0 is refused");
+        assert!(error.contains("daily_cap"), "{error}");
+        assert!(error.contains("remove the key"), "{error}");
+        assert!(error.contains("at least 1"), "{error}");
+    }
 }
