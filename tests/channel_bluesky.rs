@@ -1071,7 +1071,11 @@ async fn a_token_refused_again_after_renewal_pauses_without_renewing_again() {
     f.expect_session(1).await;
     Mock::given(method("POST"))
         .and(path("/xrpc/com.atproto.repo.createRecord"))
-        .respond_with(xrpc_error(401, "InvalidToken", "Token could not be verified"))
+        .respond_with(xrpc_error(
+            401,
+            "InvalidToken",
+            "Token could not be verified",
+        ))
         .expect(2)
         .mount(&f.server)
         .await;
@@ -1103,7 +1107,10 @@ async fn a_refusal_that_is_not_about_the_token_keeps_the_session() {
 
     let result = f.channel().publish(&post(25)).await;
 
-    assert!(matches!(result, Err(PostError::Reject { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(PostError::Reject { .. })),
+        "{result:?}"
+    );
     let stored: Value = serde_json::from_str(&f.memory.get("session").unwrap()).unwrap();
     assert_eq!(stored["accessJwt"], "access-old");
 }
