@@ -1143,6 +1143,25 @@ async fn a_409_without_record_already_exists_is_confirmed_with_get_record() {
     assert!(published.remote_id.unwrap().ends_with(&rkey));
 }
 
+#[tokio::test]
+async fn an_image_of_exactly_the_cap_is_uploaded() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    mount_image(&f.server, "image/png", 1_000_000).await;
+    Mock::given(path("/xrpc/com.atproto.repo.uploadBlob"))
+        .and(|request: &Request| request.body.len() == 1_000_000)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blob": {"size": 1}})))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    mount_create(&f.server, "access-1", created(&expected_rkey(28)), 1).await;
+
+    f.channel()
+        .publish(&with_image(&f.server, 28))
+        .await
+        .unwrap();
+}
+
 /// Serves one PNG of `size` bytes, chunked (no Content-Length), on a fresh port; its URL.
 fn chunked_image(size: usize) -> String {
     use std::io::Write;
