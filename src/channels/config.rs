@@ -340,20 +340,12 @@ fn default_request_timeout() -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
-    use std::path::Path;
+    use super::*;
 
-    /// The validation error of a config whose one Mastodon channel has `extra` keys.
+    /// The validation error of a Mastodon channel table with `extra` keys.
     fn channel_error(extra: &str) -> Option<String> {
         let text = format!(
             r#"
-[site]
-title = "T"
-base_url = "https://example.org"
-[[sources]]
-type = "directory"
-path = "c"
-[[channels]]
 type = "mastodon"
 name = "m"
 base_url = "https://m.example"
@@ -361,8 +353,11 @@ access_token = {{ env = "UNUSED" }}
 {extra}
 "#
         );
-        let config = Config::parse(&text, Path::new("c.toml")).expect("parses");
-        config.validate().err().map(|e| e.to_string())
+        let site: Site =
+            toml::from_str("title = \"T\"\nbase_url = \"https://example.org\"").expect("site");
+        let table = DeTable::parse(&text).expect("TOML");
+        let channel = ChannelConfig::from_table(table).expect("a channel table");
+        channel.validate(&site).err().map(|e| e.to_string())
     }
 
     #[test]
