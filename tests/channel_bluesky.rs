@@ -957,3 +957,272 @@ async fn a_retry_finding_another_deliverys_post_under_its_key_posts_its_own() {
         Some(format!("https://bsky.app/profile/{DID}/post/{shared}").as_str())
     );
 }
+
+/// Mounts the `method` endpoint answering `refused` to `access-old` and `accepted` to
+/// `access-1` (the session createSession gives).
+async fn refuse_old_token(
+    f: &Fixture,
+    verb: &str,
+    method_name: &str,
+    refused: ResponseTemplate,
+    accepted: ResponseTemplate,
+) {
+    let endpoint = format!("/xrpc/{method_name}");
+    Mock::given(method(verb))
+        .and(path(endpoint.as_str()))
+        .and(header("authorization", "Bearer access-old"))
+        .respond_with(refused)
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    Mock::given(method(verb))
+        .and(path(endpoint.as_str()))
+        .and(header("authorization", "Bearer access-1"))
+        .respond_with(accepted)
+        .expect(1)
+        .mount(&f.server)
+        .await;
+}
+
+/// The three ways a PDS refuses a token that refreshing cannot fix.
+fn refusals() -> [ResponseTemplate; 3] {
+    [
+        xrpc_error(400, "InvalidToken", "Token could not be verified"),
+        xrpc_error(401, "AuthenticationRequired", "Authentication Required"),
+        // A bare 401, without an XRPC error body.
+        ResponseTemplate::new(401),
+    ]
+}
+
+#[tokio::test]
+async fn a_refused_token_on_a_post_creates_a_new_session_once() {
+    for refused in refusals() {
+        let f = Fixture::new().await;
+        f.remember_session("access-old", "refresh-old");
+        f.expect_session(1).await;
+        let rkey = expected_rkey(21);
+        refuse_old_token(
+            &f,
+            "POST",
+            "com.atproto.repo.createRecord",
+            refused,
+            created(&rkey),
+        )
+        .await;
+
+        let published = f.channel().publish(&post(21)).await.unwrap();
+
+        assert!(published.remote_id.unwrap().ends_with(&rkey));
+        let stored: Value = serde_json::from_str(&f.memory.get("session").unwrap()).unwrap();
+        assert_eq!(stored["accessJwt"], "access-1");
+        f.server.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_token_on_a_look_up_creates_a_new_session_once() {
+    for refused in refusals() {
+        let f = Fixture::new().await;
+        f.remember_session("access-old", "refresh-old");
+        f.expect_session(1).await;
+        let rkey = expected_rkey(22);
+        let found = ResponseTemplate::new(200).set_body_json(json!({
+            "uri": format!("at://{DID}/app.bsky.feed.post/{rkey}"),
+            "value": stored_record(TEXT, "https://example.org/fete/?lang=fr"),
+        }));
+        refuse_old_token(&f, "GET", "com.atproto.repo.getRecord", refused, found).await;
+        mount_create(&f.server, "access-1", created(&rkey), 0).await;
+
+        let published = f.channel().recover(&post(22)).await.unwrap();
+
+        assert!(published.remote_id.unwrap().ends_with(&rkey));
+        f.server.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_token_on_an_image_upload_creates_a_new_session_once() {
+    for refused in refusals() {
+        let f = Fixture::new().await;
+        f.remember_session("access-old", "refresh-old");
+        f.expect_session(1).await;
+        mount_image(&f.server, "image/jpeg", 100).await;
+        let blob = json!({"$type": "blob", "ref": {"$link": "bafkrei"}, "mimeType": "image/jpeg", "size": 100});
+        let uploaded = ResponseTemplate::new(200).set_body_json(json!({"blob": blob}));
+        refuse_old_token(&f, "POST", "com.atproto.repo.uploadBlob", refused, uploaded).await;
+        mount_create(&f.server, "access-1", created(&expected_rkey(23)), 1).await;
+
+        f.channel()
+            .publish(&with_image(&f.server, 23))
+            .await
+            .unwrap();
+
+        let requests = f.requests_to("com.atproto.repo.createRecord").await;
+        let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+        assert_eq!(body["record"]["embed"]["external"]["thumb"], blob);
+        f.server.verify().await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_refused_again_after_renewal_pauses_without_renewing_again() {
+    let f = Fixture::new().await;
+    f.remember_session("access-old", "refresh-old");
+    f.expect_session(1).await;
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.repo.createRecord"))
+        .respond_with(xrpc_error(
+            401,
+            "InvalidToken",
+            "Token could not be verified",
+        ))
+        .expect(2)
+        .mount(&f.server)
+        .await;
+
+    // Renewing in a loop would never end: bound the wait.
+    let result = tokio::time::timeout(Duration::from_secs(10), f.channel().publish(&post(24)))
+        .await
+        .expect("the session is renewed once, not in a loop");
+
+    let reason = match result {
+        Err(PostError::Pause { reason }) => reason,
+        other => panic!("expected Pause, got {other:?}"),
+    };
+    assert!(reason.contains("even after renewing"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_refusal_that_is_not_about_the_token_keeps_the_session() {
+    let f = Fixture::new().await;
+    f.remember_session("access-old", "refresh-old");
+    f.expect_session(0).await;
+    mount_create(
+        &f.server,
+        "access-old",
+        xrpc_error(400, "InvalidRequest", "Invalid app.bsky.feed.post record"),
+        1,
+    )
+    .await;
+
+    let result = f.channel().publish(&post(25)).await;
+
+    assert!(
+        matches!(result, Err(PostError::Reject { .. })),
+        "{result:?}"
+    );
+    let stored: Value = serde_json::from_str(&f.memory.get("session").unwrap()).unwrap();
+    assert_eq!(stored["accessJwt"], "access-old");
+}
+
+#[tokio::test]
+async fn a_409_without_record_already_exists_is_confirmed_with_get_record() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let rkey = expected_rkey(26);
+    mount_create(
+        &f.server,
+        "access-1",
+        xrpc_error(409, "InvalidSwap", "Record already exists"),
+        1,
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/xrpc/com.atproto.repo.getRecord"))
+        .and(query_param("rkey", rkey.as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "uri": format!("at://{DID}/app.bsky.feed.post/{rkey}"),
+            "value": stored_record(TEXT, "https://example.org/fete/?lang=fr"),
+        })))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+
+    let published = f.channel().publish(&post(26)).await.unwrap();
+
+    assert!(published.remote_id.unwrap().ends_with(&rkey));
+}
+
+#[tokio::test]
+async fn an_image_of_exactly_the_cap_is_uploaded() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    mount_image(&f.server, "image/png", 1_000_000).await;
+    Mock::given(path("/xrpc/com.atproto.repo.uploadBlob"))
+        .and(|request: &Request| request.body.len() == 1_000_000)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blob": {"size": 1}})))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    mount_create(&f.server, "access-1", created(&expected_rkey(28)), 1).await;
+
+    f.channel()
+        .publish(&with_image(&f.server, 28))
+        .await
+        .unwrap();
+}
+
+/// Serves one PNG of `size` bytes, chunked (no Content-Length), on a fresh port; its URL.
+fn chunked_image(size: usize) -> String {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let Some(Ok(mut stream)) = listener.incoming().next() else {
+            return;
+        };
+        // Read the request head (a GET has no body).
+        let mut head = Vec::new();
+        let mut byte = [0; 1];
+        while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+            head.push(byte[0]);
+        }
+        let _ = stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        );
+        let chunk = vec![7u8; 65_536];
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(chunk.len());
+            if stream.write_all(format!("{n:x}\r\n").as_bytes()).is_err()
+                || stream.write_all(&chunk[..n]).is_err()
+                || stream.write_all(b"\r\n").is_err()
+            {
+                return;
+            }
+            left -= n;
+        }
+        let _ = stream.write_all(b"0\r\n\r\n");
+    });
+    format!("http://{address}/fete.png")
+}
+
+#[tokio::test]
+async fn an_image_streamed_without_length_is_capped_while_it_downloads() {
+    for (size, uploads) in [(1_000_001, 0), (1_000_000, 1)] {
+        let f = Fixture::new().await;
+        f.remember_session("access-1", "refresh-1");
+        Mock::given(path("/xrpc/com.atproto.repo.uploadBlob"))
+            .and(move |request: &Request| request.body.len() == size)
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blob": {"size": size}})))
+            .expect(uploads)
+            .mount(&f.server)
+            .await;
+        mount_create(&f.server, "access-1", created(&expected_rkey(27)), 1).await;
+        let post = Post {
+            image: Some(Image {
+                url: chunked_image(size),
+                alt: String::new(),
+            }),
+            ..post(27)
+        };
+
+        f.channel().publish(&post).await.unwrap();
+
+        let requests = f.requests_to("com.atproto.repo.createRecord").await;
+        let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+        let thumb = &body["record"]["embed"]["external"]["thumb"];
+        assert_eq!(thumb.is_null(), uploads == 0, "{size} bytes: {thumb}");
+        f.server.verify().await;
+    }
+}

@@ -145,6 +145,13 @@ impl ChannelConfig {
         if common.max_attempts == Some(0) {
             return Err(Invalid::new("max_attempts", "must be at least 1"));
         }
+        if common.daily_cap == Some(0) {
+            // A cap of zero would hold every post back for ever, without an error.
+            return Err(Invalid::new(
+                "daily_cap",
+                "must be at least 1 (remove the key for no daily cap)",
+            ));
+        }
         let network = match &self.network {
             NetworkConfig::Mastodon(c) => c.validate(),
             NetworkConfig::Bluesky(c) => c.validate(),
@@ -329,4 +336,37 @@ fn default_max_attempts() -> u32 {
 }
 fn default_request_timeout() -> Duration {
     Duration::from_secs(30)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The validation error of a Mastodon channel table with `extra` keys.
+    fn channel_error(extra: &str) -> Option<String> {
+        let text = format!(
+            r#"
+type = "mastodon"
+name = "m"
+base_url = "https://m.example"
+access_token = {{ env = "UNUSED" }}
+{extra}
+"#
+        );
+        let site: Site =
+            toml::from_str("title = \"T\"\nbase_url = \"https://example.org\"").expect("site");
+        let table = DeTable::parse(&text).expect("TOML");
+        let channel = ChannelConfig::from_table(table).expect("a channel table");
+        channel.validate(&site).err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_daily_cap_of_zero_is_refused_with_what_to_do_instead() {
+        assert_eq!(channel_error("daily_cap = 1"), None);
+        assert_eq!(channel_error(""), None);
+        let error = channel_error("daily_cap = 0").expect("daily_cap = 0 is refused");
+        assert!(error.contains("daily_cap"), "{error}");
+        assert!(error.contains("remove the key"), "{error}");
+        assert!(error.contains("at least 1"), "{error}");
+    }
 }

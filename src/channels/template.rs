@@ -306,6 +306,76 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_keeps_the_most_words_that_fit_from_one_to_all_but_the_last() {
+        let mut e = entry();
+        e.summary = "Alpha beta gamma delta".into();
+        let prefixes = ["", "Alpha…", "Alpha beta…", "Alpha beta gamma…"];
+        for limit in 0..=30 {
+            let f = render("{{ summary }}", &e, limit, &chars).unwrap();
+            let expected = if limit >= 22 {
+                "Alpha beta gamma delta"
+            } else {
+                // The longest prefix within the limit.
+                prefixes
+                    .iter()
+                    .rev()
+                    .find(|p| chars(p) <= limit)
+                    .expect("the empty prefix fits")
+            };
+            assert_eq!(f.text, expected, "limit {limit}");
+            assert_eq!(f.length, chars(expected), "limit {limit}");
+            assert_eq!(f.shortened, limit < 22, "limit {limit}");
+        }
+        // Exactly one word fits, and exactly all but the last.
+        assert_eq!(
+            render("{{ summary }}", &e, 6, &chars).unwrap().text,
+            "Alpha…"
+        );
+        assert_eq!(
+            render("{{ summary }}", &e, 21, &chars).unwrap().text,
+            "Alpha beta gamma…"
+        );
+    }
+
+    #[test]
+    fn the_title_keeps_the_most_words_that_fit() {
+        let mut e = entry();
+        e.title = "One two three four".into();
+        e.summary = "Far too long a summary to fit anywhere at all".into();
+        let title = |limit| render("{{ title }}|{{ summary }}", &e, limit, &chars);
+        // "One two three four|" is 19: the summary goes first, then the title's words.
+        assert_eq!(title(19).unwrap().text, "One two three four|");
+        assert_eq!(title(18).unwrap().text, "One two three…|");
+        assert_eq!(title(6).unwrap().text, "One…|");
+        assert_eq!(title(5).unwrap().text, "One…|");
+        assert_eq!(title(1).unwrap().text, "|");
+        assert!(title(0).is_err());
+    }
+
+    #[test]
+    fn punctuation_before_the_ellipsis_is_stripped_but_questions_and_exclamations_kept() {
+        let text = "Alpha, beta. gamma? delta! (eps...) «zeta» end";
+        let ends = word_ends(text);
+        let cuts: Vec<String> = (0..=ends.len()).map(|k| shorten(text, &ends, k)).collect();
+        assert_eq!(
+            cuts,
+            [
+                "",
+                "Alpha…",
+                "Alpha, beta…",
+                "Alpha, beta. gamma?…",
+                "Alpha, beta. gamma? delta!…",
+                "Alpha, beta. gamma? delta! (eps…",
+                "Alpha, beta. gamma? delta! (eps...) «zeta»…",
+                text,
+            ]
+        );
+        // All the words: the text itself, with no ellipsis.
+        assert_eq!(shorten("a b", &word_ends("a b"), 2), "a b");
+        assert_eq!(shorten("a b", &word_ends("a b"), 3), "a b");
+    }
+
+    #[test]
     fn empty_optional_parts_leave_no_gaps() {
         let mut e = entry();
         e.summary.clear();

@@ -1171,6 +1171,122 @@ template = "{{{{ title }}}} {{{{ url }}}}"
     }
 
     #[tokio::test]
+    async fn a_daily_cap_frees_up_when_the_oldest_post_of_the_window_turns_a_day_old() {
+        let capped = config("daily_cap = 1", "");
+        let (_dir, store) = store_with(&["a", "b"]);
+        let script = Scripted::new(vec![ok("1"), ok("2")]);
+        let report = round(&capped, &store, &script, now(), false).await;
+        assert_eq!(report.sent.len(), 1);
+        assert!(
+            report.deferred[0]
+                .reason
+                .contains("daily_cap (1 posts in 24 hours)")
+        );
+        // Six hours on, the cap still holds "b", until "a" is 24 hours old: not 24 hours
+        // from then.
+        let six = now() + chrono::Duration::hours(6);
+        let day = now() + chrono::Duration::hours(24);
+        assert_eq!(store.lock().unwrap().next_due().unwrap(), Some(day));
+        let later = day + chrono::Duration::minutes(1);
+        {
+            let store = store.lock().unwrap();
+            let capped = &capped.channels[0];
+            let held = hold_back(&store, capped, six).unwrap();
+            assert_eq!(held.map(|(_, until)| until), Some(day));
+            // A post older than a day no longer counts.
+            assert_eq!(hold_back(&store, capped, later).unwrap(), None);
+        }
+        let report = round(&capped, &store, &script, later, false).await;
+        assert_eq!(report.sent.len(), 1);
+        assert_eq!(script.calls().len(), 2);
+    }
+
+    #[test]
+    fn channel_memory_lives_in_the_state_per_channel_and_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let store = Arc::new(Mutex::new(Store::open(&path).unwrap()));
+        let memory = |channel: &str, store: &Arc<Mutex<Store>>| StoreMemory {
+            store: store.clone(),
+            channel: channel.into(),
+        };
+        let x = memory("x", &store);
+        assert_eq!(x.get("refresh_token"), None);
+        x.set("refresh_token", "first");
+        x.set("refresh_token", "rotated");
+        assert_eq!(x.get("refresh_token").as_deref(), Some("rotated"));
+        // Another channel has its own memory.
+        assert_eq!(memory("bsky", &store).get("refresh_token"), None);
+        drop((x, store));
+        // A second run (a new process opening the same state) reuses what the first saved.
+        let again = Arc::new(Mutex::new(Store::open(&path).unwrap()));
+        assert_eq!(
+            memory("x", &again).get("refresh_token").as_deref(),
+            Some("rotated")
+        );
+    }
+
+    /// A channel that answers after `delay`, publishing.
+    struct Slow(std::time::Duration);
+
+    #[async_trait]
+    impl Channel for Slow {
+        fn name(&self) -> &str {
+            "fake"
+        }
+        fn max_length(&self) -> usize {
+            500
+        }
+        fn count(&self, text: &str) -> usize {
+            text.chars().count()
+        }
+        async fn publish(&self, _post: &Post) -> Result<Published, PostError> {
+            tokio::time::sleep(self.0).await;
+            Ok(Published {
+                remote_id: Some("1".into()),
+                remote_url: None,
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_attempt_is_bounded_by_four_request_timeouts() {
+        let config = config("", "request_timeout = \"1s\"");
+        let attempt = |delay: u64| {
+            let config = &config;
+            async move {
+                let (dir, store) = store_with(&["a"]);
+                let round = ChannelRound {
+                    config: &config.channels[0],
+                    announce: &config.announce,
+                    channel: Box::new(Slow(std::time::Duration::from_secs(delay))),
+                    store: store.clone(),
+                    budget: Arc::new(AtomicUsize::new(config.announce.per_run_cap)),
+                    options: DeliverOptions {
+                        now: now(),
+                        dry_run: false,
+                    },
+                    report: DeliveryReport::default(),
+                };
+                let report = round.run(&CancellationToken::new()).await.unwrap();
+                drop(dir);
+                report
+            }
+        };
+        // A network that strings requests along for three seconds is still waited for.
+        let report = attempt(3).await;
+        assert_eq!((report.sent.len(), report.failed.len()), (1, 0));
+        // Past four seconds the attempt is abandoned, to be retried.
+        let report = attempt(5).await;
+        assert_eq!((report.sent.len(), report.failed.len()), (0, 1));
+        assert!(
+            report.failed[0].detail.contains("no answer within 4s"),
+            "{}",
+            report.failed[0].detail
+        );
+    }
+
+    #[tokio::test]
     async fn an_entry_withdrawn_before_its_announcement_is_given_up() {
         let config = config("", "");
         let (_dir, store) = store_with(&["a", "b"]);

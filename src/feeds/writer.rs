@@ -327,4 +327,104 @@ mod tests {
         );
         assert!(other.exists(), "another feed's file is not ours to remove");
     }
+
+    /// A disk that takes `room` bytes, then refuses with "no space left"; its flush fails
+    /// when `flush_fails`.
+    struct Disk {
+        room: usize,
+        flush_fails: bool,
+    }
+
+    impl Write for Disk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::from(io::ErrorKind::StorageFull));
+            }
+            let n = buf.len().min(self.room);
+            self.room -= n;
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            if self.flush_fails {
+                return Err(io::Error::other("flush failed"));
+            }
+            Ok(())
+        }
+    }
+
+    /// A renderer that ignores the errors of its writer, as a careless one would.
+    fn careless(w: &mut dyn Write) -> Result<(), &'static str> {
+        let _ = w.write_all(b"<rss>lots of items</rss>");
+        let _ = w.flush();
+        Ok(())
+    }
+
+    #[test]
+    fn a_full_disk_is_reported_even_when_the_renderer_ignores_it() {
+        let mut sink = HashingWriter::new(Disk {
+            room: 5,
+            flush_fails: true,
+        });
+        match sink.run(careless) {
+            // The first error is the one reported, not the flush's that followed.
+            Err(StreamError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::StorageFull),
+            other => panic!("expected the disk's error, got {other:?}"),
+        }
+        assert_eq!(sink.len, 5);
+    }
+
+    #[test]
+    fn a_failing_flush_is_reported() {
+        let mut sink = HashingWriter::new(Disk {
+            room: 1 << 20,
+            flush_fails: false,
+        });
+        assert!(sink.run(careless).is_ok());
+        assert_eq!(sink.len, 24);
+        let mut sink = HashingWriter::new(Disk {
+            room: 1 << 20,
+            flush_fails: true,
+        });
+        let result = sink.run(|w: &mut dyn Write| w.write_all(b"<rss/>").map_err(|_| "write"));
+        match result {
+            Err(StreamError::Io(e)) => assert_eq!(e.to_string(), "flush failed"),
+            other => panic!("expected the flush's error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_write_failing_inside_the_renderer_is_an_io_error_not_a_render_error() {
+        let mut sink = HashingWriter::new(Disk {
+            room: 0,
+            flush_fails: false,
+        });
+        // The renderer passes the disk's error on as its own.
+        let result = sink.run(|w: &mut dyn Write| w.write_all(b"x"));
+        assert!(matches!(result, Err(StreamError::Io(_))), "{result:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_existing_feed_is_reported_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rss.xml");
+        // A symbolic link to itself: opening it fails (too many levels of links).
+        std::os::unix::fs::symlink(&path, &path).unwrap();
+        let render = |w: &mut dyn Write| w.write_all(b"<rss/>");
+        assert!(matches!(
+            would_change(&path, render),
+            Err(StreamError::Io(_))
+        ));
+        assert!(matches!(
+            replace_streaming(&path, render),
+            Err(StreamError::Io(_))
+        ));
+        assert!(write_if_changed(&path, b"<rss/>").is_err());
+        let kept = fs::symlink_metadata(&path).unwrap();
+        assert!(
+            kept.file_type().is_symlink(),
+            "the existing file was replaced"
+        );
+        assert_eq!(names_in(dir.path()), ["rss.xml"]);
+    }
 }

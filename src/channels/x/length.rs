@@ -426,4 +426,116 @@ mod tests {
         // Hebrew presentation form that NFC expands into three characters (conformance: 4).
         assert_eq!(weighted_length("A\u{FB2C}"), 4);
     }
+
+    /// What one code point counts.
+    fn length_of(code: u32) -> usize {
+        char_length(char::from_u32(code).expect("a scalar value"))
+    }
+
+    #[test]
+    fn each_light_range_counts_one_up_to_its_ends() {
+        for code in [
+            0x0000, 0x0041, 0x10FF, 0x2000, 0x200D, 0x2010, 0x201F, 0x2032, 0x2037,
+        ] {
+            assert_eq!(length_of(code), 1, "U+{code:04X}");
+        }
+        for code in [
+            0x1100, 0x1FFF, 0x200E, 0x200F, 0x2020, 0x2031, 0x2038, 0x3000,
+        ] {
+            assert_eq!(length_of(code), 2, "U+{code:04X}");
+        }
+    }
+
+    #[test]
+    fn each_nfc_expansion_counts_what_it_becomes() {
+        let two = [
+            0x0344, 0x0958, 0x095B, 0x095F, 0x09DC, 0x09DD, 0x09DF, 0x0A33, 0x0A36, 0x0A59, 0x0A5A,
+            0x0A5B, 0x0A5E, 0x0B5C, 0x0B5D, 0x0F43, 0x0F4D, 0x0F52, 0x0F57, 0x0F5C, 0x0F69, 0x0F73,
+            0x0F75, 0x0F76, 0x0F78, 0x0F81, 0x0F93, 0x0F9D, 0x0FA2, 0x0FA7, 0x0FAC, 0x0FB9,
+        ];
+        for code in two {
+            assert_eq!(length_of(code), 2, "U+{code:04X}");
+        }
+        // Their neighbours are ordinary light characters.
+        for code in [0x0343, 0x0957, 0x0960, 0x09DE, 0x0A5C, 0x0F44, 0x0FBA] {
+            assert_eq!(length_of(code), 1, "U+{code:04X}");
+        }
+        for (code, length) in [
+            (0xFB2C, 3),
+            (0xFB2D, 3),
+            (0x2ADC, 3),
+            (0x2ADD, 2),
+            (0x1D15E, 4),
+            (0x1D15F, 4),
+            (0x1D1BB, 4),
+            (0x1D1BC, 4),
+            (0x1D160, 6),
+            (0x1D162, 6),
+            (0x1D164, 6),
+            (0x1D1BD, 6),
+            (0x1D1C0, 6),
+            (0x1D15D, 2),
+            (0x1D165, 2),
+            (0x1D1C1, 2),
+        ] {
+            assert_eq!(length_of(code), length, "U+{code:04X}");
+        }
+    }
+
+    #[test]
+    fn prose_with_full_stops_has_no_links() {
+        assert_eq!(weighted_length("Hello world. Bye now."), 21);
+        assert_eq!(weighted_length("It ends here."), 13);
+        assert_eq!(weighted_length("One. Two. Three..."), 18);
+        // A one-letter or numeric top-level domain is no domain either.
+        assert_eq!(weighted_length("go to a.b now"), 13);
+        assert_eq!(weighted_length("x.y2"), 4);
+        // Two letters are enough.
+        assert_eq!(weighted_length("example.io"), 23);
+        assert_eq!(weighted_length("see example.io."), 4 + 23 + 1);
+    }
+
+    #[test]
+    fn a_url_with_a_host_x_may_refuse_counts_at_least_as_written() {
+        let path = "/abcdefghijklmnopqrstuvwxyz";
+        let label = "a".repeat(63);
+        // Hosts X takes: a two-letter top-level domain, a 63-letter label, hyphens inside.
+        for host in [
+            "example.jp",
+            "my-site.org",
+            "under_score.org",
+            &format!("{label}.com"),
+        ] {
+            let url = format!("https://{host}{path}");
+            assert_eq!(weighted_length(&url), 23, "{url}");
+        }
+        // Hosts it may not take: counted as written (all longer than 23 here).
+        let long_label = "a".repeat(64);
+        for host in [
+            "localhost",
+            "example.j",
+            "example.j2",
+            "-example.org",
+            "example-.org",
+            "example..org",
+            "ex!ample.org",
+            "exämple.org",
+            &format!("{long_label}.com"),
+        ] {
+            let url = format!("https://{host}{path}");
+            assert_eq!(weighted_length(&url), url.chars().count(), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_url_glued_to_a_word_counts_at_least_as_written() {
+        let url = "https://example.org/abcdefghijklmnopqrstuvwxyz";
+        for glue in ['x', '5', '@', '$', '#', '/'] {
+            let text = format!("{glue}{url}");
+            assert_eq!(weighted_length(&text), text.len(), "{text}");
+        }
+        // After a space or a bracket it is a link.
+        assert_eq!(weighted_length(&format!("x {url}")), 2 + 23);
+        assert_eq!(weighted_length(&format!("({url})")), 1 + 23 + 1);
+    }
 }
