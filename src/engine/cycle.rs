@@ -217,9 +217,7 @@ fn record_and_publish(
     let (applied, mut bodies) = rayon::join(
         || store.apply(&batch, options.now),
         || match &plan {
-            Some(plan) => {
-                plan.prepare_shown(&config.feeds, batch.upserts.par_iter().map(|r| &r.entry))
-            }
+            Some(plan) => plan.prepare_shown(batch.upserts.par_iter().map(|r| &r.entry)),
             None => HashMap::new(),
         },
     );

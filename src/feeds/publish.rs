@@ -63,26 +63,36 @@ pub struct FeedFile {
 pub struct FeedPlan {
     live: Vec<LiveEntry>,
     specs: Vec<FeedSpec>,
+    /// Per spec, its newest `feeds.limit` entries as positions in `live`, newest first.
+    selected: Vec<Vec<usize>>,
 }
 
 impl FeedPlan {
     /// Plans every feed folder from the live entries.
     pub fn new(site: &Site, feeds: &FeedsConfig, live: Vec<LiveEntry>) -> FeedPlan {
         let specs = super::set::plan(site, feeds, &live);
-        FeedPlan { live, specs }
+        let selected = specs
+            .iter()
+            .map(|spec| spec.select_indices(&live, feeds.limit))
+            .collect();
+        FeedPlan {
+            live,
+            specs,
+            selected,
+        }
     }
 
     /// The sanitised HTML body of each of `entries` that some feed shows, by id, computed on
     /// every core. An entry no feed shows is left out.
     pub fn prepare_shown<'e>(
         &self,
-        feeds: &FeedsConfig,
         entries: impl IntoParallelIterator<Item = &'e Entry>,
     ) -> HashMap<String, String> {
         let shown: HashSet<&str> = self
-            .specs
+            .selected
             .iter()
-            .flat_map(|spec| spec.select(&self.live, feeds.limit))
+            .flatten()
+            .map(|&i| self.live[i].id.as_str())
             .collect();
         entries
             .into_par_iter()
@@ -146,7 +156,7 @@ pub fn publish(
         Some(plan) => plan,
         None => FeedPlan::new(site, feeds, store.live_entries()?),
     };
-    let (jobs, mut files) = jobs(feeds, store, &plan.specs, &plan.live)?;
+    let (jobs, mut files) = jobs(feeds, store, &plan)?;
     let entries = prepare_entries(store, &jobs, publication.fresh)?;
     let rendered = render_all(jobs, &entries, write);
     let mut first_error = None;
@@ -196,17 +206,16 @@ pub fn publish(
 fn jobs<'a>(
     feeds: &FeedsConfig,
     store: &Store,
-    specs: &'a [FeedSpec],
-    live: &'a [LiveEntry],
+    plan: &'a FeedPlan,
 ) -> Result<(Vec<Job<'a>>, Vec<FeedFile>), StoreError> {
-    let by_id: HashMap<&str, &LiveEntry> = live.iter().map(|e| (e.id.as_str(), e)).collect();
     let mut jobs = Vec::new();
     let mut up_to_date = Vec::new();
-    for spec in specs {
-        let ids = spec.select(live, feeds.limit);
+    for (spec, selected) in plan.specs.iter().zip(&plan.selected) {
+        let entries: Vec<&LiveEntry> = selected.iter().map(|&i| &plan.live[i]).collect();
+        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
         for &format in &feeds.formats {
             let path = feeds.output_dir.join(&spec.dir).join(format.file_name());
-            let fingerprint = feed_fingerprint(spec, format, &ids, &by_id);
+            let fingerprint = feed_fingerprint(spec, format, &entries);
             let recorded = store.meta(&feed_meta_key(&path))?;
             if recorded.as_deref() == Some(with_file_stamp(&fingerprint, &path).as_str()) {
                 up_to_date.push(FeedFile {
@@ -320,17 +329,12 @@ fn feed_meta_key(path: &Path) -> String {
     format!("feed:{}", path.display())
 }
 
-fn feed_fingerprint(
-    spec: &FeedSpec,
-    format: FeedFormat,
-    ids: &[&str],
-    by_id: &HashMap<&str, &LiveEntry>,
-) -> String {
+fn feed_fingerprint(spec: &FeedSpec, format: FeedFormat, entries: &[&LiveEntry]) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update(format!("{format:?}\n{:?}\n", spec.meta).as_bytes());
-    for id in ids {
-        let hash = by_id.get(id).map(|e| e.content_hash.as_str()).unwrap_or("");
+    for entry in entries {
+        let (id, hash) = (&entry.id, &entry.content_hash);
         hasher.update(format!("{id}\0{hash}\n").as_bytes());
     }
     hasher.finalize().to_hex().to_string()

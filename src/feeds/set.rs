@@ -38,15 +38,23 @@ impl FeedSpec {
 
     /// Ids of the newest `limit` matching entries, newest first, ties broken by id.
     pub fn select<'a>(&self, live: &'a [LiveEntry], limit: usize) -> Vec<&'a str> {
-        let mut matching: Vec<&LiveEntry> = live.iter().filter(|e| self.matches(e)).collect();
-        matching.sort_by(|a, b| {
+        self.select_indices(live, limit)
+            .into_iter()
+            .map(|i| live[i].id.as_str())
+            .collect()
+    }
+
+    /// Like [`FeedSpec::select`], as positions in `live`.
+    pub fn select_indices(&self, live: &[LiveEntry], limit: usize) -> Vec<usize> {
+        let mut matching: Vec<usize> = (0..live.len())
+            .filter(|&i| self.matches(&live[i]))
+            .collect();
+        matching.sort_by(|&a, &b| {
+            let (a, b) = (&live[a], &live[b]);
             (Reverse(a.published_ts), &a.id).cmp(&(Reverse(b.published_ts), &b.id))
         });
+        matching.truncate(limit);
         matching
-            .into_iter()
-            .take(limit)
-            .map(|e| e.id.as_str())
-            .collect()
     }
 }
 
