@@ -318,6 +318,7 @@ fn read_source(
             .push((name.clone(), sources::cache_to_json(&read.cache)));
     }
     tracing::debug!(source = %name, documents = read.documents.len(), elapsed_ms = started.elapsed().as_millis() as u64, "source read");
+    log_notices(&name, &read.notices);
     if source.failures_last() {
         recall_failures(&mut read.documents, &remembered);
         remember_failures(&name, &read.documents, &failed, batch);
@@ -346,6 +347,16 @@ fn read_source(
 
 /// Reports a source that could not be read; in the baseline cycle, marks it to record its
 /// own baseline when it is first read.
+/// Logs each cause a read noticed once, with its count and first locations.
+fn log_notices(name: &str, notices: &sources::Notices) {
+    for (level, line) in notices.lines() {
+        match level {
+            sources::NoticeLevel::Info => tracing::info!(source = %name, "{line}"),
+            sources::NoticeLevel::Warning => tracing::warn!(source = %name, "{line}"),
+        }
+    }
+}
+
 fn skip_source(name: String, e: &SourceError, options: &CycleOptions, reads: &mut Reads) {
     tracing::error!(source = %name, error = %e, "source skipped; its entries stay as they were");
     reads

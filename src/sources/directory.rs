@@ -295,6 +295,7 @@ impl Source for DirectorySource {
         Ok(Read {
             documents,
             cache: Cache::new(),
+            notices: Default::default(),
         })
     }
 }

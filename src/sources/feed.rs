@@ -268,6 +268,7 @@ impl Source for FeedSource {
             Paged::Read(validators) => Ok(Read {
                 documents: feed.documents,
                 cache: pager.cache(validators),
+                notices: Default::default(),
             }),
         }
     }

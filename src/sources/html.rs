@@ -395,7 +395,11 @@ impl Source for HtmlSource {
         if all_read {
             cache.extend(pager.cache(validators));
         }
-        Ok(Read { documents, cache })
+        Ok(Read {
+            documents,
+            cache,
+            notices: Default::default(),
+        })
     }
 }
 

@@ -565,6 +565,7 @@ impl Source for JsonSource {
             Paged::Read(validators) => Ok(Read {
                 documents: pages.documents,
                 cache: pager.cache(validators),
+                notices: Default::default(),
             }),
         }
     }

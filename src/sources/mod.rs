@@ -169,6 +169,85 @@ pub struct Read {
     pub documents: Vec<Document>,
     /// Validators to send next time.
     pub cache: Cache,
+    /// What the operator should hear about once per read (files passed over, say), grouped
+    /// by cause.
+    pub notices: Notices,
+}
+
+/// How loudly a [`Notices`] cause is logged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NoticeLevel {
+    /// Expected and harmless (pages without a date on a documentation site).
+    Info,
+    /// Probably not what the operator wants (content files crier cannot read).
+    Warning,
+}
+
+/// Things a read noticed about some documents, grouped by cause, so that a cause met in a
+/// thousand files is logged once, with a count and the first few files, instead of a
+/// thousand times.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Notices(BTreeMap<(NoticeLevel, String), Vec<String>>);
+
+impl Notices {
+    /// How many locations a log line names before it only counts the rest.
+    pub const SHOWN: usize = 3;
+
+    /// Notes `cause` at `location` (a file or URL).
+    pub fn add(
+        &mut self,
+        level: NoticeLevel,
+        cause: impl Into<String>,
+        location: impl Into<String>,
+    ) {
+        self.0
+            .entry((level, cause.into()))
+            .or_default()
+            .push(location.into());
+    }
+
+    /// Adds every cause and location of `other`.
+    pub fn extend(&mut self, other: Notices) {
+        for (cause, mut locations) in other.0 {
+            self.0.entry(cause).or_default().append(&mut locations);
+        }
+    }
+
+    /// Whether nothing was noticed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Each cause with its level and locations, causes sorted.
+    pub fn iter(&self) -> impl Iterator<Item = (NoticeLevel, &str, &[String])> {
+        self.0
+            .iter()
+            .map(|((level, cause), locations)| (*level, cause.as_str(), locations.as_slice()))
+    }
+
+    /// One line per cause: `{cause}: {count} (a, b, c and 4 more)`.
+    pub fn lines(&self) -> Vec<(NoticeLevel, String)> {
+        self.iter()
+            .map(|(level, cause, locations)| {
+                let shown = locations
+                    .iter()
+                    .take(Self::SHOWN)
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let more = locations.len().saturating_sub(Self::SHOWN);
+                let tail = if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                };
+                (
+                    level,
+                    format!("{cause}: {} ({shown}{tail})", locations.len()),
+                )
+            })
+            .collect()
+    }
 }
 
 /// A reader of entries.
@@ -305,5 +384,36 @@ mod tests {
              set_encoding() called too late); this is a bug in crier, please report it with \
              this message"
         );
+    }
+
+    #[test]
+    fn notices_are_grouped_by_cause_and_name_the_first_locations() {
+        let mut notices = Notices::default();
+        for file in ["a.org", "b.org", "c.org", "d.org", "e.org"] {
+            notices.add(
+                NoticeLevel::Warning,
+                "content format crier cannot read",
+                file,
+            );
+        }
+        let mut more = Notices::default();
+        more.add(NoticeLevel::Info, "pages without a date", "about.md");
+        notices.extend(more);
+        assert_eq!(
+            notices.lines(),
+            vec![
+                (
+                    NoticeLevel::Info,
+                    "pages without a date: 1 (about.md)".to_owned()
+                ),
+                (
+                    NoticeLevel::Warning,
+                    "content format crier cannot read: 5 (a.org, b.org, c.org and 2 more)"
+                        .to_owned()
+                ),
+            ]
+        );
+        assert!(!notices.is_empty());
+        assert!(Notices::default().lines().is_empty());
     }
 }

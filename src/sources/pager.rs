@@ -135,6 +135,7 @@ impl<'a> Pager<'a> {
         Read {
             documents: remote::all_unchanged(input.known),
             cache: input.cache.clone(),
+            notices: Default::default(),
         }
     }
 
