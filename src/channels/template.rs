@@ -281,6 +281,15 @@ mod tests {
     }
 
     #[test]
+    fn posts_are_plain_text_and_a_missing_nested_field_renders_as_nothing() {
+        let mut e = entry();
+        e.title = "Roma & Sinti <youth> \"voices\"".into();
+        // A custom template may reach into fields a given entry lacks; the post still goes.
+        let f = render("{{ title }}|{{ extra.award.year }}|", &e, 100, &chars).unwrap();
+        assert_eq!(f.text, "Roma & Sinti <youth> \"voices\"||");
+    }
+
+    #[test]
     fn the_summary_is_cut_on_a_word_boundary_never_the_url() {
         let full = render(TEMPLATE, &entry(), 1000, &chars).unwrap();
         let limit = full.length - 30;
