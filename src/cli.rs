@@ -423,6 +423,7 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
         let input = sources::ReadInput {
             known: &known,
             cache: &cache,
+            now: Utc::now(),
         };
         let documents = match sources::read_contained(source.as_ref(), &input) {
             Ok(read) => read.documents,

@@ -188,15 +188,19 @@ fn a_broken_file_is_named_and_the_others_are_published() {
     let site = site();
     site.write(
         "content/broken.en.md",
-        "+++\ntitle = \"No date\"\n+++\nBody\n",
+        "+++\ntitle = \"Bad date\"\ndate = \"soon\"\n+++\nBody\n",
     );
     site.write(
         "content/badtoml.en.md",
         "+++\ntitle = \"Unclosed\ndate = 2024-01-01\n+++\n",
     );
+    // A page without a date is no problem: Hugo and Zola publish it outside their
+    // date-ordered lists, and crier leaves it out of the feeds with one line per read.
+    site.write("content/about.en.md", "+++\ntitle = \"About\"\n+++\nBody\n");
     let log = run(&site, NOW).code(3).stderr_text();
     assert!(log.contains("broken.en.md"), "{log}");
     assert!(log.contains("badtoml.en.md"), "{log}");
+    assert!(log.contains("pages without a date"), "{log}");
     assert_eq!(site.feed_titles("public/feeds/rss.xml").len(), 3);
 
     let check = crier(&site, &["check"], NOW).code(3);

@@ -75,6 +75,7 @@ async fn read(
         source.read(&ReadInput {
             known: &known,
             cache: &cache,
+            now: chrono::Utc::now(),
         })
     })
     .await

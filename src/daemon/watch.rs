@@ -235,7 +235,8 @@ impl Rewatch {
     }
 }
 
-/// Whether a changed path is worth a cycle: Markdown files (`.md`, `.markdown`) and folders, but
+/// Whether a changed path is worth a cycle: content files (`.md`, `.markdown`, `.mdown`, and
+/// `.html`/`.htm`, which the directory source reads when they have front matter) and folders, but
 /// not hidden files, editor temporaries (`~` suffix, `.#` prefix, `.swp`, `.swx`, `.tmp`, vim's
 /// `4913` probe) or `_index` section pages, which the directory source never reads as entries.
 ///
@@ -252,7 +253,7 @@ pub fn relevant(path: &Path) -> bool {
         return true;
     }
     match Path::new(name.as_ref()).extension().and_then(OsStr::to_str) {
-        Some("md" | "markdown") => !name.starts_with("_index."),
+        Some("md" | "markdown" | "mdown" | "html" | "htm") => !name.starts_with("_index."),
         Some(_) => false,
         None => !path.exists(),
     }
@@ -404,7 +405,14 @@ mod tests {
 
     #[test]
     fn markdown_files_are_relevant() {
-        for name in ["entry.md", "entry.fr.md", "index.md", "notes.markdown"] {
+        for name in [
+            "entry.md",
+            "entry.fr.md",
+            "index.md",
+            "notes.markdown",
+            "page.mdown",
+            "page.html",
+        ] {
             assert!(relevant(&Path::new("/nowhere/posts").join(name)), "{name}");
         }
     }

@@ -298,6 +298,7 @@ fn read_source(
     let input = sources::ReadInput {
         known: &known,
         cache: &cache,
+        now: options.now,
     };
     let read = sources::read_contained(source, &input)
         .and_then(|read| sources::check_complete(source_config, &read, live).map(|()| read));

@@ -131,7 +131,8 @@ pub struct DirectorySourceConfig {
     /// Short name, unique among sources; entry ids are `{name}:{relative path}`.
     #[serde(default = "default_source_name")]
     pub name: String,
-    /// Folder to read, searched recursively for `*.md` files.
+    /// Folder to read, searched recursively for content files (`*.md`, `*.markdown`, and
+    /// `*.html` with front matter).
     pub path: PathBuf,
     /// URL path pattern appended to `site.base_url` when an entry has no `url` key.
     /// Placeholders: `{lang}`, `{slug}`, `{section}`, `{path}`, `{year}`, `{month}`, `{day}`.
@@ -146,6 +147,25 @@ pub struct DirectorySourceConfig {
     /// Categories added to every entry of this source.
     #[serde(default)]
     pub categories: Vec<String>,
+    /// How a page without a date is dated: `skip` (left out of the feeds, as Hugo and Zola
+    /// leave it out of date-ordered lists), `git` (its first commit) or `file` (its
+    /// modification time).
+    #[serde(default)]
+    pub undated: Undated,
+}
+
+/// What the directory source does with a page that has no date of its own (`undated`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Undated {
+    /// Leave it out of the feeds, quietly (one notice per read).
+    #[default]
+    Skip,
+    /// Date it by the first commit that added it, and update it by the last one, as Hugo's
+    /// `enableGitInfo` does.
+    Git,
+    /// Date it by its file's modification time.
+    File,
 }
 
 fn default_source_name() -> String {

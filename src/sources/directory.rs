@@ -1,9 +1,16 @@
-//! Directory source: a folder tree of Markdown files with TOML (`+++`) or YAML (`---`) front
-//! matter, laid out the way Hugo and Zola sites are.
+//! Directory source: a folder tree of content files with TOML (`+++`), YAML (`---`) or JSON
+//! (`{`) front matter, laid out the way Hugo and Zola sites are: Markdown (`.md`,
+//! `.markdown`, `.mdown`) and Hugo's `.html` pages
+//! (<https://gohugo.io/content-management/formats/>). An `.html` file without front matter
+//! is a static file to Hugo and is passed over; Hugo's other formats (Org, AsciiDoc,
+//! reStructuredText, Pandoc) are listed once per read as skipped ([`Read::notices`]).
 //!
 //! A read lists the folder (sorted, so the result is deterministic), fingerprints every file by
-//! size and modification time, and parses in parallel only the files whose fingerprint the store
-//! does not already hold. Each file becomes one [`Document`]; a broken file fails on its own with
+//! size and modification time (with `undated = "git"`, also the file's last commit), and
+//! parses in parallel only the files whose fingerprint the store does not already hold. An
+//! entry that expires (Hugo's `expiryDate`) carries its expiry in its fingerprint
+//! (`…:until=…`), so that it is read again, and withdrawn, once that time has passed, even
+//! though the file did not change. Each file becomes one [`Document`]; a broken file fails on its own with
 //! its path and line, and never stops the others. Its failure lasts until the file changes
 //! ([`Source::failures_last`]), so the cycle remembers it and the file is not parsed again
 //! until then; a file that could not be opened is tried again every read.
@@ -11,16 +18,21 @@
 //! The submodules split the work: `frontmatter` finds and parses the front matter (`depth`
 //! bounds YAML nesting before the parser runs), `fields`
 //! maps Hugo and Zola field names onto a [`Draft`](super::finish::Draft), `filename` reads
-//! language, slug and path from the file's key, `dates` reads the date formats both generators
-//! accept, `markdown` renders the body and its excerpt, and `urls` builds permalinks. The
+//! format, language, date, slug and path from the file's key, `dates` reads the date formats
+//! both generators accept, `git` dates pages by their commits, `markdown` renders the body and
+//! its excerpt, and `urls` builds permalinks. The
 //! [`Finisher`] every source shares turns the draft into the
 //! [`Entry`](crate::entry::Entry): ids, tag URIs, languages, categories, summary, absolute
 //! image and author links.
 //!
 //! Choices where Hugo and Zola users have expectations:
-//! - Besides hidden files, editor temp files and `_index.md` section pages, the other Markdown
-//!   files inside a leaf bundle (a folder holding `index.md` or `index.{lang}.md`) are skipped:
-//!   Hugo treats them as resources of the bundle page, not as pages.
+//! - Besides hidden files, editor temp files and `_index.*` section pages, the other content
+//!   files inside a leaf bundle (a folder holding `index.md`, `index.html`, … or
+//!   `index.{lang}.md`) are skipped: Hugo treats them as resources of the bundle page, not as
+//!   pages.
+//! - A page without a date (an "about" page, documentation) is left out of the feeds quietly
+//!   (`Skipped("undated")` and one notice per read), as Hugo and Zola leave it out of their
+//!   date-ordered lists; `undated` may date it by git or by its file instead.
 //! - `exclude` globs use globset defaults (as Zola's `ignored_content` does: `*` also matches
 //!   `/`) and are matched against file keys and folder paths, so `drafts` prunes a
 //!   whole folder without walking it.
@@ -33,23 +45,38 @@ mod depth;
 mod fields;
 mod filename;
 mod frontmatter;
+mod git;
 mod markdown;
 mod urls;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use rayon::prelude::*;
 use walkdir::WalkDir;
 
-use super::config::{DirectorySourceConfig, Globs};
+use super::config::{DirectorySourceConfig, Globs, Undated};
 use super::finish::{Defaults, Finisher};
-use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
+use super::{
+    Cache, Document, EntryError, NoticeLevel, Notices, Outcome, Read, ReadInput, Source,
+    SourceError,
+};
 use crate::site::Site;
+use filename::Format;
+
+/// The notice for pages left out for want of a date.
+const UNDATED_NOTICE: &str = "pages without a date, left out of the feeds as Hugo and Zola \
+                              leave them out of date-ordered lists";
+
+/// The notice for undated pages that git cannot date yet.
+const UNCOMMITTED_NOTICE: &str = "pages without a date and not committed yet, left out of \
+                                  the feeds until git dates them";
 
 /// Reads a folder of Markdown files.
 pub struct DirectorySource {
@@ -68,6 +95,8 @@ struct Settings {
     default_language_in_root: bool,
     /// Compiled `exclude` patterns.
     exclude: Globs,
+    /// How pages without a date are dated.
+    undated: Undated,
     /// Turns what a file says into its entry.
     finisher: Finisher,
 }
@@ -104,8 +133,18 @@ impl Problem {
 struct Candidate {
     key: String,
     path: PathBuf,
+    /// How it is written.
+    format: Format,
+    /// Its modification time, to date it with `undated = "file"`.
+    modified: Option<SystemTime>,
     /// The fingerprint, or why the file could not even be examined.
     fingerprint: Result<String, String>,
+}
+
+/// The files of one read: the pages to read, and what the listing noticed.
+struct Listing {
+    candidates: Vec<Candidate>,
+    notices: Notices,
 }
 
 impl DirectorySource {
@@ -122,13 +161,15 @@ impl DirectorySource {
             permalink: source.permalink.clone(),
             default_language_in_root: source.default_language_in_root,
             exclude: source.exclude.clone(),
+            undated: source.undated,
             finisher: Finisher::new(site, &defaults),
         };
         DirectorySource { settings }
     }
 
-    /// Lists the Markdown files to read, sorted by key.
-    fn list(&self) -> Result<Vec<Candidate>, SourceError> {
+    /// Lists the content files to read, sorted by key; files in a format crier cannot read
+    /// go to the notices.
+    fn list(&self) -> Result<Listing, SourceError> {
         let root = &self.settings.root;
         let folder_error = |path: &Path, reason: String| SourceError::Folder {
             source_name: self.settings.name().to_owned(),
@@ -159,19 +200,23 @@ impl DirectorySource {
                 }
                 continue;
             }
-            if !name.ends_with(".md") || is_ignored_file(&name) {
+            let Some((format, _)) = filename::format_of(&name) else {
                 continue;
-            }
-            if self.settings.exclude.is_match(&key) {
+            };
+            if is_ignored_file(&name) || self.settings.exclude.is_match(&key) {
                 continue;
             }
             let path = entry.path().to_owned();
+            let mut modified = None;
             let fingerprint = if entry.file_name().to_str().is_none() {
                 Err("the file name is not valid UTF-8; rename the file".to_owned())
             } else {
                 // `metadata` follows a symbolic link to the file it points to.
                 match std::fs::metadata(&path) {
-                    Ok(meta) if meta.is_file() => Ok(fingerprint(&meta)),
+                    Ok(meta) if meta.is_file() => {
+                        modified = meta.modified().ok();
+                        Ok(fingerprint(&meta))
+                    }
                     Ok(_) => continue,
                     // Deleted between listing and now: it is simply gone.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
@@ -181,16 +226,36 @@ impl DirectorySource {
             candidates.push(Candidate {
                 key,
                 path,
+                format,
+                modified,
                 fingerprint,
             });
         }
         candidates.sort_by(|a, b| a.key.cmp(&b.key));
         self.drop_bundle_resources(&mut candidates);
-        Ok(candidates)
+        let mut notices = Notices::default();
+        candidates.retain(|c| match c.format {
+            Format::Markdown => true,
+            // A file that cannot be opened is kept, to fail with its reason.
+            Format::Html => c.fingerprint.is_err() || starts_with_front_matter(&c.path),
+            Format::Unsupported(name) => {
+                notices.add(
+                    NoticeLevel::Warning,
+                    format!("{name} content files, which crier cannot read: skipped"),
+                    c.path.display().to_string(),
+                );
+                false
+            }
+        });
+        Ok(Listing {
+            candidates,
+            notices,
+        })
     }
 
-    /// Removes the Markdown files that are resources of a leaf bundle (any file below a folder
-    /// that holds `index.md` or `index.{lang}.md`, other than those index files themselves).
+    /// Removes the content files that are resources of a leaf bundle (any file below a folder
+    /// that holds `index.md`, `index.html`, … or `index.{lang}.md`, other than those index
+    /// files themselves).
     fn drop_bundle_resources(&self, candidates: &mut Vec<Candidate>) {
         let bundles: HashSet<String> = candidates
             .iter()
@@ -214,9 +279,9 @@ impl DirectorySource {
     }
 
     fn is_index_file(&self, file: &str) -> bool {
-        match file.strip_suffix(".md") {
-            Some("index") => true,
-            Some(stem) => stem
+        match filename::format_of(file) {
+            Some((_, "index")) => true,
+            Some((_, stem)) => stem
                 .strip_prefix("index.")
                 .is_some_and(|lang| self.settings.site().find_language(lang).is_some()),
             None => false,
@@ -225,7 +290,12 @@ impl DirectorySource {
 
     /// Reads and parses one file; the error is a file that could not be read at all, as
     /// opposed to one that was read and is wrong (an [`Outcome::Failed`]).
-    fn parse_file(&self, path: &Path, key: &str) -> Result<Outcome, EntryError> {
+    fn parse_file(
+        &self,
+        path: &Path,
+        key: &str,
+        context: &fields::PageContext,
+    ) -> Result<Parsed, EntryError> {
         let location = |line: Option<usize>| match line {
             Some(line) => format!("{}:{line}", path.display()),
             None => path.display().to_string(),
@@ -242,12 +312,76 @@ impl DirectorySource {
         })?;
         let parsed = frontmatter::decode(&bytes)
             .and_then(frontmatter::parse)
-            .and_then(|front| fields::build(&self.settings, key, front));
+            .and_then(|front| fields::build(&self.settings, key, front, context));
         Ok(match parsed {
-            Ok(fields::Parsed::Entry(entry)) => Outcome::Parsed(entry),
-            Ok(fields::Parsed::Unpublished) => Outcome::Skipped("draft".to_owned()),
-            Err(problem) => failed(problem),
+            Ok(fields::Parsed::Entry { entry, expires }) => Parsed {
+                outcome: Outcome::Parsed(entry),
+                expires,
+            },
+            Ok(fields::Parsed::Unpublished) => Parsed::skipped("draft"),
+            Ok(fields::Parsed::Expired) => Parsed::skipped("expired"),
+            Ok(fields::Parsed::Undated) => Parsed::skipped("undated"),
+            Err(problem) => Parsed {
+                outcome: failed(problem),
+                expires: None,
+            },
         })
+    }
+
+    /// What `undated` gives a page without dates of its own: the dates git has for it, or
+    /// its modification time.
+    fn outside_dates(
+        &self,
+        key: &str,
+        modified: Option<SystemTime>,
+        git: Option<&HashMap<String, git::GitDates>>,
+    ) -> (Option<DateTime<FixedOffset>>, Option<DateTime<FixedOffset>>) {
+        match self.settings.undated {
+            Undated::Skip => (None, None),
+            Undated::File => {
+                let timezone = self.settings.finisher.timezone();
+                let modified = modified.map(|m| {
+                    DateTime::<Utc>::from(m)
+                        .with_timezone(&timezone)
+                        .fixed_offset()
+                });
+                (modified, None)
+            }
+            Undated::Git => match git.and_then(|g| g.get(key)) {
+                Some(dates) => (Some(dates.first), Some(dates.last)),
+                None => (None, None),
+            },
+        }
+    }
+
+    /// The dates git has for every file, when `undated = "git"`.
+    fn git_dates(&self) -> Result<Option<HashMap<String, git::GitDates>>, SourceError> {
+        if self.settings.undated != Undated::Git {
+            return Ok(None);
+        }
+        git::dates(&self.settings.root)
+            .map(Some)
+            .map_err(|reason| SourceError::Git {
+                source_name: self.settings.name().to_owned(),
+                path: self.settings.root.clone(),
+                reason,
+            })
+    }
+}
+
+/// What reading one file gave, with what its fingerprint must carry.
+struct Parsed {
+    outcome: Outcome,
+    /// When the entry expires, if it does.
+    expires: Option<DateTime<FixedOffset>>,
+}
+
+impl Parsed {
+    fn skipped(reason: &str) -> Self {
+        Parsed {
+            outcome: Outcome::Skipped(reason.to_owned()),
+            expires: None,
+        }
     }
 }
 
@@ -263,41 +397,143 @@ impl Source for DirectorySource {
     }
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
-        let known = input.known;
-        let candidates = self.list()?;
+        let Listing {
+            candidates,
+            mut notices,
+        } = self.list()?;
+        let git = self.git_dates()?;
         // An indexed parallel iterator keeps the input order, so the result stays sorted.
-        let documents = candidates
+        let read: Vec<(Document, Option<Notice>)> = candidates
             .into_par_iter()
-            .map(|c| {
-                let (fingerprint, outcome) = match c.fingerprint {
-                    Ok(fp) if known.get(&c.key) == Some(&fp) => (fp, Outcome::Unchanged),
-                    Ok(fp) => match self.parse_file(&c.path, &c.key) {
-                        Ok(outcome) => (fp, outcome),
-                        // Without a fingerprint the failure is not remembered: a file that
-                        // could not be opened (permissions) may open next time unchanged.
-                        Err(unread) => (String::new(), Outcome::Failed(unread)),
-                    },
-                    Err(message) => (
-                        String::new(),
-                        Outcome::Failed(EntryError {
-                            location: c.path.display().to_string(),
-                            message,
-                        }),
-                    ),
-                };
-                Document {
-                    key: c.key,
-                    fingerprint,
-                    outcome,
-                }
-            })
+            .map(|c| self.read_one(c, input, git.as_ref()))
             .collect();
+        let mut documents = Vec::with_capacity(read.len());
+        for (document, notice) in read {
+            if let Some(Notice { cause, path }) = notice {
+                notices.add(NoticeLevel::Info, cause, path.display().to_string());
+            }
+            documents.push(document);
+        }
         Ok(Read {
             documents,
             cache: Cache::new(),
-            notices: Default::default(),
+            notices,
         })
     }
+}
+
+/// A cause to note about one file.
+struct Notice {
+    cause: &'static str,
+    path: PathBuf,
+}
+
+impl DirectorySource {
+    /// Reads one listed file, unless its fingerprint is known and still stands.
+    fn read_one(
+        &self,
+        c: Candidate,
+        input: &ReadInput<'_>,
+        git: Option<&HashMap<String, git::GitDates>>,
+    ) -> (Document, Option<Notice>) {
+        let Candidate {
+            key,
+            path,
+            format,
+            modified,
+            fingerprint,
+        } = c;
+        let listed = fingerprint.map(|fp| match git.and_then(|g| g.get(&key)) {
+            // A commit changes what git says of the page: read it again then.
+            Some(dates) => format!("{fp}:git={}", stamp(dates.last)),
+            None => fp,
+        });
+        let (fingerprint, outcome) = match listed {
+            Ok(fp) => match input.known.get(&key) {
+                Some(stored) if still_valid(stored, &fp, input.now) => {
+                    (stored.clone(), Outcome::Unchanged)
+                }
+                _ => {
+                    let (published, updated) = self.outside_dates(&key, modified, git);
+                    let context = fields::PageContext {
+                        now: input.now,
+                        format,
+                        published,
+                        updated,
+                    };
+                    match self.parse_file(&path, &key, &context) {
+                        Ok(Parsed {
+                            outcome,
+                            expires: Some(until),
+                        }) => (format!("{fp}:until={}", stamp(until)), outcome),
+                        Ok(Parsed { outcome, .. }) => (fp, outcome),
+                        // Without a fingerprint the failure is not remembered: a file that
+                        // could not be opened (permissions) may open next time unchanged.
+                        Err(unread) => (String::new(), Outcome::Failed(unread)),
+                    }
+                }
+            },
+            Err(message) => (
+                String::new(),
+                Outcome::Failed(EntryError {
+                    location: path.display().to_string(),
+                    message,
+                }),
+            ),
+        };
+        let notice = match &outcome {
+            Outcome::Skipped(reason) if reason == "undated" => Some(Notice {
+                cause: if self.settings.undated == Undated::Git {
+                    UNCOMMITTED_NOTICE
+                } else {
+                    UNDATED_NOTICE
+                },
+                path,
+            }),
+            _ => None,
+        };
+        let document = Document {
+            key,
+            fingerprint,
+            outcome,
+        };
+        (document, notice)
+    }
+}
+
+/// Whether the fingerprint `stored` last time still stands for a file whose listing gives
+/// `listed`: the same, or the same with an expiry (`:until=`) that is still to come.
+fn still_valid(stored: &str, listed: &str, now: DateTime<Utc>) -> bool {
+    let Some(rest) = stored.strip_prefix(listed) else {
+        return false;
+    };
+    match rest.strip_prefix(":until=") {
+        None => rest.is_empty(),
+        Some(until) => DateTime::parse_from_rfc3339(until).is_ok_and(|until| until > now),
+    }
+}
+
+/// A time as fingerprints write it: RFC 3339 in UTC.
+fn stamp(time: DateTime<FixedOffset>) -> String {
+    time.with_timezone(&Utc)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Whether an `.html` file starts with front matter (after a byte order mark and blank
+/// space), which makes it a page rather than a static file. Only its first bytes are read.
+fn starts_with_front_matter(path: &Path) -> bool {
+    let mut head = [0u8; 512];
+    let Ok(read) = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
+        // Unreadable now: let the parse say why.
+        return true;
+    };
+    let head = &head[..read];
+    let head = head.strip_prefix("\u{feff}".as_bytes()).unwrap_or(head);
+    let start = head.iter().position(|b| !b.is_ascii_whitespace());
+    start.is_some_and(|i| {
+        let rest = &head[i..];
+        rest.starts_with(b"+++") || rest.starts_with(b"---") || rest.starts_with(b"{")
+    })
 }
 
 /// `path` relative to `root`, with `/` separators whatever the platform.
@@ -317,8 +553,8 @@ fn is_ignored_file(name: &str) -> bool {
         || name.ends_with('~')
         || name.ends_with(".swp")
         || name.ends_with(".swx")
-        || name == "_index.md"
-        || (name.starts_with("_index.") && name.ends_with(".md"))
+        || filename::format_of(name)
+            .is_some_and(|(_, stem)| stem == "_index" || stem.starts_with("_index."))
 }
 
 /// `{size}:{modification time in nanoseconds since 1970}`; cheap to compute from a listing.

@@ -75,6 +75,20 @@ pub enum SourceError {
         /// The panic's message.
         message: String,
     },
+    /// A directory source with `undated = "git"` whose folder git cannot read (it is not in a
+    /// git repository, or git is missing).
+    #[error(
+        "source {source_name:?}: `undated = \"git\"` cannot date the pages of {path}: {reason}; \
+         put the folder under git, or set `undated` to \"file\" or \"skip\""
+    )]
+    Git {
+        /// Source name from the config.
+        source_name: String,
+        /// The source's folder.
+        path: PathBuf,
+        /// What git said.
+        reason: String,
+    },
 }
 
 /// What became of one document during a read.
@@ -160,6 +174,8 @@ pub struct ReadInput<'a> {
     /// Validators from the last complete read; empty when the store's entries of this source
     /// cannot be trusted to match them (first read, settings changed) or a full read is due.
     pub cache: &'a Cache,
+    /// The cycle's time: a document whose fingerprint says it expires by then is read again.
+    pub now: DateTime<Utc>,
 }
 
 /// What a read gives.
@@ -375,6 +391,7 @@ mod tests {
         let input = ReadInput {
             known: &known,
             cache: &cache,
+            now: Utc::now(),
         };
         let error = read_contained(&Panicking, &input).unwrap_err();
         assert!(matches!(error, SourceError::Panicked { .. }), "{error:?}");

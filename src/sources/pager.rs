@@ -214,6 +214,7 @@ mod tests {
             let input = ReadInput {
                 known: &known,
                 cache: &cache,
+                now: chrono::Utc::now(),
             };
             let result = Pager::new("test", &fetcher, &first).read(&input, &mut chain);
             Outcome { result, chain }

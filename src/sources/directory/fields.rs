@@ -8,8 +8,16 @@
 //! - A draft is skipped before anything else is checked, so work in progress may lack a title.
 //! - Dates: `date` is the publication date; Hugo's `publishDate` (also `publishdate`, `pubdate`)
 //!   stands in when `date` is absent, and when both are given the later one wins, because Hugo
-//!   does not publish a page before its `publishDate`. `updated`, `lastmod` or `modified` give
-//!   the update time.
+//!   does not publish a page before its `publishDate`. Without either, a date that starts the
+//!   file name stands in (Zola: `2024-03-12-slug.md`), then the date `undated` gives (first
+//!   commit or modification time); a page still without a date is left out
+//!   ([`Parsed::Undated`]), as both generators leave it out of their date-ordered lists.
+//!   `updated`, `lastmod` or `modified` give the update time (else the last commit, with
+//!   `undated = "git"`, as Hugo's `enableGitInfo` does).
+//! - Hugo's `expiryDate` (`expirydate`, `unpublishdate`): a page whose expiry has passed is not
+//!   published ([`Parsed::Expired`]), checked right after `draft`.
+//! - An `.html` page's body is HTML already and is kept as written; relative links in it are
+//!   resolved against the entry's URL when the feeds are written.
 //! - `slug` replaces the last segment of `{path}` too, as in Hugo and Zola, and every segment of
 //!   `{path}` and `{section}` is normalised like the slug (lower case, spaces and `_` → `-`).
 //!   Zola's `path` key is read like a `url` key relative to the site root.
@@ -28,11 +36,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::filename::{FileName, internal_link, normalise};
+use super::filename::{self, FileName, internal_link, normalise};
 use super::frontmatter::{Format, FrontMatter, KeyLines};
 use super::urls;
 use super::{Problem, Settings, dates, markdown};
@@ -41,9 +49,30 @@ use crate::sources::finish::{Draft, Markup, Origin, UnknownLanguage, is_absolute
 
 /// What a file turned out to be.
 pub(super) enum Parsed {
-    Entry(Box<Entry>),
+    Entry {
+        entry: Box<Entry>,
+        /// Hugo's `expiryDate`, still to come: the entry leaves the feeds then.
+        expires: Option<DateTime<FixedOffset>>,
+    },
     /// `draft = true`: work in progress, not published yet.
     Unpublished,
+    /// Its `expiryDate` has passed: no longer published.
+    Expired,
+    /// No date from the front matter, the file name or `undated`: left out of the feeds.
+    Undated,
+}
+
+/// What a page needs besides its own text: the time of the read, and the dates `undated`
+/// gives it from outside its front matter.
+pub(super) struct PageContext {
+    /// The read's time, against which an expiry is checked.
+    pub(super) now: DateTime<Utc>,
+    /// How the body is written (Markdown or HTML).
+    pub(super) format: filename::Format,
+    /// The publication date of a page that gives none itself.
+    pub(super) published: Option<DateTime<FixedOffset>>,
+    /// The update time of a page that gives none itself.
+    pub(super) updated: Option<DateTime<FixedOffset>>,
 }
 
 /// Hugo and Zola keys that only steer the site build and say nothing a feed could show.
@@ -84,6 +113,7 @@ pub(super) fn build(
     settings: &Settings,
     key: &str,
     front: FrontMatter<'_>,
+    context: &PageContext,
 ) -> Result<Parsed, Problem> {
     let FrontMatter {
         format,
@@ -99,11 +129,22 @@ pub(super) fn build(
     if f.is_draft()? {
         return Ok(Parsed::Unpublished);
     }
-    let title = f.title()?;
+    let expires = f.date(
+        settings,
+        &["expiryDate", "expirydate", "unpublishDate", "unpublishdate"],
+    )?;
+    if expires.is_some_and(|e| e <= context.now) {
+        return Ok(Parsed::Expired);
+    }
     let file = FileName::new(settings, key);
+    let Some(published) = f.published(settings)?.or(file.date).or(context.published) else {
+        return Ok(Parsed::Undated);
+    };
+    let title = f.title()?;
     let language = f.language(settings, &file)?;
-    let published = f.published(settings)?;
-    let updated = f.date(settings, &["updated", "lastmod", "lastMod", "modified"])?;
+    let updated = f
+        .date(settings, &["updated", "lastmod", "lastMod", "modified"])?
+        .or(context.updated);
     let url = f.url(settings, &file, language, published)?;
     let id = f.id(key)?;
     let guid = f.guid()?;
@@ -118,7 +159,10 @@ pub(super) fn build(
     let mut extra = f.extra()?;
 
     let internal = |link: &str| internal_link(settings, link);
-    let rendered = markdown::render(body, &url, &internal);
+    let rendered = match context.format {
+        filename::Format::Html => markdown::html_body(body),
+        _ => markdown::render(body, &url, &internal),
+    };
     let image = image_with_fallback(image, image_alt, &extra);
     let author = author_with_fallback(author, &extra);
     for (name, value) in &mut extra {
@@ -131,7 +175,7 @@ pub(super) fn build(
         markup: Markup::Plain,
         title: Some(title),
         summary,
-        excerpt: Some(rendered.summary),
+        excerpt: rendered.summary,
         content: Some(rendered.html),
         published: Some(published),
         updated,
@@ -152,7 +196,10 @@ pub(super) fn build(
         .finisher
         .finish(draft, origin)
         .map_err(|message| Problem::new(None, message))?;
-    Ok(Parsed::Entry(Box::new(entry)))
+    Ok(Parsed::Entry {
+        entry: Box::new(entry),
+        expires,
+    })
 }
 
 /// The front matter fields not consumed yet, with the lines they were written on.
@@ -184,10 +231,11 @@ impl Fields<'_> {
     }
 
     /// `example` in the file's front matter language.
-    fn example(&self, toml: &'static str, yaml: &'static str) -> &'static str {
+    fn example(&self, toml: &'static str, yaml: &'static str, json: &'static str) -> &'static str {
         match self.format {
             Format::Toml => toml,
             Format::Yaml => yaml,
+            Format::Json => json,
         }
     }
 
@@ -225,7 +273,7 @@ impl Fields<'_> {
                 }
             },
             None => {
-                let example = self.example("title = \"…\"", "title: …");
+                let example = self.example("title = \"…\"", "title: …", "\"title\": \"…\"");
                 Err(Problem::new(
                     None,
                     format!("missing `title`; add `{example}` to the front matter"),
@@ -259,20 +307,10 @@ impl Fields<'_> {
     }
 
     /// `date`, or Hugo's `publishDate` when it is absent; the later one when both are given.
-    fn published(&mut self, settings: &Settings) -> Result<DateTime<FixedOffset>, Problem> {
+    fn published(&mut self, settings: &Settings) -> Result<Option<DateTime<FixedOffset>>, Problem> {
         let date = self.date(settings, &["date"])?;
         let publish_date = self.date(settings, &["publishDate", "publishdate", "pubdate"])?;
-        match (date, publish_date) {
-            (Some(d), Some(p)) => Ok(d.max(p)),
-            (Some(d), None) | (None, Some(d)) => Ok(d),
-            (None, None) => {
-                let example = self.example("date = 2024-03-12", "date: 2024-03-12");
-                Err(Problem::new(
-                    None,
-                    format!("missing `date`; add the publication date, e.g. `{example}`"),
-                ))
-            }
-        }
+        Ok(date.max(publish_date))
     }
 
     fn date(
@@ -283,6 +321,16 @@ impl Fields<'_> {
         let Some((name, value)) = self.take(names) else {
             return Ok(None);
         };
+        // Hugo (through `cast.ToTimeE`) reads an integer as a Unix time in seconds.
+        if let Some(seconds) = value.as_i64() {
+            return match crate::sources::dates::from_timestamp(seconds) {
+                Some(date) => Ok(Some(date)),
+                None => Err(self.problem(
+                    name,
+                    format!("`{name}`: {seconds} is too far from today to be a Unix time"),
+                )),
+            };
+        }
         let text = scalar(&value).unwrap_or_default();
         let timezone = settings.finisher.timezone();
         match dates::parse(&text, timezone) {
@@ -308,7 +356,7 @@ impl Fields<'_> {
         published: DateTime<FixedOffset>,
     ) -> Result<Url, Problem> {
         let slug_key = self.string(&["slug"])?;
-        let slug = normalise(slug_key.as_deref().unwrap_or(file.own_name));
+        let slug = normalise(slug_key.as_deref().unwrap_or(file.undated_name));
         let base_prefix = settings.site().base_url.trim_end_matches('/');
         match (self.string(&["url"])?, self.string(&["path"])?) {
             (Some(value), _) => {
@@ -328,7 +376,7 @@ impl Fields<'_> {
         match self.string(&["id"])? {
             Some(id) if !id.trim().is_empty() => Ok(id),
             Some(_) => Err(self.problem("id", "`id` is empty; remove it or give a value")),
-            None => Ok(key.strip_suffix(".md").unwrap_or(key).to_owned()),
+            None => Ok(filename::strip_extension(key).to_owned()),
         }
     }
 

@@ -1,5 +1,9 @@
 //! Finding the front matter at the top of a file and parsing it into one JSON-like map, whatever
-//! its language: TOML between `+++` lines (Zola, Hugo) or YAML between `---` lines (Hugo).
+//! its language: TOML between `+++` lines (Zola, Hugo), YAML between `---` lines (Hugo), or a
+//! JSON object from a `{` that starts the file to its matching `}` (Hugo: see
+//! <https://gohugo.io/content-management/front-matter/>; its lexer ends the object at the
+//! brace that closes it, braces inside strings not counted, and the body starts on the line
+//! after).
 //!
 //! TOML datetimes become strings in their TOML spelling (`2024-03-12T09:30:00+01:00`,
 //! `2024-03-12`), which the date reader accepts and templates can print as they are.
@@ -27,6 +31,7 @@ pub(super) const MAX_YAML_DEPTH: usize = 32;
 pub(super) enum Format {
     Toml,
     Yaml,
+    Json,
 }
 
 /// A file split into parsed front matter and Markdown body.
@@ -97,6 +102,7 @@ pub(super) fn parse(text: &str) -> Result<FrontMatter<'_>, Problem> {
     };
 
     let (format, delimiter, open_line) = loop {
+        let line_start = lines.pos;
         let Some((line, number)) = lines.next() else {
             return Err(no_front_matter(None));
         };
@@ -104,6 +110,9 @@ pub(super) fn parse(text: &str) -> Result<FrontMatter<'_>, Problem> {
             "" => continue,
             "+++" => break (Format::Toml, "+++", number),
             "---" => break (Format::Yaml, "---", number),
+            json if json.starts_with('{') => {
+                return parse_json_front_matter(text, line_start, number);
+            }
             _ => return Err(no_front_matter(Some(number))),
         }
     };
@@ -123,17 +132,7 @@ pub(super) fn parse(text: &str) -> Result<FrontMatter<'_>, Problem> {
             break (line_start, lines.pos);
         }
     };
-    if end - start > MAX_SIZE {
-        return Err(Problem::new(
-            Some(open_line),
-            format!(
-                "the front matter opened on this line is {} KiB long, more than the {} KiB \
-                 crier reads; move long text below the closing `{delimiter}`, into the body",
-                (end - start).div_ceil(1024),
-                MAX_SIZE / 1024
-            ),
-        ));
-    }
+    check_size(end - start, open_line, delimiter)?;
     let lines = KeyLines {
         text: &text[start..end],
         first_line: open_line + 1,
@@ -141,6 +140,7 @@ pub(super) fn parse(text: &str) -> Result<FrontMatter<'_>, Problem> {
     let fields = match format {
         Format::Toml => parse_toml(&lines)?,
         Format::Yaml => parse_yaml(&lines)?,
+        Format::Json => parse_json(&lines)?,
     };
     Ok(FrontMatter {
         format,
@@ -150,11 +150,93 @@ pub(super) fn parse(text: &str) -> Result<FrontMatter<'_>, Problem> {
     })
 }
 
+/// Refuses front matter longer than [`MAX_SIZE`], which opened on `open_line` and closes
+/// with `close`.
+fn check_size(size: usize, open_line: usize, close: &str) -> Result<(), Problem> {
+    if size <= MAX_SIZE {
+        return Ok(());
+    }
+    Err(Problem::new(
+        Some(open_line),
+        format!(
+            "the front matter opened on this line is {} KiB long, more than the {} KiB \
+             crier reads; move long text below the closing `{close}`, into the body",
+            size.div_ceil(1024),
+            MAX_SIZE / 1024
+        ),
+    ))
+}
+
+/// JSON front matter: the object that opens at byte `start` (line `open_line`) of `text`.
+fn parse_json_front_matter(
+    text: &str,
+    start: usize,
+    open_line: usize,
+) -> Result<FrontMatter<'_>, Problem> {
+    let Some(end) = matching_brace(&text[start..]).map(|end| start + end) else {
+        return Err(Problem::new(
+            Some(open_line),
+            "the JSON front matter opened with `{` on this line is never closed; add the `}` \
+             that closes it after the last field",
+        ));
+    };
+    check_size(end - start, open_line, "}")?;
+    // The body starts on the line after the closing brace, as in Hugo.
+    let body_start = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+    let lines = KeyLines {
+        text: &text[start..end],
+        first_line: open_line,
+    };
+    let fields = parse_json(&lines)?;
+    Ok(FrontMatter {
+        format: Format::Json,
+        fields,
+        lines,
+        body: &text[body_start..],
+    })
+}
+
+/// The byte just past the `}` that closes the object `text` starts with; braces inside JSON
+/// strings do not count.
+fn matching_brace(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, b) in text.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        // Far past the size limit: stop scanning, the size check refuses it.
+        if i > MAX_SIZE * 2 {
+            return Some(i);
+        }
+    }
+    None
+}
+
 fn no_front_matter(line: Option<usize>) -> Problem {
     Problem::new(
         line,
         "no front matter: start the file with a `+++` line, TOML fields (`title = \"…\"`, \
-         `date = 2024-03-12`) and another `+++` line, or the same in YAML between `---` lines",
+         `date = 2024-03-12`) and another `+++` line, the same in YAML between `---` lines, \
+         or a JSON object (`{ \"title\": \"…\" }`)",
     )
 }
 
@@ -198,6 +280,21 @@ fn parse_toml(lines: &KeyLines<'_>) -> Result<Map<String, Value>, Problem> {
         .into_iter()
         .map(|(k, v)| (k, toml_to_json(v)))
         .collect())
+}
+
+fn parse_json(lines: &KeyLines<'_>) -> Result<Map<String, Value>, Problem> {
+    serde_json::from_str(lines.text).map_err(|e| {
+        let message = e.to_string();
+        // The location is relative to the front matter; the message repeats it, so cut it off.
+        let message = message.split(" at line ").next().unwrap_or(&message);
+        Problem::new(
+            Some(lines.first_line + e.line().saturating_sub(1)),
+            format!(
+                "invalid JSON front matter: {message}; check quotes, commas and \
+                 `\"key\": value` syntax"
+            ),
+        )
+    })
 }
 
 fn toml_to_json(value: toml::Value) -> Value {

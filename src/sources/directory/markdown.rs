@@ -16,8 +16,25 @@ pub(super) struct Rendered {
     /// The body as HTML.
     pub(super) html: String,
     /// Plain text before a `<!--more-->` line, else of the first paragraph, already collapsed
-    /// and shortened.
-    pub(super) summary: String,
+    /// and shortened; `None` to let the finisher take the text of the whole body.
+    pub(super) summary: Option<String>,
+}
+
+/// The body of an `.html` content file, which is HTML already: kept as written (the feeds
+/// resolve its relative links against the entry's URL), with the text before a
+/// `<!--more-->` divider as its summary, as Hugo takes it.
+pub(super) fn html_body(body: &str) -> Rendered {
+    let summary = body.split_once("<!--more-->").map(|(before, _)| {
+        let text: String = scraper::Html::parse_fragment(before)
+            .root_element()
+            .text()
+            .collect();
+        shorten(&text, SUMMARY_MAX_CHARS)
+    });
+    Rendered {
+        html: body.trim().to_owned(),
+        summary,
+    }
 }
 
 /// Renders `body`. Relative destinations are joined to `base`; Zola's internal links
@@ -66,7 +83,7 @@ pub(super) fn render(
     html::push_html(&mut out, events);
     Rendered {
         html: out,
-        summary: summary.finish(),
+        summary: Some(summary.finish()),
     }
 }
 
@@ -264,7 +281,10 @@ mod tests {
             "# Heading\n\n![alt text](a.jpg)\n\nFirst *real*\nparagraph ~~without~~ with `code`.\n\nSecond.\n",
             "https://example.org/",
         );
-        assert_eq!(r.summary, "First real paragraph with code.");
+        assert_eq!(
+            r.summary.as_deref(),
+            Some("First real paragraph with code.")
+        );
     }
 
     #[test]
@@ -273,8 +293,8 @@ mod tests {
             "Intro one.\n\n- item\n\nStill intro.\n\n<!-- more -->\n\nRest of the text.\n",
             "https://example.org/",
         );
-        assert_eq!(r.summary, "Intro one. item Still intro.");
+        assert_eq!(r.summary.as_deref(), Some("Intro one. item Still intro."));
         let hugo = render_at("A *b*.\n<!--more-->\nC.\n", "https://example.org/");
-        assert_eq!(hugo.summary, "A b.");
+        assert_eq!(hugo.summary.as_deref(), Some("A b."));
     }
 }

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use tempfile::TempDir;
 
 use super::DirectorySource;
 use crate::entry::Entry;
 use crate::sources::SourceConfig;
-use crate::sources::{Document, Outcome, Source, SourceError};
+use crate::sources::{Document, NoticeLevel, Outcome, Read, Source, SourceError};
 use crate::testing::SourcesDocument;
 
 /// A site with languages `en` and `fr`, timezone Europe/Paris, and `source` lines added to
@@ -48,13 +49,29 @@ fn docs(
     source: &DirectorySource,
     known: &HashMap<String, String>,
 ) -> Result<Vec<Document>, SourceError> {
+    read_at(source, known, Utc::now()).map(|r| r.documents)
+}
+
+/// Reads `source` at time `now`, with its notices.
+fn read_at(
+    source: &DirectorySource,
+    known: &HashMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<Read, SourceError> {
     let cache = crate::sources::Cache::new();
-    source
-        .read(&crate::sources::ReadInput {
-            known,
-            cache: &cache,
-        })
-        .map(|r| r.documents)
+    source.read(&crate::sources::ReadInput {
+        known,
+        cache: &cache,
+        now,
+    })
+}
+
+/// The reason `key` was skipped.
+fn skipped<'a>(documents: &'a [Document], key: &str) -> &'a str {
+    match outcome(documents, key) {
+        Outcome::Skipped(reason) => reason,
+        other => panic!("{key}: expected skipped, got {other:?}"),
+    }
 }
 
 fn keys(documents: &[Document]) -> Vec<&str> {
@@ -627,8 +644,37 @@ fn missing_title_or_front_matter_fails() {
     let (location, message, path) = failure("d.md", b"+++\ntitle = \"D\"\n");
     assert_eq!(location, format!("{}:1", path.display()));
     assert!(message.contains("never closed"), "{message}");
-    let (_, message, _) = failure("e.md", b"+++\ntitle = \"E\"\n+++\n");
-    assert!(message.contains("missing `date`"), "{message}");
+}
+
+/// A page without a date was an error ("missing `date`") and made the run exit 3; Hugo and
+/// Zola publish it, only not in their date-ordered lists.
+#[test]
+fn a_page_without_a_date_is_left_out_quietly_with_one_notice() {
+    let dir = site(&[
+        ("about.md", b"+++\ntitle = \"About\"\n+++\n" as &[u8]),
+        ("docs/install.md", b"---\ntitle: Install\n---\n"),
+        ("docs/use.md", b"---\ntitle: Use\n---\n"),
+        ("docs/faq.md", b"---\ntitle: FAQ\n---\n"),
+        ("news/a.md", b"+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n"),
+    ]);
+    let source = source_for(dir.path(), "");
+    let read = read_at(&source, &HashMap::new(), Utc::now()).expect("read");
+    for key in ["about.md", "docs/faq.md", "docs/install.md", "docs/use.md"] {
+        assert_eq!(skipped(&read.documents, key), "undated");
+    }
+    entry(&read.documents, "news/a.md");
+    let lines = read.notices.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let (level, line) = &lines[0];
+    assert_eq!(*level, NoticeLevel::Info);
+    assert!(
+        line.starts_with(
+            "pages without a date, left out of the feeds as Hugo and Zola leave them out of \
+             date-ordered lists: 4 ("
+        ),
+        "{line}"
+    );
+    assert!(line.ends_with(" and 1 more)"), "{line}");
 }
 
 #[test]
@@ -810,4 +856,477 @@ fn zola_fixture_reads_without_errors() {
         "{}",
         workshop.content
     );
+}
+
+/// A time in UTC, for reads at a given moment.
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("test time")
+        .with_timezone(&Utc)
+}
+
+/// A Hugo blog kept many posts as `.markdown` (and a few `.html`) files, which crier passed
+/// over without a word; Hugo's formats crier cannot read were ignored silently too.
+#[test]
+fn markdown_and_html_content_files_are_read_and_other_formats_noticed() {
+    let page = |title: &str| format!("+++\ntitle = \"{title}\"\ndate = 2024-01-01\n+++\nBody.\n");
+    let dir = site(&[
+        ("posts/a.markdown", page("A").as_bytes()),
+        ("posts/b.mdown", page("B").as_bytes()),
+        ("posts/b.fr.markdown", page("B fr").as_bytes()),
+        ("posts/_index.markdown", page("Section").as_bytes()),
+        ("posts/trip/index.markdown", page("Trip").as_bytes()),
+        ("posts/trip/notes.markdown", b"a resource of the bundle"),
+        ("posts/trip/more.org", b"a resource too, not noticed"),
+        ("pages/c.html", b"---\ntitle: C\ndate: 2024-01-01\n---\n<p>Hello <a href=\"x/\">x</a></p>\n<!--more-->\n<p>Rest</p>\n"),
+        ("pages/static.html", b"<!doctype html><p>A static file.</p>\n"),
+        ("pages/gallery/index.html", page("Gallery").as_bytes()),
+        ("pages/gallery/photo.html", b"<p>resource</p>"),
+        ("old/one.org", b"#+TITLE: One\n"),
+        ("old/two.org", b"#+TITLE: Two\n"),
+        ("old/three.adoc", b"= Three\n"),
+        ("old/four.rst", b"Four\n====\n"),
+        ("old/notes.txt", b"not content"),
+    ]);
+    let source = source_for(dir.path(), "");
+    let read = read_at(&source, &HashMap::new(), Utc::now()).expect("read");
+    assert_eq!(
+        keys(&read.documents),
+        [
+            "pages/c.html",
+            "pages/gallery/index.html",
+            "posts/a.markdown",
+            "posts/b.fr.markdown",
+            "posts/b.mdown",
+            "posts/trip/index.markdown",
+        ]
+    );
+    let a = entry(&read.documents, "posts/a.markdown");
+    assert_eq!(a.id, "content:posts/a");
+    assert_eq!(a.url, "https://example.org/en/posts/a/");
+    assert_eq!(a.content, "<p>Body.</p>\n");
+    let b_fr = entry(&read.documents, "posts/b.fr.markdown");
+    assert_eq!(
+        (b_fr.language.as_str(), b_fr.translation_key.as_str()),
+        ("fr", "posts/b")
+    );
+    assert_eq!(b_fr.id, "content:posts/b.fr");
+    let trip = entry(&read.documents, "posts/trip/index.markdown");
+    assert_eq!(trip.url, "https://example.org/en/posts/trip/");
+    let gallery = entry(&read.documents, "pages/gallery/index.html");
+    assert_eq!(gallery.url, "https://example.org/en/pages/gallery/");
+    // The HTML body is kept as written, not run through Markdown.
+    let c = entry(&read.documents, "pages/c.html");
+    assert_eq!(c.id, "content:pages/c");
+    assert_eq!(
+        c.content,
+        "<p>Hello <a href=\"x/\">x</a></p>\n<!--more-->\n<p>Rest</p>"
+    );
+    assert_eq!(c.summary, "Hello x");
+    assert_eq!(
+        read.notices.lines(),
+        [
+            (
+                NoticeLevel::Warning,
+                format!(
+                    "AsciiDoc content files, which crier cannot read: skipped: 1 ({})",
+                    dir.path().join("old/three.adoc").display()
+                )
+            ),
+            (
+                NoticeLevel::Warning,
+                format!(
+                    "Emacs Org content files, which crier cannot read: skipped: 2 ({}, {})",
+                    dir.path().join("old/one.org").display(),
+                    dir.path().join("old/two.org").display()
+                )
+            ),
+            (
+                NoticeLevel::Warning,
+                format!(
+                    "reStructuredText content files, which crier cannot read: skipped: 1 ({})",
+                    dir.path().join("old/four.rst").display()
+                )
+            ),
+        ]
+    );
+}
+
+/// Zola dates a page by its file name (`2024-03-12-slug.md`) and drops the date from its
+/// slug; crier refused such files with "missing `date`".
+#[test]
+fn zola_dates_and_slugs_from_file_names() {
+    let dir = site(&[
+        (
+            "blog/2024-03-12-spring-fair.md",
+            b"+++\ntitle = \"Fair\"\n+++\n" as &[u8],
+        ),
+        (
+            "blog/2024-03-13_repair_cafe.md",
+            b"+++\ntitle = \"Cafe\"\n+++\n",
+        ),
+        (
+            "blog/2024-03-14-trip/index.md",
+            b"+++\ntitle = \"Trip\"\n+++\n",
+        ),
+        ("blog/2024-03-14-trip/photos.md", b"resource"),
+        (
+            "blog/2024-03-15T18:30:00+01:00-concert.md",
+            b"+++\ntitle = \"Concert\"\n+++\n",
+        ),
+        (
+            "blog/2024-03-16-own-date.md",
+            b"+++\ntitle = \"Own\"\ndate = 2024-04-01\n+++\n",
+        ),
+        ("blog/2024-03-17.md", b"+++\ntitle = \"Bare\"\n+++\n"),
+        (
+            "blog/2024-13-01-not-a-date.md",
+            b"+++\ntitle = \"No\"\n+++\n",
+        ),
+    ]);
+    let documents = read(dir.path(), "");
+    let cases = [
+        (
+            "blog/2024-03-12-spring-fair.md",
+            "2024-03-12T00:00:00+01:00",
+            "/en/blog/spring-fair/",
+        ),
+        (
+            "blog/2024-03-13_repair_cafe.md",
+            "2024-03-13T00:00:00+01:00",
+            "/en/blog/repair-cafe/",
+        ),
+        (
+            "blog/2024-03-14-trip/index.md",
+            "2024-03-14T00:00:00+01:00",
+            "/en/blog/trip/",
+        ),
+        (
+            "blog/2024-03-15T18:30:00+01:00-concert.md",
+            "2024-03-15T18:30:00+01:00",
+            "/en/blog/concert/",
+        ),
+        // The front matter's date wins; the slug still loses the prefix, as in Zola.
+        (
+            "blog/2024-03-16-own-date.md",
+            "2024-04-01T00:00:00+02:00",
+            "/en/blog/own-date/",
+        ),
+        (
+            "blog/2024-03-17.md",
+            "2024-03-17T00:00:00+01:00",
+            "/en/blog/2024-03-17/",
+        ),
+    ];
+    for (key, date, path) in cases {
+        let e = entry(&documents, key);
+        assert_eq!(e.published.to_rfc3339(), date, "{key}");
+        assert_eq!(e.url, format!("https://example.org{path}"), "{key}");
+    }
+    // The id keeps the whole file name: renaming the slug part alone is another entry.
+    assert_eq!(
+        entry(&documents, "blog/2024-03-12-spring-fair.md").id,
+        "content:blog/2024-03-12-spring-fair"
+    );
+    assert_eq!(
+        skipped(&documents, "blog/2024-13-01-not-a-date.md"),
+        "undated"
+    );
+    assert_eq!(documents.len(), 7, "{:?}", keys(&documents));
+}
+
+/// Hugo reads JSON front matter and dates in RFC 1123 and its other layouts; crier refused
+/// them.
+#[test]
+fn json_front_matter_and_hugo_date_layouts() {
+    let e = one(
+        "a.md",
+        "{\n  \"title\": \"JSON {braces} \\\"quoted\\\"\",\n  \"date\": \"Tue, 12 Mar 2024 10:00:00 GMT\",\n  \
+         \"lastmod\": 1710320400,\n  \"tags\": [\"x\"],\n  \"params\": { \"rank\": 2 }\n}\nThe *body*.\n",
+    );
+    assert_eq!(e.title, "JSON {braces} \"quoted\"");
+    // A zone name gives no offset: Hugo reads the wall clock in the site's time zone.
+    assert_eq!(e.published.to_rfc3339(), "2024-03-12T10:00:00+01:00");
+    assert_eq!(
+        e.updated.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2024-03-13T09:00:00+00:00")
+    );
+    assert_eq!(e.categories, ["x"]);
+    assert_eq!(e.extra["rank"], 2);
+    assert_eq!(e.content, "<p>The <em>body</em>.</p>\n");
+    for (date, want) in [
+        ("12 Mar 24 10:00 +0200", "2024-03-12T10:00:00+02:00"),
+        ("Tue Mar 12 10:00:00 2024", "2024-03-12T10:00:00+01:00"),
+        ("12 Mar 2024", "2024-03-12T00:00:00+01:00"),
+    ] {
+        let e = one("b.md", &format!("---\ntitle: B\ndate: {date}\n---\n"));
+        assert_eq!(e.published.to_rfc3339(), want, "{date}");
+    }
+
+    let (location, message, path) = failure(
+        "bad.md",
+        b"{\n  \"title\": \"A\",\n  \"date\": 2024-01-01\n}\n",
+    );
+    assert_eq!(location, format!("{}:3", path.display()));
+    assert!(
+        message.starts_with("invalid JSON front matter"),
+        "{message}"
+    );
+    let (location, message, path) = failure("open.md", b"{\n  \"title\": \"A\"\n");
+    assert_eq!(location, format!("{}:1", path.display()));
+    assert!(message.contains("never closed"), "{message}");
+    let (_, message, _) = failure("c.md", b"+++\ntitle = \"C\"\ndate = \"soon\"\n+++\n");
+    assert!(
+        message.contains("Tue, 12 Mar 2024 09:30:00 GMT (RFC 1123)"),
+        "{message}"
+    );
+}
+
+/// Hugo does not publish a page whose `expiryDate` has passed. An unchanged file is not
+/// parsed again, so the expiry rides in the fingerprint and the entry still leaves.
+#[test]
+fn an_expired_page_leaves_even_when_its_file_does_not_change() {
+    let dir = site(&[
+        (
+            "offer.md",
+            b"---\ntitle: Offer\ndate: 2024-03-01\nexpiryDate: 2024-03-31T12:00:00Z\n---\n"
+                as &[u8],
+        ),
+        (
+            "old.md",
+            b"+++\ntitle = \"Old\"\ndate = 2024-01-01\nunpublishdate = 2024-02-01\n+++\n",
+        ),
+        ("p.md", b"+++\ntitle = \"P\"\ndate = 2024-01-01\n+++\n"),
+    ]);
+    let source = source_for(dir.path(), "");
+    let before = read_at(&source, &HashMap::new(), at("2024-03-20T00:00:00Z")).expect("read");
+    entry(&before.documents, "offer.md");
+    assert_eq!(skipped(&before.documents, "old.md"), "expired");
+    let offer = &before.documents[0];
+    assert!(
+        offer.fingerprint.ends_with(":until=2024-03-31T12:00:00Z"),
+        "{}",
+        offer.fingerprint
+    );
+    let p = &before.documents[2];
+    assert!(!p.fingerprint.contains("until"), "{}", p.fingerprint);
+    let known: HashMap<String, String> = before
+        .documents
+        .iter()
+        .filter(|d| matches!(d.outcome, Outcome::Parsed(_)))
+        .map(|d| (d.key.clone(), d.fingerprint.clone()))
+        .collect();
+
+    // Before the expiry, nothing is parsed again.
+    let still = read_at(&source, &known, at("2024-03-31T11:59:59Z")).expect("read");
+    assert!(matches!(still.documents[0].outcome, Outcome::Unchanged));
+    assert_eq!(still.documents[0].fingerprint, offer.fingerprint);
+    assert!(matches!(still.documents[2].outcome, Outcome::Unchanged));
+    // Once it has passed, the unchanged file is read again and withdrawn.
+    let after = read_at(&source, &known, at("2024-03-31T12:00:00Z")).expect("read");
+    assert_eq!(skipped(&after.documents, "offer.md"), "expired");
+    assert!(matches!(after.documents[2].outcome, Outcome::Unchanged));
+}
+
+#[test]
+fn undated_file_dates_a_page_by_its_modification_time() {
+    let dir = site(&[("about.md", b"+++\ntitle = \"About\"\n+++\n" as &[u8])]);
+    let path = dir.path().join("about.md");
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_710_237_600);
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .expect("open");
+    file.set_modified(when).expect("set mtime");
+    drop(file);
+    let source = source_for(dir.path(), "undated = \"file\"");
+    let read = read_at(&source, &HashMap::new(), Utc::now()).expect("read");
+    let e = entry(&read.documents, "about.md");
+    assert_eq!(e.published.to_rfc3339(), "2024-03-12T11:00:00+01:00");
+    assert!(read.notices.is_empty(), "{:?}", read.notices.lines());
+}
+
+/// Runs git in `dir` with a fixed identity and dates.
+fn git(dir: &Path, args: &[&str], date: &str) {
+    let status = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=T", "-c", "user.email=t@example.org"])
+        .args(["-c", "commit.gpgsign=false"])
+        .args(args)
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_DATE", date)
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn undated_git_dates_a_page_by_its_first_and_last_commits() {
+    let dir = site(&[
+        (
+            "content/about.md",
+            b"+++\ntitle = \"About\"\n+++\nv1\n" as &[u8],
+        ),
+        (
+            "content/news/a.md",
+            b"+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n",
+        ),
+    ]);
+    let root = dir.path();
+    git(root, &["init", "-q"], "2024-03-01T10:00:00+01:00");
+    git(root, &["add", "."], "2024-03-01T10:00:00+01:00");
+    git(
+        root,
+        &["commit", "-q", "-m", "one"],
+        "2024-03-01T10:00:00+01:00",
+    );
+    std::fs::write(
+        root.join("content/about.md"),
+        "+++\ntitle = \"About\"\n+++\nv2\n",
+    )
+    .expect("write");
+    git(
+        root,
+        &["commit", "-q", "-am", "two"],
+        "2024-04-02T10:00:00+02:00",
+    );
+    std::fs::write(root.join("content/new.md"), "+++\ntitle = \"New\"\n+++\n").expect("write");
+
+    let source = source_for(&root.join("content"), "undated = \"git\"");
+    let read = read_at(&source, &HashMap::new(), Utc::now()).expect("read");
+    let about = entry(&read.documents, "about.md");
+    assert_eq!(about.published.to_rfc3339(), "2024-03-01T10:00:00+01:00");
+    assert_eq!(
+        about.updated.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2024-04-02T10:00:00+02:00")
+    );
+    let a = entry(&read.documents, "news/a.md");
+    assert_eq!(a.published.to_rfc3339(), "2024-01-01T00:00:00+01:00");
+    assert!(
+        read.documents[0]
+            .fingerprint
+            .ends_with(":git=2024-04-02T08:00:00Z"),
+        "{}",
+        read.documents[0].fingerprint
+    );
+    // Not committed yet: nothing dates it.
+    assert_eq!(skipped(&read.documents, "new.md"), "undated");
+    let lines = read.notices.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0]
+            .1
+            .starts_with("pages without a date and not committed yet"),
+        "{lines:?}"
+    );
+
+    // The same reading twice gives the same dates and fingerprints.
+    let again = read_at(&source, &HashMap::new(), Utc::now()).expect("read");
+    let about_again = entry(&again.documents, "about.md");
+    assert_eq!(about_again.published, about.published);
+    assert_eq!(
+        again.documents[0].fingerprint,
+        read.documents[0].fingerprint
+    );
+}
+
+#[test]
+fn undated_git_outside_a_repository_is_an_error_naming_the_source() {
+    let dir = site(&[("about.md", b"+++\ntitle = \"About\"\n+++\n" as &[u8])]);
+    let source = source_for(dir.path(), "undated = \"git\"");
+    let error = match read_at(&source, &HashMap::new(), Utc::now()) {
+        Err(e) => e,
+        Ok(read) => panic!("expected an error, read {:?}", keys(&read.documents)),
+    };
+    let message = error.to_string();
+    assert!(matches!(error, SourceError::Git { .. }), "{message}");
+    assert!(
+        message.starts_with("source \"content\": `undated = \"git\"`"),
+        "{message}"
+    );
+    assert!(message.contains("not a git repository"), "{message}");
+    assert!(
+        message.contains("set `undated` to \"file\" or \"skip\""),
+        "{message}"
+    );
+}
+
+/// A small site mixing every kind of file: the run reads it without one error.
+#[test]
+fn a_mixed_site_reads_without_errors() {
+    let dir = site(&[
+        ("_index.md", b"+++\ntitle = \"Home\"\n+++\n" as &[u8]),
+        ("about.md", b"+++\ntitle = \"About\"\n+++\n"),
+        ("blog/2024-03-12-fair.md", b"+++\ntitle = \"Fair\"\n+++\n"),
+        (
+            "blog/old-post.markdown",
+            b"---\ntitle: Old\ndate: Mon, 02 Jan 2006 15:04:05 MST\n---\n",
+        ),
+        (
+            "blog/json.md",
+            b"{ \"title\": \"J\", \"date\": \"2024-05-01\" }\n",
+        ),
+        (
+            "blog/gone.md",
+            b"+++\ntitle = \"Gone\"\ndate = 2024-01-01\nexpiryDate = 2024-02-01\n+++\n",
+        ),
+        ("blog/draft.md", b"+++\ntitle = \"D\"\ndraft = true\n+++\n"),
+        (
+            "page.html",
+            b"{\"title\": \"H\", \"date\": \"2024-06-01\"}\n<p>HTML</p>\n",
+        ),
+        ("static.html", b"<html></html>\n"),
+        ("notes.org", b"* notes\n"),
+    ]);
+    let source = source_for(dir.path(), "");
+    let read = read_at(&source, &HashMap::new(), Utc::now()).expect("read");
+    let failed: Vec<_> = read
+        .documents
+        .iter()
+        .filter(|d| matches!(d.outcome, Outcome::Failed(_)))
+        .map(|d| &d.key)
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let parsed: Vec<(&str, String, String)> = read
+        .documents
+        .iter()
+        .filter_map(|d| match &d.outcome {
+            Outcome::Parsed(e) => Some((e.id.as_str(), e.published.to_rfc3339(), e.url.clone())),
+            _ => None,
+        })
+        .collect();
+    let want = [
+        (
+            "content:blog/2024-03-12-fair",
+            "2024-03-12T00:00:00+01:00",
+            "/en/blog/fair/",
+        ),
+        (
+            "content:blog/json",
+            "2024-05-01T00:00:00+02:00",
+            "/en/blog/json/",
+        ),
+        (
+            "content:blog/old-post",
+            "2006-01-02T15:04:05+01:00",
+            "/en/blog/old-post/",
+        ),
+        ("content:page", "2024-06-01T00:00:00+02:00", "/en/page/"),
+    ];
+    let want: Vec<(&str, String, String)> = want
+        .iter()
+        .map(|(id, date, path)| (*id, date.to_string(), format!("https://example.org{path}")))
+        .collect();
+    assert_eq!(parsed, want);
+    assert_eq!(skipped(&read.documents, "about.md"), "undated");
+    assert_eq!(skipped(&read.documents, "blog/gone.md"), "expired");
+    assert_eq!(skipped(&read.documents, "blog/draft.md"), "draft");
+    assert_eq!(read.documents.len(), 7, "{:?}", keys(&read.documents));
+    let levels: Vec<(NoticeLevel, usize)> = read
+        .notices
+        .iter()
+        .map(|(level, _, locations)| (level, locations.len()))
+        .collect();
+    assert_eq!(levels, [(NoticeLevel::Info, 1), (NoticeLevel::Warning, 1)]);
 }

@@ -123,6 +123,7 @@ fn a_config_that_skipped_validation_fails_the_read_naming_the_missing_selector()
     let input = ReadInput {
         known: &std::collections::HashMap::new(),
         cache: &Cache::new(),
+        now: chrono::Utc::now(),
     };
     let Err(SourceError::Remote { message, .. }) = source.read(&input) else {
         panic!("a read without `listing.links`")
