@@ -236,8 +236,9 @@ impl Rewatch {
 }
 
 /// Whether a changed path is worth a cycle: Markdown files (`.md`, `.markdown`) and folders, but
-/// not hidden files, editor temporaries (`~` suffix, `.#` prefix, `.swp`, `.swx`, `.tmp`, vim's
-/// `4913` probe) or `_index` section pages, which the directory source never reads as entries.
+/// not hidden files or editor temporaries (`~` suffix, `.#` prefix, `.swp`, `.swx`, `.tmp`,
+/// vim's `4913` probe). `_index` section pages count: they are no entries, but their `cascade`
+/// decides whether the pages below them are published.
 ///
 /// Looks at the file system only to tell a folder from a file; a path that no longer exists
 /// and has no extension is taken for a removed folder.
@@ -252,7 +253,7 @@ pub fn relevant(path: &Path) -> bool {
         return true;
     }
     match Path::new(name.as_ref()).extension().and_then(OsStr::to_str) {
-        Some("md" | "markdown") => !name.starts_with("_index."),
+        Some("md" | "markdown") => true,
         Some(_) => false,
         None => !path.exists(),
     }
@@ -404,13 +405,20 @@ mod tests {
 
     #[test]
     fn markdown_files_are_relevant() {
-        for name in ["entry.md", "entry.fr.md", "index.md", "notes.markdown"] {
+        for name in [
+            "entry.md",
+            "entry.fr.md",
+            "index.md",
+            "notes.markdown",
+            "_index.md",
+            "_index.fr.md",
+        ] {
             assert!(relevant(&Path::new("/nowhere/posts").join(name)), "{name}");
         }
     }
 
     #[test]
-    fn temporaries_hidden_files_and_section_pages_are_not() {
+    fn temporaries_and_hidden_files_are_not() {
         for name in [
             ".entry.md.swp",
             ".entry.md.swx",
@@ -419,9 +427,6 @@ mod tests {
             "4913",
             "entry.md.tmp",
             ".hidden.md",
-            "_index.md",
-            "_index.fr.md",
-            "_index.markdown",
             "image.png",
             "entry.md.orig",
             "#entry.md#",

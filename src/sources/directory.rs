@@ -17,6 +17,12 @@
 //! [`Entry`](crate::entry::Entry): ids, tag URIs, languages, categories, summary, absolute
 //! image and author links.
 //!
+//! Section files (`_index.md`, `_index.{lang}.md`) are no entries, but `sections` reads the
+//! `cascade` in them, and `render` tells from a page's front matter whether the generator
+//! writes it at all (Hugo `build` options, `headless`, Zola `render = false`, redirects): a
+//! page it does not write is skipped, with the reason. `slugs` turns names into URL segments
+//! the way the configured generator does.
+//!
 //! Choices where Hugo and Zola users have expectations:
 //! - Besides hidden files, editor temp files and `_index.md` section pages, the other Markdown
 //!   files inside a leaf bundle (a folder holding `index.md` or `index.{lang}.md`) are skipped:
@@ -34,12 +40,15 @@ mod fields;
 mod filename;
 mod frontmatter;
 mod markdown;
+mod render;
+mod sections;
+mod slugs;
 mod urls;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
@@ -50,6 +59,9 @@ use super::config::{DirectorySourceConfig, Globs};
 use super::finish::{Defaults, Finisher};
 use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
 use crate::site::Site;
+use sections::{Cascades, SectionFile, Sections};
+use slugs::PathStyle;
+pub use slugs::{Generator, Slugify};
 
 /// Reads a folder of Markdown files.
 pub struct DirectorySource {
@@ -64,6 +76,12 @@ struct Settings {
     root: PathBuf,
     /// Permalink pattern with `{…}` placeholders.
     permalink: String,
+    /// Patterns replacing `permalink` for the pages of a top-level section folder.
+    permalinks: BTreeMap<String, String>,
+    /// Language of the files that name none, in its configured spelling.
+    language: String,
+    /// How names become URL segments.
+    style: PathStyle,
     /// Leave `{lang}` empty for the default language.
     default_language_in_root: bool,
     /// Compiled `exclude` patterns.
@@ -113,13 +131,26 @@ impl DirectorySource {
     pub fn new(site: &Site, source: &DirectorySourceConfig) -> Self {
         let defaults = Defaults {
             name: &source.name,
-            language: None,
+            language: source.language.as_deref(),
             timezone: None,
             categories: &source.categories,
         };
+        let language = source
+            .language
+            .as_deref()
+            .and_then(|l| site.find_language(l))
+            .unwrap_or(site.default_language())
+            .to_owned();
         let settings = Settings {
             root: source.path.clone(),
             permalink: source.permalink.clone(),
+            permalinks: source.permalinks.clone(),
+            language,
+            style: PathStyle {
+                slugify: source.slugify(),
+                remove_accents: source.remove_path_accents,
+                keep_case: source.disable_path_to_lower,
+            },
             default_language_in_root: source.default_language_in_root,
             exclude: source.exclude.clone(),
             finisher: Finisher::new(site, &defaults),
@@ -127,8 +158,8 @@ impl DirectorySource {
         DirectorySource { settings }
     }
 
-    /// Lists the Markdown files to read, sorted by key.
-    fn list(&self) -> Result<Vec<Candidate>, SourceError> {
+    /// Lists the Markdown files to read, sorted by key, and the section files above them.
+    fn list(&self) -> Result<(Vec<Candidate>, Sections), SourceError> {
         let root = &self.settings.root;
         let folder_error = |path: &Path, reason: String| SourceError::Folder {
             source_name: self.settings.name().to_owned(),
@@ -142,6 +173,7 @@ impl DirectorySource {
         }
 
         let mut candidates = Vec::new();
+        let mut section_files = Vec::new();
         let mut walker = WalkDir::new(root).sort_by_file_name().into_iter();
         while let Some(item) = walker.next() {
             let entry = item.map_err(|e| {
@@ -159,7 +191,8 @@ impl DirectorySource {
                 }
                 continue;
             }
-            if !name.ends_with(".md") || is_ignored_file(&name) {
+            let section = is_section_file(&name);
+            if !name.ends_with(".md") || (!section && is_ignored_file(&name)) {
                 continue;
             }
             if self.settings.exclude.is_match(&key) {
@@ -178,15 +211,23 @@ impl DirectorySource {
                     Err(e) => Err(format!("cannot read the file: {e}")),
                 }
             };
-            candidates.push(Candidate {
-                key,
-                path,
-                fingerprint,
-            });
+            if section {
+                section_files.push(SectionFile {
+                    key,
+                    path,
+                    fingerprint,
+                });
+            } else {
+                candidates.push(Candidate {
+                    key,
+                    path,
+                    fingerprint,
+                });
+            }
         }
         candidates.sort_by(|a, b| a.key.cmp(&b.key));
         self.drop_bundle_resources(&mut candidates);
-        Ok(candidates)
+        Ok((candidates, Sections::new(section_files)))
     }
 
     /// Removes the Markdown files that are resources of a leaf bundle (any file below a folder
@@ -225,7 +266,12 @@ impl DirectorySource {
 
     /// Reads and parses one file; the error is a file that could not be read at all, as
     /// opposed to one that was read and is wrong (an [`Outcome::Failed`]).
-    fn parse_file(&self, path: &Path, key: &str) -> Result<Outcome, EntryError> {
+    fn parse_file(
+        &self,
+        path: &Path,
+        key: &str,
+        cascades: &Cascades,
+    ) -> Result<Outcome, EntryError> {
         let location = |line: Option<usize>| match line {
             Some(line) => format!("{}:{line}", path.display()),
             None => path.display().to_string(),
@@ -242,10 +288,11 @@ impl DirectorySource {
         })?;
         let parsed = frontmatter::decode(&bytes)
             .and_then(frontmatter::parse)
-            .and_then(|front| fields::build(&self.settings, key, front));
+            .and_then(|front| fields::build(&self.settings, key, front, cascades));
         Ok(match parsed {
             Ok(fields::Parsed::Entry(entry)) => Outcome::Parsed(entry),
             Ok(fields::Parsed::Unpublished) => Outcome::Skipped("draft".to_owned()),
+            Ok(fields::Parsed::NotRendered(reason)) => Outcome::Skipped(reason),
             Err(problem) => failed(problem),
         })
     }
@@ -264,14 +311,29 @@ impl Source for DirectorySource {
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
         let known = input.known;
-        let candidates = self.list()?;
+        let (mut candidates, sections) = self.list()?;
+        // A page's fingerprint covers the section files above it: their cascade may hide it.
+        for c in &mut candidates {
+            if let (Ok(fp), Some(above)) = (&mut c.fingerprint, sections.fingerprint(&c.key)) {
+                fp.push('+');
+                fp.push_str(&above);
+            }
+        }
+        let changed =
+            |c: &Candidate| matches!(&c.fingerprint, Ok(fp) if known.get(&c.key) != Some(fp));
+        // Section files are read only when some page below them is.
+        let cascades = if candidates.iter().any(changed) {
+            sections.read(&self.settings)
+        } else {
+            Cascades::default()
+        };
         // An indexed parallel iterator keeps the input order, so the result stays sorted.
         let documents = candidates
             .into_par_iter()
             .map(|c| {
                 let (fingerprint, outcome) = match c.fingerprint {
                     Ok(fp) if known.get(&c.key) == Some(&fp) => (fp, Outcome::Unchanged),
-                    Ok(fp) => match self.parse_file(&c.path, &c.key) {
+                    Ok(fp) => match self.parse_file(&c.path, &c.key, &cascades) {
                         Ok(outcome) => (fp, outcome),
                         // Without a fingerprint the failure is not remembered: a file that
                         // could not be opened (permissions) may open next time unchanged.
@@ -308,6 +370,11 @@ fn relative_key(root: &Path, path: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect();
     parts.join("/")
+}
+
+/// A section page (`_index.md`, `_index.{lang}.md`): no entry, but read for its cascade.
+fn is_section_file(name: &str) -> bool {
+    name == "_index.md" || (name.starts_with("_index.") && name.ends_with(".md"))
 }
 
 /// Hidden files, editor leftovers and section pages, which are never entries.

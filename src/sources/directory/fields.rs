@@ -5,14 +5,19 @@
 //! draft into the entry.
 //!
 //! Choices that follow what Hugo or Zola does:
-//! - A draft is skipped before anything else is checked, so work in progress may lack a title.
+//! - What the sections above the page cascade to it is merged in first (see `sections`).
+//! - A draft, and a page the generator does not render (see `render`), is skipped before
+//!   anything else is checked, so work in progress and headless snippets may lack a title.
+//! - A file that names no language (no `lang` key, no `.{lang}.md` suffix) is in the source's
+//!   `language`, as with Hugo's per-language `contentDir`.
 //! - Dates: `date` is the publication date; Hugo's `publishDate` (also `publishdate`, `pubdate`)
 //!   stands in when `date` is absent, and when both are given the later one wins, because Hugo
 //!   does not publish a page before its `publishDate`. `updated`, `lastmod` or `modified` give
 //!   the update time.
-//! - `slug` replaces the last segment of `{path}` too, as in Hugo and Zola, and every segment of
-//!   `{path}` and `{section}` is normalised like the slug (lower case, spaces and `_` → `-`).
-//!   Zola's `path` key is read like a `url` key relative to the site root.
+//! - `slug` replaces the last segment of `{path}` too, as in Hugo and Zola; the slug and the
+//!   folders of `{path}` and `{section}` follow the source's `slugify` mode (see `slugs`).
+//!   Zola's `path` key is read as Zola does: a path from the site root (no language prefix),
+//!   not slugified, with a trailing `/`.
 //! - A top-level leaf bundle (`ghent/index.md`) has an empty `{section}`: its folder is the page.
 //! - Categories are de-duplicated ignoring case, keeping the first spelling. Taxonomies other
 //!   than categories and tags (`series`, …) go to `extra`.
@@ -32,10 +37,11 @@ use chrono::{DateTime, FixedOffset};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::filename::{FileName, internal_link, normalise};
+use super::filename::{FileName, internal_link};
 use super::frontmatter::{Format, FrontMatter, KeyLines};
+use super::sections::{Cascades, Page};
 use super::urls;
-use super::{Problem, Settings, dates, markdown};
+use super::{Problem, Settings, dates, markdown, render};
 use crate::entry::{Entry, Image, Person};
 use crate::sources::finish::{Draft, Markup, Origin, UnknownLanguage, is_absolute_uri};
 
@@ -44,6 +50,8 @@ pub(super) enum Parsed {
     Entry(Box<Entry>),
     /// `draft = true`: work in progress, not published yet.
     Unpublished,
+    /// The generator writes no page for it (or lists it nowhere); the reason.
+    NotRendered(String),
 }
 
 /// Hugo and Zola keys that only steer the site build and say nothing a feed could show.
@@ -84,13 +92,21 @@ pub(super) fn build(
     settings: &Settings,
     key: &str,
     front: FrontMatter<'_>,
+    cascades: &Cascades,
 ) -> Result<Parsed, Problem> {
     let FrontMatter {
         format,
-        fields,
+        mut fields,
         lines,
         body,
     } = front;
+    let file = FileName::new(settings, key);
+    let page = Page {
+        key,
+        path: &file.logical_path(),
+        language: file.language.unwrap_or(&settings.language),
+    };
+    cascades.apply(&page, &mut fields)?;
     let mut f = Fields {
         map: fields,
         lines: &lines,
@@ -99,8 +115,12 @@ pub(super) fn build(
     if f.is_draft()? {
         return Ok(Parsed::Unpublished);
     }
+    match render::not_rendered(&f.map) {
+        Ok(Some(reason)) => return Ok(Parsed::NotRendered(reason)),
+        Ok(None) => {}
+        Err(bad) => return Err(f.problem(bad.key, bad.message)),
+    }
     let title = f.title()?;
-    let file = FileName::new(settings, key);
     let language = f.language(settings, &file)?;
     let published = f.published(settings)?;
     let updated = f.date(settings, &["updated", "lastmod", "lastMod", "modified"])?;
@@ -242,9 +262,7 @@ impl Fields<'_> {
         file: &FileName<'a>,
     ) -> Result<&'a str, Problem> {
         let Some((name, value)) = self.take(&["lang", "language"]) else {
-            return Ok(file
-                .language
-                .unwrap_or_else(|| settings.site().default_language()));
+            return Ok(file.language.unwrap_or(&settings.language));
         };
         let tag = scalar(&value).unwrap_or_default();
         // An empty key names no language rather than asking for the default one.
@@ -307,8 +325,10 @@ impl Fields<'_> {
         language: &str,
         published: DateTime<FixedOffset>,
     ) -> Result<Url, Problem> {
-        let slug_key = self.string(&["slug"])?;
-        let slug = normalise(slug_key.as_deref().unwrap_or(file.own_name));
+        let slug = match self.string(&["slug"])? {
+            Some(slug) => settings.style.slug(&slug),
+            None => file.default_slug(&settings.style),
+        };
         let base_prefix = settings.site().base_url.trim_end_matches('/');
         match (self.string(&["url"])?, self.string(&["path"])?) {
             (Some(value), _) => {
