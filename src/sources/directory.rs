@@ -286,9 +286,13 @@ impl DirectorySource {
             location: location(None),
             message: format!("cannot read the file: {e}"),
         })?;
-        let parsed = frontmatter::decode(&bytes)
-            .and_then(frontmatter::parse)
-            .and_then(|front| fields::build(&self.settings, key, front, cascades));
+        let parsed = frontmatter::decode(&bytes).and_then(|text| match frontmatter::parse(text) {
+            Ok(front) => fields::build(&self.settings, key, front, cascades),
+            Err(problem) => match fields::hidden_by_sections(&self.settings, key, cascades) {
+                Some(reason) => Ok(fields::Parsed::NotRendered(reason)),
+                None => Err(problem),
+            },
+        });
         Ok(match parsed {
             Ok(fields::Parsed::Entry(entry)) => Outcome::Parsed(entry),
             Ok(fields::Parsed::Unpublished) => Outcome::Skipped("draft".to_owned()),

@@ -101,12 +101,7 @@ pub(super) fn build(
         body,
     } = front;
     let file = FileName::new(settings, key);
-    let page = Page {
-        key,
-        path: &file.logical_path(),
-        language: file.language.unwrap_or(&settings.language),
-    };
-    cascades.apply(&page, &mut fields)?;
+    cascade(settings, &file, key, cascades, &mut fields)?;
     let mut f = Fields {
         map: fields,
         lines: &lines,
@@ -173,6 +168,36 @@ pub(super) fn build(
         .finish(draft, origin)
         .map_err(|message| Problem::new(None, message))?;
     Ok(Parsed::Entry(Box::new(entry)))
+}
+
+/// Merges into `fields` what the sections above the page cascade to it.
+fn cascade(
+    settings: &Settings,
+    file: &FileName<'_>,
+    key: &str,
+    cascades: &Cascades,
+    fields: &mut Map<String, Value>,
+) -> Result<(), Problem> {
+    let page = Page {
+        key,
+        path: &file.logical_path(),
+        language: file.language.unwrap_or(&settings.language),
+    };
+    cascades.apply(&page, fields)
+}
+
+/// Why the file at `key`, whose front matter could not be read, is not rendered all the same:
+/// the sections above it hide it. Hugo reads files without front matter, and the headless
+/// snippets a cascade hides often have none.
+pub(super) fn hidden_by_sections(
+    settings: &Settings,
+    key: &str,
+    cascades: &Cascades,
+) -> Option<String> {
+    let file = FileName::new(settings, key);
+    let mut fields = Map::new();
+    cascade(settings, &file, key, cascades, &mut fields).ok()?;
+    render::not_rendered(&fields).ok().flatten()
 }
 
 /// The front matter fields not consumed yet, with the lines they were written on.
