@@ -142,7 +142,7 @@ pub struct DirectorySourceConfig {
     /// Leave the default language out of `{lang}` permalinks (`/projects/x/` not `/en/projects/x/`).
     #[serde(default)]
     pub default_language_in_root: bool,
-    /// Glob patterns (relative to `path`) of files to ignore; `_index.md` files are always ignored.
+    /// Glob patterns (relative to `path`) of files to ignore; `_index.md` files are never entries.
     #[serde(default)]
     pub exclude: Globs,
     /// Categories added to every entry of this source.
