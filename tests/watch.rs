@@ -121,7 +121,7 @@ async fn a_burst_of_writes_triggers_once_or_twice() {
 }
 
 #[tokio::test]
-async fn editor_temporaries_and_section_pages_do_not_trigger() {
+async fn editor_temporaries_do_not_trigger() {
     let (dir, _watch, mut rx) = watched();
     let names = [
         ".entry.md.swp",
@@ -130,7 +130,6 @@ async fn editor_temporaries_and_section_pages_do_not_trigger() {
         ".#entry.md",
         "4913",
         "entry.md.tmp",
-        "_index.md",
         "cover.jpg",
     ];
     for name in names {
@@ -142,6 +141,17 @@ async fn editor_temporaries_and_section_pages_do_not_trigger() {
     fs::create_dir(dir.path().join(".git")).unwrap();
     write(&dir.path().join(".git/notes.md"), "x");
     expect_nothing_before_a_sentinel(dir.path(), &mut rx, "a temporary").await;
+}
+
+#[tokio::test]
+async fn a_section_page_triggers() {
+    // Its `cascade` decides whether the pages below it are published.
+    let (dir, _watch, mut rx) = watched();
+    write(
+        &dir.path().join("_index.md"),
+        "+++\ntitle = \"News\"\n+++\n",
+    );
+    expect_trigger(&mut rx, "a section page").await;
 }
 
 #[tokio::test]

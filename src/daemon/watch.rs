@@ -236,9 +236,10 @@ impl Rewatch {
 }
 
 /// Whether a changed path is worth a cycle: content files (`.md`, `.markdown`, `.mdown`, and
-/// `.html`/`.htm`, which the directory source reads when they have front matter) and folders, but
-/// not hidden files, editor temporaries (`~` suffix, `.#` prefix, `.swp`, `.swx`, `.tmp`, vim's
-/// `4913` probe) or `_index` section pages, which the directory source never reads as entries.
+/// `.html`/`.htm`, which the directory source reads when they have front matter) and folders,
+/// but not hidden files or editor temporaries (`~` suffix, `.#` prefix, `.swp`, `.swx`, `.tmp`,
+/// vim's `4913` probe). `_index` section pages count: they are no entries, but their `cascade`
+/// decides whether the pages below them are published.
 ///
 /// Looks at the file system only to tell a folder from a file; a path that no longer exists
 /// and has no extension is taken for a removed folder.
@@ -253,7 +254,7 @@ pub fn relevant(path: &Path) -> bool {
         return true;
     }
     match Path::new(name.as_ref()).extension().and_then(OsStr::to_str) {
-        Some("md" | "markdown" | "mdown" | "html" | "htm") => !name.starts_with("_index."),
+        Some("md" | "markdown" | "mdown" | "html" | "htm") => true,
         Some(_) => false,
         None => !path.exists(),
     }
@@ -412,13 +413,15 @@ mod tests {
             "notes.markdown",
             "page.mdown",
             "page.html",
+            "_index.md",
+            "_index.fr.md",
         ] {
             assert!(relevant(&Path::new("/nowhere/posts").join(name)), "{name}");
         }
     }
 
     #[test]
-    fn temporaries_hidden_files_and_section_pages_are_not() {
+    fn temporaries_and_hidden_files_are_not() {
         for name in [
             ".entry.md.swp",
             ".entry.md.swx",
@@ -427,9 +430,6 @@ mod tests {
             "4913",
             "entry.md.tmp",
             ".hidden.md",
-            "_index.md",
-            "_index.fr.md",
-            "_index.markdown",
             "image.png",
             "entry.md.orig",
             "#entry.md#",

@@ -5,12 +5,14 @@
 //! rest read as that type's struct, because serde's tagged enums buffer the table and lose
 //! the line and key of a mistake inside it.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 use toml::de::DeTable;
 
+pub use super::directory::{Generator, Slugify};
 pub use super::feed::FeedSourceConfig;
 pub use super::html::HtmlSourceConfig;
 pub use super::json::JsonSourceConfig;
@@ -84,7 +86,7 @@ impl SourceConfig {
     pub fn validate(&self, site: &Site) -> Result<(), Invalid> {
         crate::values::check_name(self.name())?;
         let remote = match self {
-            SourceConfig::Directory(d) => return d.validate(),
+            SourceConfig::Directory(d) => return d.validate(site),
             SourceConfig::Json(j) => j.validate(site),
             SourceConfig::Feed(f) => f.validate(site),
             SourceConfig::Html(h) => h.validate(site),
@@ -141,7 +143,7 @@ pub struct DirectorySourceConfig {
     /// Leave the default language out of `{lang}` permalinks (`/projects/x/` not `/en/projects/x/`).
     #[serde(default)]
     pub default_language_in_root: bool,
-    /// Glob patterns (relative to `path`) of files to ignore; `_index.md` files are always ignored.
+    /// Glob patterns (relative to `path`) of files to ignore; `_index.md` files are never entries.
     #[serde(default)]
     pub exclude: Globs,
     /// Categories added to every entry of this source.
@@ -150,8 +152,29 @@ pub struct DirectorySourceConfig {
     /// How a page without a date is dated: `skip` (left out of the feeds, as Hugo and Zola
     /// leave it out of date-ordered lists), `git` (its first commit) or `file` (its
     /// modification time).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_default")]
     pub undated: Undated,
+    /// Language of the files that name none, as Hugo's per-language `contentDir` gives
+    /// (`content/fr`); default: the first of `site.languages`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The generator that builds the site (`auto`, `hugo`, `zola`); it picks `slugify`'s default.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub generator: Generator,
+    /// How file names and `slug` keys become URL segments (`crier`, `on`, `safe`, `off`,
+    /// `hugo`); default: `on` for zola, `hugo` for hugo, `crier` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slugify: Option<Slugify>,
+    /// Hugo's `removePathAccents`: drop accents from URL segments (`slugify = "hugo"`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub remove_path_accents: bool,
+    /// Hugo's `disablePathToLower`: keep the case of URL segments (`slugify = "hugo"`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub disable_path_to_lower: bool,
+    /// Permalink patterns by top-level section folder, overriding `permalink` there (like
+    /// Hugo's `[permalinks]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub permalinks: BTreeMap<String, String>,
 }
 
 /// What the directory source does with a page that has no date of its own (`undated`).
@@ -168,6 +191,12 @@ pub enum Undated {
     File,
 }
 
+/// New keys are left out of the source's fingerprint while they keep their default, so that
+/// adding them does not make every file be read again.
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
 fn default_source_name() -> String {
     "content".to_owned()
 }
@@ -180,26 +209,48 @@ fn default_permalink() -> String {
 const PLACEHOLDERS: [&str; 7] = ["lang", "slug", "section", "path", "year", "month", "day"];
 
 impl DirectorySourceConfig {
-    fn validate(&self) -> Result<(), Invalid> {
-        if !self.permalink.contains("{slug}") && !self.permalink.contains("{path}") {
-            return Err(Invalid::new(
-                "permalink",
-                format!(
-                    "{:?} must contain {{slug}} or {{path}} so that entries get distinct URLs",
-                    self.permalink
-                ),
-            ));
+    fn validate(&self, site: &Site) -> Result<(), Invalid> {
+        check_permalink("permalink", &self.permalink)?;
+        for (section, pattern) in &self.permalinks {
+            check_permalink(&format!("permalinks.{section}"), pattern)?;
         }
-        if let Some(bad) = unknown_placeholder(&self.permalink) {
+        if let Some(lang) = &self.language
+            && site.find_language(lang).is_none()
+        {
             return Err(Invalid::new(
-                "permalink",
-                format!(
-                    "unknown placeholder {{{bad}}}; use {{lang}}, {{slug}}, {{section}}, {{path}}, {{year}}, {{month}} or {{day}}"
-                ),
+                "language",
+                format!("{lang:?} is not listed in site.languages; add it there or fix `language`"),
             ));
         }
         Ok(())
     }
+
+    /// The `slugify` mode in force: the one set, else the generator's.
+    pub fn slugify(&self) -> Slugify {
+        self.slugify
+            .unwrap_or_else(|| self.generator.default_slugify())
+    }
+}
+
+/// Checks one permalink pattern; `key` names it in the message.
+fn check_permalink(key: &str, pattern: &str) -> Result<(), Invalid> {
+    if !pattern.contains("{slug}") && !pattern.contains("{path}") {
+        return Err(Invalid::new(
+            key,
+            format!(
+                "{pattern:?} must contain {{slug}} or {{path}} so that entries get distinct URLs"
+            ),
+        ));
+    }
+    if let Some(bad) = unknown_placeholder(pattern) {
+        return Err(Invalid::new(
+            key,
+            format!(
+                "unknown placeholder {{{bad}}}; use {{lang}}, {{slug}}, {{section}}, {{path}}, {{year}}, {{month}} or {{day}}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn unknown_placeholder(pattern: &str) -> Option<String> {

@@ -25,6 +25,12 @@
 //! [`Entry`](crate::entry::Entry): ids, tag URIs, languages, categories, summary, absolute
 //! image and author links.
 //!
+//! Section files (`_index.md`, `_index.{lang}.md`) are no entries, but `sections` reads the
+//! `cascade` in them, and `render` tells from a page's front matter whether the generator
+//! writes it at all (Hugo `build` options, `headless`, Zola `render = false`, redirects): a
+//! page it does not write is skipped, with the reason. `slugs` turns names into URL segments
+//! the way the configured generator does.
+//!
 //! Choices where Hugo and Zola users have expectations:
 //! - Besides hidden files, editor temp files and `_index.*` section pages, the other content
 //!   files inside a leaf bundle (a folder holding `index.md`, `index.html`, … or
@@ -47,12 +53,15 @@ mod filename;
 mod frontmatter;
 mod git;
 mod markdown;
+mod render;
+mod sections;
+mod slugs;
 mod urls;
 
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -77,6 +86,9 @@ const UNDATED_NOTICE: &str = "pages without a date, left out of the feeds as Hug
 /// The notice for undated pages that git cannot date yet.
 const UNCOMMITTED_NOTICE: &str = "pages without a date and not committed yet, left out of \
                                   the feeds until git dates them";
+use sections::{Cascades, SectionFile, Sections};
+use slugs::PathStyle;
+pub use slugs::{Generator, Slugify};
 
 /// Reads a folder of Markdown files.
 pub struct DirectorySource {
@@ -91,6 +103,12 @@ struct Settings {
     root: PathBuf,
     /// Permalink pattern with `{…}` placeholders.
     permalink: String,
+    /// Patterns replacing `permalink` for the pages of a top-level section folder.
+    permalinks: BTreeMap<String, String>,
+    /// Language of the files that name none, in its configured spelling.
+    language: String,
+    /// How names become URL segments.
+    style: PathStyle,
     /// Leave `{lang}` empty for the default language.
     default_language_in_root: bool,
     /// Compiled `exclude` patterns.
@@ -145,6 +163,8 @@ struct Candidate {
 struct Listing {
     candidates: Vec<Candidate>,
     notices: Notices,
+    /// The section files (`_index.*`) above the pages.
+    sections: Sections,
 }
 
 impl DirectorySource {
@@ -152,13 +172,27 @@ impl DirectorySource {
     pub fn new(site: &Site, source: &DirectorySourceConfig) -> Self {
         let defaults = Defaults {
             name: &source.name,
-            language: None,
+            language: source.language.as_deref(),
             timezone: None,
             categories: &source.categories,
         };
+        let language = source
+            .language
+            .as_deref()
+            .and_then(|l| site.find_language(l))
+            .unwrap_or(site.default_language())
+            .to_owned();
         let settings = Settings {
             root: source.path.clone(),
             permalink: source.permalink.clone(),
+            permalinks: source.permalinks.clone(),
+            language,
+            style: PathStyle {
+                slugify: source.slugify(),
+                remove_accents: source.remove_path_accents,
+                keep_case: source.disable_path_to_lower,
+                keep_dates: source.generator == Generator::Hugo,
+            },
             default_language_in_root: source.default_language_in_root,
             exclude: source.exclude.clone(),
             undated: source.undated,
@@ -167,8 +201,8 @@ impl DirectorySource {
         DirectorySource { settings }
     }
 
-    /// Lists the content files to read, sorted by key; files in a format crier cannot read
-    /// go to the notices.
+    /// Lists the content files to read, sorted by key, and the section files above them;
+    /// files in a format crier cannot read go to the notices.
     fn list(&self) -> Result<Listing, SourceError> {
         let root = &self.settings.root;
         let folder_error = |path: &Path, reason: String| SourceError::Folder {
@@ -183,6 +217,7 @@ impl DirectorySource {
         }
 
         let mut candidates = Vec::new();
+        let mut section_files = Vec::new();
         let mut walker = WalkDir::new(root).sort_by_file_name().into_iter();
         while let Some(item) = walker.next() {
             let entry = item.map_err(|e| {
@@ -203,7 +238,8 @@ impl DirectorySource {
             let Some((format, _)) = filename::format_of(&name) else {
                 continue;
             };
-            if is_ignored_file(&name) || self.settings.exclude.is_match(&key) {
+            let section = is_section_file(&name);
+            if (!section && is_ignored_file(&name)) || self.settings.exclude.is_match(&key) {
                 continue;
             }
             let path = entry.path().to_owned();
@@ -223,6 +259,14 @@ impl DirectorySource {
                     Err(e) => Err(format!("cannot read the file: {e}")),
                 }
             };
+            if section {
+                section_files.push(SectionFile {
+                    key,
+                    path,
+                    fingerprint,
+                });
+                continue;
+            }
             candidates.push(Candidate {
                 key,
                 path,
@@ -250,6 +294,7 @@ impl DirectorySource {
         Ok(Listing {
             candidates,
             notices,
+            sections: Sections::new(section_files),
         })
     }
 
@@ -295,6 +340,7 @@ impl DirectorySource {
         path: &Path,
         key: &str,
         context: &fields::PageContext,
+        cascades: &Cascades,
     ) -> Result<Parsed, EntryError> {
         let location = |line: Option<usize>| match line {
             Some(line) => format!("{}:{line}", path.display()),
@@ -310,9 +356,13 @@ impl DirectorySource {
             location: location(None),
             message: format!("cannot read the file: {e}"),
         })?;
-        let parsed = frontmatter::decode(&bytes)
-            .and_then(frontmatter::parse)
-            .and_then(|front| fields::build(&self.settings, key, front, context));
+        let parsed = frontmatter::decode(&bytes).and_then(|text| match frontmatter::parse(text) {
+            Ok(front) => fields::build(&self.settings, key, front, context, cascades),
+            Err(problem) => match fields::hidden_by_sections(&self.settings, key, cascades) {
+                Some(reason) => Ok(fields::Parsed::NotRendered(reason)),
+                None => Err(problem),
+            },
+        });
         Ok(match parsed {
             Ok(fields::Parsed::Entry { entry, expires }) => Parsed {
                 outcome: Outcome::Parsed(entry),
@@ -321,6 +371,7 @@ impl DirectorySource {
             Ok(fields::Parsed::Unpublished) => Parsed::skipped("draft"),
             Ok(fields::Parsed::Expired) => Parsed::skipped("expired"),
             Ok(fields::Parsed::Undated) => Parsed::skipped("undated"),
+            Ok(fields::Parsed::NotRendered(reason)) => Parsed::skipped(&reason),
             Err(problem) => Parsed {
                 outcome: failed(problem),
                 expires: None,
@@ -398,14 +449,35 @@ impl Source for DirectorySource {
 
     fn read(&self, input: &ReadInput<'_>) -> Result<Read, SourceError> {
         let Listing {
-            candidates,
+            mut candidates,
             mut notices,
+            sections,
         } = self.list()?;
+        // A page's fingerprint covers the section files above it: their cascade may hide it.
+        for c in &mut candidates {
+            if let (Ok(fp), Some(above)) = (&mut c.fingerprint, sections.fingerprint(&c.key)) {
+                fp.push('+');
+                fp.push_str(&above);
+            }
+        }
         let git = self.git_dates()?;
+        let changed = |c: &Candidate| match &c.fingerprint {
+            Ok(fp) => !input
+                .known
+                .get(&c.key)
+                .is_some_and(|stored| still_valid(stored, fp, input.now)),
+            Err(_) => false,
+        };
+        // Section files are read only when some page below them is.
+        let cascades = if git.is_some() || candidates.iter().any(changed) {
+            sections.read(&self.settings)
+        } else {
+            Cascades::default()
+        };
         // An indexed parallel iterator keeps the input order, so the result stays sorted.
         let read: Vec<(Document, Option<Notice>)> = candidates
             .into_par_iter()
-            .map(|c| self.read_one(c, input, git.as_ref()))
+            .map(|c| self.read_one(c, input, git.as_ref(), &cascades))
             .collect();
         let mut documents = Vec::with_capacity(read.len());
         for (document, notice) in read {
@@ -435,6 +507,7 @@ impl DirectorySource {
         c: Candidate,
         input: &ReadInput<'_>,
         git: Option<&HashMap<String, git::GitDates>>,
+        cascades: &Cascades,
     ) -> (Document, Option<Notice>) {
         let Candidate {
             key,
@@ -461,7 +534,7 @@ impl DirectorySource {
                         published,
                         updated,
                     };
-                    match self.parse_file(&path, &key, &context) {
+                    match self.parse_file(&path, &key, &context, cascades) {
                         Ok(Parsed {
                             outcome,
                             expires: Some(until),
@@ -544,6 +617,11 @@ fn relative_key(root: &Path, path: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect();
     parts.join("/")
+}
+
+/// A section page (`_index.md`, `_index.{lang}.md`): no entry, but read for its cascade.
+fn is_section_file(name: &str) -> bool {
+    name == "_index.md" || (name.starts_with("_index.") && name.ends_with(".md"))
 }
 
 /// Hidden files, editor leftovers and section pages, which are never entries.

@@ -5,7 +5,11 @@
 //! draft into the entry.
 //!
 //! Choices that follow what Hugo or Zola does:
-//! - A draft is skipped before anything else is checked, so work in progress may lack a title.
+//! - What the sections above the page cascade to it is merged in first (see `sections`).
+//! - A draft, and a page the generator does not render (see `render`), is skipped before
+//!   anything else is checked, so work in progress and headless snippets may lack a title.
+//! - A file that names no language (no `lang` key, no `.{lang}.md` suffix) is in the source's
+//!   `language`, as with Hugo's per-language `contentDir`.
 //! - Dates: `date` is the publication date; Hugo's `publishDate` (also `publishdate`, `pubdate`)
 //!   stands in when `date` is absent, and when both are given the later one wins, because Hugo
 //!   does not publish a page before its `publishDate`. Without either, a date that starts the
@@ -15,12 +19,13 @@
 //!   `updated`, `lastmod` or `modified` give the update time (else the last commit, with
 //!   `undated = "git"`, as Hugo's `enableGitInfo` does).
 //! - Hugo's `expiryDate` (`expirydate`, `unpublishdate`): a page whose expiry has passed is not
-//!   published ([`Parsed::Expired`]), checked right after `draft`.
+//!   published ([`Parsed::Expired`]), checked right after `draft` and the render rules.
 //! - An `.html` page's body is HTML already and is kept as written; relative links in it are
 //!   resolved against the entry's URL when the feeds are written.
-//! - `slug` replaces the last segment of `{path}` too, as in Hugo and Zola, and every segment of
-//!   `{path}` and `{section}` is normalised like the slug (lower case, spaces and `_` → `-`).
-//!   Zola's `path` key is read like a `url` key relative to the site root.
+//! - `slug` replaces the last segment of `{path}` too, as in Hugo and Zola; the slug and the
+//!   folders of `{path}` and `{section}` follow the source's `slugify` mode (see `slugs`).
+//!   Zola's `path` key is read as Zola does: a path from the site root (no language prefix),
+//!   not slugified, with a trailing `/`.
 //! - A top-level leaf bundle (`ghent/index.md`) has an empty `{section}`: its folder is the page.
 //! - Categories are de-duplicated ignoring case, keeping the first spelling. Taxonomies other
 //!   than categories and tags (`series`, …) go to `extra`.
@@ -40,10 +45,11 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::filename::{self, FileName, internal_link, normalise};
+use super::filename::{self, FileName, internal_link};
 use super::frontmatter::{Format, FrontMatter, KeyLines};
+use super::sections::{Cascades, Page};
 use super::urls;
-use super::{Problem, Settings, dates, markdown};
+use super::{Problem, Settings, dates, markdown, render};
 use crate::entry::{Entry, Image, Person};
 use crate::sources::finish::{Draft, Markup, Origin, UnknownLanguage, is_absolute_uri};
 
@@ -60,6 +66,8 @@ pub(super) enum Parsed {
     Expired,
     /// No date from the front matter, the file name or `undated`: left out of the feeds.
     Undated,
+    /// The generator writes no page for it (or lists it nowhere); the reason.
+    NotRendered(String),
 }
 
 /// What a page needs besides its own text: the time of the read, and the dates `undated`
@@ -114,13 +122,16 @@ pub(super) fn build(
     key: &str,
     front: FrontMatter<'_>,
     context: &PageContext,
+    cascades: &Cascades,
 ) -> Result<Parsed, Problem> {
     let FrontMatter {
         format,
-        fields,
+        mut fields,
         lines,
         body,
     } = front;
+    let file = FileName::new(settings, key);
+    cascade(settings, &file, key, cascades, &mut fields)?;
     let mut f = Fields {
         map: fields,
         lines: &lines,
@@ -129,6 +140,11 @@ pub(super) fn build(
     if f.is_draft()? {
         return Ok(Parsed::Unpublished);
     }
+    match render::not_rendered(&f.map) {
+        Ok(Some(reason)) => return Ok(Parsed::NotRendered(reason)),
+        Ok(None) => {}
+        Err(bad) => return Err(f.problem(bad.key, bad.message)),
+    }
     let expires = f.date(
         settings,
         &["expiryDate", "expirydate", "unpublishDate", "unpublishdate"],
@@ -136,7 +152,6 @@ pub(super) fn build(
     if expires.is_some_and(|e| e <= context.now) {
         return Ok(Parsed::Expired);
     }
-    let file = FileName::new(settings, key);
     let Some(published) = f.published(settings)?.or(file.date).or(context.published) else {
         return Ok(Parsed::Undated);
     };
@@ -200,6 +215,36 @@ pub(super) fn build(
         entry: Box::new(entry),
         expires,
     })
+}
+
+/// Merges into `fields` what the sections above the page cascade to it.
+fn cascade(
+    settings: &Settings,
+    file: &FileName<'_>,
+    key: &str,
+    cascades: &Cascades,
+    fields: &mut Map<String, Value>,
+) -> Result<(), Problem> {
+    let page = Page {
+        key,
+        path: &file.logical_path(),
+        language: file.language.unwrap_or(&settings.language),
+    };
+    cascades.apply(&page, fields)
+}
+
+/// Why the file at `key`, whose front matter could not be read, is not rendered all the same:
+/// the sections above it hide it. Hugo reads files without front matter, and the headless
+/// snippets a cascade hides often have none.
+pub(super) fn hidden_by_sections(
+    settings: &Settings,
+    key: &str,
+    cascades: &Cascades,
+) -> Option<String> {
+    let file = FileName::new(settings, key);
+    let mut fields = Map::new();
+    cascade(settings, &file, key, cascades, &mut fields).ok()?;
+    render::not_rendered(&fields).ok().flatten()
 }
 
 /// The front matter fields not consumed yet, with the lines they were written on.
@@ -290,9 +335,7 @@ impl Fields<'_> {
         file: &FileName<'a>,
     ) -> Result<&'a str, Problem> {
         let Some((name, value)) = self.take(&["lang", "language"]) else {
-            return Ok(file
-                .language
-                .unwrap_or_else(|| settings.site().default_language()));
+            return Ok(file.language.unwrap_or(&settings.language));
         };
         let tag = scalar(&value).unwrap_or_default();
         // An empty key names no language rather than asking for the default one.
@@ -355,8 +398,10 @@ impl Fields<'_> {
         language: &str,
         published: DateTime<FixedOffset>,
     ) -> Result<Url, Problem> {
-        let slug_key = self.string(&["slug"])?;
-        let slug = normalise(slug_key.as_deref().unwrap_or(file.undated_name));
+        let slug = match self.string(&["slug"])? {
+            Some(slug) => settings.style.slug(&slug),
+            None => file.default_slug(&settings.style),
+        };
         let base_prefix = settings.site().base_url.trim_end_matches('/');
         match (self.string(&["url"])?, self.string(&["path"])?) {
             (Some(value), _) => {

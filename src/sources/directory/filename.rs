@@ -1,13 +1,15 @@
 //! What a file's key (its path relative to the source folder) says about its entry: its
 //! content format (by extension), the folders above the page, its name, a `.{lang}.md`
 //! language suffix, whether it is a leaf bundle (`dir/index.md`), a date that starts its name
-//! (Zola), and from that the `{section}`, `{path}` and `{slug}` placeholders.
+//! (Zola), and from that the `{section}`, `{path}` and `{slug}` placeholders in the source's
+//! [`PathStyle`], and the permalink pattern of the page's section.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 use url::Url;
 
 use super::Settings;
+use super::slugs::{PathStyle, hugo_sanitize};
 use super::urls::{self, Placeholders};
 use crate::sources::dates::in_timezone;
 
@@ -69,11 +71,6 @@ pub(super) struct FileName<'a> {
     /// Folders holding the page (for a leaf bundle, the bundle folder is the page).
     pub(super) folders: &'a str,
     /// Name of the page: the file stem without language suffix, or the bundle folder.
-    #[allow(
-        dead_code,
-        reason = "the slug comes from `undated_name`; a slug mode that keeps dates (Zola's \
-                  `paths_keep_dates`) takes this one"
-    )]
     pub(super) own_name: &'a str,
     /// `key` without its extension and the language suffix.
     pub(super) stem_path: &'a str,
@@ -117,21 +114,48 @@ impl<'a> FileName<'a> {
         }
     }
 
+    /// The top-level section folder as written (empty for a page at the root).
+    pub(super) fn top_section(&self) -> &'a str {
+        self.folders.split('/').next().unwrap_or("")
+    }
+
     /// `{section}`: the first folder above the page.
-    pub(super) fn section(&self) -> String {
-        normalise(self.folders.split('/').next().unwrap_or(""))
+    pub(super) fn section(&self, style: &PathStyle) -> String {
+        style.folder(self.top_section())
     }
 
     /// `{path}`: folders above the page, then the slug.
-    pub(super) fn path(&self, slug: &str) -> String {
+    pub(super) fn path(&self, style: &PathStyle, slug: &str) -> String {
         let mut path: Vec<String> = self
             .folders
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(normalise)
+            .map(|folder| style.folder(folder))
             .collect();
         path.push(slug.to_owned());
         path.join("/")
+    }
+
+    /// The page's slug when no `slug` key gives one: its name in the source's style, without
+    /// a date prefix unless the style keeps dates (Hugo, whose default slug is the whole name).
+    pub(super) fn default_slug(&self, style: &PathStyle) -> String {
+        if style.keep_dates {
+            style.slug(self.own_name)
+        } else {
+            style.slug(self.undated_name)
+        }
+    }
+
+    /// Hugo's logical path of the page (`/blog/my-post`), which `cascade.target.path` globs
+    /// are matched against: lower case, no extension or language, a bundle's folder.
+    pub(super) fn logical_path(&self) -> String {
+        let mut path = String::new();
+        let folders = self.folders.split('/').filter(|s| !s.is_empty());
+        for segment in folders.chain([self.own_name]) {
+            path.push('/');
+            path.push_str(&hugo_sanitize(segment).to_lowercase());
+        }
+        path
     }
 
     pub(super) fn translation_key(&self) -> String {
@@ -153,14 +177,18 @@ impl<'a> FileName<'a> {
         } else {
             language
         };
+        let pattern = settings
+            .permalinks
+            .get(self.top_section())
+            .unwrap_or(&settings.permalink);
         urls::permalink(
             site.base_url.url(),
-            &settings.permalink,
+            pattern,
             &Placeholders {
                 lang,
                 slug,
-                section: &self.section(),
-                path: &self.path(slug),
+                section: &self.section(&settings.style),
+                path: &self.path(&settings.style, slug),
                 date,
             },
         )
@@ -238,30 +266,12 @@ pub(super) fn internal_link(settings: &Settings, link: &str) -> Option<String> {
         None => (target, None),
     };
     let file = FileName::new(settings, key);
-    let language = file
-        .language
-        .unwrap_or_else(|| settings.site().default_language());
-    let slug = normalise(file.undated_name);
+    let language = file.language.unwrap_or(&settings.language);
+    let slug = file.default_slug(&settings.style);
     let mut url = file.permalink(settings, &slug, language, None);
     url.set_fragment(fragment);
     Some(url.into())
 }
-
-/// Slug form of a name or path segment: lower case, spaces and `_` turned into `-`.
-pub(super) fn normalise(name: &str) -> String {
-    name.trim()
-        .chars()
-        .map(|c| {
-            if c.is_whitespace() || c == '_' {
-                '-'
-            } else {
-                c
-            }
-        })
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

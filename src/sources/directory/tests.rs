@@ -1330,3 +1330,365 @@ fn a_mixed_site_reads_without_errors() {
         .collect();
     assert_eq!(levels, [(NoticeLevel::Info, 1), (NoticeLevel::Warning, 1)]);
 }
+
+/// Whether `key` was skipped, with its reason.
+fn skipped_reason<'a>(documents: &'a [Document], key: &str) -> &'a str {
+    match outcome(documents, key) {
+        Outcome::Skipped(reason) => reason,
+        other => panic!("{key}: expected it skipped, got {other:?}"),
+    }
+}
+
+fn assert_no_failure(documents: &[Document]) {
+    for d in documents {
+        assert!(
+            !matches!(d.outcome, Outcome::Failed(_)),
+            "{}: {:?}",
+            d.key,
+            d.outcome
+        );
+    }
+}
+
+const PAGE: &[u8] = b"+++\ntitle = \"P\"\ndate = 2024-01-01\n+++\nBody.\n";
+
+#[test]
+fn hugo_tree_publishes_only_what_hugo_renders() {
+    let dir = site(&[
+        // Headless snippets hidden by a section's cascade: no title, no date, never rendered.
+        (
+            "snippets/_index.md",
+            b"---\ntitle: Snippets\ncascade:\n  _build:\n    render: never\n    list: never\n---\n",
+        ),
+        ("snippets/footer/index.md", b"---\nweight: 1\n---\nFooter text.\n"),
+        ("snippets/banner.md", b"Just a banner, no front matter at all.\n"),
+        // A headless bundle on its own.
+        (
+            "about/team/index.md",
+            b"---\nheadless: true\n---\nTeam members.\n",
+        ),
+        // Build options on single pages.
+        (
+            "news/never.md",
+            b"+++\ntitle = \"N\"\ndate = 2024-01-01\n[build]\nrender = \"never\"\n+++\n",
+        ),
+        (
+            "news/off.md",
+            b"---\ntitle: O\ndate: 2024-01-01\n_build:\n  render: false\n---\n",
+        ),
+        (
+            "news/unlisted.md",
+            b"+++\ntitle = \"U\"\ndate = 2024-01-01\nbuild = { list = \"never\" }\n+++\n",
+        ),
+        (
+            "news/local.md",
+            b"+++\ntitle = \"L\"\ndate = 2024-01-01\nbuild = { list = \"local\" }\n+++\n",
+        ),
+        ("news/plain.md", PAGE),
+        // A cascade with a target: only the archive's pages are hidden, and a page may
+        // override the cascaded value.
+        (
+            "blog/_index.md",
+            b"+++\ntitle = \"Blog\"\n[[cascade]]\n[cascade.build]\nrender = \"never\"\n\
+              [cascade._target]\npath = \"/blog/archive/**\"\n\
+              [[cascade]]\n[cascade.params]\ncity = \"Lindenfeld\"\n+++\n",
+        ),
+        ("blog/archive/old.md", b"+++\ntitle = \"Old\"\n+++\n"),
+        (
+            "blog/archive/kept.md",
+            b"+++\ntitle = \"Kept\"\ndate = 2024-01-01\n[build]\nrender = \"always\"\n+++\n",
+        ),
+        ("blog/new.md", PAGE),
+        // A redirect-only page.
+        (
+            "news/moved.md",
+            b"---\ntitle: Moved\ndate: 2024-01-01\nlayout: redirect\nparams:\n  redirect_to: https://other.example/\n---\n",
+        ),
+    ]);
+    let documents = read(dir.path(), "generator = \"hugo\"");
+    assert_no_failure(&documents);
+    assert!(
+        !keys(&documents).iter().any(|k| k.ends_with("_index.md")),
+        "{:?}",
+        keys(&documents)
+    );
+    for key in ["snippets/footer/index.md", "snippets/banner.md"] {
+        assert!(
+            skipped_reason(&documents, key).contains("_build.render = never"),
+            "{key}"
+        );
+    }
+    assert!(skipped_reason(&documents, "about/team/index.md").contains("headless"));
+    assert!(skipped_reason(&documents, "news/never.md").contains("build.render = never"));
+    assert!(skipped_reason(&documents, "news/off.md").contains("_build.render = never"));
+    assert!(skipped_reason(&documents, "news/unlisted.md").contains("build.list = never"));
+    assert!(skipped_reason(&documents, "news/moved.md").contains("redirect"));
+    assert!(skipped_reason(&documents, "blog/archive/old.md").contains("build.render"));
+    entry(&documents, "news/local.md");
+    entry(&documents, "news/plain.md");
+    entry(&documents, "blog/archive/kept.md");
+    let new = entry(&documents, "blog/new.md");
+    assert_eq!(new.extra["city"], "Lindenfeld");
+    assert_eq!(new.url, "https://example.org/en/blog/new/");
+}
+
+#[test]
+fn zola_tree_follows_zolas_section_settings() {
+    let dir = site(&[
+        // Zola still renders the pages of a section whose own page is not rendered, that
+        // redirects, or that is transparent.
+        (
+            "hidden/_index.md",
+            b"+++\ntitle = \"Hidden\"\nrender = false\n+++\n",
+        ),
+        ("hidden/a.md", PAGE),
+        ("moved/_index.md", b"+++\nredirect_to = \"blog\"\n+++\n"),
+        ("moved/b.md", PAGE),
+        ("blog/_index.md", b"+++\nsort_by = \"date\"\n+++\n"),
+        ("blog/2024/_index.md", b"+++\ntransparent = true\n+++\n"),
+        ("blog/2024/Kraków_Nowa Huta.md", PAGE),
+        // A page Zola does not render.
+        (
+            "blog/draft-ish.md",
+            b"+++\ntitle = \"D\"\ndate = 2024-01-01\nrender = false\n+++\n",
+        ),
+    ]);
+    let documents = read(
+        dir.path(),
+        "generator = \"zola\"\ndefault_language_in_root = true",
+    );
+    assert_no_failure(&documents);
+    assert_eq!(
+        entry(&documents, "hidden/a.md").url,
+        "https://example.org/hidden/a/"
+    );
+    assert_eq!(
+        entry(&documents, "moved/b.md").url,
+        "https://example.org/moved/b/"
+    );
+    assert_eq!(
+        entry(&documents, "blog/2024/Kraków_Nowa Huta.md").url,
+        "https://example.org/blog/2024/krakow-nowa-huta/"
+    );
+    assert!(skipped_reason(&documents, "blog/draft-ish.md").contains("render = false"));
+}
+
+#[test]
+fn slugify_modes_and_generators() {
+    let dir = site(&[("Kraków_Nowa Huta.md", PAGE), ("Städte/Ünter Den.md", PAGE)]);
+    let url = |source: &str, key: &str| entry(&read(dir.path(), source), key).url.clone();
+    let krakow = "Kraków_Nowa Huta.md";
+    // `auto` keeps crier's rule, so existing URLs do not move.
+    assert_eq!(
+        url("", krakow),
+        "https://example.org/en/krak%C3%B3w-nowa-huta/"
+    );
+    assert_eq!(
+        url("generator = \"zola\"", krakow),
+        "https://example.org/en/krakow-nowa-huta/"
+    );
+    assert_eq!(
+        url("slugify = \"safe\"", krakow),
+        "https://example.org/en/Krak%C3%B3w_Nowa%20Huta/"
+    );
+    assert_eq!(
+        url("generator = \"hugo\"", krakow),
+        "https://example.org/en/krak%C3%B3w_nowa-huta/"
+    );
+    assert_eq!(
+        url("generator = \"hugo\"\nremove_path_accents = true", krakow),
+        "https://example.org/en/krakow_nowa-huta/"
+    );
+    assert_eq!(
+        url("generator = \"hugo\"\ndisable_path_to_lower = true", krakow),
+        "https://example.org/en/Krak%C3%B3w_Nowa-Huta/"
+    );
+    // Zola leaves the folders as they are; Hugo sanitises the whole path.
+    let nested = "Städte/Ünter Den.md";
+    assert_eq!(
+        url("generator = \"zola\"", nested),
+        "https://example.org/en/St%C3%A4dte/unter-den/"
+    );
+    assert_eq!(
+        url("generator = \"hugo\"\nremove_path_accents = true", nested),
+        "https://example.org/en/stadte/unter-den/"
+    );
+}
+
+#[test]
+fn per_section_permalinks_override_the_pattern() {
+    let dir = site(&[
+        ("news/garden.md", PAGE),
+        ("projects/ghent.md", PAGE),
+        ("top.md", PAGE),
+    ]);
+    let documents = read(
+        dir.path(),
+        "permalink = \"/{lang}/{slug}/\"\n\
+         permalinks = { news = \"/{lang}/actualites/{year}/{month}/{slug}/\" }",
+    );
+    assert_eq!(
+        entry(&documents, "news/garden.md").url,
+        "https://example.org/en/actualites/2024/01/garden/"
+    );
+    assert_eq!(
+        entry(&documents, "projects/ghent.md").url,
+        "https://example.org/en/ghent/"
+    );
+    assert_eq!(
+        entry(&documents, "top.md").url,
+        "https://example.org/en/top/"
+    );
+}
+
+#[test]
+fn new_keys_are_validated_with_their_key() {
+    let validate = |source: &str| {
+        let text = format!(
+            "[site]\ntitle = \"T\"\nbase_url = \"https://example.org/\"\nlanguages = [\"en\", \"fr\"]\n\n\
+             [[sources]]\ntype = \"directory\"\npath = \"content\"\n{source}\n"
+        );
+        SourcesDocument::parse(&text)
+            .map_err(|e| e.to_string())
+            .and_then(|doc| doc.validate().map_err(|e| e.to_string()))
+    };
+    let bad = validate("permalinks = { news = \"/{lang}/news/\" }").unwrap_err();
+    assert!(
+        bad.contains("sources[0].permalinks.news") && bad.contains("{slug} or {path}"),
+        "{bad}"
+    );
+    let bad = validate("permalinks = { news = \"/{slug}/{week}/\" }").unwrap_err();
+    assert!(bad.contains("unknown placeholder {week}"), "{bad}");
+    let bad = validate("language = \"de\"").unwrap_err();
+    assert!(
+        bad.contains("sources[0].language") && bad.contains("site.languages"),
+        "{bad}"
+    );
+    let bad = validate("slugify = \"ascii\"").unwrap_err();
+    assert!(bad.contains("slugify"), "{bad}");
+    let bad = validate("generator = \"jekyll\"").unwrap_err();
+    assert!(bad.contains("generator"), "{bad}");
+    assert!(validate("language = \"FR\"\ngenerator = \"zola\"\nslugify = \"off\"").is_ok());
+}
+
+#[test]
+fn one_content_folder_per_language_gives_linked_translations() {
+    let dir = site(&[
+        ("en/news/garden.md", PAGE),
+        ("en/news/_index.md", b"+++\ntitle = \"News\"\n+++\n"),
+        (
+            "fr/news/garden.md",
+            b"+++\ntitle = \"Jardin\"\ndate = 2024-01-01\n+++\n",
+        ),
+        ("fr/news/only.md", PAGE),
+        (
+            "fr/news/keyed.md",
+            b"+++\ntitle = \"K\"\ndate = 2024-01-01\ntranslationKey = \"garden-k\"\n+++\n",
+        ),
+    ]);
+    let en = docs(
+        &source_for(&dir.path().join("en"), "name = \"en\"\nlanguage = \"en\""),
+        &HashMap::new(),
+    )
+    .expect("reads");
+    let fr = docs(
+        &source_for(&dir.path().join("fr"), "name = \"fr\"\nlanguage = \"fr\""),
+        &HashMap::new(),
+    )
+    .expect("reads");
+    let en_garden = entry(&en, "news/garden.md");
+    let fr_garden = entry(&fr, "news/garden.md");
+    assert_eq!(en_garden.language, "en");
+    assert_eq!(fr_garden.language, "fr");
+    assert_eq!(fr_garden.url, "https://example.org/fr/news/garden/");
+    assert_eq!(en_garden.translation_key, fr_garden.translation_key);
+    assert_ne!(en_garden.id, fr_garden.id);
+    assert_eq!(entry(&fr, "news/only.md").language, "fr");
+    assert_eq!(entry(&fr, "news/keyed.md").translation_key, "garden-k");
+}
+
+#[test]
+fn a_section_file_of_the_pages_language_applies() {
+    let hide = b"+++\n[cascade]\nbuild = { render = \"never\" }\n+++\n" as &[u8];
+    let dir = site(&[
+        ("news/_index.fr.md", hide),
+        ("news/a.md", PAGE),
+        ("news/a.fr.md", PAGE),
+    ]);
+    let documents = read(dir.path(), "");
+    entry(&documents, "news/a.md");
+    skipped_reason(&documents, "news/a.fr.md");
+    // In a French content folder the plain `_index.md` is French.
+    let dir = site(&[("news/_index.md", hide), ("news/a.md", PAGE)]);
+    let documents = read(dir.path(), "language = \"fr\"");
+    skipped_reason(&documents, "news/a.md");
+}
+
+#[test]
+fn an_edited_section_file_makes_its_pages_be_read_again() {
+    let dir = site(&[
+        ("news/_index.md", b"+++\ntitle = \"News\"\n+++\n"),
+        ("news/a.md", PAGE),
+        ("other/b.md", PAGE),
+    ]);
+    let source = source_for(dir.path(), "");
+    let first = docs(&source, &HashMap::new()).expect("read");
+    entry(&first, "news/a.md");
+    let known: HashMap<String, String> = first
+        .iter()
+        .map(|d| (d.key.clone(), d.fingerprint.clone()))
+        .collect();
+
+    // Unchanged: nothing is read.
+    let again = docs(&source, &known).expect("read");
+    assert!(
+        again
+            .iter()
+            .all(|d| matches!(d.outcome, Outcome::Unchanged))
+    );
+
+    // The section now hides its pages; a different length changes its fingerprint.
+    std::fs::write(
+        dir.path().join("news/_index.md"),
+        "+++\ntitle = \"News\"\ncascade = { headless = true }\n+++\n",
+    )
+    .expect("write");
+    let second = docs(&source, &known).expect("read");
+    assert!(skipped_reason(&second, "news/a.md").contains("headless"));
+    assert!(matches!(outcome(&second, "other/b.md"), Outcome::Unchanged));
+    assert_ne!(
+        second[0].fingerprint, known["news/a.md"],
+        "the page's fingerprint covers its section file"
+    );
+}
+
+#[test]
+fn a_broken_section_file_fails_its_pages_and_names_itself() {
+    let dir = site(&[
+        (
+            "news/_index.md",
+            b"+++\ntitle = \"News\"\ncascade = \"never\"\n+++\n",
+        ),
+        ("news/a.md", PAGE),
+        ("b.md", PAGE),
+    ]);
+    let documents = read(dir.path(), "");
+    entry(&documents, "b.md");
+    match outcome(&documents, "news/a.md") {
+        Outcome::Failed(e) => {
+            let section = dir.path().join("news/_index.md");
+            assert!(
+                e.message
+                    .contains(&format!("section file {}:3", section.display())),
+                "{}",
+                e.message
+            );
+            assert!(
+                e.message.contains("`cascade` must be a table"),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
