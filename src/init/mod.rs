@@ -303,10 +303,16 @@ fn relative_to(site: &Path, output_dir: &Path) -> impl Fn(&Path) -> PathBuf {
     }
 }
 
-/// `value` as a TOML string (quoted, escaped), so that a note or comment never carries a raw
-/// line break or quote from the site's config.
+/// `value` as a one-line TOML basic string (quoted, escaped by `toml_writer`), so that a note
+/// or comment never carries a raw line break or quote from the site's config.
 pub(crate) fn quoted(value: &str) -> String {
-    toml_edit::Value::from(value).to_string().trim().to_owned()
+    use toml_writer::WriteTomlValue as _;
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = toml_writer::TomlStringBuilder::new(value)
+        .as_basic()
+        .write_toml_value(&mut out);
+    out
 }
 
 /// The home page of language `tag`'s part of the site, `{base}{tag}/`, as Hugo and Zola place

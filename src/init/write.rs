@@ -508,10 +508,13 @@ mod tests {
             commented("timezone", "Europe/Paris"),
             "# timezone = \"Europe/Paris\"\n"
         );
-        // A value with a line break and quotes stays on one commented line, and reads back.
-        let line = commented("title", "a \"b\"\nc");
-        assert_eq!(line.lines().count(), 1, "{line}");
-        let back: toml::Table = toml::from_str(line.trim_start_matches("# ")).unwrap();
+        // A value with a line break and quotes stays commented on every line, and reads back
+        // once uncommented.
+        let lines = commented("title", "a \"b\"\nc");
+        assert!(lines.lines().all(|l| l.starts_with("# ")), "{lines}");
+        let uncommented: String = lines.lines().map(|l| format!("{}\n", &l[2..])).collect();
+        let back: toml::Table = toml::from_str(&uncommented).unwrap();
         assert_eq!(back["title"].as_str(), Some("a \"b\"\nc"));
+        assert_eq!(super::quoted("a \"b\"\nc"), "\"a \\\"b\\\"\\nc\"");
     }
 }
