@@ -149,6 +149,17 @@ pub enum Command {
     Plan,
     /// Show entry counts and the last run from the state database.
     Status,
+    /// Write a commented crier config for a Hugo or Zola site, from the site's own config.
+    Init {
+        /// The site's folder (the one holding hugo.toml, config/_default/ or Zola's
+        /// config.toml).
+        #[arg(long)]
+        from: PathBuf,
+        /// Where to write the config (default: crier.toml in the site's folder); an existing
+        /// file is never replaced.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -305,7 +316,38 @@ pub fn execute(cli: &Cli, out: &mut dyn Write, process: &Process) -> Result<Exit
             let config = load_config(&cli.config)?;
             status(&config, out)
         }
+        Command::Init { from, output } => init(from, output.as_deref(), out),
     }
+}
+
+/// `crier init`: writes the config and says what to check and run next. An existing output
+/// file or a folder that is not a site is a usage error (exit 2).
+pub fn init(from: &Path, output: Option<&Path>, out: &mut dyn Write) -> Result<Exit> {
+    let written = match crate::init::init(from, output) {
+        Ok(written) => written,
+        Err(e) if e.is_usage() => return Err(UsageError(e.to_string()).into()),
+        Err(e) => return Err(e.into()),
+    };
+    let read: Vec<String> = written
+        .read
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    writeln!(
+        out,
+        "wrote {} from the {} site's config ({})",
+        written.path.display(),
+        written.generator.title(),
+        read.join(", ")
+    )?;
+    if !written.notes.is_empty() {
+        writeln!(out, "to check (also noted at the top of the file):")?;
+        for note in &written.notes {
+            writeln!(out, "- {note}")?;
+        }
+    }
+    writeln!(out, "next: crier --config {} check", written.path.display())?;
+    Ok(Exit::Ok)
 }
 
 fn load_config(path: &Path) -> Result<Config> {

@@ -7,7 +7,8 @@
 //!   lock, file watching, the health listener) over [`engine`] (what: a job is one cycle,
 //!   sources → store → feeds, queueing announcements in the outbox, then a delivery round);
 //! - [`config`] assembles the sections, each owned by its area: [`sources`], [`feeds`],
-//!   [`channels`] and [`schedule`], which sit above the [`store`];
+//!   [`channels`] and [`schedule`], which sit above the [`store`]; beside it, [`init`] writes
+//!   a first config from a Hugo or Zola site's own (`crier init`);
 //! - [`site`] (the `[site]` table) over the leaves [`entry`], [`secrets`] and [`values`],
 //!   which import nothing of crier's.
 //!
@@ -24,6 +25,7 @@ pub mod daemon;
 pub mod engine;
 pub mod entry;
 pub mod feeds;
+pub mod init;
 pub mod schedule;
 pub mod secrets;
 pub mod site;

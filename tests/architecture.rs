@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["cli"],
     &["daemon"],
     &["engine"],
-    &["config"],
+    &["config", "init"],
     &["channels", "feeds", "schedule", "sources"],
     &["store"],
     &["site"],
