@@ -146,6 +146,11 @@ pub struct DirectorySourceConfig {
     /// Categories added to every entry of this source.
     #[serde(default)]
     pub categories: Vec<String>,
+    /// Shortcode name → HTML template, for the site's own shortcodes (and to replace a
+    /// built-in rendering): `{{ body }}` is the inner text rendered as Markdown, `{{ 0 }}`,
+    /// `{{ 1 }}`… positional arguments and `{{ name }}` named ones, escaped. Default: none.
+    #[serde(default)]
+    pub shortcodes: super::directory::Templates,
 }
 
 fn default_source_name() -> String {
@@ -168,6 +173,14 @@ impl DirectorySourceConfig {
                     "{:?} must contain {{slug}} or {{path}} so that entries get distinct URLs",
                     self.permalink
                 ),
+            ));
+        }
+        if let Some(name) = self.shortcodes.keys().find(|name| {
+            name.is_empty() || name.starts_with('/') || name.contains(char::is_whitespace)
+        }) {
+            return Err(Invalid::new(
+                format!("shortcodes.{name:?}"),
+                "a shortcode name is one word, as written in the content, e.g. `aside`",
             ));
         }
         if let Some(bad) = unknown_placeholder(&self.permalink) {

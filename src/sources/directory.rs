@@ -34,7 +34,10 @@ mod fields;
 mod filename;
 mod frontmatter;
 mod markdown;
+mod shortcodes;
 mod urls;
+
+pub use shortcodes::{ShortcodeTemplate, Templates};
 
 #[cfg(test)]
 mod tests;
@@ -48,7 +51,10 @@ use walkdir::WalkDir;
 
 use super::config::{DirectorySourceConfig, Globs};
 use super::finish::{Defaults, Finisher};
-use super::{Cache, Document, EntryError, Outcome, Read, ReadInput, Source, SourceError};
+use super::{
+    Cache, Document, EntryError, NoticeLevel, Notices, Outcome, Read, ReadInput, Source,
+    SourceError,
+};
 use crate::site::Site;
 
 /// Reads a folder of Markdown files.
@@ -68,6 +74,8 @@ struct Settings {
     default_language_in_root: bool,
     /// Compiled `exclude` patterns.
     exclude: Globs,
+    /// The source's own shortcode templates.
+    shortcodes: Templates,
     /// Turns what a file says into its entry.
     finisher: Finisher,
 }
@@ -122,6 +130,7 @@ impl DirectorySource {
             permalink: source.permalink.clone(),
             default_language_in_root: source.default_language_in_root,
             exclude: source.exclude.clone(),
+            shortcodes: source.shortcodes.clone(),
             finisher: Finisher::new(site, &defaults),
         };
         DirectorySource { settings }
@@ -224,8 +233,14 @@ impl DirectorySource {
     }
 
     /// Reads and parses one file; the error is a file that could not be read at all, as
-    /// opposed to one that was read and is wrong (an [`Outcome::Failed`]).
-    fn parse_file(&self, path: &Path, key: &str) -> Result<Outcome, EntryError> {
+    /// opposed to one that was read and is wrong (an [`Outcome::Failed`]). What the file
+    /// showed the operator should hear of goes to `notices`.
+    fn parse_file(
+        &self,
+        path: &Path,
+        key: &str,
+        notices: &mut Notices,
+    ) -> Result<Outcome, EntryError> {
         let location = |line: Option<usize>| match line {
             Some(line) => format!("{}:{line}", path.display()),
             None => path.display().to_string(),
@@ -244,7 +259,25 @@ impl DirectorySource {
             .and_then(frontmatter::parse)
             .and_then(|front| fields::build(&self.settings, key, front));
         Ok(match parsed {
-            Ok(fields::Parsed::Entry(entry)) => Outcome::Parsed(entry),
+            Ok(fields::Parsed::Entry {
+                entry,
+                mut unknown_shortcodes,
+            }) => {
+                unknown_shortcodes.sort();
+                unknown_shortcodes.dedup();
+                for name in unknown_shortcodes {
+                    notices.add(
+                        NoticeLevel::Warning,
+                        format!(
+                            "unknown shortcode `{name}` left out of the entries (a paired one \
+                             keeps its inner text); give it a template in the source's \
+                             `shortcodes` table to render it"
+                        ),
+                        path.display().to_string(),
+                    );
+                }
+                Outcome::Parsed(entry)
+            }
             Ok(fields::Parsed::Unpublished) => Outcome::Skipped("draft".to_owned()),
             Err(problem) => failed(problem),
         })
@@ -266,12 +299,13 @@ impl Source for DirectorySource {
         let known = input.known;
         let candidates = self.list()?;
         // An indexed parallel iterator keeps the input order, so the result stays sorted.
-        let documents = candidates
+        let (documents, noticed): (Vec<Document>, Vec<Notices>) = candidates
             .into_par_iter()
             .map(|c| {
+                let mut notices = Notices::default();
                 let (fingerprint, outcome) = match c.fingerprint {
                     Ok(fp) if known.get(&c.key) == Some(&fp) => (fp, Outcome::Unchanged),
-                    Ok(fp) => match self.parse_file(&c.path, &c.key) {
+                    Ok(fp) => match self.parse_file(&c.path, &c.key, &mut notices) {
                         Ok(outcome) => (fp, outcome),
                         // Without a fingerprint the failure is not remembered: a file that
                         // could not be opened (permissions) may open next time unchanged.
@@ -285,17 +319,22 @@ impl Source for DirectorySource {
                         }),
                     ),
                 };
-                Document {
+                let document = Document {
                     key: c.key,
                     fingerprint,
                     outcome,
-                }
+                };
+                (document, notices)
             })
-            .collect();
+            .unzip();
+        let mut notices = Notices::default();
+        for found in noticed {
+            notices.extend(found);
+        }
         Ok(Read {
             documents,
             cache: Cache::new(),
-            notices: Default::default(),
+            notices,
         })
     }
 }

@@ -41,7 +41,12 @@ use crate::sources::finish::{Draft, Markup, Origin, UnknownLanguage, is_absolute
 
 /// What a file turned out to be.
 pub(super) enum Parsed {
-    Entry(Box<Entry>),
+    Entry {
+        /// The entry.
+        entry: Box<Entry>,
+        /// Names of the shortcodes the file used that were not known (removed), once per use.
+        unknown_shortcodes: Vec<String>,
+    },
     /// `draft = true`: work in progress, not published yet.
     Unpublished,
 }
@@ -118,7 +123,19 @@ pub(super) fn build(
     let mut extra = f.extra()?;
 
     let internal = |link: &str| internal_link(settings, link);
-    let rendered = markdown::render(body, &url, &internal);
+    let page = markdown::Page {
+        base: &url,
+        internal: &internal,
+        shortcodes: &settings.shortcodes,
+    };
+    let mut rendered = markdown::render(body, &page);
+    // A front-matter summary is Markdown (Hugo renders it so), read as text like the body's
+    // excerpt: `**bold**` gives "bold".
+    let summary = summary.map(|markdown| {
+        let (text, mut unknown) = markdown::text(&markdown, &page);
+        rendered.unknown_shortcodes.append(&mut unknown);
+        text
+    });
     let image = image_with_fallback(image, image_alt, &extra);
     let author = author_with_fallback(author, &extra);
     for (name, value) in &mut extra {
@@ -152,7 +169,10 @@ pub(super) fn build(
         .finisher
         .finish(draft, origin)
         .map_err(|message| Problem::new(None, message))?;
-    Ok(Parsed::Entry(Box::new(entry)))
+    Ok(Parsed::Entry {
+        entry: Box::new(entry),
+        unknown_shortcodes: rendered.unknown_shortcodes,
+    })
 }
 
 /// The front matter fields not consumed yet, with the lines they were written on.
