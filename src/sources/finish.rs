@@ -789,4 +789,56 @@ mod tests {
         assert!(e.updated.is_some());
         assert_eq!(e.place.and_then(|p| p.city).as_deref(), Some("Gand"));
     }
+
+    /// Regression: `<p>First.</p><p>Second.</p>` read "First.Second.".
+    #[test]
+    fn html_text_separates_blocks_and_drops_scripts() {
+        assert_eq!(plain_text("<p>First.</p><p>Second.</p>"), "First. Second.");
+        assert_eq!(
+            plain_text(
+                "<h2>Title</h2>Line<br>break<ul><li>one</li><li>two</li></ul>\
+                 <table><tr><td>a</td><td>b</td></tr></table><blockquote>q</blockquote>end"
+            ),
+            "Title Line break one two a b q end"
+        );
+        assert_eq!(
+            plain_text(
+                "<p>Bon<em>jour</em> <a href=x>l&rsquo;ami</a></p><script>alert(1)</script><style>p{}</style>"
+            ),
+            "Bonjour l’ami"
+        );
+        assert_eq!(
+            plain_text("Price: <del>10</del> 8 &amp; more"),
+            "Price: 8 & more"
+        );
+        let mut d = draft();
+        d.content = Some("<p>First.</p><p>Second.</p>".into());
+        assert_eq!(fetched(d).unwrap().summary, "First. Second.");
+    }
+
+    /// Regression: a cut summary could end inside an emoji sequence, with a dangling
+    /// zero-width joiner.
+    #[test]
+    fn shorten_never_splits_a_grapheme() {
+        let family = "👨\u{200d}👩\u{200d}👧";
+        let text = format!("aaaaaaa{family}b");
+        let cut = shorten(&text, 10);
+        assert_eq!(cut, "aaaaaaa…");
+        // Character by character the cut fell right after the first joiner.
+        let old_cut: String = text.chars().take(9).collect();
+        assert!(old_cut.ends_with('\u{200d}'));
+        let heart = "❤\u{fe0f}";
+        let text = format!("{}{heart}{heart}", "x".repeat(7));
+        assert_eq!(shorten(&text, 9), "xxxxxxx…");
+        let words = format!("love {family} {family} {family} always");
+        for max in 1..words.chars().count() {
+            let cut = shorten(&words, max);
+            assert!(cut.chars().count() <= max.max(1), "{max}: {cut}");
+            let last = cut.trim_end_matches('…').chars().last();
+            assert!(
+                !matches!(last, Some('\u{200d}' | '\u{fe0f}')),
+                "{max}: {cut:?}"
+            );
+        }
+    }
 }

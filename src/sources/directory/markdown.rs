@@ -303,4 +303,112 @@ mod tests {
         let hugo = render_at("A *b*.\n<!--more-->\nC.\n", "https://example.org/");
         assert_eq!(hugo.summary, "A b.");
     }
+
+    /// Regression: shortcodes stayed in the text, in the body and at the start of summaries.
+    #[test]
+    fn shortcodes_are_rendered_and_left_out_of_the_summary() {
+        let r = render_at(
+            "{{< figure src=\"cat.jpg\" caption=\"A cat\" >}}\n\n\
+             {{ youtube(id=\"abc\") }}\n\n\
+             Our *cat* {{< instagram p1 >}} sleeps.\n\nMore.\n",
+            "https://example.org/en/cats/",
+        );
+        let h = &r.html;
+        assert!(
+            h.starts_with(
+                "<figure><img src=\"https://example.org/en/cats/cat.jpg\" alt=\"A cat\">\
+                 <figcaption><p>A cat</p></figcaption></figure>\n<a href=\"https://www.youtube.com/watch?v=abc\">"
+            ),
+            "{h}"
+        );
+        assert!(
+            h.contains("<p>Our <em>cat</em> <a href=\"https://www.instagram.com/p/p1/\">Post on Instagram</a> sleeps.</p>"),
+            "{h}"
+        );
+        assert!(!h.contains("{{"), "{h}");
+        assert_eq!(r.summary, "Our cat Post on Instagram sleeps.");
+        assert!(r.unknown_shortcodes.is_empty());
+    }
+
+    #[test]
+    fn unknown_shortcodes_are_reported_and_never_left_as_text() {
+        let r = render_at(
+            "{{% notice tip %}}\nKeep **this**.\n{{% /notice %}}\n\n{{< badge >}}\n",
+            "https://example.org/",
+        );
+        assert_eq!(r.html, "<p>Keep <strong>this</strong>.</p>\n");
+        assert_eq!(r.summary, "Keep this.");
+        assert_eq!(r.unknown_shortcodes, ["notice", "badge"]);
+    }
+
+    #[test]
+    fn code_keeps_shortcodes_as_written_and_escapes_become_literal() {
+        let r = render_at(
+            "Use `{{< youtube x >}}` or:\n\n```\n{{< figure src=\"a.jpg\" >}}\n{{</* gist a b */>}}\n```\n\n\
+             Write {{</* ref \"a.md\" */>}} in text.\n",
+            "https://example.org/",
+        );
+        let h = &r.html;
+        assert!(h.contains("<code>{{&lt; youtube x &gt;}}</code>"), "{h}");
+        assert!(
+            h.contains("<pre><code>{{&lt; figure src=\"a.jpg\" &gt;}}\n{{&lt; gist a b &gt;}}\n</code></pre>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<p>Write {{&lt; ref \"a.md\" &gt;}} in text.</p>"),
+            "{h}"
+        );
+        assert!(r.unknown_shortcodes.is_empty());
+    }
+
+    #[test]
+    fn ref_links_and_template_bodies_are_rendered_with_the_page() {
+        let aside = shortcodes::ShortcodeTemplate::parse("<aside>{{ body }}</aside>").unwrap();
+        let templates = Templates::from([("aside".to_owned(), aside)]);
+        let r = render_with(
+            "See [the map]({{< ref \"maps/ghent.md\" >}}).\n\n{{< aside >}}\nA [link](x/) and *more*.\n{{< /aside >}}\n",
+            "https://example.org/en/news/",
+            &templates,
+        );
+        let h = &r.html;
+        assert!(
+            h.contains(r#"<a href="https://example.org/maps/ghent.md">the map</a>"#),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"<aside>A <a href="https://example.org/en/news/x/">link</a> and <em>more</em>.</aside>"#),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn summary_leaves_out_footnote_numbers_and_separates_blocks() {
+        let r = render_at(
+            "Intro[^1].\n<!--more-->\n\n[^1]: Note.\n",
+            "https://example.org/",
+        );
+        assert_eq!(r.summary, "Intro.");
+        let r = render_at(
+            "<div><p>First.</p><p>Second.</p></div>\n\n<!-- more -->\n",
+            "https://example.org/",
+        );
+        assert_eq!(r.summary, "First. Second.");
+    }
+
+    #[test]
+    fn a_summary_from_front_matter_is_markdown_read_as_text() {
+        let base = Url::parse("https://example.org/").unwrap();
+        let templates = Templates::new();
+        let page = Page {
+            base: &base,
+            internal: &|_| None,
+            shortcodes: &templates,
+        };
+        let (text, unknown) = text(
+            "A **bold** <em>claim</em> &amp; [a link](x/)\n\nand more",
+            &page,
+        );
+        assert_eq!(text, "A bold claim & a link and more");
+        assert!(unknown.is_empty());
+    }
 }

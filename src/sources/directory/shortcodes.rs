@@ -356,6 +356,17 @@ impl Scanner<'_> {
     /// The byte range of the tag closing `call`, searched from `from`, nested tags of the same
     /// name (Hugo) or any body tag (Zola) counted.
     fn closing(&self, call: &Call, from: usize, end: usize) -> Option<Range<usize>> {
+        // Most shortcodes are not paired: a plain search rules that out before the tags after
+        // this one are read.
+        let hugo = call.syntax != Syntax::ZolaBody;
+        let sign = if hugo {
+            format!("/{}", call.name)
+        } else {
+            "end".to_owned()
+        };
+        if !self.src[from..end].contains(&sign) {
+            return None;
+        }
         let mut depth = 0usize;
         let mut at = from;
         while let Some(offset) = self.src[at..end].find('{') {
@@ -367,7 +378,6 @@ impl Scanner<'_> {
             let Some(found) = token_at(self.src, open, end) else {
                 continue;
             };
-            let hugo = call.syntax != Syntax::ZolaBody;
             match &found.token {
                 Token::Open(inner) if hugo && inner.name == call.name && !inner.self_closed => {
                     depth += 1;
@@ -886,5 +896,224 @@ impl<'a> Cursor<'a> {
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `body` expanded and filled, with the unknown names; the Markdown of bodies is shown
+    /// inside `<md>` so that tests see where it was rendered.
+    fn run_with(body: &str, templates: &Templates) -> (String, Vec<String>) {
+        let resolve = |reference: &str| match reference.strip_prefix("@/") {
+            Some(path) => format!("https://example.org/{path}"),
+            None if reference.starts_with("http") => reference.to_owned(),
+            None => format!("https://example.org/post/{reference}"),
+        };
+        let markdown = |text: &str| format!("<md>{text}</md>");
+        let cx = Context {
+            templates,
+            resolve: &resolve,
+            markdown: &markdown,
+        };
+        let expanded = expand(body, &[], &cx);
+        (expanded.fill(&expanded.markdown), expanded.unknown)
+    }
+
+    fn run(body: &str) -> String {
+        let (out, unknown) = run_with(body, &Templates::new());
+        assert!(unknown.is_empty(), "{unknown:?}");
+        out
+    }
+
+    #[test]
+    fn hugo_figure_with_named_arguments_quoted_and_raw() {
+        let out = run(
+            r#"{{< figure src="cat.jpg" alt="A \"cat\"" caption=`On a <mat>` link="/cats/" >}}"#,
+        );
+        assert_eq!(
+            out,
+            r#"<figure><a href="https://example.org/post//cats/"><img src="https://example.org/post/cat.jpg" alt="A &quot;cat&quot;"></a><figcaption><p>On a &lt;mat&gt;</p></figcaption></figure>"#
+        );
+    }
+
+    #[test]
+    fn hugo_positional_arguments_and_self_closing_tags() {
+        assert_eq!(
+            run("{{< youtube dQw4w9WgXcQ >}}"),
+            r#"<a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ"><img src="https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg" alt="YouTube video"></a>"#
+        );
+        assert_eq!(
+            run(r#"{{< youtube id="abc" title="Talk" />}} after"#),
+            r#"<a href="https://www.youtube.com/watch?v=abc"><img src="https://i.ytimg.com/vi/abc/hqdefault.jpg" alt="Talk"></a> after"#
+        );
+        assert_eq!(
+            run("{{< gist spf13 7896402 \"img.html\" >}}"),
+            r#"<a href="https://gist.github.com/spf13/7896402">img.html</a>"#
+        );
+        assert_eq!(
+            run("{{< vimeo 55073825 >}}"),
+            r#"<a href="https://vimeo.com/55073825">Video on Vimeo</a>"#
+        );
+        assert_eq!(
+            run(r#"{{< x user="SanDiegoZoo" id="1453110110599868418" >}}"#),
+            r#"<a href="https://x.com/SanDiegoZoo/status/1453110110599868418">Post by @SanDiegoZoo on X</a>"#
+        );
+        assert_eq!(
+            run("{{< tweet 877500564405444608 >}}"),
+            r#"<a href="https://x.com/i/status/877500564405444608">Post on X</a>"#
+        );
+        assert_eq!(
+            run("{{< instagram CxOWiQNP2MO >}}"),
+            r#"<a href="https://www.instagram.com/p/CxOWiQNP2MO/">Post on Instagram</a>"#
+        );
+    }
+
+    #[test]
+    fn hugo_paired_shortcodes_get_their_body() {
+        assert_eq!(
+            run("{{< highlight go \"linenos=inline\" >}}\nif a < b {}\n{{< /highlight >}}"),
+            r#"<pre><code class="language-go">if a &lt; b {}</code></pre>"#
+        );
+        assert_eq!(
+            run("{{% details summary=\"More\" %}}\nSome **text**\n{{% /details %}}"),
+            "<details><summary>More</summary><md>Some **text**</md></details>"
+        );
+    }
+
+    #[test]
+    fn ref_and_relref_give_absolute_urls_in_the_markdown() {
+        assert_eq!(
+            run(r#"[next]({{< ref "blog/next.md" >}}) and {{< relref "/about.md#team" >}}"#),
+            "[next](https://example.org/blog/next.md) and https://example.org/about.md#team"
+        );
+    }
+
+    #[test]
+    fn zola_inline_and_body_shortcodes() {
+        assert_eq!(
+            run(r#"{{ youtube(id="dQw4w9WgXcQ", autoplay=true) }}"#),
+            r#"<a href="https://www.youtube.com/watch?v=dQw4w9WgXcQ"><img src="https://i.ytimg.com/vi/dQw4w9WgXcQ/hqdefault.jpg" alt="YouTube video"></a>"#
+        );
+        assert_eq!(
+            run(r#"{{ resize_image(path='img/a.png', width=600, op="fit_width") }}"#),
+            r#"<img src="https://example.org/post/img/a.png" alt="">"#
+        );
+        let quote = ShortcodeTemplate::parse(
+            "<blockquote>{{ body }}<cite>{{ author }}</cite></blockquote>",
+        )
+        .unwrap();
+        let templates = Templates::from([("quote".to_owned(), quote)]);
+        let (out, unknown) = run_with(
+            "{% quote(author=\"Vincent & co\", tags=[\"a\", 'b']) %}\nA quote\n{% end %}",
+            &templates,
+        );
+        assert_eq!(
+            out,
+            "<blockquote><md>A quote</md><cite>Vincent &amp; co</cite></blockquote>"
+        );
+        assert!(unknown.is_empty());
+        // Without parentheses Zola renders the text as it is, and so does crier.
+        assert_eq!(
+            run("{{ youtube }} and {{ a.b }}"),
+            "{{ youtube }} and {{ a.b }}"
+        );
+    }
+
+    #[test]
+    fn templates_take_positional_and_named_arguments() {
+        let note = ShortcodeTemplate::parse(
+            r#"<aside class="{{ 0 }}" title="{{ title }}">{{ body }}</aside>"#,
+        )
+        .unwrap();
+        let templates = Templates::from([("note".to_owned(), note)]);
+        let (out, _) = run_with(r#"{{< note warning >}}Careful{{< /note >}}"#, &templates);
+        assert_eq!(
+            out,
+            r#"<aside class="warning" title="">Careful</aside>"#
+                .replace("Careful", "<md>Careful</md>")
+        );
+        // A configured template wins over the built-in rendering.
+        let plain = ShortcodeTemplate::parse("[video {{ 0 }}]").unwrap();
+        let templates = Templates::from([("youtube".to_owned(), plain)]);
+        assert_eq!(run_with("{{< youtube x1 >}}", &templates).0, "[video x1]");
+    }
+
+    #[test]
+    fn unknown_shortcodes_are_removed_and_named() {
+        let (out, unknown) = run_with(
+            "A {{< badge \"new\" >}}B {{% include \"x.md\" %}}C\n{{% mark %}}kept **inner**{{% /mark %}}\n{% note() %}\nbody\n{% end %}\n{{ chart(data=[1, 2]) }}",
+            &Templates::new(),
+        );
+        assert_eq!(out, "A B C\nkept **inner**\nbody\n");
+        assert_eq!(unknown, ["badge", "include", "mark", "note", "chart"]);
+    }
+
+    #[test]
+    fn nested_shortcodes_are_rendered_inside_out() {
+        let box_ = ShortcodeTemplate::parse("<div>{{ body }}</div>").unwrap();
+        let templates = Templates::from([("box".to_owned(), box_)]);
+        let (out, _) = run_with(
+            "{{< box >}}\n{{< box >}}\n{{< instagram p1 >}}\n{{< /box >}}\n{{< /box >}}",
+            &templates,
+        );
+        assert_eq!(
+            out,
+            r#"<div><md><div><md><a href="https://www.instagram.com/p/p1/">Post on Instagram</a></md></div></md></div>"#
+        );
+    }
+
+    #[test]
+    fn escaped_shortcodes_become_their_literal_text() {
+        assert_eq!(
+            run(
+                r#"{{</* figure src="a.jpg" */>}} {{%/* note */%}} {{/* youtube(id="x") */}} {%/* quote() */%}"#
+            ),
+            r#"{{< figure src="a.jpg" >}} {{% note %}} {{ youtube(id="x") }} {% quote() %}"#
+        );
+    }
+
+    #[test]
+    fn a_placeholder_alone_in_a_paragraph_replaces_it() {
+        let resolve = |r: &str| r.to_owned();
+        let markdown = |t: &str| t.to_owned();
+        let templates = Templates::new();
+        let cx = Context {
+            templates: &templates,
+            resolve: &resolve,
+            markdown: &markdown,
+        };
+        let e = expand("{{< vimeo 1 >}}", &[], &cx);
+        let html = format!("<p>{}</p>\n<p>See {} here</p>", e.markdown, e.markdown);
+        assert_eq!(
+            e.fill(&html),
+            "<a href=\"https://vimeo.com/1\">Video on Vimeo</a>\n<p>See <a href=\"https://vimeo.com/1\">Video on Vimeo</a> here</p>"
+        );
+        assert_eq!(e.without_placeholders(&html), "<p></p>\n<p>See  here</p>");
+    }
+
+    #[test]
+    fn templates_refuse_unknown_placeholders() {
+        for bad in [
+            "{{ .Inner }}",
+            "{{ body | markdown }}",
+            "<b>{{ title </b>",
+            "{{ }}",
+        ] {
+            let err = ShortcodeTemplate::parse(bad).unwrap_err();
+            assert!(err.contains("{{ body }}"), "{bad}: {err}");
+        }
+        let ok = ShortcodeTemplate::parse("<i>{{ 1 }}</i>{{body}}{{ data-x }}").unwrap();
+        assert_eq!(
+            ok.parts,
+            [
+                Part::Text("<i>".into()),
+                Part::Positional(1),
+                Part::Text("</i>".into()),
+                Part::Body,
+                Part::Named("data-x".into()),
+            ]
+        );
     }
 }
