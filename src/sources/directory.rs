@@ -12,7 +12,8 @@
 //! bounds YAML nesting before the parser runs), `fields`
 //! maps Hugo and Zola field names onto a [`Draft`](super::finish::Draft), `filename` reads
 //! language, slug and path from the file's key, `dates` reads the date formats both generators
-//! accept, `markdown` renders the body and its excerpt, and `urls` builds permalinks. The
+//! accept, `markdown` renders the body and its excerpt, `shortcodes` replaces Hugo's and Zola's
+//! shortcodes before it does, and `urls` builds permalinks. The
 //! [`Finisher`] every source shares turns the draft into the
 //! [`Entry`](crate::entry::Entry): ids, tag URIs, languages, categories, summary, absolute
 //! image and author links.
