@@ -481,9 +481,15 @@ fn builtin(
         "figure" | "image" | "img" | "resize_image" => figure(cx, call),
         "youtube" => match args.get("id", 0) {
             Some(id) => {
+                // https://gohugo.io/shortcodes/youtube/: `id` (or the first positional
+                // argument), `title`, `start` in seconds.
                 let title = args.get("title", usize::MAX).unwrap_or("YouTube video");
+                let start = args
+                    .get("start", usize::MAX)
+                    .and_then(|s| s.trim().parse::<u32>().ok())
+                    .map_or(String::new(), |s| format!("&amp;t={s}"));
                 format!(
-                    r#"<a href="https://www.youtube.com/watch?v={id}"><img src="https://i.ytimg.com/vi/{id}/hqdefault.jpg" alt="{title}"></a>"#,
+                    r#"<a href="https://www.youtube.com/watch?v={id}{start}"><img src="https://i.ytimg.com/vi/{id}/hqdefault.jpg" alt="{title}"></a>"#,
                     id = escape(&encode(id)),
                     title = escape(title),
                 )
@@ -698,12 +704,15 @@ fn hugo_tag(rest: &str, closer: &str, syntax: Syntax, opener: &str) -> Option<(T
         return Some((Token::Close(Some(name.to_owned())), cursor.pos));
     }
     let name = cursor.take_while(|c| !c.is_whitespace() && !closer.starts_with(c) && c != '"');
-    let name = name.strip_suffix('/').unwrap_or(name);
+    // `{{< name/>}}`: the slash closes the tag.
+    let (name, mut self_closed) = match name.strip_suffix('/') {
+        Some(name) => (name, true),
+        None => (name, false),
+    };
     if name.is_empty() || name.starts_with('/') {
         return None;
     }
     let mut args = Args::default();
-    let mut self_closed = false;
     loop {
         cursor.skip_space();
         if cursor.eat(closer) {
@@ -750,7 +759,11 @@ fn hugo_value(cursor: &mut Cursor<'_>, closer: &str) -> Option<String> {
     }
     let start = cursor.pos;
     while let Some(c) = cursor.peek() {
-        if c.is_whitespace() || cursor.rest().starts_with(closer) {
+        let rest = cursor.rest();
+        if c.is_whitespace()
+            || rest.starts_with(closer)
+            || (c == '/' && rest[1..].starts_with(closer))
+        {
             break;
         }
         cursor.pos += c.len_utf8();
@@ -949,6 +962,10 @@ mod tests {
             r#"<a href="https://www.youtube.com/watch?v=abc"><img src="https://i.ytimg.com/vi/abc/hqdefault.jpg" alt="Talk"></a> after"#
         );
         assert_eq!(
+            run("{{< youtube id=abc start=90/>}}{{< /youtube >}}"),
+            r#"<a href="https://www.youtube.com/watch?v=abc&amp;t=90"><img src="https://i.ytimg.com/vi/abc/hqdefault.jpg" alt="YouTube video"></a>"#
+        );
+        assert_eq!(
             run("{{< gist spf13 7896402 \"img.html\" >}}"),
             r#"<a href="https://gist.github.com/spf13/7896402">img.html</a>"#
         );
@@ -1115,5 +1132,28 @@ mod tests {
                 Part::Named("data-x".into()),
             ]
         );
+    }
+
+    proptest::proptest! {
+        /// Any text, however broken its tags, is read without a panic and leaves no
+        /// placeholder behind.
+        #[test]
+        fn any_text_expands_without_leftovers(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "{{<", ">}}", "{{%", "%}}", "{{", "}}", "{%", "%}", "/", "/*", "*/", "(",
+                    ")", "\"", "'", "`", "=", ",", "[", "]", " ", "\n", "\n\n", "é", "👨\u{200d}👩",
+                    "end", "figure", "x", "note", "highlight", "<p>", "</p>", "\u{E000}",
+                ]),
+                0..40,
+            )
+        ) {
+            let body: String = pieces.concat();
+            let box_ = ShortcodeTemplate::parse("<div>{{ body }}{{ 0 }}</div>").unwrap();
+            let templates = Templates::from([("note".to_owned(), box_)]);
+            let (out, _) = run_with(&body, &templates);
+            let ours = out.matches(OPEN).count();
+            proptest::prop_assert!(ours <= body.matches(OPEN).count(), "{body:?} → {out:?}");
+        }
     }
 }
