@@ -129,8 +129,12 @@ pub(super) fn build(
         shortcodes: &settings.shortcodes,
     };
     let mut rendered = markdown::render(body, &page);
-    // A front-matter summary is Markdown (Hugo renders it so), read as text like the body's
-    // excerpt: `**bold**` gives "bold".
+    // Text before a `<!--more-->` divider wins over a front-matter summary, as in Hugo
+    // (https://gohugo.io/content-management/summaries/: "a manual summary takes precedence
+    // over a front matter summary") and in Zola, whose summary is only that text (its
+    // `description` is a separate field). A front-matter summary is Markdown, which Hugo
+    // renders (`.RawSummary` is the unrendered one), read as text: `**bold**` gives "bold".
+    let summary = summary.filter(|_| !rendered.summary_is_manual);
     let summary = summary.map(|markdown| {
         let (text, mut unknown) = markdown::text(&markdown, &page);
         rendered.unknown_shortcodes.append(&mut unknown);

@@ -34,6 +34,9 @@ pub(super) struct Rendered {
     /// Plain text before a `<!--more-->` line, else of the first paragraph, already collapsed
     /// and shortened.
     pub(super) summary: String,
+    /// Whether the summary is the text before a `<!--more-->` divider (a "manual" summary,
+    /// which Hugo prefers even to a front-matter summary).
+    pub(super) summary_is_manual: bool,
     /// Names of the shortcodes that were not known and were removed, once per use.
     pub(super) unknown_shortcodes: Vec<String>,
 }
@@ -56,10 +59,11 @@ pub(super) fn render(body: &str, page: &Page<'_>) -> Rendered {
         .collect();
     let mut out = String::with_capacity(body.len() + body.len() / 2);
     html::push_html(&mut out, events.iter().cloned());
-    let summary = summary(&events, &expanded);
+    let Summary { text, manual } = summary(&events, &expanded);
     Rendered {
         html: expanded.fill(&out),
-        summary,
+        summary: text,
+        summary_is_manual: manual,
         unknown_shortcodes: expanded.unknown,
     }
 }
@@ -163,9 +167,17 @@ pub(super) fn absolute(
     }
 }
 
+/// A body's summary.
+struct Summary {
+    /// Collapsed and shortened.
+    text: String,
+    /// Taken before a `<!--more-->` divider.
+    manual: bool,
+}
+
 /// The summary of a body's `events`: the text before a `<!--more-->` divider, else of the
-/// first paragraph with text besides its shortcodes; collapsed and shortened.
-fn summary(events: &[Event<'_>], expanded: &Expanded) -> String {
+/// first paragraph with text besides its shortcodes.
+fn summary(events: &[Event<'_>], expanded: &Expanded) -> Summary {
     let text_of = |events: &[Event<'_>]| {
         let mut out = String::new();
         // A footnote's number is not part of the sentence it marks.
@@ -188,7 +200,10 @@ fn summary(events: &[Event<'_>], expanded: &Expanded) -> String {
             .map(|html| plain_text(&expanded.fill(&html)))
             .unwrap_or_default(),
     };
-    shorten(&text, SUMMARY_MAX_CHARS)
+    Summary {
+        text: shorten(&text, SUMMARY_MAX_CHARS),
+        manual: divider.is_some(),
+    }
 }
 
 /// The ranges of `events` that are paragraphs, start and end tags included, in order.

@@ -518,6 +518,17 @@ fn summary_sources() {
         "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n# Head\n\nIntro *text*.\n\n<!--more-->\n\nRest.\n",
     );
     assert_eq!(more.summary, "Head Intro text.");
+    // Hugo: a manual summary takes precedence over a front matter summary.
+    let both = one(
+        "c.md",
+        "+++\ntitle = \"C\"\ndate = 2024-01-01\nsummary = \"Given.\"\n+++\nIntro.\n<!--more-->\nRest.\n",
+    );
+    assert_eq!(both.summary, "Intro.");
+    let given = one(
+        "d.md",
+        "+++\ntitle = \"D\"\ndate = 2024-01-01\nsummary = \"Given.\"\n+++\nIntro.\n\nRest.\n",
+    );
+    assert_eq!(given.summary, "Given.");
     let long = one(
         "b.md",
         &format!(
