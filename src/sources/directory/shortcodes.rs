@@ -559,7 +559,9 @@ fn builtin(
         }
         "ref" | "relref" => {
             // Feeds need absolute links, so `relref` gives the same URL as `ref`.
-            let path = args.get("path", 0).unwrap_or("");
+            let Some(path) = args.get("path", 0) else {
+                return Some(Rendered::Url(String::new()));
+            };
             let reference = if path.starts_with('#') {
                 path.to_owned()
             } else {
@@ -640,8 +642,8 @@ fn escape(text: &str) -> String {
     out
 }
 
-/// A Zola shortcode or argument name: `[0-9A-Za-z_]`, as Zola allows; Hugo's names are a
-/// superset handled by [`hugo_tag`].
+/// A named argument in a template placeholder: ASCII letters, digits, `_` and `-`, not
+/// starting with a digit or `-` (Zola's names are `[0-9A-Za-z_]`; Hugo's may hold `-`).
 fn is_argument_name(name: &str) -> bool {
     !name.is_empty()
         && name
@@ -1004,6 +1006,10 @@ mod tests {
         assert_eq!(
             run(r#"[next]({{< ref "blog/next.md" >}}) and {{< relref "/about.md#team" >}}"#),
             "[next](https://example.org/blog/next.md) and https://example.org/about.md#team"
+        );
+        assert_eq!(
+            run(r##"[top]({{< relref "#top" >}}) [none]({{< ref >}})"##),
+            "[top](https://example.org/post/#top) [none]()"
         );
     }
 
