@@ -617,13 +617,16 @@ fn link(url: &str, text: &str) -> String {
     format!(r#"<a href="{}">{}</a>"#, escape(url), escape(text))
 }
 
-/// `text` fit for a URL path segment or query value.
+/// What [`encode`] escapes: all but RFC 3986's unreserved characters.
+const NOT_UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// `text` (an id or user name) fit for a URL path segment or query value.
 fn encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text.trim(), percent_encoding::NON_ALPHANUMERIC)
-        .to_string()
-        .replace("%2D", "-")
-        .replace("%5F", "_")
-        .replace("%2E", ".")
+    percent_encoding::utf8_percent_encode(text.trim(), NOT_UNRESERVED).to_string()
 }
 
 /// `text` escaped for HTML text and quoted attribute values.
@@ -982,6 +985,10 @@ mod tests {
         assert_eq!(
             run("{{< tweet 877500564405444608 >}}"),
             r#"<a href="https://x.com/i/status/877500564405444608">Post on X</a>"#
+        );
+        assert_eq!(
+            run(r#"{{< vimeo id="a b/c" title="T" >}}"#),
+            r#"<a href="https://vimeo.com/a%20b%2Fc">T</a>"#
         );
         assert_eq!(
             run("{{< instagram CxOWiQNP2MO >}}"),
