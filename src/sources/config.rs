@@ -175,6 +175,11 @@ pub struct DirectorySourceConfig {
     /// Hugo's `[permalinks]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub permalinks: BTreeMap<String, String>,
+    /// Shortcode name → HTML template, for the site's own shortcodes (and to replace a
+    /// built-in rendering): `{{ body }}` is the inner text rendered as Markdown, `{{ 0 }}`,
+    /// `{{ 1 }}`… positional arguments and `{{ name }}` named ones, escaped. Default: none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shortcodes: super::directory::Templates,
 }
 
 /// What the directory source does with a page that has no date of its own (`undated`).
@@ -213,6 +218,14 @@ impl DirectorySourceConfig {
         check_permalink("permalink", &self.permalink)?;
         for (section, pattern) in &self.permalinks {
             check_permalink(&format!("permalinks.{section}"), pattern)?;
+        }
+        if let Some(name) = self.shortcodes.keys().find(|name| {
+            name.is_empty() || name.starts_with('/') || name.contains(char::is_whitespace)
+        }) {
+            return Err(Invalid::new(
+                format!("shortcodes.{name:?}"),
+                "a shortcode name is one word, as written in the content, e.g. `aside`",
+            ));
         }
         if let Some(lang) = &self.language
             && site.find_language(lang).is_none()

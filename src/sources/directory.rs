@@ -20,7 +20,8 @@
 //! maps Hugo and Zola field names onto a [`Draft`](super::finish::Draft), `filename` reads
 //! format, language, date, slug and path from the file's key, `dates` reads the date formats
 //! both generators accept, `git` dates pages by their commits, `markdown` renders the body and
-//! its excerpt, and `urls` builds permalinks. The
+//! its excerpt, `shortcodes` replaces Hugo's and Zola's shortcodes before it does, and `urls`
+//! builds permalinks. The
 //! [`Finisher`] every source shares turns the draft into the
 //! [`Entry`](crate::entry::Entry): ids, tag URIs, languages, categories, summary, absolute
 //! image and author links.
@@ -55,8 +56,11 @@ mod git;
 mod markdown;
 mod render;
 mod sections;
+mod shortcodes;
 mod slugs;
 mod urls;
+
+pub use shortcodes::{ShortcodeTemplate, Templates};
 
 #[cfg(test)]
 mod tests;
@@ -115,6 +119,8 @@ struct Settings {
     exclude: Globs,
     /// How pages without a date are dated.
     undated: Undated,
+    /// The source's own shortcode templates.
+    shortcodes: Templates,
     /// Turns what a file says into its entry.
     finisher: Finisher,
 }
@@ -196,6 +202,7 @@ impl DirectorySource {
             default_language_in_root: source.default_language_in_root,
             exclude: source.exclude.clone(),
             undated: source.undated,
+            shortcodes: source.shortcodes.clone(),
             finisher: Finisher::new(site, &defaults),
         };
         DirectorySource { settings }
@@ -334,13 +341,15 @@ impl DirectorySource {
     }
 
     /// Reads and parses one file; the error is a file that could not be read at all, as
-    /// opposed to one that was read and is wrong (an [`Outcome::Failed`]).
+    /// opposed to one that was read and is wrong (an [`Outcome::Failed`]). What the file
+    /// showed the operator should hear of goes to `notices`.
     fn parse_file(
         &self,
         path: &Path,
         key: &str,
         context: &fields::PageContext,
         cascades: &Cascades,
+        notices: &mut Notices,
     ) -> Result<Parsed, EntryError> {
         let location = |line: Option<usize>| match line {
             Some(line) => format!("{}:{line}", path.display()),
@@ -364,10 +373,29 @@ impl DirectorySource {
             },
         });
         Ok(match parsed {
-            Ok(fields::Parsed::Entry { entry, expires }) => Parsed {
-                outcome: Outcome::Parsed(entry),
+            Ok(fields::Parsed::Entry {
+                entry,
                 expires,
-            },
+                mut unknown_shortcodes,
+            }) => {
+                unknown_shortcodes.sort();
+                unknown_shortcodes.dedup();
+                for name in unknown_shortcodes {
+                    notices.add(
+                        NoticeLevel::Warning,
+                        format!(
+                            "unknown shortcode `{name}` left out of the entries (a paired one \
+                             keeps its inner text); give it a template in the source's \
+                             `shortcodes` table to render it"
+                        ),
+                        path.display().to_string(),
+                    );
+                }
+                Parsed {
+                    outcome: Outcome::Parsed(entry),
+                    expires,
+                }
+            }
             Ok(fields::Parsed::Unpublished) => Parsed::skipped("draft"),
             Ok(fields::Parsed::Expired) => Parsed::skipped("expired"),
             Ok(fields::Parsed::Undated) => Parsed::skipped("undated"),
@@ -475,16 +503,12 @@ impl Source for DirectorySource {
             Cascades::default()
         };
         // An indexed parallel iterator keeps the input order, so the result stays sorted.
-        let read: Vec<(Document, Option<Notice>)> = candidates
+        let (documents, noticed): (Vec<Document>, Vec<Notices>) = candidates
             .into_par_iter()
             .map(|c| self.read_one(c, input, git.as_ref(), &cascades))
-            .collect();
-        let mut documents = Vec::with_capacity(read.len());
-        for (document, notice) in read {
-            if let Some(Notice { cause, path }) = notice {
-                notices.add(NoticeLevel::Info, cause, path.display().to_string());
-            }
-            documents.push(document);
+            .unzip();
+        for found in noticed {
+            notices.extend(found);
         }
         Ok(Read {
             documents,
@@ -492,12 +516,6 @@ impl Source for DirectorySource {
             notices,
         })
     }
-}
-
-/// A cause to note about one file.
-struct Notice {
-    cause: &'static str,
-    path: PathBuf,
 }
 
 impl DirectorySource {
@@ -508,7 +526,8 @@ impl DirectorySource {
         input: &ReadInput<'_>,
         git: Option<&HashMap<String, git::GitDates>>,
         cascades: &Cascades,
-    ) -> (Document, Option<Notice>) {
+    ) -> (Document, Notices) {
+        let mut notices = Notices::default();
         let Candidate {
             key,
             path,
@@ -534,7 +553,7 @@ impl DirectorySource {
                         published,
                         updated,
                     };
-                    match self.parse_file(&path, &key, &context, cascades) {
+                    match self.parse_file(&path, &key, &context, cascades, &mut notices) {
                         Ok(Parsed {
                             outcome,
                             expires: Some(until),
@@ -554,23 +573,20 @@ impl DirectorySource {
                 }),
             ),
         };
-        let notice = match &outcome {
-            Outcome::Skipped(reason) if reason == "undated" => Some(Notice {
-                cause: if self.settings.undated == Undated::Git {
-                    UNCOMMITTED_NOTICE
-                } else {
-                    UNDATED_NOTICE
-                },
-                path,
-            }),
-            _ => None,
-        };
+        if matches!(&outcome, Outcome::Skipped(reason) if reason == "undated") {
+            let cause = if self.settings.undated == Undated::Git {
+                UNCOMMITTED_NOTICE
+            } else {
+                UNDATED_NOTICE
+            };
+            notices.add(NoticeLevel::Info, cause, path.display().to_string());
+        }
         let document = Document {
             key,
             fingerprint,
             outcome,
         };
-        (document, notice)
+        (document, notices)
     }
 }
 

@@ -358,28 +358,127 @@ fn summary(
     }
 }
 
-/// Text of an HTML fragment: tags dropped, entities decoded, whitespace collapsed.
-fn plain_text(html: &str) -> String {
+/// Text of an HTML fragment, the one way every source turns HTML into plain text: tags
+/// dropped, entities decoded, whitespace collapsed, and the boundaries of blocks (paragraphs,
+/// headings, list items, table cells, quotes, `<br>`) made spaces so that `<p>One.</p><p>Two.</p>`
+/// reads "One. Two."; see [`text_of`] for what is left out.
+pub fn plain_text(html: &str) -> String {
     if !html.contains(['<', '&']) {
         return collapse(html);
     }
     let fragment = scraper::Html::parse_fragment(html);
-    let text: String = fragment.root_element().text().collect();
+    text_of(*fragment.root_element())
+}
+
+/// The text of one element of a parsed page, as [`plain_text`] reads a fragment.
+pub fn element_text(element: scraper::ElementRef<'_>) -> String {
+    text_of(*element)
+}
+
+/// Elements whose text is not the entry's text: code and styles, templates, fallbacks for
+/// embeds, and struck-through text (no longer true).
+const HIDDEN_ELEMENTS: &[&str] = &[
+    "script", "style", "template", "noscript", "iframe", "object", "svg", "head", "del", "s",
+    "strike",
+];
+
+/// Elements that start and end a block of text: a space stands for their boundaries, so that
+/// words of neighbouring blocks do not run together. Inline elements (`em`, `a`, `code`) add
+/// nothing, since they may end inside a word.
+const BLOCK_ELEMENTS: &[&str] = &[
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "caption",
+    "dd",
+    "details",
+    "dialog",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hgroup",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+];
+
+/// Text below `root`, without [`HIDDEN_ELEMENTS`], with a space at each [`BLOCK_ELEMENTS`]
+/// boundary, collapsed. Walks the tree without recursion, so deep markup cannot overflow the
+/// stack.
+fn text_of(root: ego_tree::NodeRef<'_, scraper::Node>) -> String {
+    use ego_tree::iter::Edge;
+    use scraper::Node;
+    let mut text = String::new();
+    let mut hidden = 0usize;
+    for edge in root.traverse() {
+        match edge {
+            Edge::Open(node) => match node.value() {
+                Node::Element(e) if HIDDEN_ELEMENTS.contains(&e.name()) => hidden += 1,
+                Node::Element(e) if BLOCK_ELEMENTS.contains(&e.name()) => text.push(' '),
+                Node::Text(t) if hidden == 0 => text.push_str(t),
+                _ => {}
+            },
+            Edge::Close(node) => match node.value() {
+                Node::Element(e) if HIDDEN_ELEMENTS.contains(&e.name()) => {
+                    hidden = hidden.saturating_sub(1);
+                }
+                Node::Element(e) if BLOCK_ELEMENTS.contains(&e.name()) => text.push(' '),
+                _ => {}
+            },
+        }
+    }
     collapse(&text)
 }
 
 /// Collapses whitespace and cuts to at most `max` characters on a word boundary, ending with
-/// "…" when something was cut.
+/// "…" when something was cut. The cut falls between grapheme clusters (Unicode's
+/// user-perceived characters), so it never splits an emoji sequence and leaves no dangling
+/// zero-width joiner, variation selector or combining accent.
 pub fn shorten(text: &str, max: usize) -> String {
+    use unicode_segmentation::UnicodeSegmentation;
     let collapsed = collapse(text);
     if collapsed.chars().count() <= max {
         return collapsed;
     }
     let keep = max.saturating_sub(1);
-    let cut = collapsed
-        .char_indices()
-        .nth(keep)
-        .map_or(collapsed.len(), |(i, _)| i);
+    // The byte end of the longest run of whole graphemes within `keep` characters.
+    let mut chars = 0;
+    let mut cut = 0;
+    for (start, grapheme) in collapsed.grapheme_indices(true) {
+        chars += grapheme.chars().count();
+        if chars > keep {
+            break;
+        }
+        cut = start + grapheme.len();
+    }
     let head = &collapsed[..cut];
     // Cut at the last space unless the limit falls right at a word end.
     let head = if collapsed[cut..].starts_with(' ') {
@@ -689,5 +788,57 @@ mod tests {
         let e = fetched(d).unwrap();
         assert!(e.updated.is_some());
         assert_eq!(e.place.and_then(|p| p.city).as_deref(), Some("Gand"));
+    }
+
+    /// Regression: `<p>First.</p><p>Second.</p>` read "First.Second.".
+    #[test]
+    fn html_text_separates_blocks_and_drops_scripts() {
+        assert_eq!(plain_text("<p>First.</p><p>Second.</p>"), "First. Second.");
+        assert_eq!(
+            plain_text(
+                "<h2>Title</h2>Line<br>break<ul><li>one</li><li>two</li></ul>\
+                 <table><tr><td>a</td><td>b</td></tr></table><blockquote>q</blockquote>end"
+            ),
+            "Title Line break one two a b q end"
+        );
+        assert_eq!(
+            plain_text(
+                "<p>Bon<em>jour</em> <a href=x>l&rsquo;ami</a></p><script>alert(1)</script><style>p{}</style>"
+            ),
+            "Bonjour l’ami"
+        );
+        assert_eq!(
+            plain_text("Price: <del>10</del> 8 &amp; more"),
+            "Price: 8 & more"
+        );
+        let mut d = draft();
+        d.content = Some("<p>First.</p><p>Second.</p>".into());
+        assert_eq!(fetched(d).unwrap().summary, "First. Second.");
+    }
+
+    /// Regression: a cut summary could end inside an emoji sequence, with a dangling
+    /// zero-width joiner.
+    #[test]
+    fn shorten_never_splits_a_grapheme() {
+        let family = "👨\u{200d}👩\u{200d}👧";
+        let text = format!("aaaaaaa{family}b");
+        let cut = shorten(&text, 10);
+        assert_eq!(cut, "aaaaaaa…");
+        // Character by character the cut fell right after the first joiner.
+        let old_cut: String = text.chars().take(9).collect();
+        assert!(old_cut.ends_with('\u{200d}'));
+        let heart = "❤\u{fe0f}";
+        let text = format!("{}{heart}{heart}", "x".repeat(7));
+        assert_eq!(shorten(&text, 9), "xxxxxxx…");
+        let words = format!("love {family} {family} {family} always");
+        for max in 1..words.chars().count() {
+            let cut = shorten(&words, max);
+            assert!(cut.chars().count() <= max.max(1), "{max}: {cut}");
+            let last = cut.trim_end_matches('…').chars().last();
+            assert!(
+                !matches!(last, Some('\u{200d}' | '\u{fe0f}')),
+                "{max}: {cut:?}"
+            );
+        }
     }
 }

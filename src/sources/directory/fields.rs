@@ -56,9 +56,12 @@ use crate::sources::finish::{Draft, Markup, Origin, UnknownLanguage, is_absolute
 /// What a file turned out to be.
 pub(super) enum Parsed {
     Entry {
+        /// The entry.
         entry: Box<Entry>,
         /// Hugo's `expiryDate`, still to come: the entry leaves the feeds then.
         expires: Option<DateTime<FixedOffset>>,
+        /// Names of the shortcodes the file used that were not known (removed), once per use.
+        unknown_shortcodes: Vec<String>,
     },
     /// `draft = true`: work in progress, not published yet.
     Unpublished,
@@ -174,10 +177,26 @@ pub(super) fn build(
     let mut extra = f.extra()?;
 
     let internal = |link: &str| internal_link(settings, link);
-    let rendered = match context.format {
-        filename::Format::Html => markdown::html_body(body),
-        _ => markdown::render(body, &url, &internal),
+    let page = markdown::Page {
+        base: &url,
+        internal: &internal,
+        shortcodes: &settings.shortcodes,
     };
+    let mut rendered = match context.format {
+        filename::Format::Html => markdown::html_body(body),
+        _ => markdown::render(body, &page),
+    };
+    // Text before a `<!--more-->` divider wins over a front-matter summary, as in Hugo
+    // (https://gohugo.io/content-management/summaries/: "a manual summary takes precedence
+    // over a front matter summary") and in Zola, whose summary is only that text (its
+    // `description` is a separate field). A front-matter summary is Markdown, which Hugo
+    // renders (`.RawSummary` is the unrendered one), read as text: `**bold**` gives "bold".
+    let summary = summary.filter(|_| !rendered.summary_is_manual);
+    let summary = summary.map(|markdown| {
+        let (text, mut unknown) = markdown::text(&markdown, &page);
+        rendered.unknown_shortcodes.append(&mut unknown);
+        text
+    });
     let image = image_with_fallback(image, image_alt, &extra);
     let author = author_with_fallback(author, &extra);
     for (name, value) in &mut extra {
@@ -214,6 +233,7 @@ pub(super) fn build(
     Ok(Parsed::Entry {
         entry: Box::new(entry),
         expires,
+        unknown_shortcodes: rendered.unknown_shortcodes,
     })
 }
 

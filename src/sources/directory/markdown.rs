@@ -1,15 +1,31 @@
-//! Markdown body to HTML, with relative link and image destinations made absolute against the
-//! entry URL, and the plain-text summary gathered in the same pass.
+//! Markdown body to HTML, with Hugo and Zola shortcodes rendered (see [`super::shortcodes`]),
+//! relative link and image destinations made absolute against the entry URL, and the
+//! plain-text summary taken from the same events.
 //!
 //! Extensions are the ones Hugo (goldmark) and Zola enable by default: tables, footnotes,
 //! strikethrough, task lists and `{#id}` heading attributes; no smart punctuation. Raw HTML is
-//! passed through untouched for the feed sanitiser. Hugo and Zola shortcodes cannot be run here
-//! and stay as written.
+//! passed through untouched for the feed sanitiser.
+//!
+//! The summary is the text before a `<!--more-->` divider, else the first paragraph that says
+//! something besides its shortcodes (a paragraph that is only a figure or a video is not a
+//! summary). It is rendered to HTML like the body and read with
+//! [`plain_text`](crate::sources::finish::plain_text), the one HTML-to-text path of every
+//! source, so that blocks are separated by spaces and struck-through text is left out.
+
+use std::ops::Range;
 
 use pulldown_cmark::{Event, LinkType, Options, Parser, Tag, TagEnd, html};
 use url::Url;
 
-use crate::sources::finish::{SUMMARY_MAX_CHARS, shorten};
+use super::shortcodes::{self, Expanded, Templates};
+use crate::sources::finish::{SUMMARY_MAX_CHARS, plain_text, shorten};
+
+/// The Markdown extensions Hugo and Zola turn on by default.
+const OPTIONS: Options = Options::ENABLE_TABLES
+    .union(Options::ENABLE_FOOTNOTES)
+    .union(Options::ENABLE_STRIKETHROUGH)
+    .union(Options::ENABLE_TASKLISTS)
+    .union(Options::ENABLE_HEADING_ATTRIBUTES);
 
 /// A rendered body.
 pub(super) struct Rendered {
@@ -18,72 +34,128 @@ pub(super) struct Rendered {
     /// Plain text before a `<!--more-->` line, else of the first paragraph, already collapsed
     /// and shortened; `None` to let the finisher take the text of the whole body.
     pub(super) summary: Option<String>,
+    /// Whether the summary is the text before a `<!--more-->` divider (a "manual" summary,
+    /// which Hugo prefers even to a front-matter summary).
+    pub(super) summary_is_manual: bool,
+    /// Names of the shortcodes that were not known and were removed, once per use.
+    pub(super) unknown_shortcodes: Vec<String>,
 }
 
 /// The body of an `.html` content file, which is HTML already: kept as written (the feeds
 /// resolve its relative links against the entry's URL), with the text before a
 /// `<!--more-->` divider as its summary, as Hugo takes it.
 pub(super) fn html_body(body: &str) -> Rendered {
-    let summary = body.split_once("<!--more-->").map(|(before, _)| {
-        let text: String = scraper::Html::parse_fragment(before)
-            .root_element()
-            .text()
-            .collect();
-        shorten(&text, SUMMARY_MAX_CHARS)
-    });
+    let summary = body
+        .split_once("<!--more-->")
+        .map(|(before, _)| shorten(&plain_text(before), SUMMARY_MAX_CHARS));
     Rendered {
         html: body.trim().to_owned(),
+        summary_is_manual: summary.is_some(),
         summary,
+        unknown_shortcodes: Vec::new(),
     }
 }
 
-/// Renders `body`. Relative destinations are joined to `base`; Zola's internal links
-/// (`@/path/to/page.md`) are resolved by `internal`.
-pub(super) fn render(
-    body: &str,
-    base: &Url,
-    internal: &dyn Fn(&str) -> Option<String>,
-) -> Rendered {
-    let options = Options::ENABLE_TABLES
-        | Options::ENABLE_FOOTNOTES
-        | Options::ENABLE_STRIKETHROUGH
-        | Options::ENABLE_TASKLISTS
-        | Options::ENABLE_HEADING_ATTRIBUTES;
-    let mut summary = SummaryCollector::new(body.contains("more"));
-    let events = Parser::new_ext(body, options).map(|event| {
-        let event = match event {
-            Event::Start(Tag::Link {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) if link_type != LinkType::Email => Event::Start(Tag::Link {
-                link_type,
-                dest_url: absolute(&dest_url, base, internal).into(),
-                title,
-                id,
-            }),
-            Event::Start(Tag::Image {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) => Event::Start(Tag::Image {
-                link_type,
-                dest_url: absolute(&dest_url, base, internal).into(),
-                title,
-                id,
-            }),
-            other => other,
-        };
-        summary.observe(&event);
-        event
-    });
+/// Where a body is rendered: the page it belongs to and the source's settings.
+pub(super) struct Page<'a> {
+    /// The entry's URL, which relative destinations are joined to.
+    pub(super) base: &'a Url,
+    /// Resolves Zola's internal links (`@/path/to/page.md`).
+    pub(super) internal: &'a dyn Fn(&str) -> Option<String>,
+    /// The source's shortcode templates.
+    pub(super) shortcodes: &'a Templates,
+}
+
+/// Renders `body`, written for `page`.
+pub(super) fn render(body: &str, page: &Page<'_>) -> Rendered {
+    let expanded = expand_shortcodes(body, page);
+    let events: Vec<Event<'_>> = Parser::new_ext(&expanded.markdown, OPTIONS)
+        .map(|event| absolutize(event, page))
+        .collect();
     let mut out = String::with_capacity(body.len() + body.len() / 2);
-    html::push_html(&mut out, events);
+    html::push_html(&mut out, events.iter().cloned());
+    let Summary { text, manual } = summary(&events, &expanded);
     Rendered {
-        html: out,
-        summary: Some(summary.finish()),
+        html: expanded.fill(&out),
+        summary: Some(text),
+        summary_is_manual: manual,
+        unknown_shortcodes: expanded.unknown,
+    }
+}
+
+/// Plain text of a Markdown snippet written for `page` (a front-matter `summary`), rendered
+/// like a body, whole, and shortened to a summary's length; with the names of the shortcodes
+/// it used that are not known.
+pub(super) fn text(markdown: &str, page: &Page<'_>) -> (String, Vec<String>) {
+    let expanded = expand_shortcodes(markdown, page);
+    let mut out = String::new();
+    html::push_html(
+        &mut out,
+        Parser::new_ext(&expanded.markdown, OPTIONS).map(|event| absolutize(event, page)),
+    );
+    let text = plain_text(&expanded.fill(&out));
+    (shorten(&text, SUMMARY_MAX_CHARS), expanded.unknown)
+}
+
+/// `body` with its shortcodes replaced, leaving those in code as written.
+fn expand_shortcodes(body: &str, page: &Page<'_>) -> Expanded {
+    let resolve = |reference: &str| absolute(reference, page.base, page.internal);
+    let markdown = |text: &str| {
+        let mut out = String::new();
+        html::push_html(
+            &mut out,
+            Parser::new_ext(text, OPTIONS).map(|event| absolutize(event, page)),
+        );
+        out
+    };
+    let context = shortcodes::Context {
+        templates: page.shortcodes,
+        resolve: &resolve,
+        markdown: &markdown,
+    };
+    let code = if body.contains("{{") || body.contains("{%") {
+        code_ranges(body)
+    } else {
+        Vec::new()
+    };
+    shortcodes::expand(body, &code, &context)
+}
+
+/// Byte ranges of the code spans and code blocks of `body`, where shortcodes are not run.
+fn code_ranges(body: &str) -> Vec<Range<usize>> {
+    Parser::new_ext(body, OPTIONS)
+        .into_offset_iter()
+        .filter(|(event, _)| matches!(event, Event::Code(_) | Event::Start(Tag::CodeBlock(_))))
+        .map(|(_, range)| range)
+        .collect()
+}
+
+/// A link or image event with its destination made absolute.
+fn absolutize<'a>(event: Event<'a>, page: &Page<'_>) -> Event<'a> {
+    match event {
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) if link_type != LinkType::Email => Event::Start(Tag::Link {
+            link_type,
+            dest_url: absolute(&dest_url, page.base, page.internal).into(),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: absolute(&dest_url, page.base, page.internal).into(),
+            title,
+            id,
+        }),
+        other => other,
     }
 }
 
@@ -110,99 +182,59 @@ pub(super) fn absolute(
     }
 }
 
-/// Gathers the text of the first paragraph and, when the body may hold a `<!--more-->`
-/// divider, all text before it.
-struct SummaryCollector {
-    /// Text of the paragraph being read.
-    paragraph: String,
-    in_paragraph: bool,
-    /// First paragraph with some text.
-    first_paragraph: Option<String>,
-    /// Text before the divider; `None` when not looking for one.
-    before_divider: Option<String>,
-    divider_found: bool,
-    /// Inside an image (its alt text is not summary text) or struck-through text (no longer
-    /// true).
-    hidden_depth: usize,
+/// A body's summary.
+struct Summary {
+    /// Collapsed and shortened.
+    text: String,
+    /// Taken before a `<!--more-->` divider.
+    manual: bool,
 }
 
-impl SummaryCollector {
-    fn new(may_have_divider: bool) -> Self {
-        SummaryCollector {
-            paragraph: String::new(),
-            in_paragraph: false,
-            first_paragraph: None,
-            before_divider: may_have_divider.then(String::new),
-            divider_found: false,
-            hidden_depth: 0,
-        }
+/// The summary of a body's `events`: the text before a `<!--more-->` divider, else of the
+/// first paragraph with text besides its shortcodes.
+fn summary(events: &[Event<'_>], expanded: &Expanded) -> Summary {
+    let text_of = |events: &[Event<'_>]| {
+        let mut out = String::new();
+        // A footnote's number is not part of the sentence it marks.
+        let shown = events
+            .iter()
+            .filter(|e| !matches!(e, Event::FootnoteReference(_)))
+            .cloned();
+        html::push_html(&mut out, shown);
+        out
+    };
+    let divider = events.iter().position(|event| match event {
+        Event::Html(h) | Event::InlineHtml(h) => is_divider(h),
+        _ => false,
+    });
+    let text = match divider {
+        Some(end) => plain_text(&expanded.fill(&text_of(&events[..end]))),
+        None => paragraphs(events)
+            .map(|range| text_of(&events[range]))
+            .find(|html| !plain_text(&expanded.without_placeholders(html)).is_empty())
+            .map(|html| plain_text(&expanded.fill(&html)))
+            .unwrap_or_default(),
+    };
+    Summary {
+        text: shorten(&text, SUMMARY_MAX_CHARS),
+        manual: divider.is_some(),
     }
+}
 
-    fn observe(&mut self, event: &Event<'_>) {
-        if self.divider_found && self.first_paragraph.is_some() {
-            return;
-        }
-        let text: &str = match event {
+/// The ranges of `events` that are paragraphs, start and end tags included, in order.
+fn paragraphs<'e>(events: &'e [Event<'_>]) -> impl Iterator<Item = Range<usize>> + 'e {
+    let mut start = None;
+    events
+        .iter()
+        .enumerate()
+        .filter_map(move |(i, event)| match event {
             Event::Start(Tag::Paragraph) => {
-                self.in_paragraph = true;
-                self.paragraph.clear();
-                return;
+                start = Some(i);
+                None
             }
-            Event::End(TagEnd::Paragraph) => {
-                self.in_paragraph = false;
-                if self.first_paragraph.is_none() && !self.paragraph.trim().is_empty() {
-                    self.first_paragraph = Some(std::mem::take(&mut self.paragraph));
-                }
-                " "
-            }
-            Event::Start(Tag::Image { .. } | Tag::Strikethrough) => {
-                self.hidden_depth += 1;
-                return;
-            }
-            Event::End(TagEnd::Image | TagEnd::Strikethrough) => {
-                self.hidden_depth = self.hidden_depth.saturating_sub(1);
-                return;
-            }
-            // Inline markup ends inside a word or sentence; block ends separate text.
-            Event::End(
-                TagEnd::Emphasis
-                | TagEnd::Strong
-                | TagEnd::Link
-                | TagEnd::Superscript
-                | TagEnd::Subscript,
-            ) => return,
-            Event::End(_) | Event::SoftBreak | Event::HardBreak => " ",
-            Event::Text(t) | Event::Code(t) if self.hidden_depth == 0 => t,
-            Event::Html(h) | Event::InlineHtml(h) => {
-                if is_divider(h) && self.before_divider.is_some() {
-                    self.divider_found = true;
-                }
-                return;
-            }
-            _ => return,
-        };
-        if self.in_paragraph {
-            self.paragraph.push_str(text);
-        }
-        if !self.divider_found
-            && let Some(before) = &mut self.before_divider
-        {
-            before.push_str(text);
-        }
-    }
-
-    fn finish(self) -> String {
-        let text = match (
-            self.divider_found,
-            self.before_divider,
-            self.first_paragraph,
-        ) {
-            (true, Some(before), _) => before,
-            (_, _, Some(first)) => first,
-            _ => String::new(),
-        };
-        shorten(&text, SUMMARY_MAX_CHARS)
-    }
+            Event::End(TagEnd::Paragraph) => start.take().map(|s| s..i + 1),
+            _ => None,
+        })
 }
 
 /// `<!--more-->` as Hugo writes it, or `<!-- more -->` as Zola does.
@@ -216,10 +248,17 @@ mod tests {
     use super::*;
 
     fn render_at(body: &str, base: &str) -> Rendered {
+        render_with(body, base, &Templates::new())
+    }
+
+    fn render_with(body: &str, base: &str, shortcodes: &Templates) -> Rendered {
         let base = Url::parse(base).unwrap();
-        render(body, &base, &|link| {
-            Some(format!("https://example.org/{}", &link[2..]))
-        })
+        let page = Page {
+            base: &base,
+            internal: &|link| Some(format!("https://example.org/{}", &link[2..])),
+            shortcodes,
+        };
+        render(body, &page)
     }
 
     #[test]
@@ -296,5 +335,116 @@ mod tests {
         assert_eq!(r.summary.as_deref(), Some("Intro one. item Still intro."));
         let hugo = render_at("A *b*.\n<!--more-->\nC.\n", "https://example.org/");
         assert_eq!(hugo.summary.as_deref(), Some("A b."));
+    }
+
+    /// Regression: shortcodes stayed in the text, in the body and at the start of summaries.
+    #[test]
+    fn shortcodes_are_rendered_and_left_out_of_the_summary() {
+        let r = render_at(
+            "{{< figure src=\"cat.jpg\" caption=\"A cat\" >}}\n\n\
+             {{ youtube(id=\"abc\") }}\n\n\
+             Our *cat* {{< instagram p1 >}} sleeps.\n\nMore.\n",
+            "https://example.org/en/cats/",
+        );
+        let h = &r.html;
+        assert!(
+            h.starts_with(
+                "<figure><img src=\"https://example.org/en/cats/cat.jpg\" alt=\"A cat\">\
+                 <figcaption><p>A cat</p></figcaption></figure>\n<a href=\"https://www.youtube.com/watch?v=abc\">"
+            ),
+            "{h}"
+        );
+        assert!(
+            h.contains("<p>Our <em>cat</em> <a href=\"https://www.instagram.com/p/p1/\">Post on Instagram</a> sleeps.</p>"),
+            "{h}"
+        );
+        assert!(!h.contains("{{"), "{h}");
+        assert_eq!(
+            r.summary.as_deref(),
+            Some("Our cat Post on Instagram sleeps.")
+        );
+        assert!(r.unknown_shortcodes.is_empty());
+    }
+
+    #[test]
+    fn unknown_shortcodes_are_reported_and_never_left_as_text() {
+        let r = render_at(
+            "{{% notice tip %}}\nKeep **this**.\n{{% /notice %}}\n\n{{< badge >}}\n",
+            "https://example.org/",
+        );
+        assert_eq!(r.html, "<p>Keep <strong>this</strong>.</p>\n");
+        assert_eq!(r.summary.as_deref(), Some("Keep this."));
+        assert_eq!(r.unknown_shortcodes, ["notice", "badge"]);
+    }
+
+    #[test]
+    fn code_keeps_shortcodes_as_written_and_escapes_become_literal() {
+        let r = render_at(
+            "Use `{{< youtube x >}}` or:\n\n```\n{{< figure src=\"a.jpg\" >}}\n{{</* gist a b */>}}\n```\n\n\
+             Write {{</* ref \"a.md\" */>}} in text.\n",
+            "https://example.org/",
+        );
+        let h = &r.html;
+        assert!(h.contains("<code>{{&lt; youtube x &gt;}}</code>"), "{h}");
+        assert!(
+            h.contains("<pre><code>{{&lt; figure src=\"a.jpg\" &gt;}}\n{{&lt; gist a b &gt;}}\n</code></pre>"),
+            "{h}"
+        );
+        assert!(
+            h.contains("<p>Write {{&lt; ref \"a.md\" &gt;}} in text.</p>"),
+            "{h}"
+        );
+        assert!(r.unknown_shortcodes.is_empty());
+    }
+
+    #[test]
+    fn ref_links_and_template_bodies_are_rendered_with_the_page() {
+        let aside = shortcodes::ShortcodeTemplate::parse("<aside>{{ body }}</aside>").unwrap();
+        let templates = Templates::from([("aside".to_owned(), aside)]);
+        let r = render_with(
+            "See [the map]({{< ref \"maps/ghent.md\" >}}).\n\n{{< aside >}}\nA [link](x/) and *more*.\n{{< /aside >}}\n",
+            "https://example.org/en/news/",
+            &templates,
+        );
+        let h = &r.html;
+        assert!(
+            h.contains(r#"<a href="https://example.org/maps/ghent.md">the map</a>"#),
+            "{h}"
+        );
+        assert!(
+            h.contains(r#"<aside>A <a href="https://example.org/en/news/x/">link</a> and <em>more</em>.</aside>"#),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn summary_leaves_out_footnote_numbers_and_separates_blocks() {
+        let r = render_at(
+            "Intro[^1].\n<!--more-->\n\n[^1]: Note.\n",
+            "https://example.org/",
+        );
+        assert_eq!(r.summary.as_deref(), Some("Intro."));
+        let r = render_at(
+            "<div><p>First.</p><p>Second.</p></div>\n\n<!-- more -->\n",
+            "https://example.org/",
+        );
+        assert_eq!(r.summary.as_deref(), Some("First. Second."));
+    }
+
+    #[test]
+    fn a_summary_from_front_matter_is_markdown_read_as_text() {
+        let base = Url::parse("https://example.org/").unwrap();
+        let templates = Templates::new();
+        let page = Page {
+            base: &base,
+            internal: &|_| None,
+            shortcodes: &templates,
+        };
+        let (text, unknown) = text(
+            "A **bold** <em>claim</em> &amp; [a link](x/)\n\nand more",
+            &page,
+        );
+        assert_eq!(text, "A bold claim & a link and more");
+        assert!(unknown.is_empty());
     }
 }

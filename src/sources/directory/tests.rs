@@ -535,6 +535,17 @@ fn summary_sources() {
         "+++\ntitle = \"A\"\ndate = 2024-01-01\n+++\n# Head\n\nIntro *text*.\n\n<!--more-->\n\nRest.\n",
     );
     assert_eq!(more.summary, "Head Intro text.");
+    // Hugo: a manual summary takes precedence over a front matter summary.
+    let both = one(
+        "c.md",
+        "+++\ntitle = \"C\"\ndate = 2024-01-01\nsummary = \"Given.\"\n+++\nIntro.\n<!--more-->\nRest.\n",
+    );
+    assert_eq!(both.summary, "Intro.");
+    let given = one(
+        "d.md",
+        "+++\ntitle = \"D\"\ndate = 2024-01-01\nsummary = \"Given.\"\n+++\nIntro.\n\nRest.\n",
+    );
+    assert_eq!(given.summary, "Given.");
     let long = one(
         "b.md",
         &format!(
@@ -1691,4 +1702,60 @@ fn a_broken_section_file_fails_its_pages_and_names_itself() {
         }
         other => panic!("expected a failure, got {other:?}"),
     }
+}
+
+/// A page of a Hugo site using shortcodes: the feed body gets their HTML, the summary their
+/// text, and the unknown ones are removed and reported once per read, by name.
+#[test]
+fn shortcodes_are_rendered_in_content_and_summary() {
+    let page = "+++\ntitle = \"Cats\"\ndate = 2024-03-12\n+++\n\
+                {{< figure src=\"cat.jpg\" caption=\"A cat\" >}}\n\n\
+                Our cat {{< aside >}}sleeps{{< /aside >}} all day {{< badge new >}}.\n\n\
+                {{% include \"footer.md\" %}}\n";
+    let other = "+++\ntitle = \"Dogs\"\ndate = 2024-03-12\n\
+                 summary = \"**Dogs** {{< badge >}} <em>bark</em>\"\n+++\nWoof.\n";
+    let dir = site(&[
+        ("news/cats.md", page.as_bytes()),
+        ("news/dogs.md", other.as_bytes()),
+    ]);
+    let source = source_for(
+        dir.path(),
+        "[sources.shortcodes]\naside = \"<aside>{{ body }}</aside>\"",
+    );
+    let read = read_at(&source, &HashMap::new(), Utc::now()).expect("source reads");
+    let cats = entry(&read.documents, "news/cats.md");
+    assert_eq!(
+        cats.content,
+        "<figure><img src=\"https://example.org/en/news/cats/cat.jpg\" alt=\"A cat\">\
+         <figcaption><p>A cat</p></figcaption></figure>\n\
+         <p>Our cat <aside>sleeps</aside> all day .</p>\n"
+    );
+    assert_eq!(cats.summary, "Our cat sleeps all day .");
+    let dogs = entry(&read.documents, "news/dogs.md");
+    assert_eq!(dogs.summary, "Dogs bark");
+    let lines = read.notices.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let badge = &lines[0].1;
+    assert!(
+        badge.contains("`badge`") && badge.contains("cats.md") && badge.contains("dogs.md"),
+        "{badge}"
+    );
+    assert!(lines[1].1.contains("`include`"), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|(level, _)| *level == NoticeLevel::Warning)
+    );
+}
+
+#[test]
+fn shortcode_templates_are_checked_when_the_config_is_read() {
+    let text = "[site]\ntitle = \"Test\"\nbase_url = \"https://example.org/\"\n\n\
+                [[sources]]\ntype = \"directory\"\npath = 'content'\n\
+                [sources.shortcodes]\naside = \"<aside>{{ .Inner }}</aside>\"\n";
+    let err = SourcesDocument::parse(text).unwrap_err().to_string();
+    assert!(
+        err.contains("shortcodes.aside") && err.contains("unknown placeholder `{{ .Inner }}`"),
+        "{err}"
+    );
 }

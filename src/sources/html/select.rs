@@ -4,6 +4,8 @@
 use scraper::{ElementRef, Html, Selector};
 use serde::{Deserialize, Serialize};
 
+use crate::sources::finish::element_text;
+
 /// A parsed field selector; equal to another when written the same.
 #[derive(Debug, Clone)]
 pub struct Pick {
@@ -45,11 +47,12 @@ impl Pick {
         })
     }
 
-    /// The value of one matched element: the attribute, or the text with whitespace collapsed.
+    /// The value of one matched element: the attribute, or its text read the way every
+    /// source reads HTML ([`element_text`]: block boundaries are spaces, scripts left out).
     pub fn value_of(&self, element: ElementRef<'_>) -> String {
         match &self.attr {
             Some(attr) => element.attr(attr).map(str::trim).unwrap_or("").to_owned(),
-            None => collapse(&element.text().collect::<String>()),
+            None => element_text(element),
         }
     }
 
@@ -152,5 +155,18 @@ mod tests {
             Some("fr")
         );
         assert_eq!(Pick::parse("html@dir").unwrap().first(&html), None);
+    }
+
+    /// Regression: a picked element's text glued its paragraphs ("First.Second.").
+    #[test]
+    fn picked_text_keeps_block_boundaries_and_drops_scripts() {
+        let html = Html::parse_document(
+            "<article><p>First.</p><p>Second.</p><ul><li>a</li><li>b</li></ul>\
+             <script>var x = 1;</script>caf&eacute;</article>",
+        );
+        assert_eq!(
+            Pick::parse("article").unwrap().first(&html).as_deref(),
+            Some("First. Second. a b café")
+        );
     }
 }
