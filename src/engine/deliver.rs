@@ -864,6 +864,38 @@ template = "{{{{ title }}}} {{{{ url }}}}"
     }
 
     #[tokio::test]
+    async fn deliver_reports_what_every_channel_round_rendered() {
+        // The entry point over all channels, in a dry run (no request leaves): its report is
+        // the rounds' reports put together.
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a", "b"]);
+        let options = DeliverOptions {
+            now: now(),
+            dry_run: true,
+        };
+        let report = deliver(&config, store.clone(), options, &CancellationToken::new())
+            .await
+            .unwrap();
+        let texts: Vec<&str> = report.rendered.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Title a https://example.org/a/",
+                "Title b https://example.org/b/"
+            ]
+        );
+        // A dry run sends nothing and leaves the deliveries as they were.
+        assert!(report.sent.is_empty());
+        assert_eq!(
+            states(&store),
+            [
+                ("a".into(), DeliveryState::Pending, 0),
+                ("b".into(), DeliveryState::Pending, 0)
+            ]
+        );
+    }
+
+    #[tokio::test]
     async fn a_retry_goes_through_recover_and_gives_up_after_max_attempts() {
         let config = config("max_attempts = 2", "");
         let (_dir, store) = store_with(&["a"]);
