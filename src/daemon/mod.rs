@@ -946,8 +946,11 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(test_seed());
         let bound = Duration::from_secs(rng.random_range(1..=50));
         let work = Duration::from_secs(rng.random_range(0..=5));
-        let start =
-            utc("2024-06-01T10:00:00Z") + chrono::Duration::seconds(rng.random_range(0..60));
+        // The first cycle (at start) must end before the first tick, or the daemon rightly
+        // skips that tick as missed while busy: start early enough in the minute for `work`.
+        let latest_start = 59 - work.as_secs() as i64;
+        let start = utc("2024-06-01T10:00:00Z")
+            + chrono::Duration::seconds(rng.random_range(0..latest_start));
         let mut jittered = config("* * * * *");
         jittered.daemon.jitter = bound;
         let jobs = FakeJobs::taking(work);
