@@ -1196,6 +1196,8 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         .await;
         assert_eq!(report.sent.len(), 1);
         assert!(report.deferred[0].reason.contains("per_run_cap"));
+        // Held back by the guard before the second post: one delivery waits.
+        assert_eq!(report.deferred[0].waiting, 1);
         assert_eq!(
             store.lock().unwrap().next_due().unwrap(),
             Some(now() + PER_RUN_CAP_PAUSE)
