@@ -1129,6 +1129,10 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         let report = round(&spaced, &store, &script, now(), false).await;
         assert_eq!(report.sent.len(), 1);
         assert_eq!(report.deferred[0].waiting, 1);
+        // A lone post leaves nothing waiting, and the report says no delivery was held.
+        let (_lone_dir, lone) = store_with(&["z"]);
+        let alone = round(&spaced, &lone, &Scripted::new(vec![ok("9")]), now(), false).await;
+        assert_eq!((alone.sent.len(), alone.deferred.len()), (1, 0));
         // The rest waits for the spacing: the daemon must not wake for it before then.
         let ten = now() + chrono::Duration::minutes(10);
         assert_eq!(store.lock().unwrap().next_due().unwrap(), Some(ten));
