@@ -936,3 +936,36 @@ pub fn retry(
     )?;
     Ok(Exit::Ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::Notices;
+
+    #[test]
+    fn check_lists_every_file_of_a_warning_and_counts_the_infos() {
+        let mut notices = Notices::default();
+        for i in 1..=5 {
+            notices.add(
+                NoticeLevel::Warning,
+                "AsciiDoc files skipped",
+                format!("{i}.adoc"),
+            );
+            notices.add(NoticeLevel::Info, "pages without a date", format!("{i}.md"));
+        }
+        let mut out = Vec::new();
+        show_notices(&notices, &mut out).expect("writing to a Vec");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "  warning: AsciiDoc files skipped: 5\n    1.adoc\n    2.adoc\n    3.adoc\n    \
+             4.adoc\n    5.adoc\n  info: pages without a date: 5 (1.md, 2.md, 3.md and 2 more)\n"
+        );
+    }
+
+    #[test]
+    fn check_prints_nothing_when_nothing_was_noticed() {
+        let mut out = Vec::new();
+        show_notices(&Notices::default(), &mut out).expect("writing to a Vec");
+        assert!(out.is_empty());
+    }
+}
