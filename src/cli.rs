@@ -27,7 +27,7 @@ use crate::engine::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::engine::job::{self, JobOptions};
 use crate::entry::Entry;
 use crate::feeds::FeedFile;
-use crate::sources::{self, Outcome};
+use crate::sources::{self, NoticeLevel, Outcome};
 use crate::store::outbox::{ChannelSummary, NewDelivery};
 use crate::store::{EntryStatus, SourceHealth, Status, Store};
 
@@ -139,7 +139,8 @@ pub enum Command {
         entry: Option<String>,
     },
     /// Validate the config, read every source (remote ones too) and list every problem,
-    /// with a few mapped entries per source to check a mapping or selectors by trial.
+    /// with a few mapped entries per source to check a mapping or selectors by trial and
+    /// what each read noticed (files passed over, say).
     Check {
         /// Entries shown per source (newest first); 0 shows none.
         #[arg(long, default_value_t = 3)]
@@ -444,8 +445,8 @@ fn render_due(config: &Config, store: Store, now: DateTime<Utc>) -> Result<Deliv
     ))?)
 }
 
-/// `crier check`: the config, then every document of every source, then the secrets of every
-/// enabled channel, each problem listed. Exit 1 when the config cannot be used or a secret
+/// `crier check`: the config, then every document of every source with what its read noticed,
+/// then the secrets of every enabled channel, each problem listed. Exit 1 when the config cannot be used or a secret
 /// cannot be read, 3 for other problems.
 pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exit> {
     let config = match Config::load(config_path) {
@@ -467,16 +468,17 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
             cache: &cache,
             now: Utc::now(),
         };
-        let documents = match sources::read_contained(source.as_ref(), &input) {
-            Ok(read) => read.documents,
+        let read = match sources::read_contained(source.as_ref(), &input) {
+            Ok(read) => read,
             Err(e) => {
                 problems.push(e.to_string());
                 continue;
             }
         };
+        let documents = &read.documents;
         let (mut entries, mut skipped) = (0, 0);
         let mut sample: Vec<&Entry> = Vec::new();
-        for doc in &documents {
+        for doc in documents {
             match &doc.outcome {
                 Outcome::Parsed(entry) => {
                     entries += 1;
@@ -501,6 +503,7 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
         for entry in sample.into_iter().take(show) {
             show_entry(entry, out)?;
         }
+        show_notices(&read.notices, out)?;
     }
     let unreadable = check_secrets(&config, &mut problems, out)?;
     for p in &problems {
@@ -522,6 +525,27 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
             Exit::Partial
         })
     }
+}
+
+/// What a source's read noticed, after its entries: each warning's cause with every file it
+/// names, so that an editor sees all the files passed over (the log names the first few), and
+/// each info's cause as its count line. Notices are no problems: they do not change the exit
+/// code.
+fn show_notices(notices: &sources::Notices, out: &mut dyn Write) -> std::io::Result<()> {
+    for (level, cause, locations) in notices.iter() {
+        if level == NoticeLevel::Warning {
+            writeln!(out, "  warning: {cause}: {}", locations.len())?;
+            for location in locations {
+                writeln!(out, "    {location}")?;
+            }
+        }
+    }
+    for (level, line) in notices.lines() {
+        if level == NoticeLevel::Info {
+            writeln!(out, "  info: {line}")?;
+        }
+    }
+    Ok(())
 }
 
 /// Says for each enabled channel whether its secrets can be read, adds one problem per
@@ -911,4 +935,37 @@ pub fn retry(
         "{requeued} deliveries re-queued, {unpaused} channels resumed; the next `crier run --once` sends them"
     )?;
     Ok(Exit::Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::Notices;
+
+    #[test]
+    fn check_lists_every_file_of_a_warning_and_counts_the_infos() {
+        let mut notices = Notices::default();
+        for i in 1..=5 {
+            notices.add(
+                NoticeLevel::Warning,
+                "AsciiDoc files skipped",
+                format!("{i}.adoc"),
+            );
+            notices.add(NoticeLevel::Info, "pages without a date", format!("{i}.md"));
+        }
+        let mut out = Vec::new();
+        show_notices(&notices, &mut out).expect("writing to a Vec");
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "  warning: AsciiDoc files skipped: 5\n    1.adoc\n    2.adoc\n    3.adoc\n    \
+             4.adoc\n    5.adoc\n  info: pages without a date: 5 (1.md, 2.md, 3.md and 2 more)\n"
+        );
+    }
+
+    #[test]
+    fn check_prints_nothing_when_nothing_was_noticed() {
+        let mut out = Vec::new();
+        show_notices(&Notices::default(), &mut out).expect("writing to a Vec");
+        assert!(out.is_empty());
+    }
 }

@@ -476,6 +476,38 @@ fn check_exits_1_on_an_unreadable_secret_and_names_the_channel_and_key() {
 }
 
 #[test]
+fn check_shows_what_a_read_noticed_and_still_exits_0() {
+    let site = site();
+    // Emacs Org is a Hugo content format crier cannot read; an undated page is one Hugo and
+    // Zola leave out of their date-ordered lists. Neither is a problem, but an editor running
+    // `check` should learn of both.
+    site.write("content/notes.org", "#+TITLE: Notes\n");
+    site.write("content/ideas.org", "#+TITLE: Ideas\n");
+    site.write("content/about.en.md", "+++\ntitle = \"About\"\n+++\nBody\n");
+    let out = crier(&site, &["check"], NOW).success().stdout_text();
+    let org = out
+        .find("warning: Emacs Org content files, which crier cannot read: skipped: 2")
+        .unwrap_or_else(|| panic!("no Org warning in {out}"));
+    // Every file a warning names, one a line (the log names only the first three).
+    for org in ["content/ideas.org", "content/notes.org"] {
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("    /") && l.ends_with(org)),
+            "{org} not listed in {out}"
+        );
+    }
+    let undated = out
+        .find("info: pages without a date, left out of the feeds")
+        .unwrap_or_else(|| panic!("no undated notice in {out}"));
+    assert!(out.contains("about.en.md"), "{out}");
+    // After the source's entries, before the verdict.
+    let entries = out.find("source \"projects\"").expect("the source line");
+    let verdict = out.find("no problems found").expect("the verdict");
+    assert!(entries < org && org < verdict, "{out}");
+    assert!(entries < undated && undated < verdict, "{out}");
+}
+
+#[test]
 fn a_missing_config_says_which_file() {
     let site = site();
     Crier::new("nope.toml")
