@@ -346,8 +346,6 @@ fn read_source(
     Ok(())
 }
 
-/// Reports a source that could not be read; in the baseline cycle, marks it to record its
-/// own baseline when it is first read.
 /// Logs each cause a read noticed once, with its count and first locations.
 fn log_notices(name: &str, notices: &sources::Notices) {
     for (level, line) in notices.lines() {
@@ -358,6 +356,8 @@ fn log_notices(name: &str, notices: &sources::Notices) {
     }
 }
 
+/// Reports a source that could not be read; in the baseline cycle, marks it to record its
+/// own baseline when it is first read.
 fn skip_source(name: String, e: &SourceError, options: &CycleOptions, reads: &mut Reads) {
     tracing::error!(source = %name, error = %e, "source skipped; its entries stay as they were");
     reads

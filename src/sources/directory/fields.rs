@@ -10,10 +10,11 @@
 //!   anything else is checked, so work in progress and headless snippets may lack a title.
 //! - A file that names no language (no `lang` key, no `.{lang}.md` suffix) is in the source's
 //!   `language`, as with Hugo's per-language `contentDir`.
-//! - Dates: `date` is the publication date; Hugo's `publishDate` (also `publishdate`, `pubdate`)
-//!   stands in when `date` is absent, and when both are given the later one wins, because Hugo
-//!   does not publish a page before its `publishDate`. Without either, a date that starts the
-//!   file name stands in (Zola: `2024-03-12-slug.md`), then the date `undated` gives (first
+//! - Dates: `date` is the publication date; Hugo's `publishDate` (also `publishdate`, `pubdate`,
+//!   `published`) stands in when `date` is absent, and when both are given the later one wins,
+//!   because Hugo does not publish a page before its `publishDate`. Without either, a date that
+//!   starts the file name stands in (Zola: `2024-03-12-slug.md`), then Hugo's `lastmod` (or
+//!   `modified`, as Hugo dates such a page), then the date `undated` gives (first
 //!   commit or modification time); a page still without a date is left out
 //!   ([`Parsed::Undated`]), as both generators leave it out of their date-ordered lists.
 //!   `updated`, `lastmod` or `modified` give the update time (else the last commit, with
@@ -155,14 +156,21 @@ pub(super) fn build(
     if expires.is_some_and(|e| e <= context.now) {
         return Ok(Parsed::Expired);
     }
-    let Some(published) = f.published(settings)?.or(file.date).or(context.published) else {
+    let own = f.published(settings)?;
+    // Hugo dates a page by its `lastmod` when it has neither `date` nor `publishDate`
+    // (https://gohugo.io/configuration/front-matter/#dates: `date = ['date', 'publishdate',
+    // 'pubdate', 'published', 'lastmod', 'modified']`); Zola's `updated` dates nothing.
+    let hugo_lastmod = ["lastmod", "lastMod", "modified"]
+        .iter()
+        .any(|k| f.map.contains_key(*k));
+    let own_updated = f.date(settings, &["updated", "lastmod", "lastMod", "modified"])?;
+    let lastmod = own_updated.filter(|_| hugo_lastmod);
+    let Some(published) = own.or(file.date).or(lastmod).or(context.published) else {
         return Ok(Parsed::Undated);
     };
     let title = f.title()?;
     let language = f.language(settings, &file)?;
-    let updated = f
-        .date(settings, &["updated", "lastmod", "lastMod", "modified"])?
-        .or(context.updated);
+    let updated = own_updated.or(context.updated);
     let url = f.url(settings, &file, language, published)?;
     let id = f.id(key)?;
     let guid = f.guid()?;
@@ -372,7 +380,10 @@ impl Fields<'_> {
     /// `date`, or Hugo's `publishDate` when it is absent; the later one when both are given.
     fn published(&mut self, settings: &Settings) -> Result<Option<DateTime<FixedOffset>>, Problem> {
         let date = self.date(settings, &["date"])?;
-        let publish_date = self.date(settings, &["publishDate", "publishdate", "pubdate"])?;
+        let publish_date = self.date(
+            settings,
+            &["publishDate", "publishdate", "pubdate", "published"],
+        )?;
         Ok(date.max(publish_date))
     }
 

@@ -1759,3 +1759,34 @@ fn shortcode_templates_are_checked_when_the_config_is_read() {
         "{err}"
     );
 }
+
+/// Hugo dates a page by `published` (an alias of `publishDate`), and one with neither `date`
+/// nor `publishDate` by its `lastmod`
+/// (<https://gohugo.io/configuration/front-matter/#dates>); crier took such pages for undated.
+/// Zola's `updated` dates nothing: a Zola page with only `updated` stays undated.
+#[test]
+fn hugo_dates_a_page_by_published_or_else_lastmod() {
+    let dir = site(&[
+        (
+            "a.md",
+            b"---\ntitle: A\npublished: 2024-03-12\n---\nBody.\n" as &[u8],
+        ),
+        (
+            "b.md",
+            b"---\ntitle: B\nlastmod: 2024-04-01T10:00:00Z\n---\nBody.\n",
+        ),
+        (
+            "c.md",
+            b"+++\ntitle = \"C\"\nupdated = 2024-05-01\n+++\nBody.\n",
+        ),
+    ]);
+    let source = source_for(dir.path(), "");
+    let read = read_at(&source, &HashMap::new(), Utc::now()).expect("read");
+    let a = entry(&read.documents, "a.md");
+    assert_eq!(a.published.to_rfc3339(), "2024-03-12T00:00:00+01:00");
+    let b = entry(&read.documents, "b.md");
+    assert_eq!(b.published.to_rfc3339(), "2024-04-01T10:00:00+00:00");
+    // Dated by its own update, it has no later update to show.
+    assert_eq!(b.updated, None);
+    assert_eq!(skipped(&read.documents, "c.md"), "undated");
+}
