@@ -109,6 +109,13 @@ fn listing(site: &Site, rel: &str) -> Vec<Listed> {
     listed
 }
 
+/// The JSON Feed `rel` is titled `title` and links to `home`.
+fn feed_is(site: &Site, rel: &str, title: &str, home: &str) {
+    let feed = json_feed(site, rel);
+    assert_eq!(feed["title"], title, "{rel}");
+    assert_eq!(feed["home_page_url"], home, "{rel}");
+}
+
 /// The item of the JSON Feed `rel` whose URL is `url`.
 fn item(site: &Site, rel: &str, url: &str) -> Value {
     items(site, rel)
@@ -124,7 +131,11 @@ fn lines_with<'a>(log: &'a str, needle: &str) -> Vec<&'a str> {
 
 /// Every feed file written passes the independent parser's checks.
 fn feeds_pass_the_parser(site: &Site) {
-    let files: Vec<_> = site.feed_files("feeds").into_iter().map(|f| f.path).collect();
+    let files: Vec<_> = site
+        .feed_files("feeds")
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
     // all, en and fr, in three formats each.
     assert_eq!(files.len(), 9, "{files:?}");
     if let Some(stdout) = check_feeds(&files, None) {
@@ -157,9 +168,11 @@ fn a_hugo_site_is_published_as_hugo_publishes_it() {
     //
     // Not published (https://gohugo.io/content-management/build-options/): `build.render =
     // "never"` and `_build.list = "never"` pages (no page collection, so no feed holds them),
-    // a headless bundle (https://gohugo.io/content-management/page-bundles/#headless), the
+    // a headless bundle (https://gohugo.io/content-management/front-matter/#headless), the
     // snippets a section's `cascade` hides (https://gohugo.io/content-management/front-matter/#cascade),
-    // and a page whose `expiryDate` has passed (https://gohugo.io/content-management/front-matter/#expirydate).
+    // a page whose `expiryDate` has passed (https://gohugo.io/content-management/front-matter/#expirydate),
+    // one whose `publishDate` is still to come and a draft (neither is built without
+    // `--buildFuture` or `--buildDrafts`, https://gohugo.io/commands/hugo_build/).
     //
     // Deliberate differences, documented in the README ("Entries"): the undated "about" pages
     // (Hugo lists them with a zero date) and the Org file (Hugo renders Org; crier cannot read
@@ -205,6 +218,14 @@ fn a_hugo_site_is_published_as_hugo_publishes_it() {
             "2024-02-20T09:00:00+01:00",
             "en",
         ),
+        // Without `date`, Hugo's `.Date` is `publishDate`
+        // (https://gohugo.io/configuration/front-matter/#dates).
+        listed(
+            "Sofia's health mediators reach every district",
+            "https://cities.example.org/2024/01/sofia-health/",
+            "2024-01-20T11:00:00+01:00",
+            "en",
+        ),
     ];
     let french = [
         listed(
@@ -222,6 +243,20 @@ fn a_hugo_site_is_published_as_hugo_publishes_it() {
     ];
     assert_eq!(listing(&site, "feeds/en/feed.json"), english);
     assert_eq!(listing(&site, "feeds/fr/feed.json"), french);
+    // A language's own `title` is its site's title
+    // (https://gohugo.io/configuration/languages/), and its home is under `/fr/`.
+    feed_is(
+        &site,
+        "feeds/en/feed.json",
+        "Cities that include",
+        "https://cities.example.org/",
+    );
+    feed_is(
+        &site,
+        "feeds/fr/feed.json",
+        "Des villes qui incluent",
+        "https://cities.example.org/fr/",
+    );
     // The site-wide feed holds both languages, newest first.
     let mut all: Vec<Listed> = english.into_iter().chain(french).collect();
     all.sort_by(|a, b| b.date.cmp(&a.date).then(a.url.cmp(&b.url)));
@@ -313,7 +348,12 @@ fn a_zola_site_is_published_as_zola_publishes_it() {
     //
     // Languages (https://www.getzola.org/documentation/content/multilingual/): `page.fr.md` is
     // the French page, served under `/fr/`. The feeds (https://www.getzola.org/documentation/templates/feeds/)
-    // list only pages with a date: the undated "about" page is in none.
+    // list only pages with a date: the undated "about" page is in none. A draft is not
+    // rendered without `--drafts` (https://www.getzola.org/documentation/content/page/#front-matter).
+    //
+    // A deliberate difference, documented in the README ("Entries"): Zola renders a page dated
+    // in the future at once; crier publishes it when its date comes, so
+    // `2024-09-01-ceremony.md` waits.
     let english = [
         listed(
             "The jury's trip to the shortlisted cities",
@@ -371,6 +411,18 @@ fn a_zola_site_is_published_as_zola_publishes_it() {
     )];
     assert_eq!(listing(&site, "feeds/en/feed.json"), english);
     assert_eq!(listing(&site, "feeds/fr/feed.json"), french);
+    feed_is(
+        &site,
+        "feeds/en/feed.json",
+        "Roma inclusion prizes",
+        "https://prizes.example.org",
+    );
+    feed_is(
+        &site,
+        "feeds/fr/feed.json",
+        "Prix de l'inclusion des Roms",
+        "https://prizes.example.org/fr/",
+    );
     let mut all: Vec<Listed> = english.into_iter().chain(french).collect();
     all.sort_by(|a, b| b.date.cmp(&a.date).then(a.url.cmp(&b.url)));
     assert_eq!(listing(&site, "feeds/feed.json"), all);
