@@ -876,6 +876,40 @@ fn at(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// A Zola site's `.markdown` or `.html` file with front matter was published, though Zola
+/// makes pages of `.md` files only and copies any other file as an asset.
+#[test]
+fn zola_reads_only_md_files() {
+    let page = |title: &str| format!("+++\ntitle = \"{title}\"\ndate = 2024-01-01\n+++\nBody.\n");
+    let dir = site(&[
+        ("blog/a.md", page("A").as_bytes()),
+        ("blog/b.markdown", page("B").as_bytes()),
+        ("blog/c.html", page("C").as_bytes()),
+        ("blog/d.org", b"#+TITLE: D\n"),
+        ("blog/trip/index.markdown", page("Trip").as_bytes()),
+    ]);
+    let zola = source_for(dir.path(), "generator = \"zola\"");
+    let read = read_at(&zola, &HashMap::new(), Utc::now()).expect("read");
+    assert_eq!(keys(&read.documents), ["blog/a.md"]);
+    assert!(
+        read.notices.lines().is_empty(),
+        "{:?}",
+        read.notices.lines()
+    );
+    // Hugo reads them all.
+    let hugo = source_for(dir.path(), "generator = \"hugo\"");
+    let read = read_at(&hugo, &HashMap::new(), Utc::now()).expect("read");
+    assert_eq!(
+        keys(&read.documents),
+        [
+            "blog/a.md",
+            "blog/b.markdown",
+            "blog/c.html",
+            "blog/trip/index.markdown"
+        ]
+    );
+}
+
 /// A Hugo blog kept many posts as `.markdown` (and a few `.html`) files, which crier passed
 /// over without a word; Hugo's formats crier cannot read were ignored silently too.
 #[test]
