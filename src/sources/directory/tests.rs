@@ -1518,6 +1518,31 @@ fn zola_tree_follows_zolas_section_settings() {
     assert!(skipped_reason(&documents, "blog/draft-ish.md").contains("render = false"));
 }
 
+/// The pages of a Zola section with `draft = true` were published, though Zola does not walk
+/// a drafted section's folder at all.
+#[test]
+fn a_drafted_zola_section_hides_every_page_below_it() {
+    let dir = site(&[
+        (
+            "ideas/_index.md",
+            b"+++\ntitle = \"Ideas\"\ndraft = true\n+++\n",
+        ),
+        ("ideas/a.md", PAGE),
+        ("ideas/a.fr.md", PAGE),
+        ("ideas/deeper/b.md", PAGE),
+        ("blog/c.md", PAGE),
+    ]);
+    let documents = read(dir.path(), "generator = \"zola\"");
+    assert_no_failure(&documents);
+    for key in ["ideas/a.md", "ideas/a.fr.md", "ideas/deeper/b.md"] {
+        assert_eq!(skipped(&documents, key), "draft", "{key}");
+    }
+    entry(&documents, "blog/c.md");
+    // The rule is Zola's: other sources keep what they did.
+    let documents = read(dir.path(), "");
+    entry(&documents, "ideas/a.md");
+}
+
 #[test]
 fn slugify_modes_and_generators() {
     let dir = site(&[("Kraków_Nowa Huta.md", PAGE), ("Städte/Ünter Den.md", PAGE)]);
