@@ -349,7 +349,11 @@ fn a_zola_site_is_published_as_zola_publishes_it() {
     // Languages (https://www.getzola.org/documentation/content/multilingual/): `page.fr.md` is
     // the French page, served under `/fr/`. The feeds (https://www.getzola.org/documentation/templates/feeds/)
     // list only pages with a date: the undated "about" page is in none. A draft is not
-    // rendered without `--drafts` (https://www.getzola.org/documentation/content/page/#front-matter).
+    // rendered without `--drafts` (https://www.getzola.org/documentation/content/page/#front-matter),
+    // nor is anything in the folder of a section with `draft = true`, in any language
+    // (https://www.getzola.org/documentation/content/section/#drafting). Only `.md` files are
+    // pages (https://www.getzola.org/documentation/content/page/): `reading-list.markdown` is
+    // an asset.
     //
     // A deliberate difference, documented in the README ("Entries"): Zola renders a page dated
     // in the future at once; crier publishes it when its date comes, so
