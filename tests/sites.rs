@@ -158,8 +158,8 @@ fn a_hugo_site_is_published_as_hugo_publishes_it() {
     // translation (https://gohugo.io/content-management/multilingual/#translation-by-content-directory).
     //
     // File names are made paths as Hugo's `urlize` does: accents and `_` kept, spaces become
-    // `-` (https://gohugo.io/configuration/all/#removepathaccents). Hugo writes the path as is
-    // (an IRI); a feed holds the same address percent-encoded.
+    // `-` (https://gohugo.io/configuration/all/#removepathaccents). The feeds hold that address
+    // percent-encoded, which names the same page.
     //
     // Dates (https://gohugo.io/configuration/all/#timezone): a date without an offset is in
     // `timeZone` (Europe/Brussels), and so is one with a zone *name* such as RFC 1123's `GMT`:
@@ -175,8 +175,8 @@ fn a_hugo_site_is_published_as_hugo_publishes_it() {
     // `--buildFuture` or `--buildDrafts`, https://gohugo.io/commands/hugo_build/).
     //
     // Deliberate differences, documented in the README ("Entries"): the undated "about" pages
-    // (Hugo lists them with a zero date) and the Org file (Hugo renders Org; crier cannot read
-    // it, and says so) are left out of the feeds.
+    // (Hugo builds them, with a zero date) and the Org file (Hugo renders Org; crier cannot
+    // read it, and says so) are left out of the feeds.
     let english = [
         listed(
             "Lyon wins the family-inclusion prize",
