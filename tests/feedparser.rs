@@ -1,10 +1,7 @@
 //! The hostile fixture's feeds, checked by an independent, widely used parser: Python's
-//! `feedparser` (through `tests/tools/check_feeds.py`) must read the RSS and Atom files without
-//! setting `bozo`, and the JSON Feed must hold the keys the spec requires.
-//!
-//! Without Python or feedparser the test prints a "skipped" line and passes, unless
-//! `CRIER_REQUIRE_PYTHON_CHECKS=1` (set it in CI), which makes the missing tool a failure.
-//! `pip install feedparser` provides it.
+//! `feedparser` must read the RSS and Atom files without setting `bozo`, and the JSON Feed must
+//! hold the keys the spec requires (`common::check_feeds`, which says when the check is
+//! skipped).
 //!
 //! The second test runs the real binary on the shipped sample (`config/example.toml` and
 //! `content/`) and checks every feed file it writes.
@@ -13,53 +10,10 @@ mod common;
 #[path = "golden/hostile.rs"]
 mod hostile;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::Command;
 
+use common::check_feeds as check;
 use crier::feeds::{FeedFormat, render};
-
-/// Exit status of `check_feeds.py` when feedparser cannot be imported.
-const SKIPPED: i32 = 77;
-
-fn skip(reason: &str) {
-    let required = std::env::var_os("CRIER_REQUIRE_PYTHON_CHECKS").is_some_and(|v| v == "1");
-    assert!(
-        !required,
-        "{reason}, and CRIER_REQUIRE_PYTHON_CHECKS=1 requires the check"
-    );
-    // Written straight to stderr: the test harness would swallow `eprintln!` of a passing test.
-    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
-}
-
-/// Runs `check_feeds.py` on `files`; `None` when the check had to be skipped.
-fn check(files: &[PathBuf], expect_entries: Option<usize>) -> Option<String> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/check_feeds.py");
-    let mut command = Command::new("python3");
-    command.arg(&script);
-    if let Some(n) = expect_entries {
-        command.arg("--expect-entries").arg(n.to_string());
-    }
-    let output = match command.args(files).output() {
-        Ok(output) => output,
-        Err(error) => {
-            skip(&format!("cannot run python3 ({error})"));
-            return None;
-        }
-    };
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(SKIPPED) {
-        skip(stderr.trim());
-        return None;
-    }
-    assert!(
-        output.status.success(),
-        "check_feeds.py failed ({}):\n{stdout}{stderr}",
-        output.status
-    );
-    Some(stdout)
-}
 
 #[test]
 fn feedparser_reads_every_feed_of_the_sample_run() {

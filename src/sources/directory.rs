@@ -115,6 +115,8 @@ struct Settings {
     style: PathStyle,
     /// Leave `{lang}` empty for the default language.
     default_language_in_root: bool,
+    /// The generator whose rules the folder follows where crier cannot tell them apart.
+    generator: Generator,
     /// Compiled `exclude` patterns.
     exclude: Globs,
     /// How pages without a date are dated.
@@ -200,6 +202,7 @@ impl DirectorySource {
                 keep_dates: source.generator == Generator::Hugo,
             },
             default_language_in_root: source.default_language_in_root,
+            generator: source.generator,
             exclude: source.exclude.clone(),
             undated: source.undated,
             shortcodes: source.shortcodes.clone(),
@@ -245,6 +248,13 @@ impl DirectorySource {
             let Some((format, _)) = filename::format_of(&name) else {
                 continue;
             };
+            // Zola makes pages and sections of `.md` files only; any other file (`.markdown`,
+            // `.html`, `.org`) is an asset it copies as it is, so no entry and no notice
+            // (`Site::load` in Zola's components/site: "skip hidden files and non md files",
+            // <https://www.getzola.org/documentation/content/page/>).
+            if self.settings.generator == Generator::Zola && !name.ends_with(".md") {
+                continue;
+            }
             let section = is_section_file(&name);
             if (!section && is_ignored_file(&name)) || self.settings.exclude.is_match(&key) {
                 continue;

@@ -1,8 +1,9 @@
 //! The harness the integration tests share: a throw-away site folder ([`Site`]) with entry and
 //! secret files, one way to run the `crier` binary ([`Crier`], and [`Daemon`] for `crier run`),
-//! posts, entries and channel tables to hand the library, waits that end on an event rather
-//! than after a fixed time ([`wait`]), seeded randomness ([`seed`]) and the log lines of library
-//! code running inside a test ([`logs`]).
+//! posts, entries and channel tables to hand the library, feed files checked by an independent
+//! parser ([`check_feeds`]), waits that end on an event rather than after a fixed time
+//! ([`wait`]), seeded randomness ([`seed`]) and the log lines of library code running inside a
+//! test ([`logs`]).
 //!
 //! Each file under `tests/` is a crate of its own and includes this module with `mod common;`.
 //! A helper that one of them does not use would be reported there as dead code (and its
@@ -12,6 +13,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod binary;
+mod feedcheck;
 mod library;
 pub mod logs;
 pub mod seed;
@@ -19,5 +21,6 @@ mod site;
 pub mod wait;
 
 pub use binary::{Crier, Daemon, OutputText, Stopped};
+pub use feedcheck::check_feeds;
 pub use library::{channel_config, entry, post};
 pub use site::{EntryFile, FeedFile, SecretFile, Site, entry_file, secret_file};

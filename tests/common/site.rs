@@ -30,6 +30,21 @@ impl Site {
         }
     }
 
+    /// A copy of the fixture folder `fixture` (relative to the crate root, e.g.
+    /// `tests/fixtures/sites/hugo`), so that what crier writes beside it never lands in the tree.
+    pub fn copy_of(fixture: &str) -> Site {
+        let site = Site::empty();
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture);
+        for file in walk(&from) {
+            let rel = file.strip_prefix(&from).expect("a file under the fixture");
+            let to = site.root().join(rel);
+            let folder = to.parent().expect("a path inside the site");
+            fs::create_dir_all(folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display()));
+            fs::copy(&file, &to).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        }
+        site
+    }
+
     /// The site folder.
     pub fn root(&self) -> &Path {
         self.dir.path()

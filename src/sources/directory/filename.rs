@@ -16,7 +16,7 @@ use crate::sources::dates::in_timezone;
 /// How a content file is written, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Format {
-    /// `.md`, `.markdown` (Hugo and Zola) or `.mdown` (Hugo).
+    /// `.md` (Hugo and Zola), `.markdown` or `.mdown` (Hugo; Zola reads `.md` only).
     Markdown,
     /// `.html` or `.htm` (Hugo): a page when it has front matter, a static file otherwise;
     /// its body is HTML already.

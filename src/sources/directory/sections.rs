@@ -13,10 +13,14 @@
 //! language has its own section tree in Hugo, so a page reads the `_index` files of its own
 //! language (`_index.fr.md`, or `_index.md` in the source's language).
 //!
-//! Zola's section settings need nothing here: with `render = false` or `redirect_to` only the
+//! Zola's section settings need little here: with `render = false` or `redirect_to` only the
 //! section's own page is not written (Zola still renders the pages in it: `render_section`
 //! renders `section.pages` before it looks at `render`), and `transparent` only lists the
-//! pages in the parent section too. Pages of such sections are published like any other.
+//! pages in the parent section too. Pages of such sections are published like any other. A
+//! section with `draft = true` is another matter: Zola does not walk its folder at all (in
+//! any language), so its pages and subsections are left out like drafts
+//! (<https://www.getzola.org/documentation/content/section/#drafting>); with `generator =
+//! "zola"` such a section cascades `draft = true` to every page below it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,6 +30,7 @@ use rayon::prelude::*;
 use serde_json::{Map, Value};
 
 use super::frontmatter;
+use super::slugs::Generator;
 use super::{Problem, Settings};
 
 /// The environment Hugo builds for with `hugo build`, which `target.environment` is matched
@@ -109,7 +114,7 @@ impl Sections {
                         let language = section_language(settings, &file.key)?;
                         Some(ReadSection {
                             language,
-                            cascades: read_section(file),
+                            cascades: read_section(file, settings.generator),
                         })
                     })
                     .collect();
@@ -165,16 +170,23 @@ impl Cascades {
     ) -> Result<(), Problem> {
         for folder in ancestors(page.key) {
             let sections = self.by_folder.get(folder).into_iter().flatten();
-            for section in sections.filter(|s| s.language == page.language) {
-                let cascades = section.cascades.as_ref().map_err(|message| {
-                    Problem::new(
-                        None,
-                        format!(
-                            "{message}; the pages below that section are not read until it is fixed"
-                        ),
-                    )
-                })?;
-                for cascade in cascades.iter().filter(|c| c.target.matches(page)) {
+            for section in sections {
+                let own = section.language == page.language;
+                let cascades = match &section.cascades {
+                    Ok(cascades) => cascades,
+                    // Another language's section cascades nothing but a Zola draft.
+                    Err(_) if !own => continue,
+                    Err(message) => {
+                        return Err(Problem::new(
+                            None,
+                            format!(
+                                "{message}; the pages below that section are not read until it is fixed"
+                            ),
+                        ));
+                    }
+                };
+                let applies = |c: &&Cascade| (own || c.every_language) && c.target.matches(page);
+                for cascade in cascades.iter().filter(applies) {
                     merge(fields, &cascade.values);
                 }
             }
@@ -215,6 +227,8 @@ fn merge(page: &mut Map<String, Value>, values: &Map<String, Value>) {
 struct Cascade {
     values: Map<String, Value>,
     target: Target,
+    /// Applies to the pages of every language, not only the section's (a Zola draft).
+    every_language: bool,
 }
 
 /// Hugo's page matcher: every glob given must match.
@@ -240,7 +254,7 @@ impl Target {
 }
 
 /// Reads the cascades of one section file; the error names the file (and line) and the key.
-fn read_section(file: &SectionFile) -> Result<Vec<Cascade>, String> {
+fn read_section(file: &SectionFile, generator: Generator) -> Result<Vec<Cascade>, String> {
     let at = |line: Option<usize>| match line {
         Some(line) => format!("section file {}:{line}", file.path.display()),
         None => format!("section file {}", file.path.display()),
@@ -255,7 +269,18 @@ fn read_section(file: &SectionFile) -> Result<Vec<Cascade>, String> {
         .and_then(frontmatter::parse)
         .map_err(failed)?;
     let line = front.lines.line_of("cascade");
-    cascades(front.fields.get("cascade")).map_err(|message| format!("{}: {message}", at(line)))
+    let mut cascades = cascades(front.fields.get("cascade"))
+        .map_err(|message| format!("{}: {message}", at(line)))?;
+    // A page's own `draft = false` would still keep it, where Zola skips the folder whole: a
+    // page so written in a drafted section says two things, and crier takes the page's word.
+    if generator == Generator::Zola && front.fields.get("draft") == Some(&Value::Bool(true)) {
+        cascades.push(Cascade {
+            values: Map::from_iter([("draft".to_owned(), Value::Bool(true))]),
+            target: Target::default(),
+            every_language: true,
+        });
+    }
+    Ok(cascades)
 }
 
 /// The `cascade` value: a table or a list of tables.
@@ -283,7 +308,11 @@ fn cascades(value: Option<&Value>) -> Result<Vec<Cascade>, String> {
                 .filter(|(k, _)| !NOT_CASCADED.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            Ok(Cascade { values, target })
+            Ok(Cascade {
+                values,
+                target,
+                every_language: false,
+            })
         })
         .collect()
 }

@@ -876,6 +876,40 @@ fn at(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
+/// A Zola site's `.markdown` or `.html` file with front matter was published, though Zola
+/// makes pages of `.md` files only and copies any other file as an asset.
+#[test]
+fn zola_reads_only_md_files() {
+    let page = |title: &str| format!("+++\ntitle = \"{title}\"\ndate = 2024-01-01\n+++\nBody.\n");
+    let dir = site(&[
+        ("blog/a.md", page("A").as_bytes()),
+        ("blog/b.markdown", page("B").as_bytes()),
+        ("blog/c.html", page("C").as_bytes()),
+        ("blog/d.org", b"#+TITLE: D\n"),
+        ("blog/trip/index.markdown", page("Trip").as_bytes()),
+    ]);
+    let zola = source_for(dir.path(), "generator = \"zola\"");
+    let read = read_at(&zola, &HashMap::new(), Utc::now()).expect("read");
+    assert_eq!(keys(&read.documents), ["blog/a.md"]);
+    assert!(
+        read.notices.lines().is_empty(),
+        "{:?}",
+        read.notices.lines()
+    );
+    // Hugo reads them all.
+    let hugo = source_for(dir.path(), "generator = \"hugo\"");
+    let read = read_at(&hugo, &HashMap::new(), Utc::now()).expect("read");
+    assert_eq!(
+        keys(&read.documents),
+        [
+            "blog/a.md",
+            "blog/b.markdown",
+            "blog/c.html",
+            "blog/trip/index.markdown"
+        ]
+    );
+}
+
 /// A Hugo blog kept many posts as `.markdown` (and a few `.html`) files, which crier passed
 /// over without a word; Hugo's formats crier cannot read were ignored silently too.
 #[test]
@@ -1482,6 +1516,31 @@ fn zola_tree_follows_zolas_section_settings() {
         "https://example.org/blog/2024/krakow-nowa-huta/"
     );
     assert!(skipped_reason(&documents, "blog/draft-ish.md").contains("render = false"));
+}
+
+/// The pages of a Zola section with `draft = true` were published, though Zola does not walk
+/// a drafted section's folder at all.
+#[test]
+fn a_drafted_zola_section_hides_every_page_below_it() {
+    let dir = site(&[
+        (
+            "ideas/_index.md",
+            b"+++\ntitle = \"Ideas\"\ndraft = true\n+++\n",
+        ),
+        ("ideas/a.md", PAGE),
+        ("ideas/a.fr.md", PAGE),
+        ("ideas/deeper/b.md", PAGE),
+        ("blog/c.md", PAGE),
+    ]);
+    let documents = read(dir.path(), "generator = \"zola\"");
+    assert_no_failure(&documents);
+    for key in ["ideas/a.md", "ideas/a.fr.md", "ideas/deeper/b.md"] {
+        assert_eq!(skipped(&documents, key), "draft", "{key}");
+    }
+    entry(&documents, "blog/c.md");
+    // The rule is Zola's: other sources keep what they did.
+    let documents = read(dir.path(), "");
+    entry(&documents, "ideas/a.md");
 }
 
 #[test]

@@ -1,0 +1,56 @@
+//! Feed files checked by an independent, widely used parser: Python's `feedparser` (through
+//! `tests/tools/check_feeds.py`) must read RSS and Atom files without setting `bozo`, and a
+//! JSON Feed must hold the keys the spec requires.
+//!
+//! Without Python or feedparser the check prints a "skipped" line and passes, unless
+//! `CRIER_REQUIRE_PYTHON_CHECKS=1` (set it in CI), which makes the missing tool a failure.
+//! `pip install feedparser` provides it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Exit status of `check_feeds.py` when feedparser cannot be imported.
+const SKIPPED: i32 = 77;
+
+fn skip(reason: &str) {
+    let required = std::env::var_os("CRIER_REQUIRE_PYTHON_CHECKS").is_some_and(|v| v == "1");
+    assert!(
+        !required,
+        "{reason}, and CRIER_REQUIRE_PYTHON_CHECKS=1 requires the check"
+    );
+    // Written straight to stderr: the test harness would swallow `eprintln!` of a passing test.
+    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
+}
+
+/// Runs `check_feeds.py` on `files` (each must hold `expect_entries` entries when given) and
+/// returns what it printed, one `path: ok` line per good file; `None` when the check had to
+/// be skipped. A failing file fails the test, with the script's report.
+pub fn check_feeds<P: AsRef<Path>>(files: &[P], expect_entries: Option<usize>) -> Option<String> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/check_feeds.py");
+    let mut command = Command::new("python3");
+    command.arg(&script);
+    if let Some(n) = expect_entries {
+        command.arg("--expect-entries").arg(n.to_string());
+    }
+    command.args(files.iter().map(AsRef::as_ref));
+    let output = match command.output() {
+        Ok(output) => output,
+        Err(error) => {
+            skip(&format!("cannot run python3 ({error})"));
+            return None;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(SKIPPED) {
+        skip(stderr.trim());
+        return None;
+    }
+    assert!(
+        output.status.success(),
+        "check_feeds.py failed ({}):\n{stdout}{stderr}",
+        output.status
+    );
+    Some(stdout)
+}
