@@ -623,13 +623,17 @@ fn prepare_post(
 /// when it gave one, else an exponential backoff from one minute, capped at six hours, with
 /// ±20% jitter so that deliveries do not retry in lockstep.
 fn retry_time(attempts: u32, after: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
-    let base = 60.0 * 2f64.powi(attempts.saturating_sub(1).min(16) as i32);
-    let capped = base.min(6.0 * 3600.0);
-    let jitter = 0.8 + 0.4 * rand::random::<f64>();
     match after {
         Some(after) => after.max(now),
-        None => now + chrono::Duration::milliseconds((capped * jitter * 1000.0) as i64),
+        None => now + backoff(attempts, 0.8 + 0.4 * rand::random::<f64>()),
     }
+}
+
+/// The wait after `attempts` failed attempts, scaled by `jitter` (0.8 to 1.2).
+fn backoff(attempts: u32, jitter: f64) -> chrono::Duration {
+    let base = 60.0 * 2f64.powi(attempts.saturating_sub(1).min(16) as i32);
+    let capped = base.min(6.0 * 3600.0);
+    chrono::Duration::milliseconds((capped * jitter * 1000.0) as i64)
 }
 
 fn outcome(channel: &str, delivery: &Delivery, detail: String) -> DeliveryOutcome {
@@ -1371,5 +1375,16 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         }
         let reset = now + chrono::Duration::minutes(15);
         assert_eq!(retry_time(1, Some(reset), now), reset);
+        // A reset already past is no reason to wait.
+        assert_eq!(
+            retry_time(1, Some(now - chrono::Duration::minutes(1)), now),
+            now
+        );
+        // The jitter's ends, exactly.
+        let secs = |attempts, jitter| backoff(attempts, jitter).num_milliseconds();
+        assert_eq!(secs(1, 0.8), 48_000);
+        assert_eq!(secs(1, 1.2), 72_000);
+        assert_eq!(secs(3, 1.0), 240_000);
+        assert_eq!(secs(40, 1.0), 21_600_000);
     }
 }
