@@ -650,7 +650,7 @@ mod tests {
         let mut entry = crate::testing::entry("fete", "2025-06-01T12:00:00Z");
         entry.title = "Fête".into();
         entry.summary = vec![family; 200].join(" ");
-        let fitted = super::super::template::render(
+        let fitted = crate::channels::template::render(
             "{{ title }}: {{ summary }}",
             &entry,
             channel.max_length(),
