@@ -13,7 +13,7 @@
 //! failures. A record found under the key counts as this post only if it is this post (same
 //! text and link): anything else under the key is another post, and this one gets a new key.
 
-mod facets;
+pub mod facets;
 mod session;
 mod tid;
 mod xrpc;
@@ -69,8 +69,47 @@ impl BlueskyConfig {
 const POSTS: &str = "app.bsky.feed.post";
 /// Largest link-card image the `app.bsky.embed.external` lexicon accepts.
 const MAX_THUMB_BYTES: usize = 1_000_000;
-/// Most graphemes in a post's text.
+/// Most graphemes in a post's text (the lexicon's `maxGraphemes`).
 const MAX_GRAPHEMES: usize = 300;
+/// Most UTF-8 bytes in a post's text (the lexicon's `maxLength`): a PDS refuses a longer one
+/// with "string too big", whatever its graphemes.
+const MAX_BYTES: usize = 3000;
+
+/// A post text's length in both units the `app.bsky.feed.post` lexicon limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextLength {
+    /// Extended grapheme clusters (what a reader sees as characters).
+    pub graphemes: usize,
+    /// UTF-8 bytes.
+    pub bytes: usize,
+}
+
+impl TextLength {
+    /// The length of `text`.
+    pub fn of(text: &str) -> Self {
+        TextLength {
+            graphemes: text.graphemes(true).count(),
+            bytes: text.len(),
+        }
+    }
+
+    /// Whether a text of this length fits both of Bluesky's limits.
+    pub fn fits(self) -> bool {
+        self.graphemes <= MAX_GRAPHEMES && self.bytes <= MAX_BYTES
+    }
+
+    /// The one number the fitter compares with [`MAX_GRAPHEMES`]: the graphemes, or the bytes
+    /// scaled to graphemes (a tenth, rounded up) when they are more. It is at most 300
+    /// exactly when both limits hold, so the template's fitter, which knows a single
+    /// limit and count, keeps a post within both; and it only grows as text is added, which
+    /// its search for the longest fitting summary relies on. The alternative, a second
+    /// limit in the `Channel` trait, would change every channel and the fitter for the one
+    /// network that has two.
+    pub fn for_fitting(self) -> usize {
+        self.graphemes
+            .max(self.bytes.div_ceil(MAX_BYTES / MAX_GRAPHEMES))
+    }
+}
 
 /// A Bluesky channel.
 pub struct Bluesky {
@@ -419,7 +458,7 @@ impl Channel for Bluesky {
     }
 
     fn count(&self, text: &str) -> usize {
-        text.graphemes(true).count()
+        TextLength::of(text).for_fitting()
     }
 
     async fn publish(&self, post: &Post) -> Result<Published, PostError> {
@@ -572,6 +611,63 @@ mod tests {
             },
             None,
         )
+    }
+
+    #[test]
+    fn the_fitting_length_holds_both_limits() {
+        let ascii = TextLength::of(&"a".repeat(300));
+        assert_eq!((ascii.for_fitting(), ascii.fits()), (300, true));
+        // At most 300 exactly when both limits hold.
+        for (graphemes, bytes) in [(300, 3000), (1, 3000), (300, 2991)] {
+            let length = TextLength { graphemes, bytes };
+            assert_eq!(length.for_fitting(), 300, "{length:?}");
+            assert!(length.fits());
+        }
+        for (graphemes, bytes) in [(301, 301), (1, 3001), (299, 3009)] {
+            let length = TextLength { graphemes, bytes };
+            assert!(length.for_fitting() > 300, "{length:?}");
+            assert!(!length.fits());
+        }
+    }
+
+    /// Regression: a title of family emoji is 200 graphemes but 5,000 bytes, which crier
+    /// counted as fitting and the PDS refused ("string too big (maximum 3000, got …)").
+    #[test]
+    fn a_post_of_family_emoji_is_fitted_to_3000_bytes() {
+        let channel = Bluesky::new(
+            "bsky".into(),
+            BlueskyConfig {
+                base_url: default_base_url(),
+                handle: "alliance.bsky.social".into(),
+                app_password: SecretRef::Env("BSKY_PASSWORD".into()),
+            },
+            ChannelContext {
+                http: reqwest::Client::new(),
+                memory: std::sync::Arc::new(crate::channels::InMemory::default()),
+            },
+        );
+        let family = "👨‍👩‍👧‍👦";
+        let mut entry = crate::testing::entry("fete", "2025-06-01T12:00:00Z");
+        entry.title = "Fête".into();
+        entry.summary = vec![family; 200].join(" ");
+        let fitted = crate::channels::template::render(
+            "{{ title }}: {{ summary }}",
+            &entry,
+            channel.max_length(),
+            &|text| channel.count(text),
+        )
+        .unwrap();
+        let length = TextLength::of(&fitted.text);
+        assert!(fitted.shortened);
+        assert!(length.fits(), "{length:?}");
+        assert!(
+            length.graphemes < 300,
+            "the bytes, not the graphemes, limited it"
+        );
+        assert!(
+            length.bytes > 2900,
+            "{length:?}: fitted to the limit, not far below"
+        );
     }
 
     #[test]
