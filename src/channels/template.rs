@@ -1,6 +1,9 @@
 //! Message templates: minijinja over an entry's fields, and fitting the result to a network's
-//! length rule by cutting the summary (then, as a last resort, the title) on a word boundary
-//! with an ellipsis. The URL is never cut.
+//! length rule by cutting the summary (then, as a last resort, the title) with an ellipsis:
+//! on a word boundary where the script puts spaces between words, on a grapheme boundary in
+//! scripts that do not (Chinese, Japanese, Thai…) and, when even the first word is too long,
+//! inside it. No cut falls inside a grapheme or a URL, and the ellipsis after a URL is set
+//! apart by a space, so that no network takes it into the link. The entry URL is never cut.
 //!
 //! Variables: `title`, `summary`, `url`, `language`, `city`, `country`, `categories` (a list),
 //! `hashtags` (the categories as `#CamelCase` tags), `published` (`YYYY-MM-DD`), `extra` (every
@@ -8,6 +11,7 @@
 //! shadow one of the names above.
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use unicode_segmentation::UnicodeSegmentation;
 
 use crate::entry::Entry;
 
@@ -67,13 +71,12 @@ pub fn render(
             shortened: false,
         });
     }
-    // Longest summary prefix (in words) that fits, then the same for the title.
-    let summary_words = word_ends(&entry.summary);
-    let fits_summary = |k: usize| -> Result<Option<String>, String> {
-        let text = render(&entry.title, &shorten(&entry.summary, &summary_words, k))?;
+    // Longest summary prefix that fits, then the same for the title.
+    let fits_summary = |summary: &str| -> Result<Option<String>, String> {
+        let text = render(&entry.title, summary)?;
         Ok((count(&text) <= limit).then_some(text))
     };
-    if let Some(text) = longest_fitting(summary_words.len(), fits_summary)? {
+    if let Some(text) = longest_prefix(&entry.summary, fits_summary)? {
         return Ok(Fitted {
             length: count(&text),
             text,
@@ -81,12 +84,11 @@ pub fn render(
             shortened: true,
         });
     }
-    let title_words = word_ends(&entry.title);
-    let fits_title = |k: usize| -> Result<Option<String>, String> {
-        let text = render(&shorten(&entry.title, &title_words, k), "")?;
+    let fits_title = |title: &str| -> Result<Option<String>, String> {
+        let text = render(title, "")?;
         Ok((count(&text) <= limit).then_some(text))
     };
-    match longest_fitting(title_words.len(), fits_title)? {
+    match longest_prefix(&entry.title, fits_title)? {
         Some(text) => Ok(Fitted {
             length: count(&text),
             text,
@@ -97,6 +99,25 @@ pub fn render(
             "the post is {length} long for a limit of {limit} even without summary and title; shorten the channel's template"
         )),
     }
+}
+
+/// The post with the longest prefix of `field` that fits: whole words, or, when the field is
+/// one word too long to keep (a long compound, a name), the most graphemes of it. A field of
+/// several words keeps whole words only, and may go whole.
+fn longest_prefix(
+    field: &str,
+    fits: impl Fn(&str) -> Result<Option<String>, String>,
+) -> Result<Option<String>, String> {
+    let words = word_ends(field);
+    let by_words = |k: usize| fits(&shorten(field, &words, k));
+    let [word] = words[..] else {
+        return longest_fitting(words.len(), by_words);
+    };
+    let inside = grapheme_ends(field, word);
+    longest_fitting(inside.len(), |k| match k {
+        0 => fits(""),
+        _ => fits(&cut_at(field, inside[k - 1])),
+    })
 }
 
 /// Largest `k` in `0..=n` for which `fits(k)` gives a text (fitting is monotone in `k`).
@@ -121,27 +142,105 @@ fn longest_fitting(
     Ok(Some(best))
 }
 
-/// Byte offsets where each word of `text` ends.
+/// Byte offsets where `text` may be cut, in order: where each word ends, and in scripts
+/// written without spaces (see [`spaceless`]) between any two graphemes. Never inside a
+/// grapheme or a URL.
 fn word_ends(text: &str) -> Vec<usize> {
+    let urls = url_spans(text);
     let mut ends = Vec::new();
-    let mut in_word = false;
-    for (i, c) in text.char_indices() {
-        if c.is_whitespace() {
-            if in_word {
+    let mut previous: Option<char> = None;
+    for (i, grapheme) in text.grapheme_indices(true) {
+        let Some(first) = grapheme.chars().next() else {
+            continue;
+        };
+        if let Some(before) = previous {
+            let word_end = !before.is_whitespace() && first.is_whitespace();
+            let between = !before.is_whitespace()
+                && !first.is_whitespace()
+                && (spaceless(before) || spaceless(first));
+            if (word_end || between) && !urls.iter().any(|u| u.start < i && i < u.end) {
                 ends.push(i);
             }
-            in_word = false;
-        } else {
-            in_word = true;
         }
+        previous = grapheme.chars().next_back();
     }
-    if in_word {
+    if previous.is_some_and(|c| !c.is_whitespace()) {
         ends.push(text.len());
     }
     ends
 }
 
-/// The first `k` words of `text` with an ellipsis, or `text` itself when `k` covers it.
+/// Grapheme boundaries strictly inside `text[..end]` and outside URLs: where a word too
+/// long to keep whole may be cut.
+fn grapheme_ends(text: &str, end: usize) -> Vec<usize> {
+    let urls = url_spans(text);
+    text[..end]
+        .grapheme_indices(true)
+        .map(|(i, _)| i)
+        .filter(|&i| i > 0 && !urls.iter().any(|u| u.start < i && i < u.end))
+        .collect()
+}
+
+/// Whether `c` belongs to a script written without spaces between words: Han, kana,
+/// Bopomofo, Yi, their punctuation and full-width forms, Thai, Lao, Khmer, Myanmar, Tibetan.
+fn spaceless(c: char) -> bool {
+    matches!(c,
+        '\u{0E00}'..='\u{0EFF}' // Thai, Lao
+        | '\u{0F00}'..='\u{0FFF}' // Tibetan
+        | '\u{1000}'..='\u{109F}' // Myanmar
+        | '\u{1780}'..='\u{17FF}' // Khmer
+        | '\u{2E80}'..='\u{2FFF}' // CJK radicals
+        | '\u{3000}'..='\u{30FF}' // CJK punctuation, Hiragana, Katakana
+        | '\u{3100}'..='\u{31FF}' // Bopomofo, Katakana extensions
+        | '\u{3400}'..='\u{4DBF}' // CJK extension A
+        | '\u{4E00}'..='\u{9FFF}' // CJK unified ideographs
+        | '\u{A000}'..='\u{A4CF}' // Yi
+        | '\u{F900}'..='\u{FAFF}' // CJK compatibility ideographs
+        | '\u{FF00}'..='\u{FFEF}' // full-width and half-width forms
+        | '\u{20000}'..='\u{3FFFF}' // CJK extensions B and later
+    )
+}
+
+/// A URL in a text, by byte range: from its scheme (or `www.`) to the next white space,
+/// which is as far as any network's autolinker may take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UrlSpan {
+    start: usize,
+    end: usize,
+}
+
+/// The URLs of `text`: `scheme://…` or `www.…`, each to the next white space.
+fn url_spans(text: &str) -> Vec<UrlSpan> {
+    let mut spans: Vec<UrlSpan> = Vec::new();
+    let starts = text.match_indices("://").filter_map(|(at, _)| {
+        let scheme = text[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            .last()
+            .map(|(i, _)| i)?;
+        Some(scheme)
+    });
+    let www = text
+        .match_indices("www.")
+        .map(|(at, _)| at)
+        .filter(|&at| !text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '/'));
+    let mut all: Vec<usize> = starts.chain(www).collect();
+    all.sort_unstable();
+    for start in all {
+        if spans.last().is_some_and(|s| start < s.end) {
+            continue;
+        }
+        let end = text[start..]
+            .find(char::is_whitespace)
+            .map_or(text.len(), |len| start + len);
+        spans.push(UrlSpan { start, end });
+    }
+    spans
+}
+
+/// The first `k` pieces of `text` (up to `ends[k - 1]`) with an ellipsis, or `text` itself
+/// when `k` covers it.
 fn shorten(text: &str, ends: &[usize], k: usize) -> String {
     if k >= ends.len() {
         return text.to_owned();
@@ -149,8 +248,21 @@ fn shorten(text: &str, ends: &[usize], k: usize) -> String {
     if k == 0 {
         return String::new();
     }
-    let cut = text[..ends[k - 1]]
-        .trim_end_matches(|c: char| c.is_ascii_punctuation() && c != '?' && c != '!');
+    cut_at(text, ends[k - 1])
+}
+
+/// `text[..end]` with an ellipsis: punctuation before it is dropped (but `?` and `!`), and a
+/// URL before it keeps all its characters and a space, so that the ellipsis stays out of
+/// the link.
+fn cut_at(text: &str, end: usize) -> String {
+    let after_url = url_spans(text)
+        .iter()
+        .any(|u| u.start < end && end <= u.end);
+    if after_url {
+        return format!("{} …", &text[..end]);
+    }
+    let cut =
+        text[..end].trim_end_matches(|c: char| c.is_ascii_punctuation() && c != '?' && c != '!');
     format!("{cut}…")
 }
 
@@ -382,6 +494,73 @@ mod tests {
         // All the words: the text itself, with no ellipsis.
         assert_eq!(shorten("a b", &word_ends("a b"), 2), "a b");
         assert_eq!(shorten("a b", &word_ends("a b"), 3), "a b");
+    }
+
+    /// What the summary template makes of `summary` within `limit` characters.
+    fn fit_summary(summary: &str, limit: usize) -> String {
+        let mut e = entry();
+        e.summary = summary.into();
+        render("{{ summary }}", &e, limit, &chars).unwrap().text
+    }
+
+    #[test]
+    fn japanese_and_chinese_are_cut_between_characters_not_dropped() {
+        let japanese = "日本語の要約は空白なしで書かれます。次の文もあります。";
+        assert_eq!(fit_summary(japanese, 8), "日本語の要約は…");
+        assert_eq!(
+            fit_summary(japanese, 19),
+            "日本語の要約は空白なしで書かれます。…"
+        );
+        let chinese = "中华人民共和国的一个项目";
+        assert_eq!(fit_summary(chinese, 5), "中华人民…");
+        // Words of a spaced script inside stay whole.
+        assert_eq!(fit_summary("東京 Kragujevac 大阪", 12), "東京…");
+        assert_eq!(fit_summary("東京 Kragujevac 大阪", 15), "東京 Kragujevac…");
+    }
+
+    #[test]
+    fn thai_is_cut_between_graphemes_never_inside_one() {
+        let thai = "ภาษาไทยไม่เว้นวรรคระหว่างคำ";
+        let boundaries: Vec<usize> = thai.grapheme_indices(true).map(|(i, _)| i).collect();
+        for limit in 1..chars(thai) {
+            let text = fit_summary(thai, limit);
+            assert!(chars(&text) <= limit, "limit {limit}: {text}");
+            let kept = text.trim_end_matches('…');
+            assert!(thai.starts_with(kept), "limit {limit}: {text}");
+            assert!(
+                boundaries.contains(&kept.len()),
+                "limit {limit} cuts a grapheme: {text}"
+            );
+        }
+        // ภา is the first grapheme pair: the summary is shortened, not dropped.
+        assert_eq!(fit_summary(thai, 3), "ภา…");
+    }
+
+    #[test]
+    fn a_word_too_long_to_keep_is_cut_between_graphemes() {
+        let word = "Donaudampfschifffahrtsgesellschaftskapitän";
+        assert_eq!(fit_summary(word, 10), "Donaudamp…");
+        // Among several words, only whole words are kept.
+        assert_eq!(fit_summary(&format!("{word} fährt"), 10), "");
+        // A decomposed é is one grapheme of two characters: never cut between them.
+        let accents = "e\u{301}".repeat(10);
+        assert_eq!(fit_summary(&accents, 4), "e\u{301}…");
+        assert_eq!(fit_summary(&accents, 5), "e\u{301}e\u{301}…");
+    }
+
+    #[test]
+    fn the_ellipsis_is_never_glued_to_a_url() {
+        let summary = "Details at https://example.org/page and more words after it";
+        let text = fit_summary(summary, 39);
+        assert_eq!(text, "Details at https://example.org/page …");
+        // Mastodon would have taken a glued ellipsis into the link: 23 + 2 here, not 23 + 1.
+        let mastodon = crate::channels::mastodon::count;
+        assert_eq!(mastodon(&text), chars("Details at ") + 23 + 2);
+        // In a script without spaces the URL runs to the next space: cut before it.
+        let japanese = "詳細はhttps://example.jp/記事を参照してください。";
+        assert_eq!(fit_summary(japanese, 20), "詳細は…");
+        // A URL that is the first word is kept whole or not at all.
+        assert_eq!(fit_summary("https://example.org/a/long/page", 20), "");
     }
 
     #[test]
