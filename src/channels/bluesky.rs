@@ -507,6 +507,24 @@ mod tests {
     use crate::entry::Image;
     use chrono::DateTime;
 
+    #[test]
+    fn the_settings_name_their_secret_and_refuse_an_empty_handle() {
+        let mut config = BlueskyConfig {
+            base_url: default_base_url(),
+            handle: "alliance.bsky.social".into(),
+            app_password: SecretRef::Env("BSKY_APP_PASSWORD".into()),
+        };
+        // Config loading resolves (and `check` reads) every secret this names.
+        let secrets: Vec<&str> = config.secrets_mut().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(secrets, ["app_password"]);
+        assert_eq!(config.validate(), Ok(()));
+        config.handle = "  ".into();
+        assert_eq!(
+            config.validate(),
+            Err(("handle".into(), "must not be empty".into()))
+        );
+    }
+
     fn post() -> Post {
         Post {
             delivery_id: 7,
