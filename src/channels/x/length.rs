@@ -14,7 +14,7 @@
 //! [`sendable`] removes the characters X refuses and puts links in ASCII form, so that every
 //! link crier sends counts 23 however the page's address is spelt.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use fancy_regex::Regex;
@@ -59,15 +59,39 @@ pub fn weighted_length(text: &str) -> usize {
     let mut total = 0;
     let mut at = 0;
     while at < chars.len() {
-        if let Some(&end) = links.get(&at) {
-            total += URL_LENGTH;
-            at = end;
+        if let Some(link) = links.get(&at) {
+            total += if link.certain {
+                URL_LENGTH
+            } else {
+                // X may or may not take it for a link: count whichever is more.
+                URL_LENGTH.max(span_length(&chars[at..link.end], &emoji, at))
+            };
+            at = link.end;
         } else if let Some(&end) = emoji.get(&at) {
             total += EMOJI_LENGTH;
             at = end;
         } else {
             total += char_length(chars[at]);
             at += 1;
+        }
+    }
+    total
+}
+
+/// Length of `span` (starting at char `offset` of the text) counted without links.
+fn span_length(span: &[char], emoji: &HashMap<usize, usize>, offset: usize) -> usize {
+    let mut total = 0;
+    let mut at = 0;
+    while at < span.len() {
+        match emoji.get(&(offset + at)) {
+            Some(&end) => {
+                total += EMOJI_LENGTH;
+                at = end - offset;
+            }
+            None => {
+                total += char_length(span[at]);
+                at += 1;
+            }
         }
     }
     total
@@ -151,9 +175,9 @@ static EMOJI: LazyLock<EmojiList> = LazyLock::new(|| {
 
 /// Where each emoji twitter-text finds in `chars` starts, and where it ends (char indices):
 /// from left to right, the longest listed sequence at each place.
-fn emoji_starts(chars: &[char]) -> std::collections::HashMap<usize, usize> {
+fn emoji_starts(chars: &[char]) -> HashMap<usize, usize> {
     let list = &*EMOJI;
-    let mut found = std::collections::HashMap::new();
+    let mut found = HashMap::new();
     let mut at = 0;
     while at < chars.len() {
         if !list.firsts.contains(&chars[at]) {
@@ -174,6 +198,16 @@ fn emoji_starts(chars: &[char]) -> std::collections::HashMap<usize, usize> {
         }
     }
     found
+}
+
+/// A link twitter-text extracts, keyed by the char index it starts at.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    /// Char index just past its end.
+    end: usize,
+    /// twitter-text surely takes it (an ASCII host, or one whose IDNA conversion crier can
+    /// vouch for); otherwise it may count it character by character.
+    certain: bool,
 }
 
 /// twitter-text's URL pattern (`extractUrl` and the patterns it is built from), groups:
@@ -227,8 +261,8 @@ static TCO: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Where each link twitter-text extracts from `text` starts and ends, in char indices
 /// (`extractUrlsWithIndices`).
-fn link_starts(text: &str) -> std::collections::HashMap<usize, usize> {
-    let mut links = std::collections::HashMap::new();
+fn link_starts(text: &str) -> HashMap<usize, Link> {
+    let mut links = HashMap::new();
     if !text.contains('.') {
         return links;
     }
@@ -242,9 +276,11 @@ fn link_starts(text: &str) -> std::collections::HashMap<usize, usize> {
         };
         let scheme = found.get(3);
         let scheme_length = scheme.map_or("https://".len(), |s| s.as_str().len());
-        if !is_valid_url(url.as_str(), scheme_length, host.as_str()) {
-            continue;
-        }
+        let certain = match is_valid_url(url.as_str(), scheme_length, host.as_str()) {
+            Validity::Valid => true,
+            Validity::Unsure => false,
+            Validity::Invalid => continue,
+        };
         if scheme.is_none() {
             // A bare domain after `-`, `_`, `.` or `/` is part of something else.
             let before = found.get(1).map_or("", |b| b.as_str());
@@ -256,14 +292,23 @@ fn link_starts(text: &str) -> std::collections::HashMap<usize, usize> {
                 let Ok(domain) = domain else { break };
                 let start = char_index(host.start() + domain.start());
                 let end = char_index(host.start() + domain.end());
-                links.insert(start, end);
-                last = Some(start);
+                links.insert(start, Link { end, certain });
+                last = Some((start, domain.as_str().chars().count()));
             }
-            // The path and query go with the last domain, when there is a path.
-            if let Some(start) = last
+            // The path and query go with the last domain, when there is a path. twitter-text
+            // then skips as many characters as the link has with that domain for its host
+            // (from the link's start), which can leave the host's end to count as text.
+            if let Some((start, domain_length)) = last
                 && found.get(5).is_some_and(|p| !p.as_str().is_empty())
             {
-                links.insert(start, char_index(url.end()));
+                let written = url.as_str().chars().count() - host.as_str().chars().count();
+                links.insert(
+                    start,
+                    Link {
+                        end: start + written + domain_length,
+                        certain,
+                    },
+                );
             }
         } else {
             let mut end = url.end();
@@ -276,28 +321,59 @@ fn link_starts(text: &str) -> std::collections::HashMap<usize, usize> {
                 }
                 end = url.start() + tco.get(0).map_or(url.as_str().len(), |m| m.end());
             }
-            links.insert(char_index(url.start()), char_index(end));
+            let end = char_index(end);
+            links.insert(char_index(url.start()), Link { end, certain });
         }
     }
     links
 }
 
+/// Whether twitter-text takes a URL (its `isValidUrl`).
+enum Validity {
+    Valid,
+    Invalid,
+    /// A host only twitter-text's IDNA 2003 conversion can judge (Python's `idna` codec,
+    /// Java's `IDN.toASCII`): crier's UTS 46 conversion accepts it, but nameprep's stricter
+    /// rules (bidi, compatibility characters, prohibited code points) may refuse it.
+    Unsure,
+}
+
 /// twitter-text's `isValidUrl`: the host converts to ASCII (IDNA, labels of at most 63
 /// characters) and the whole link stays within [`MAX_URL_LENGTH`].
-fn is_valid_url(url: &str, scheme_length: usize, host: &str) -> bool {
+fn is_valid_url(url: &str, scheme_length: usize, host: &str) -> Validity {
     let ascii = if host.is_ascii() {
         host.to_owned()
     } else {
         match idna::domain_to_ascii(host) {
             Ok(ascii) => ascii,
-            Err(_) => return false,
+            Err(_) => return Validity::Unsure,
         }
     };
     if ascii.is_empty() || ascii.split('.').any(|label| label.len() > 63) {
-        return false;
+        return Validity::Invalid;
     }
     let length = url.chars().count() + ascii.chars().count() - host.chars().count();
-    scheme_length + length <= MAX_URL_LENGTH
+    if scheme_length + length > MAX_URL_LENGTH {
+        Validity::Invalid
+    } else if host.is_ascii() || is_plain_idn(host) {
+        Validity::Valid
+    } else {
+        Validity::Unsure
+    }
+}
+
+/// A non-ASCII host that IDNA 2003's nameprep leaves alone: letters of left-to-right scripts
+/// without compatibility forms or combining marks (Chinese, Japanese, Korean, Cyrillic, Greek,
+/// accented Latin and the like).
+fn is_plain_idn(host: &str) -> bool {
+    host.nfkc().eq(host.chars())
+        && host.chars().all(|c| {
+            c == '.'
+                || c == '-'
+                || c.is_ascii_alphanumeric()
+                || (c.is_alphabetic()
+                    && !matches!(u32::from(c), 0x0590..=0x08FF | 0xFB1D..=0xFDFF | 0xFE70..=0xFEFF))
+        })
 }
 
 #[cfg(test)]
