@@ -687,4 +687,25 @@ mod tests {
         assert!(list.sequences.iter().all(|s| !s.is_empty()));
         assert_eq!(list.longest, 8);
     }
+
+    #[test]
+    fn a_host_only_idna_2003_can_judge_counts_the_more_of_23_and_as_written() {
+        // A compatibility form (U+FB25) and Hebrew points: nameprep refuses it, twitter-text
+        // counts it as written (56); crier cannot tell, and counts the more.
+        let refused =
+            "https://\u{FB25}\u{5B2}\u{5D8}\u{5B2}.example.company/abcdefghijklmnopqrstuvwxyz";
+        assert_eq!(weighted_length(refused), 56);
+        // A Hebrew host twitter-text takes (23): counted as written, never less.
+        assert_eq!(weighted_length("https://\u{5D8}.example.company/abc"), 29);
+        // Hosts in left-to-right scripts without compatibility forms are links.
+        assert_eq!(weighted_length("https://bücher.de/a"), 23);
+        assert_eq!(weighted_length("https://한국어.한국/"), 23);
+    }
+
+    #[test]
+    fn a_bare_domain_with_a_path_skips_what_twitter_text_skips() {
+        // twitter-text takes `Exämple.xn--p1ai` and the path, but skips only as many
+        // characters as `Exämple.xn--p1ai:4937/abc` has: the last 6 count as text.
+        assert_eq!(weighted_length("Exämple.xn--p1ai.ऐष.io:4937/abc"), 23 + 6);
+    }
 }
