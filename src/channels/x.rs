@@ -10,7 +10,8 @@
 //! for a while ([`DUPLICATE_WINDOW`]); past it, [`Channel::recover`] first looks for the post
 //! among the account's own recent posts (`GET /2/users/me`, then `/2/users/:id/tweets`),
 //! unless the channel sets `lookup = false`. Length follows twitter-text's weighted count
-//! ([`weighted_length`]).
+//! ([`weighted_length`]) of the text as sent ([`sendable`]: without the characters X refuses,
+//! links in ASCII form).
 
 mod length;
 mod lookup;
@@ -24,7 +25,7 @@ use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use length::{MAX_WEIGHTED_LENGTH, weighted_length};
+pub use length::{MAX_WEIGHTED_LENGTH, sendable, weighted_length};
 
 use super::http::{classify_status, excerpt, retry_after, transport_error};
 use super::{Channel, ChannelContext, Post, PostError, Published};
@@ -431,13 +432,14 @@ impl Channel for X {
         MAX_WEIGHTED_LENGTH
     }
 
+    /// Counts the text as it will be sent ([`sendable`]).
     fn count(&self, text: &str) -> usize {
-        weighted_length(text)
+        weighted_length(&sendable(text))
     }
 
     async fn publish(&self, post: &Post) -> Result<Published, PostError> {
         let url = self.endpoint("/2/tweets")?;
-        let text = serde_json::json!({ "text": post.text });
+        let text = serde_json::json!({ "text": sendable(&post.text) });
         let (reply, auth) = self.send(Method::POST, &url, Some(&text)).await?;
         self.outcome(reply, auth)
     }

@@ -13,7 +13,9 @@ use std::process::Command;
 /// Exit status of `check_feeds.py` when feedparser cannot be imported.
 const SKIPPED: i32 = 77;
 
-fn skip(reason: &str) {
+/// Reports a Python check that cannot run: a "skipped" line, or a failure when
+/// `CRIER_REQUIRE_PYTHON_CHECKS=1`.
+pub fn skip(reason: &str) {
     let required = std::env::var_os("CRIER_REQUIRE_PYTHON_CHECKS").is_some_and(|v| v == "1");
     assert!(
         !required,

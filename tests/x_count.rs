@@ -1,0 +1,402 @@
+//! crier's X count checked against twitter-text itself, differentially: the Python port
+//! `twitter-text-parser` (through `tests/tools/x_count.py`) counts ten thousand and more
+//! seeded random texts in many scripts, with emoji sequences, combining marks, bidi controls
+//! and URLs of every shape, and crier's count must never be below it (a post X counts longer
+//! than crier did is refused and lost). Posts crier fits to 280 must fit by twitter-text too.
+//!
+//! Without Python or the package the test prints a "skipped" line and passes, unless
+//! `CRIER_REQUIRE_PYTHON_CHECKS=1` (`common::skip_python_check`). `pip install
+//! twitter-text-parser` provides it. A failure names the text and its seed
+//! (`CRIER_TEST_SEED=<n> cargo test --test x_count` replays it).
+
+mod common;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crier::channels::template;
+use crier::channels::x::{MAX_WEIGHTED_LENGTH, sendable, weighted_length};
+use rand::RngExt;
+use rand::rngs::StdRng;
+
+/// Exit status of `x_count.py` when twitter-text-parser cannot be imported.
+const SKIPPED: i32 = 77;
+
+/// Random texts compared one by one.
+const TEXTS: usize = 10_000;
+
+/// Random entries fitted to 280 and compared.
+const FITTED: usize = 400;
+
+/// What twitter-text says of one text.
+#[derive(serde::Deserialize)]
+struct Counted {
+    length: usize,
+}
+
+/// twitter-text's weighted length of each of `texts`, in order; `None` when skipped.
+fn twitter_text_lengths(texts: &[String]) -> Option<Vec<usize>> {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/x_count.py");
+    let child = Command::new("python3")
+        .arg(&script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(error) => {
+            common::skip_python_check(&format!("cannot run python3 ({error})"));
+            return None;
+        }
+    };
+    let mut input = String::new();
+    for text in texts {
+        input.push_str(&serde_json::to_string(text).expect("a string serialises"));
+        input.push('\n');
+    }
+    let mut stdin = child.stdin.take().expect("stdin is piped");
+    // Written from a thread: the script answers while it reads, and both pipes are bounded.
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().expect("x_count.py runs");
+    let _ = writer.join().expect("the writer thread ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if output.status.code() == Some(SKIPPED) {
+        common::skip_python_check(stderr.trim());
+        return None;
+    }
+    assert!(
+        output.status.success(),
+        "x_count.py failed ({}):\n{stderr}",
+        output.status
+    );
+    let lengths: Vec<usize> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Counted>(line)
+                .unwrap_or_else(|e| panic!("x_count.py printed {line:?}: {e}"))
+                .length
+        })
+        .collect();
+    assert_eq!(lengths.len(), texts.len(), "one count per text");
+    Some(lengths)
+}
+
+/// Code point ranges of each script the texts draw letters from (assigned letters only).
+const SCRIPTS: [(&str, &[(u32, u32)]); 20] = [
+    (
+        "Latin",
+        &[
+            (0x41, 0x5A),
+            (0x61, 0x7A),
+            (0xC0, 0xFF),
+            (0x100, 0x17F),
+            (0x1E00, 0x1EFF),
+        ],
+    ),
+    ("Greek", &[(0x391, 0x3A1), (0x3A3, 0x3C9), (0x1F00, 0x1F15)]),
+    (
+        "Cyrillic",
+        &[(0x410, 0x44F), (0x400, 0x40F), (0x460, 0x481)],
+    ),
+    ("Armenian", &[(0x531, 0x556), (0x561, 0x586)]),
+    (
+        "Hebrew",
+        &[(0x5D0, 0x5EA), (0x5B0, 0x5BD), (0xFB1D, 0xFB4E)],
+    ),
+    ("Arabic", &[(0x621, 0x64A), (0x64B, 0x652), (0x660, 0x669)]),
+    (
+        "Devanagari",
+        &[(0x905, 0x939), (0x93E, 0x94D), (0x958, 0x95F)],
+    ),
+    (
+        "Bengali",
+        &[
+            (0x985, 0x98C),
+            (0x995, 0x9A8),
+            (0x9DC, 0x9DD),
+            (0x9BE, 0x9C4),
+        ],
+    ),
+    (
+        "Tamil",
+        &[
+            (0xB85, 0xB8A),
+            (0xB95, 0xB95),
+            (0xBA4, 0xBA4),
+            (0xBBE, 0xBC2),
+            (0xBCA, 0xBCD),
+        ],
+    ),
+    ("Thai", &[(0xE01, 0xE30), (0xE31, 0xE3A), (0xE40, 0xE4E)]),
+    (
+        "Tibetan",
+        &[
+            (0xF40, 0xF47),
+            (0xF49, 0xF6C),
+            (0xF71, 0xF84),
+            (0xF90, 0xF97),
+        ],
+    ),
+    ("Georgian", &[(0x10D0, 0x10FA), (0x1C90, 0x1CBA)]),
+    (
+        "Hangul",
+        &[
+            (0xAC00, 0xD7A3),
+            (0x1100, 0x1112),
+            (0x1161, 0x1175),
+            (0x11A8, 0x11C2),
+        ],
+    ),
+    ("Hiragana", &[(0x3041, 0x3096), (0x3099, 0x309A)]),
+    ("Katakana", &[(0x30A1, 0x30FA), (0xFF66, 0xFF9D)]),
+    (
+        "Han",
+        &[(0x4E00, 0x9FFF), (0x20000, 0x2A6DF), (0xF900, 0xFA6D)],
+    ),
+    ("Ethiopic", &[(0x1200, 0x1248), (0x1250, 0x1256)]),
+    ("Khmer", &[(0x1780, 0x17B3), (0x17B6, 0x17D2)]),
+    ("Myanmar", &[(0x1000, 0x102A), (0x102B, 0x103E)]),
+    ("Mongolian", &[(0x1820, 0x1878), (0x180B, 0x180E)]),
+];
+
+/// Emoji and emoji-like sequences, old and new, listed and not.
+const EMOJI: &[&str] = &[
+    "😀",
+    "😷",
+    "🔥",
+    "💩",
+    "🥲",
+    "🫠",
+    "🫶🏽",
+    "🪿",
+    "🐦\u{200D}🔥",
+    "🧑\u{200D}🧑\u{200D}🧒",
+    "👨\u{200D}👩\u{200D}👧\u{200D}👦",
+    "👩🏽\u{200D}👩🏽\u{200D}👧🏽\u{200D}👦🏽",
+    "🙋🏽",
+    "👨\u{200D}🎤",
+    "🧕🏾",
+    "🤝🏽",
+    "🧑🏿\u{200D}🤝\u{200D}🧑🏻",
+    "❤\u{FE0F}",
+    "❤",
+    "❤\u{FE0E}",
+    "❤\u{FE0F}\u{200D}🔥",
+    "🏳\u{FE0F}\u{200D}🌈",
+    "🏳\u{FE0F}\u{200D}⚧\u{FE0F}",
+    "🇫🇷",
+    "🇯🇵",
+    "🇦",
+    "🇦🇦",
+    "🇺🇸🇦",
+    "🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}",
+    "1\u{FE0F}\u{20E3}",
+    "#\u{20E3}",
+    "*\u{FE0F}\u{20E3}",
+    "©",
+    "©\u{FE0F}",
+    "®",
+    "™",
+    "‼",
+    "\u{263A}",
+    "\u{263A}\u{FE0F}",
+    "🏻",
+    "\u{200D}",
+    "\u{FE0F}",
+    "👍🏿",
+    "🧔\u{200D}♂\u{FE0F}",
+    "🧔🏻\u{200D}♀",
+    "🫱🏼\u{200D}🫲🏿",
+];
+
+/// Invisible and control characters: bidi controls, joiners, the ones X refuses.
+const CONTROLS: &[char] = &[
+    '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}',
+    '\u{2067}', '\u{2068}', '\u{2069}', '\u{061C}', '\u{200B}', '\u{200C}', '\u{2060}', '\u{00AD}',
+    '\u{FFFE}', '\u{FEFF}', '\u{FFFF}', '\u{3000}', '\u{00A0}',
+];
+
+/// Punctuation and symbols around words and links.
+const PUNCTUATION: &[&str] = &[
+    ".", ",", ";", ":", "!", "?", "(", ")", "[", "]", "\"", "'", "-", "_", "/", "@", "#", "$", "…",
+    "—", "–", "“", "”", "«", "»", "。", "、", "！", "（", "）", "＠", "＃", "€", "′", "‰",
+];
+
+fn pick<T: Copy>(rng: &mut StdRng, items: &[T]) -> T {
+    items[rng.random_range(0..items.len())]
+}
+
+fn letter(rng: &mut StdRng, script: &[(u32, u32)]) -> char {
+    loop {
+        let (start, end) = pick(rng, script);
+        if let Some(c) = char::from_u32(rng.random_range(start..=end)) {
+            return c;
+        }
+    }
+}
+
+fn word(rng: &mut StdRng) -> String {
+    let (_, script) = pick(rng, &SCRIPTS);
+    let length = rng.random_range(1..9);
+    let mut word = String::new();
+    for _ in 0..length {
+        word.push(letter(rng, script));
+        // Combining marks after a letter, some that NFC composes, some that it does not.
+        if rng.random_ratio(1, 8) {
+            word.push(char::from_u32(rng.random_range(0x300..=0x36F)).expect("a mark"));
+        }
+    }
+    word
+}
+
+/// Host labels in many scripts, with the shapes twitter-text treats apart.
+fn host(rng: &mut StdRng) -> String {
+    let label = |rng: &mut StdRng| -> String {
+        match rng.random_range(0..10) {
+            0 => word(rng).to_lowercase(),
+            1 => "under_score".to_owned(),
+            2 => "a".repeat(rng.random_range(60..66)),
+            3 => "xn--p1ai".to_owned(),
+            4 => "-dash".to_owned(),
+            5 => "Ex\u{E4}mple".to_owned(),
+            _ => ["example", "news", "blog", "my-site", "www", "t", "a1"][rng.random_range(0..7)]
+                .to_owned(),
+        }
+    };
+    let tld = [
+        "org",
+        "com",
+        "jp",
+        "de",
+        "io",
+        "co",
+        "рф",
+        "中国",
+        "한국",
+        "unknowntld",
+        "j",
+        "x2",
+        "COM",
+        "onion",
+        "xn--p1ai",
+        "company",
+        "comm",
+    ];
+    let mut host = String::new();
+    for _ in 0..rng.random_range(1..4) {
+        host.push_str(&label(rng));
+        host.push('.');
+    }
+    host.push_str(pick(rng, &tld));
+    host
+}
+
+fn url(rng: &mut StdRng) -> String {
+    let scheme = pick(rng, &["https://", "http://", "HTTPS://", "", ""]);
+    let mut url = format!("{scheme}{}", host(rng));
+    if rng.random_ratio(1, 6) {
+        url.push_str(&format!(":{}", rng.random_range(1..65536)));
+    }
+    for _ in 0..rng.random_range(0..4) {
+        url.push('/');
+        match rng.random_range(0..8) {
+            0 => url.push_str(&word(rng)),
+            1 => url.push_str("%EB%B6%80%EB%AA%A8"),
+            2 => url.push_str("a(b)c"),
+            3 => url.push_str("@user/"),
+            4 => url.push_str("부모-교육"),
+            _ => url.push_str(&"abcdefghij"[..rng.random_range(1..10)]),
+        }
+    }
+    if rng.random_ratio(1, 4) {
+        url.push_str(pick(
+            rng,
+            &["?a=1&b=2", "?q=", "?x=(1)", "#frag", "?a=%C3%A9#f"],
+        ));
+    }
+    if rng.random_ratio(1, 8) {
+        url = format!("https://t.co/{}", "abc123".repeat(rng.random_range(1..9)));
+    }
+    url
+}
+
+/// One random text: pieces glued together, or apart by spaces or line breaks.
+fn text(rng: &mut StdRng) -> String {
+    let mut text = String::new();
+    for _ in 0..rng.random_range(1..16) {
+        match rng.random_range(0..14) {
+            0..=5 => text.push_str(&word(rng)),
+            6 | 7 => text.push_str(pick(rng, EMOJI)),
+            8 => text.push(pick(rng, CONTROLS)),
+            9 => text.push_str(pick(rng, PUNCTUATION)),
+            10 | 11 => text.push_str(&url(rng)),
+            12 => text.push_str(&rng.random_range(0..100_000).to_string()),
+            _ => text.push_str(pick(rng, &["@someone", "#tag", "$CASH", "e.g.", "3.14"])),
+        }
+        match rng.random_range(0..6) {
+            0 | 1 => {}
+            2 => text.push('\n'),
+            _ => text.push(' '),
+        }
+    }
+    text
+}
+
+#[test]
+fn crier_never_counts_less_than_twitter_text() {
+    let mut rng = common::seed::rng();
+    let mut texts: Vec<String> = (0..TEXTS).map(|_| text(&mut rng)).collect();
+    // As sent, too: without refused characters, links in ASCII form.
+    let sent: Vec<String> = texts.iter().map(|t| sendable(t)).collect();
+    texts.extend(sent);
+
+    // Entries fitted to 280 by crier's count, as the X channel fits them.
+    let template = "{{ title }}\n\n{{ summary }}\n\n{{ url }}";
+    let count = |t: &str| weighted_length(&sendable(t));
+    let mut fitted = Vec::new();
+    for i in 0..FITTED {
+        let mut entry = common::entry(&format!("e{i}"), "2025-03-01T12:00:00Z");
+        entry.title = text(&mut rng).replace('\n', " ");
+        entry.summary = (0..rng.random_range(1..8))
+            .map(|_| text(&mut rng))
+            .collect();
+        entry.url = format!("https://{}.org/{}/", word(&mut rng), word(&mut rng));
+        if let Ok(post) = template::render(template, &entry, MAX_WEIGHTED_LENGTH, &count) {
+            fitted.push(sendable(&post.text));
+        }
+    }
+    assert!(fitted.len() > FITTED / 2, "most entries fit");
+    let first_fitted = texts.len();
+    texts.extend(fitted);
+
+    let Some(lengths) = twitter_text_lengths(&texts) else {
+        return;
+    };
+    let ours: Vec<usize> = texts.iter().map(|text| weighted_length(text)).collect();
+    let mut below = Vec::new();
+    for ((text, &ours), &theirs) in texts.iter().zip(&ours).zip(&lengths) {
+        if ours < theirs {
+            below.push(format!("crier {ours} < twitter-text {theirs}: {text:?}"));
+        }
+    }
+    assert!(
+        below.is_empty(),
+        "{} of {} texts counted below twitter-text, the first ones:\n{}",
+        below.len(),
+        texts.len(),
+        below[..below.len().min(10)].join("\n")
+    );
+    for (text, &theirs) in texts[first_fitted..].iter().zip(&lengths[first_fitted..]) {
+        assert!(
+            theirs <= MAX_WEIGHTED_LENGTH,
+            "fitted by crier but {theirs} by twitter-text: {text:?}"
+        );
+    }
+    let exact = ours.iter().zip(&lengths).filter(|(a, b)| a == b).count();
+    eprintln!(
+        "{exact} of {} texts counted exactly as twitter-text",
+        texts.len()
+    );
+}
