@@ -16,6 +16,7 @@ pub mod facebook;
 pub mod http;
 pub mod mastodon;
 pub mod template;
+mod tlds;
 pub mod x;
 
 use std::collections::BTreeMap;

@@ -20,8 +20,7 @@ use std::sync::LazyLock;
 use fancy_regex::Regex;
 use unicode_normalization::UnicodeNormalization;
 
-#[path = "tlds.rs"]
-mod tlds;
+use crate::channels::tlds;
 
 /// Most weighted characters in a post (`maxWeightedTweetLength`).
 pub const MAX_WEIGHTED_LENGTH: usize = 280;
