@@ -11,9 +11,7 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,8 +25,6 @@ use rand::{RngExt, SeedableRng};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Exit status of `check.mjs` when `@atproto/api` cannot be imported.
-const SKIPPED: i32 = 77;
 /// Random texts compared.
 const TEXTS: usize = 10_000;
 /// Every how many texts one is also fitted into a post.
@@ -42,56 +38,10 @@ struct Reference {
     facets: Vec<Value>,
 }
 
-fn skip(reason: &str) {
-    let required = std::env::var_os("CRIER_REQUIRE_NODE_CHECKS").is_some_and(|v| v == "1");
-    assert!(
-        !required,
-        "{reason}, and CRIER_REQUIRE_NODE_CHECKS=1 requires the check"
-    );
-    // Written straight to stderr: the test harness would swallow `eprintln!` of a passing test.
-    let _ = writeln!(std::io::stderr(), "skipped: {reason}");
-}
-
 /// Runs `check.mjs` over `texts`; `None` when the check had to be skipped.
 fn reference(texts: &[String]) -> Option<Vec<Reference>> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/richtext/check.mjs");
-    let child = Command::new("node")
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(error) => {
-            skip(&format!("cannot run node ({error})"));
-            return None;
-        }
-    };
-    let mut input = String::new();
-    for text in texts {
-        input.push_str(&serde_json::to_string(text).expect("a string serialises"));
-        input.push('\n');
-    }
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    // Written from a thread: the script's output could fill its pipe before it read all.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().expect("check.mjs ran");
-    writer
-        .join()
-        .expect("writer thread")
-        .expect("texts written");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(SKIPPED) {
-        skip(stderr.trim());
-        return None;
-    }
-    assert!(
-        output.status.success(),
-        "check.mjs failed ({}): {stderr}",
-        output.status
-    );
-    let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+    let stdout = common::reference::run("node", &script, texts, "CRIER_REQUIRE_NODE_CHECKS")?;
     let results: Vec<Reference> = stdout
         .lines()
         .map(|line| serde_json::from_str(line).expect("check.mjs prints JSON lines"))

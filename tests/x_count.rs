@@ -11,17 +11,12 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 use crier::channels::template;
 use crier::channels::x::{MAX_WEIGHTED_LENGTH, sendable, weighted_length};
 use rand::RngExt;
 use rand::rngs::StdRng;
-
-/// Exit status of `x_count.py` when twitter-text-parser cannot be imported.
-const SKIPPED: i32 = 77;
 
 /// Random texts compared one by one.
 const TEXTS: usize = 10_000;
@@ -38,40 +33,8 @@ struct Counted {
 /// twitter-text's weighted length of each of `texts`, in order; `None` when skipped.
 fn twitter_text_lengths(texts: &[String]) -> Option<Vec<usize>> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/x_count.py");
-    let child = Command::new("python3")
-        .arg(&script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(error) => {
-            common::skip_python_check(&format!("cannot run python3 ({error})"));
-            return None;
-        }
-    };
-    let mut input = String::new();
-    for text in texts {
-        input.push_str(&serde_json::to_string(text).expect("a string serialises"));
-        input.push('\n');
-    }
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    // Written from a thread: the script answers while it reads, and both pipes are bounded.
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().expect("x_count.py runs");
-    let _ = writer.join().expect("the writer thread ends");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.code() == Some(SKIPPED) {
-        common::skip_python_check(stderr.trim());
-        return None;
-    }
-    assert!(
-        output.status.success(),
-        "x_count.py failed ({}):\n{stderr}",
-        output.status
-    );
-    let lengths: Vec<usize> = String::from_utf8_lossy(&output.stdout)
+    let stdout = common::reference::run("python3", &script, texts, "CRIER_REQUIRE_PYTHON_CHECKS")?;
+    let lengths: Vec<usize> = stdout
         .lines()
         .map(|line| {
             serde_json::from_str::<Counted>(line)

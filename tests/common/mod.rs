@@ -16,6 +16,7 @@ mod binary;
 mod feedcheck;
 mod library;
 pub mod logs;
+pub mod reference;
 pub mod seed;
 mod site;
 pub mod wait;
