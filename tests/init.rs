@@ -20,27 +20,6 @@ fn init(site: &Site, args: &[&str]) -> Crier {
     Crier::new(site.path("unused.toml")).args(all)
 }
 
-/// `crier check` and `crier run --once --dry-run` on the written config, both successful.
-fn check_and_dry_run(site: &Site) {
-    let check = site.crier().now(NOW).args(["check"]).output();
-    let out = check.stdout_text();
-    assert_eq!(
-        check.status.code(),
-        Some(0),
-        "{out}\n{}",
-        check.stderr_text()
-    );
-    assert!(out.contains("no problems found"), "{out}");
-    let run = site
-        .crier()
-        .now(NOW)
-        .args(["run", "--once", "--dry-run"])
-        .output();
-    assert_eq!(run.status.code(), Some(0), "{}", run.stderr_text());
-    assert!(site.path("feeds/rss.xml").is_file());
-    assert!(site.path("state/crier.sqlite3").is_file());
-}
-
 /// A one-language Hugo site with two dated posts.
 fn hugo_site() -> Site {
     let site = Site::empty();
@@ -77,7 +56,7 @@ fn init_writes_a_config_that_check_and_a_dry_run_accept() {
     let written: toml::Table = toml::from_str(&site.read("crier.toml")).expect("TOML");
     let source = written["sources"][0].as_table().expect("a source");
     assert_eq!(source["generator"].as_str(), Some("hugo"));
-    check_and_dry_run(&site);
+    site.check_and_dry_run(NOW);
     let titles = site.feed_titles("feeds/atom.xml");
     assert_eq!(titles, ["Second", "First"]);
 }
@@ -102,7 +81,7 @@ fn a_multilingual_hugo_config_with_content_folders_is_accepted() {
         &entry_file("Bonjour", "2024-05-01"),
     );
     init(&site, &[]).assert().success();
-    check_and_dry_run(&site);
+    site.check_and_dry_run(NOW);
     assert_eq!(site.feed_titles("feeds/fr/atom.xml"), ["Bonjour"]);
 }
 
@@ -121,7 +100,7 @@ fn a_zola_config_as_written_is_accepted() {
         &entry_file("Bonjour", "2024-05-01"),
     );
     init(&site, &[]).assert().success();
-    check_and_dry_run(&site);
+    site.check_and_dry_run(NOW);
 }
 
 #[test]

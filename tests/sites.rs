@@ -44,26 +44,7 @@ fn init_check_and_run(site: &Site) -> String {
         .output();
     assert_eq!(init.status.code(), Some(0), "{}", init.stderr_text());
 
-    let check = site.crier().now(NOW).args(["check"]).output();
-    let out = check.stdout_text();
-    assert_eq!(
-        check.status.code(),
-        Some(0),
-        "{out}\n{}",
-        check.stderr_text()
-    );
-    assert!(out.contains("no problems found"), "{out}");
-
-    let run = site
-        .crier()
-        .now(NOW)
-        .args(["run", "--once", "--dry-run"])
-        .output();
-    let log = run.stderr_text();
-    assert_eq!(run.status.code(), Some(0), "{log}");
-    assert!(!log.contains(" ERROR "), "{log}");
-    assert!(log.contains("errors=0"), "{log}");
-    log
+    site.check_and_dry_run(NOW)
 }
 
 /// The JSON Feed `rel`, parsed.

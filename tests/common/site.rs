@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crier::secrets::SecretRef;
 use tempfile::TempDir;
 
-use super::Crier;
+use super::{Crier, OutputText};
 
 /// A throw-away site folder; every relative path below is relative to it.
 pub struct Site {
@@ -126,6 +126,32 @@ impl Site {
     /// `crier` on this site's config, run from the site folder.
     pub fn crier(&self) -> Crier {
         Crier::new(self.config_path()).current_dir(self.root())
+    }
+
+    /// `crier check` and then `crier run --once --dry-run` at `now` with the site's config, both
+    /// successful (nothing to fix, no error logged, feeds and state written); the run's log.
+    pub fn check_and_dry_run(&self, now: &str) -> String {
+        let check = self.crier().now(now).args(["check"]).output();
+        let out = check.stdout_text();
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{out}\n{}",
+            check.stderr_text()
+        );
+        assert!(out.contains("no problems found"), "{out}");
+        let run = self
+            .crier()
+            .now(now)
+            .args(["run", "--once", "--dry-run"])
+            .output();
+        let log = run.stderr_text();
+        assert_eq!(run.status.code(), Some(0), "{log}");
+        assert!(!log.contains(" ERROR "), "{log}");
+        assert!(log.contains("errors=0"), "{log}");
+        assert!(self.path("feeds/rss.xml").is_file());
+        assert!(self.path("state/crier.sqlite3").is_file());
+        log
     }
 }
 
