@@ -209,6 +209,12 @@ struct Link {
     certain: bool,
 }
 
+/// What may follow a top-level domain. `İ` (U+0130) is named beside the letters because
+/// twitter-text's case-insensitive classes take it for `i` (its lowercase), where Unicode case
+/// folding, which the regex crate follows, does not: without it `example.COMİ` would be a link
+/// here and plain text there.
+const TLD_END: &str = "(?=[^0-9a-zA-Z\\x{130}@+-]|$)";
+
 /// twitter-text's URL pattern (`extractUrl` and the patterns it is built from), groups:
 /// 1 the preceding character, 2 the URL, 3 the scheme, 4 the host, 5 the path.
 static URL_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
@@ -221,7 +227,7 @@ static URL_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
     let domain_char = format!("[^{punct}{spaces}{invalid}{directional}]");
     let subdomain = format!("(?:(?:{domain_char}(?:[_-]|{domain_char})*)?{domain_char}\\.)");
     let domain_name = format!("(?:(?:{domain_char}(?:-|{domain_char})*)?{domain_char}\\.)");
-    let tld_end = "(?=[^0-9a-zA-Z@+-]|$)";
+    let tld_end = TLD_END;
     let generic = format!("(?:(?:{}){tld_end})", tlds::GENERIC);
     let country = format!("(?:(?:{}){tld_end})", tlds::COUNTRY);
     let punycode = r"(?:xn--[\-0-9a-z]+)";
@@ -233,7 +239,8 @@ static URL_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
         format!(r"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})|(?:@{path_char}+/))");
     let query_char = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]";
     let query_end = r"[a-z0-9\-_&=#/]";
-    let preceding = format!("(?:[^A-Za-z0-9@\u{FF20}$#\u{FF03}{invalid}]|[{directional}]|^)");
+    let preceding =
+        format!("(?:[^A-Za-z0-9\u{130}@\u{FF20}$#\u{FF03}{invalid}]|[{directional}]|^)");
     let pattern = format!(
         r"(?i)({preceding})((https?://)?({domain})(?::[0-9]+)?(/{path}*)?(?:\?{query_char}*{query_end})?)"
     );
@@ -243,7 +250,7 @@ static URL_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
 /// A bare domain inside a host twitter-text found without a scheme (`validAsciiDomain`).
 static ASCII_DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
     let latin = r"\x{C0}-\x{D6}\x{D8}-\x{F6}\x{F8}-\x{FF}\x{100}-\x{24F}\x{253}\x{254}\x{256}\x{257}\x{259}\x{25B}\x{263}\x{268}\x{26F}\x{272}\x{289}\x{28B}\x{2BB}\x{300}-\x{36F}\x{1E00}-\x{1EFF}";
-    let tld_end = "(?=[^0-9a-zA-Z@+-]|$)";
+    let tld_end = TLD_END;
     let pattern = format!(
         r"(?i)(?:(?:[\-a-z0-9{latin}]+)\.)+(?:(?:(?:{}){tld_end})|(?:(?:{}){tld_end})|(?:xn--[\-0-9a-z]+))",
         tlds::GENERIC,
@@ -616,6 +623,16 @@ mod tests {
         assert_eq!(weighted_length("🧑\u{200D}🧑\u{200D}🧒"), 8);
         // A family with skin tones is no recommended sequence: four people with tones, joined.
         assert_eq!(weighted_length("👩🏽\u{200D}👩🏽\u{200D}👧🏽\u{200D}👦🏽"), 11);
+    }
+
+    #[test]
+    fn a_dotted_capital_i_is_a_letter_next_to_a_link_as_twitter_text_reads_it() {
+        // twitter-text takes `İ` for `i`: `.COMİ` is no top-level domain, and a scheme right
+        // after `İ` starts no link (found by tests/x_count.rs, seed 1796155776347556221).
+        assert_eq!(weighted_length("https://example.comİ x"), 22);
+        assert_eq!(weighted_length("HTTPS://example.COMİM"), 21);
+        assert_eq!(weighted_length("İhttps://example.com x"), 22);
+        assert_eq!(weighted_length("https://example.com İ"), 23 + 2);
     }
 
     #[test]
