@@ -19,6 +19,7 @@ pub mod logs;
 pub mod reference;
 pub mod seed;
 mod site;
+pub mod texts;
 pub mod wait;
 
 pub use binary::{Crier, Daemon, OutputText, Stopped};
