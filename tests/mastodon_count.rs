@@ -36,26 +36,10 @@ const FITTED: usize = 400;
 /// Mastodon's default limit (`MAX_CHARS`).
 const LIMIT: usize = 500;
 
-/// What Ruby says of one text.
-#[derive(serde::Deserialize)]
-struct Counted {
-    length: usize,
-}
-
 /// Ruby's grapheme count of each of `texts`, in order; `None` when skipped.
 fn ruby_lengths(texts: &[String]) -> Option<Vec<usize>> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/mastodon_count.rb");
-    let stdout = common::reference::run("ruby", &script, texts, "CRIER_REQUIRE_RUBY_CHECKS")?;
-    let lengths: Vec<usize> = stdout
-        .lines()
-        .map(|line| {
-            serde_json::from_str::<Counted>(line)
-                .unwrap_or_else(|e| panic!("mastodon_count.rb printed {line:?}: {e}"))
-                .length
-        })
-        .collect();
-    assert_eq!(lengths.len(), texts.len(), "one count per text");
-    Some(lengths)
+    common::reference::lengths("ruby", &script, texts, "CRIER_REQUIRE_RUBY_CHECKS")
 }
 
 /// A link every Mastodon release takes whole: ASCII host and path.

@@ -24,26 +24,10 @@ const TEXTS: usize = 10_000;
 /// Random entries fitted to 280 and compared.
 const FITTED: usize = 400;
 
-/// What twitter-text says of one text.
-#[derive(serde::Deserialize)]
-struct Counted {
-    length: usize,
-}
-
 /// twitter-text's weighted length of each of `texts`, in order; `None` when skipped.
 fn twitter_text_lengths(texts: &[String]) -> Option<Vec<usize>> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/x_count.py");
-    let stdout = common::reference::run("python3", &script, texts, "CRIER_REQUIRE_PYTHON_CHECKS")?;
-    let lengths: Vec<usize> = stdout
-        .lines()
-        .map(|line| {
-            serde_json::from_str::<Counted>(line)
-                .unwrap_or_else(|e| panic!("x_count.py printed {line:?}: {e}"))
-                .length
-        })
-        .collect();
-    assert_eq!(lengths.len(), texts.len(), "one count per text");
-    Some(lengths)
+    common::reference::lengths("python3", &script, texts, "CRIER_REQUIRE_PYTHON_CHECKS")
 }
 
 #[test]

@@ -60,3 +60,30 @@ pub fn run(program: &str, script: &Path, texts: &[String], require: &str) -> Opt
     );
     Some(String::from_utf8(output.stdout).expect("UTF-8 output"))
 }
+
+/// What a counting script says of one text.
+#[derive(serde::Deserialize)]
+struct Counted {
+    length: usize,
+}
+
+/// Runs a counting script (one `{"length": n}` object a line) over `texts` with [`run`] and
+/// returns the lengths in order; `None` when the check was skipped.
+pub fn lengths(
+    program: &str,
+    script: &Path,
+    texts: &[String],
+    require: &str,
+) -> Option<Vec<usize>> {
+    let stdout = run(program, script, texts, require)?;
+    let lengths: Vec<usize> = stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Counted>(line)
+                .unwrap_or_else(|e| panic!("{} printed {line:?}: {e}", script.display()))
+                .length
+        })
+        .collect();
+    assert_eq!(lengths.len(), texts.len(), "one count per text");
+    Some(lengths)
+}
