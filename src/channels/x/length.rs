@@ -636,6 +636,22 @@ mod tests {
     }
 
     #[test]
+    fn a_link_only_twitter_text_can_judge_counts_the_larger_reading_emoji_and_all() {
+        // A host of emoji sequences: twitter-text takes it (3 + 23 + 2 = 28), crier cannot
+        // vouch for its IDNA conversion and counts it as text where that is more, each family
+        // sequence as one emoji (2), not its five code points (8).
+        let family = "👨\u{200D}👩\u{200D}👧";
+        let text = format!("ab https://{}.com x", family.repeat(8));
+        assert_eq!(
+            weighted_length(&text),
+            3 + ("https://".len() + 8 * 2 + ".com".len()) + 2
+        );
+        // Shorter than 23 as text, it counts 23.
+        let text = format!("ab https://{}.com x", family.repeat(2));
+        assert_eq!(weighted_length(&text), 3 + 23 + 2);
+    }
+
+    #[test]
     fn text_is_put_in_nfc_before_counting() {
         assert_eq!(weighted_length("cafe\u{301} e\u{301}te\u{301}"), 8);
     }
