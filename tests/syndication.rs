@@ -79,9 +79,13 @@ page_token = {fb}
 }
 
 async fn run(site: &Site) -> Output {
+    run_at(site, NOW).await
+}
+
+async fn run_at(site: &Site, now: &str) -> Output {
     let output = site
         .crier()
-        .now(NOW)
+        .now(now)
         .args(["run", "--once"])
         .output_async()
         .await;
@@ -219,4 +223,81 @@ async fn a_dry_run_and_plan_write_no_links() {
     }
     let feed = site.read("feeds/feed.json");
     assert!(!feed.contains("_crier"), "{feed}");
+}
+
+/// Between two cycles, the daemon sends the posts whose retry falls due
+/// (`engine::job::deliver_due`); the links back follow them there too. On today's clock:
+/// Mastodon's retry within its idempotency window (read on the real clock) sends again rather
+/// than looking the status up first.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retry_sent_between_cycles_writes_its_links() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/statuses"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "111",
+            "url": "https://m.example/@alliance/111",
+        })))
+        .mount(&server)
+        .await;
+    let site = Site::new(
+        r#"
+[site]
+title = "Network"
+base_url = "https://example.org"
+
+[[sources]]
+type = "directory"
+path = "content"
+permalink = "/projects/{slug}/"
+"#,
+    );
+    let channel = format!(
+        "[[channels]]\ntype = \"mastodon\"\nname = \"mastodon\"\nbase_url = \"{}\"\naccess_token = {}\n",
+        server.uri(),
+        site.secret("masto", "masto-token").inline(),
+    );
+    site.append_config(&channel);
+    let now = chrono::Utc::now();
+    let day = |days_ago: i64| {
+        (now - chrono::Duration::days(days_ago))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    site.write_entry("content/ghent.md", &entry_file("Ghent", &day(9)));
+    run_at(&site, &now.to_rfc3339()).await;
+    site.write_entry("content/madrid.md", &entry_file("Madrid", &day(1)));
+    run_at(&site, &now.to_rfc3339()).await;
+    assert!(
+        !site.path("feeds/syndication.json").exists(),
+        "nothing was posted yet"
+    );
+
+    let config = crier::config::Config::load(&site.config_path()).expect("the config loads");
+    let later = now + chrono::Duration::minutes(10);
+    let report = crier::engine::job::deliver_due(
+        std::sync::Arc::new(config),
+        later,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .expect("the delivery round runs");
+    assert_eq!(report.sent.len(), 1, "{report:?}");
+    let links = json_file(&site, "feeds/syndication.json");
+    let posts = &links["entries"]["content:madrid"]["posts"];
+    assert_eq!(posts[0]["url"], "https://m.example/@alliance/111");
+    assert_eq!(
+        posts[0]["sent_at"],
+        later.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    assert!(
+        site.read("feeds/feed.json")
+            .contains("https://m.example/@alliance/111")
+    );
 }
