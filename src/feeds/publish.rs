@@ -614,6 +614,13 @@ mod tests {
             file["entries"]["a"]["posts"][0]["url"],
             "https://m.example/@a/1"
         );
+        // Written through a temporary file and a rename: nothing else is left in the folder.
+        let mut names: Vec<String> = std::fs::read_dir(&feeds.output_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["feed.json", "rss.xml", "syndication.json"]);
 
         // Nothing new: neither file is touched.
         let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
