@@ -13,7 +13,7 @@ mod hostile;
 use std::path::PathBuf;
 
 use common::check_feeds as check;
-use crier::feeds::{FeedFormat, render};
+use crier::feeds::{FeedFormat, render, render_with_links};
 
 #[test]
 fn feedparser_reads_every_feed_of_the_sample_run() {
@@ -69,5 +69,23 @@ fn feedparser_reads_the_hostile_feeds() {
     }
     if let Some(stdout) = check(&files, Some(entries.len())) {
         assert_eq!(stdout.matches(": ok\n").count(), 3, "{stdout}");
+    }
+}
+
+#[test]
+fn the_json_feed_with_links_back_holds_what_the_spec_requires() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let entries = hostile::entries();
+    let path = dir.path().join("feed.json");
+    let bytes = render_with_links(
+        FeedFormat::Json,
+        &hostile::meta(),
+        &entries,
+        &hostile::links(),
+    )
+    .expect("the fixture renders");
+    std::fs::write(&path, bytes).expect("feed written");
+    if let Some(stdout) = check(&[&path], Some(entries.len())) {
+        assert_eq!(stdout.matches(": ok\n").count(), 1, "{stdout}");
     }
 }

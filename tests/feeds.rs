@@ -1,7 +1,8 @@
 //! Feed output: the hostile fixture (`tests/golden/hostile.rs`) rendered in all three formats,
 //! compared byte for byte with the golden files `tests/golden/hostile.{rss.xml,atom.xml,feed.json}`
-//! and parsed back with an independent parser (feed-rs), field by field; plus a property test
-//! that arbitrary text survives each format.
+//! and parsed back with an independent parser (feed-rs), field by field; the JSON Feed again
+//! with links back to posts (`hostile.syndicated.feed.json`, the `_crier` extension); plus a
+//! property test that arbitrary text survives each format.
 //!
 //! After an intended change to the output, regenerate the golden files with
 //! `CRIER_BLESS=1 cargo test --test feeds` and review the diff before committing it.
@@ -16,7 +17,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use crier::entry::{Entry, Person};
-use crier::feeds::{FeedFormat, FeedMeta, render};
+use crier::feeds::{FeedFormat, FeedMeta, render, render_with_links};
 use feed_rs::model::{Feed, Text};
 use proptest::prelude::*;
 
@@ -32,6 +33,21 @@ fn render_hostile(format: FeedFormat) -> Vec<u8> {
     render(format, &hostile::meta(), &hostile::entries()).expect("the fixture renders")
 }
 
+/// The golden file of the JSON Feed with links back to posts.
+fn syndicated_golden_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/hostile.syndicated.feed.json")
+}
+
+fn render_syndicated() -> Vec<u8> {
+    render_with_links(
+        FeedFormat::Json,
+        &hostile::meta(),
+        &hostile::entries(),
+        &hostile::links(),
+    )
+    .expect("the fixture renders")
+}
+
 fn parse(bytes: &[u8]) -> Feed {
     feed_rs::parser::parse(bytes).expect("feed-rs parses the feed")
 }
@@ -40,9 +56,11 @@ fn parse(bytes: &[u8]) -> Feed {
 fn hostile_feeds_match_golden_files() {
     let bless = std::env::var_os("CRIER_BLESS").is_some_and(|v| v == "1");
     let mut stale = Vec::new();
-    for format in FORMATS {
-        let path = golden_path(format);
-        let actual = render_hostile(format);
+    let cases = FORMATS
+        .into_iter()
+        .map(|format| (golden_path(format), render_hostile(format)))
+        .chain([(syndicated_golden_path(), render_syndicated())]);
+    for (path, actual) in cases {
         if bless {
             std::fs::write(&path, &actual).expect("golden file is writable");
             continue;
@@ -233,8 +251,12 @@ fn html_text(plain: &str) -> String {
 
 /// Checks what all three formats share; returns the parsed feed for format-specific checks.
 fn check_common(format: FeedFormat) -> Feed {
-    let bytes = render_hostile(format);
-    let feed = parse(&bytes);
+    check_common_bytes(format, &render_hostile(format))
+}
+
+/// [`check_common`] on `bytes`, the fixture rendered in `format`.
+fn check_common_bytes(format: FeedFormat, bytes: &[u8]) -> Feed {
+    let feed = parse(bytes);
     let name = format.name();
     assert_eq!(text(&feed.title), FEED_TITLE, "{name} feed title");
     assert_eq!(text(&feed.description), FEED_DESCRIPTION, "{name}");
@@ -470,6 +492,54 @@ fn json_feed_parses_back_to_the_fixture() {
             "url"
         ]
     );
+}
+
+/// The links back go in a `_crier` object of the items whose entries were announced, as the
+/// JSON Feed spec allows extensions (names starting with `_`); everything else is the feed
+/// without links, which readers (feed-rs here) still read in full.
+#[test]
+fn syndicated_json_feed_adds_only_the_crier_links() {
+    let bytes = render_syndicated();
+    check_common_bytes(FeedFormat::Json, &bytes);
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let items = value["items"].as_array_mut().unwrap();
+    let links: Vec<(String, serde_json::Value)> = items
+        .iter_mut()
+        .filter_map(|item| {
+            let id = item["id"].as_str().unwrap().to_owned();
+            let links = item.as_object_mut().unwrap().remove("_crier")?;
+            Some((id, links))
+        })
+        .collect();
+    assert_eq!(
+        links,
+        [
+            (
+                "tag:example.org,2024:projects/markup".to_owned(),
+                serde_json::json!({"syndication": [
+                    {
+                        "network": "bluesky",
+                        "account": "alliance.bsky.social",
+                        "url": "https://bsky.app/profile/did:plc:abc/post/3k"
+                    },
+                    {
+                        "network": "mastodon",
+                        "account": "m.example & <co>",
+                        "url": "https://m.example/@alliance/1?a=1&b=\"2\""
+                    }
+                ]})
+            ),
+            (
+                "tag:example.org,2024:projects/unicode".to_owned(),
+                serde_json::json!({"syndication": [
+                    {"network": "x", "url": "https://x.com/i/web/status/漢字"}
+                ]})
+            ),
+        ]
+    );
+    let plain: serde_json::Value =
+        serde_json::from_slice(&render_hostile(FeedFormat::Json)).unwrap();
+    assert_eq!(value, plain, "the links changed something else");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -91,6 +91,18 @@ impl ChannelConfig {
         }
     }
 
+    /// The account this channel posts as, as its config names it: the Bluesky handle, the
+    /// Facebook Page id, the Mastodon instance's host (the token names the account, not the
+    /// config); an X channel's config names none.
+    pub fn account(&self) -> Option<String> {
+        match &self.network {
+            NetworkConfig::Mastodon(c) => Some(c.base_url.host().to_owned()),
+            NetworkConfig::Bluesky(c) => Some(c.handle.clone()),
+            NetworkConfig::X(_) => None,
+            NetworkConfig::Facebook(c) => Some(c.page_id.clone()),
+        }
+    }
+
     /// Whether this channel announces an entry in `language` with `categories`: it is
     /// enabled, and its language and category filters (empty = all; categories compared
     /// without regard to case) match.

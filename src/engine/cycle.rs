@@ -243,6 +243,7 @@ fn record_and_publish(
             .collect(),
         entries_changed,
         write: options.write_feeds,
+        accounts: syndication_accounts(config),
     };
     let files = feeds::publish(&config.site, &config.feeds, store, publication)?;
     tracing::debug!(
@@ -250,6 +251,21 @@ fn record_and_publish(
         "feeds done"
     );
     Ok(files)
+}
+
+/// The configured channels' accounts, which the links back to their posts name.
+pub(super) fn syndication_accounts(config: &Config) -> feeds::Accounts {
+    config
+        .channels
+        .iter()
+        .map(|channel| {
+            let account = feeds::ChannelAccount {
+                network: channel.network_name().to_owned(),
+                account: channel.account(),
+            };
+            (channel.common.name.clone(), account)
+        })
+        .collect()
 }
 
 /// Reads one source and compares its documents with what the store holds for it. A source

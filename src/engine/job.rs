@@ -8,6 +8,11 @@
 //! or a post given up leaves the feeds current, waits for the operator rather than for another
 //! cycle, and is reported on its own ([`Attention`], read from the state after each job, so that
 //! every run says so for as long as it lasts, not only the run where it happened).
+//!
+//! The feeds are published by the cycle, before the posts go out; a delivery round that sent
+//! something publishes them again, so that the links back to the new posts
+//! (`syndication.json`, the JSON Feed's `_crier` object) are there at the end of the same run.
+//! The feeds' ledger makes that cheap: only the files that show an announced entry change.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use super::cycle::{self, CycleOptions, CycleReport};
 use super::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::config::Config;
+use crate::feeds::{self, Publication};
 use crate::sources::http;
 use crate::store::outbox::DeliveryState;
 use crate::store::{RunOutcome, RunRecord, SourceRead, Store, StoreError};
@@ -200,6 +206,9 @@ pub async fn run(
     }
     let store = Arc::new(Mutex::new(store));
     let delivery = send(&config, store.clone(), now, options.dry_run, &stop).await?;
+    if !options.dry_run && !delivery.sent.is_empty() {
+        publish_links(config.clone(), store.clone()).await?;
+    }
     let attention = attention(config, store).await?;
     log_delivery(&delivery, &attention, options.dry_run);
     Ok(JobOutcome {
@@ -221,6 +230,9 @@ pub async fn deliver_due(
         .context("the state's thread failed")??;
     let store = Arc::new(Mutex::new(store));
     let delivered = send(&config, store.clone(), now, false, &stop).await?;
+    if !delivered.sent.is_empty() {
+        publish_links(config.clone(), store.clone()).await?;
+    }
     let attention = attention(config, store).await?;
     log_delivery(&delivered, &attention, false);
     Ok(delivered)
@@ -236,6 +248,38 @@ async fn send(
 ) -> Result<DeliveryReport> {
     let options = DeliverOptions { now, dry_run };
     Ok(deliver::deliver(config, store, options, stop).await?)
+}
+
+/// Publishes the feeds again after a delivery round that sent posts, for the links back to
+/// them. No entry changed since the cycle: only the JSON Feeds showing an announced entry and
+/// `syndication.json` are rendered. A failure is logged, not returned: the posts are out and
+/// recorded, and the next cycle, finding its ledger incomplete, writes the files.
+async fn publish_links(config: Arc<Config>, store: Arc<Mutex<Store>>) -> Result<()> {
+    let publish = tokio::task::spawn_blocking(move || {
+        let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+        let publication = Publication {
+            plan: None,
+            fresh: Default::default(),
+            entries_changed: false,
+            write: true,
+            accounts: cycle::syndication_accounts(&config),
+        };
+        feeds::publish(&config.site, &config.feeds, &mut store, publication)
+    });
+    match publish.await.context("the feeds' thread failed")? {
+        Ok(files) => {
+            let written = files.iter().filter(|f| f.changed).count();
+            tracing::debug!(
+                feeds_written = written,
+                "feeds published again for the links back to the posts"
+            );
+        }
+        Err(error) => tracing::error!(
+            %error,
+            "the links back to the posts just sent could not be written; the next cycle writes them"
+        ),
+    }
+    Ok(())
 }
 
 /// What waits for the operator in `store` after a delivery round.

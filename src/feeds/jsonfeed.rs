@@ -3,7 +3,9 @@
 //! Spec: <https://www.jsonfeed.org/version/1.1/>. Optional fields are left out rather than
 //! written empty. Items without an author inherit the feed's `authors`, as the spec says, so
 //! only entries with their own author list one. Text goes through [`xml_text`] like the XML
-//! formats, so all three carry the same characters.
+//! formats, so all three carry the same characters. An item whose entry was announced carries
+//! the posts' links in a `_crier` extension object (the spec lets publishers add objects whose
+//! names start with `_`, and readers that do not know one ignore it).
 
 use std::io::Write;
 
@@ -11,6 +13,7 @@ use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde::Serialize;
 
 use super::sanitize::xml_text;
+use super::syndication::Syndication;
 use super::{FeedError, FeedFormat, FeedMeta};
 use crate::entry::{Entry, Person};
 
@@ -60,10 +63,33 @@ struct Item {
     authors: Vec<Author>,
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<String>,
+    #[serde(rename = "_crier", skip_serializing_if = "Option::is_none")]
+    crier: Option<Extension>,
 }
 
-/// Renders the feed from prepared entries (see [`super::prepare`]).
-pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result<(), FeedError> {
+/// The item's `_crier` object: where the entry was announced.
+#[derive(Serialize)]
+struct Extension {
+    syndication: Vec<SyndicationLink>,
+}
+
+/// One post of the entry on a social network.
+#[derive(Serialize)]
+struct SyndicationLink {
+    network: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<String>,
+    url: String,
+}
+
+/// Renders the feed from prepared entries (see [`super::prepare`]), each item with the links
+/// back to its posts that `links` holds.
+pub fn write(
+    meta: &FeedMeta,
+    entries: &[&Entry],
+    links: &Syndication,
+    out: &mut dyn Write,
+) -> Result<(), FeedError> {
     let feed = JsonFeed {
         version: VERSION,
         title: text(&meta.title),
@@ -72,7 +98,7 @@ pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result
         description: non_empty(&meta.description),
         language: meta.language.as_deref().and_then(non_empty),
         authors: author(&meta.author).into_iter().collect(),
-        items: entries.iter().copied().map(item).collect(),
+        items: entries.iter().map(|entry| item(entry, links)).collect(),
     };
     let error = |reason: String| FeedError::Render {
         format: FeedFormat::Json.name(),
@@ -83,7 +109,8 @@ pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result
     out.write_all(b"\n").map_err(|e| error(e.to_string()))
 }
 
-fn item(entry: &Entry) -> Item {
+fn item(entry: &Entry, links: &Syndication) -> Item {
+    let posts = links.links(&entry.id);
     Item {
         id: text(&entry.guid),
         url: text(&entry.url),
@@ -96,6 +123,16 @@ fn item(entry: &Entry) -> Item {
         tags: entry.categories.iter().map(|tag| text(tag)).collect(),
         authors: entry.author.as_ref().and_then(author).into_iter().collect(),
         language: non_empty(&entry.language),
+        crier: (!posts.is_empty()).then(|| Extension {
+            syndication: posts
+                .iter()
+                .map(|post| SyndicationLink {
+                    network: text(&post.network),
+                    account: post.account.as_deref().map(text),
+                    url: text(&post.url),
+                })
+                .collect(),
+        }),
     }
 }
 

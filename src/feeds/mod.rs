@@ -1,5 +1,6 @@
 //! Feeds: pure renderers (entries in, bytes out) for RSS 2.0, Atom 1.0 and JSON Feed 1.1, the
-//! sanitiser they share, and the atomic writer.
+//! sanitiser they share, the atomic writer, and the links back to the posts that announced
+//! the entries (`syndication.json`, and the JSON Feed's `_crier` object).
 //!
 //! Renderers are deterministic: the same [`FeedMeta`] and entries give byte-identical output,
 //! so the writer can skip files whose bytes did not change.
@@ -11,6 +12,7 @@ mod publish;
 pub mod rss;
 pub mod sanitize;
 pub mod set;
+pub mod syndication;
 pub mod writer;
 
 use chrono::{DateTime, FixedOffset};
@@ -19,6 +21,7 @@ use thiserror::Error;
 use crate::entry::{Entry, Person};
 pub use config::{FeedFormat, FeedsConfig};
 pub use publish::{FeedFile, FeedPlan, Publication, PublishError, publish};
+pub use syndication::{Accounts, ChannelAccount, Syndication};
 
 /// A feed could not be rendered.
 #[derive(Debug, Error)]
@@ -114,9 +117,22 @@ pub fn render(
     meta: &FeedMeta,
     entries: &[Entry],
 ) -> Result<Vec<u8>, FeedError> {
+    render_with_links(format, meta, entries, &Syndication::default())
+}
+
+/// Like [`render`], the JSON Feed's items carrying the links back to their posts in `links`
+/// (the XML formats have no place for them).
+pub fn render_with_links(
+    format: FeedFormat,
+    meta: &FeedMeta,
+    entries: &[Entry],
+    links: &Syndication,
+) -> Result<Vec<u8>, FeedError> {
     let prepared: Vec<Entry> = entries.iter().cloned().map(prepare).collect();
     let prepared: Vec<&Entry> = prepared.iter().collect();
-    render_prepared(format, meta, &prepared)
+    let mut bytes = Vec::new();
+    write_linked(format, meta, &prepared, links, &mut bytes)?;
+    Ok(bytes)
 }
 
 /// Readies an entry for [`render_prepared`]: sanitises its HTML body (relative URLs resolved
@@ -154,10 +170,21 @@ pub fn write_prepared(
     entries: &[&Entry],
     out: &mut dyn std::io::Write,
 ) -> Result<(), FeedError> {
+    write_linked(format, meta, entries, &Syndication::default(), out)
+}
+
+/// Like [`write_prepared`], the JSON Feed's items carrying the links back in `links`.
+pub fn write_linked(
+    format: FeedFormat,
+    meta: &FeedMeta,
+    entries: &[&Entry],
+    links: &Syndication,
+    out: &mut dyn std::io::Write,
+) -> Result<(), FeedError> {
     match format {
         FeedFormat::Rss => rss::write(meta, entries, out),
         FeedFormat::Atom => atom::write(meta, entries, out),
-        FeedFormat::Json => jsonfeed::write(meta, entries, out),
+        FeedFormat::Json => jsonfeed::write(meta, entries, links, out),
     }
 }
 

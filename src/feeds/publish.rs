@@ -12,6 +12,13 @@
 //! recorded when crier last wrote it, the feed is neither loaded nor rendered. When no entry
 //! changed at all and the feed settings are those of the last complete write, even the
 //! selection is skipped: only the files' sizes and times are checked.
+//!
+//! With channels configured, the publication also writes the links back to the posts
+//! (`syndication.json`, see [`super::syndication`]) and puts them in the JSON Feeds. Which
+//! posts were sent is part of the inputs: the store's stamp of its sent posts joins the
+//! settings fingerprint, and each JSON Feed's hash covers its entries' links, so a cycle (or a
+//! re-publication after a delivery round) that sent nothing new touches nothing, and one that
+//! did re-renders only the JSON Feeds that show the announced entries.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -20,6 +27,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use super::set::FeedSpec;
+use super::syndication::{self, Accounts, Syndication};
 use super::writer::StreamError;
 use super::{FeedError, FeedFormat, FeedsConfig};
 use crate::entry::Entry;
@@ -115,12 +123,18 @@ pub struct Publication {
     pub entries_changed: bool,
     /// Write the files; when false, only report which would change.
     pub write: bool,
+    /// The configured channels' accounts, for the links back to their posts; empty when no
+    /// channel is configured.
+    pub accounts: Accounts,
 }
 
 /// Metadata key: fingerprint of the feed settings of the last complete write.
 const FEEDS_SETTINGS: &str = "feeds:settings";
 /// Metadata key: the feed files of the last complete write, with their item counts.
 const FEEDS_FILES: &str = "feeds:files";
+/// Metadata key: hash of the last `syndication.json` written (or found up to date), with the
+/// file's stamp (see [`with_file_stamp`]).
+const SYNDICATION_FILE: &str = "feeds:syndication";
 
 /// One feed file to render: its folder's spec, its format and the entries it holds.
 struct Job<'a> {
@@ -139,10 +153,12 @@ pub fn publish(
     store: &mut Store,
     publication: Publication,
 ) -> Result<Vec<FeedFile>, PublishError> {
-    let settings = feeds.fingerprint(site);
+    let settings = settings(site, feeds, store, &publication.accounts)?;
+    let links_path = feeds.output_dir.join(syndication::FILE_NAME);
     if !publication.entries_changed
         && store.meta(FEEDS_SETTINGS)?.as_deref() == Some(settings.as_str())
         && let Some(files) = untouched_feed_files(store)?
+        && untouched_file(store, SYNDICATION_FILE, &links_path)?
     {
         return Ok(files);
     }
@@ -156,9 +172,14 @@ pub fn publish(
         Some(plan) => plan,
         None => FeedPlan::new(site, feeds, store.live_entries()?),
     };
-    let (jobs, mut files) = jobs(feeds, store, &plan)?;
+    let links = if publication.accounts.is_empty() {
+        Syndication::default()
+    } else {
+        Syndication::new(store.sent_posts()?, &publication.accounts)
+    };
+    let (jobs, mut files) = jobs(feeds, store, &plan, &links)?;
     let entries = prepare_entries(store, &jobs, publication.fresh)?;
-    let rendered = render_all(jobs, &entries, write);
+    let rendered = render_all(jobs, &entries, &links, write);
     let mut first_error = None;
     for (job, items, result) in rendered {
         let changed = match result {
@@ -187,6 +208,9 @@ pub fn publish(
     if let Some(e) = first_error {
         return Err(e);
     }
+    if write {
+        write_links(store, &links, &links_path)?;
+    }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     if write {
         let list: Vec<(String, usize)> = files
@@ -202,11 +226,61 @@ pub fn publish(
     Ok(files)
 }
 
+/// What the feed set depends on besides its entries: the feed settings and, with channels
+/// configured, the channels' accounts and the store's stamp of its sent posts.
+fn settings(
+    site: &Site,
+    feeds: &FeedsConfig,
+    store: &Store,
+    accounts: &Accounts,
+) -> Result<String, StoreError> {
+    let settings = feeds.fingerprint(site);
+    if accounts.is_empty() {
+        return Ok(settings);
+    }
+    let links = format!("{accounts:?}\n{}", store.sent_stamp()?);
+    Ok(format!(
+        "{settings} {}",
+        blake3::hash(links.as_bytes()).to_hex()
+    ))
+}
+
+/// Writes `syndication.json` when its bytes change, once there is a link to list or the file
+/// exists (it then stays current, even when no link is left): a site without announced
+/// entries gets no file, and its templates read it only when it is there.
+fn write_links(store: &mut Store, links: &Syndication, path: &Path) -> Result<(), PublishError> {
+    let bytes = links.render();
+    let hash = blake3::hash(&bytes).to_hex().to_string();
+    if !links.is_empty() || path.exists() {
+        let changed =
+            super::writer::write_if_changed(path, &bytes).map_err(|error| PublishError::Write {
+                path: path.to_owned(),
+                error,
+            })?;
+        if changed {
+            tracing::info!(path = %path.display(), entries = links.len(), "links back to the posts written");
+        }
+    }
+    store.set_meta(SYNDICATION_FILE, &with_file_stamp(&hash, path))?;
+    Ok(())
+}
+
+/// Whether the file recorded under `key` is still exactly as crier left it (or still absent,
+/// when it was not written).
+fn untouched_file(store: &Store, key: &str, path: &Path) -> Result<bool, StoreError> {
+    let Some(recorded) = store.meta(key)? else {
+        return Ok(false);
+    };
+    let hash = recorded.split(' ').next().unwrap_or_default();
+    Ok(with_file_stamp(hash, path) == recorded)
+}
+
 /// The feed files to render, and those already up to date (whose ledger entry matches).
 fn jobs<'a>(
     feeds: &FeedsConfig,
     store: &Store,
     plan: &'a FeedPlan,
+    links: &Syndication,
 ) -> Result<(Vec<Job<'a>>, Vec<FeedFile>), StoreError> {
     let mut jobs = Vec::new();
     let mut up_to_date = Vec::new();
@@ -215,7 +289,7 @@ fn jobs<'a>(
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
         for &format in &feeds.formats {
             let path = feeds.output_dir.join(&spec.dir).join(format.file_name());
-            let fingerprint = feed_fingerprint(spec, format, &entries);
+            let fingerprint = feed_fingerprint(spec, format, &entries, links);
             let recorded = store.meta(&feed_meta_key(&path))?;
             if recorded.as_deref() == Some(with_file_stamp(&fingerprint, &path).as_str()) {
                 up_to_date.push(FeedFile {
@@ -271,13 +345,14 @@ fn prepare_entries(
 fn render_all<'a>(
     jobs: Vec<Job<'a>>,
     entries: &HashMap<String, Entry>,
+    links: &Syndication,
     write: bool,
 ) -> Vec<(Job<'a>, usize, Result<bool, PublishError>)> {
     jobs.into_par_iter()
         .map(|job| {
             let selected: Vec<&Entry> = job.ids.iter().filter_map(|id| entries.get(*id)).collect();
             let render = |out: &mut dyn std::io::Write| {
-                super::write_prepared(job.format, &job.spec.meta, &selected, out)
+                super::write_linked(job.format, &job.spec.meta, &selected, links, out)
             };
             let result = if write {
                 super::writer::replace_streaming(&job.path, render)
@@ -309,11 +384,7 @@ fn untouched_feed_files(store: &Store) -> Result<Option<Vec<FeedFile>>, StoreErr
     let mut out = Vec::with_capacity(files.len());
     for (path, items) in files {
         let path = PathBuf::from(path);
-        let Some(recorded) = store.meta(&feed_meta_key(&path))? else {
-            return Ok(None);
-        };
-        let fingerprint = recorded.split(' ').next().unwrap_or_default();
-        if with_file_stamp(fingerprint, &path) != recorded {
+        if !untouched_file(store, &feed_meta_key(&path), &path)? {
             return Ok(None);
         }
         out.push(FeedFile {
@@ -329,13 +400,23 @@ fn feed_meta_key(path: &Path) -> String {
     format!("feed:{}", path.display())
 }
 
-fn feed_fingerprint(spec: &FeedSpec, format: FeedFormat, entries: &[&LiveEntry]) -> String {
+fn feed_fingerprint(
+    spec: &FeedSpec,
+    format: FeedFormat,
+    entries: &[&LiveEntry],
+    links: &Syndication,
+) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update(format!("{format:?}\n{:?}\n", spec.meta).as_bytes());
     for entry in entries {
         let (id, hash) = (&entry.id, &entry.content_hash);
         hasher.update(format!("{id}\0{hash}\n").as_bytes());
+        // Only the JSON Feed shows the links; an entry without any hashes as it always did.
+        let posts = links.links(id);
+        if format == FeedFormat::Json && !posts.is_empty() {
+            hasher.update(format!("{posts:?}\n").as_bytes());
+        }
     }
     hasher.finalize().to_hex().to_string()
 }
@@ -383,6 +464,7 @@ mod tests {
                 .collect(),
             entries_changed: !fresh.is_empty(),
             write,
+            accounts: Accounts::new(),
         }
     }
 
@@ -446,5 +528,123 @@ mod tests {
         assert_eq!(changed.len(), 1);
         assert_eq!(changed[0].path, files[1].path);
         assert_eq!(std::fs::read_to_string(&files[1].path).unwrap(), rss);
+    }
+
+    #[test]
+    fn a_sent_post_rewrites_the_links_and_the_json_feed_only() {
+        use crate::store::outbox::{DeliveryState, NewDelivery};
+        let dir = tempfile::tempdir().unwrap();
+        let site = crate::testing::site("");
+        let feeds = FeedsConfig {
+            output_dir: dir.path().join("feeds"),
+            formats: vec![FeedFormat::Rss, FeedFormat::Json],
+            ..FeedsConfig::default()
+        };
+        let mut store = Store::open(&dir.path().join("state.sqlite3")).unwrap();
+        let now = chrono::Utc::now();
+        let batch = Batch {
+            upserts: vec![record("a", 1), record("b", 2)],
+            deliveries: vec![NewDelivery {
+                entry_id: "a".into(),
+                channel: "masto".into(),
+                state: DeliveryState::Pending,
+                queued_at: now,
+                reason: None,
+            }],
+            ..Batch::default()
+        };
+        store.apply(&batch, now).unwrap();
+        let accounts = Accounts::from([(
+            "masto".to_owned(),
+            syndication::ChannelAccount {
+                network: "mastodon".into(),
+                account: Some("m.example".into()),
+            },
+        )]);
+        let with_accounts = |fresh: &[EntryRecord], write: bool| Publication {
+            accounts: accounts.clone(),
+            ..publication(fresh, write)
+        };
+        let links = feeds.output_dir.join("syndication.json");
+
+        // Nothing sent yet: no file of links, no `_crier` in the feed.
+        publish(
+            &site,
+            &feeds,
+            &mut store,
+            with_accounts(&batch.upserts, true),
+        )
+        .unwrap();
+        assert!(!links.exists());
+        let json = feeds.output_dir.join("feed.json");
+        assert!(!std::fs::read_to_string(&json).unwrap().contains("_crier"));
+
+        let id = store.due_deliveries("masto", now).unwrap()[0].id;
+        store
+            .mark_sent(id, Some("1"), Some("https://m.example/@a/1"), now)
+            .unwrap();
+        // A dry publication writes no links either.
+        let files = publish(&site, &feeds, &mut store, with_accounts(&[], false)).unwrap();
+        assert!(!links.exists());
+        let changed: Vec<_> = files.iter().filter(|f| f.changed).collect();
+        assert_eq!(changed.len(), 1, "{files:?}");
+
+        let files = publish(&site, &feeds, &mut store, with_accounts(&[], true)).unwrap();
+        let changed: Vec<_> = files
+            .iter()
+            .filter(|f| f.changed)
+            .map(|f| &f.path)
+            .collect();
+        assert_eq!(changed, [&json], "only the JSON Feed shows the links");
+        let feed: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let items = feed["items"].as_array().unwrap();
+        assert_eq!(items[0]["id"], "tag:example.org,2024:b");
+        assert!(items[0].get("_crier").is_none());
+        assert_eq!(
+            items[1]["_crier"],
+            serde_json::json!({"syndication": [
+                {"network": "mastodon", "account": "m.example", "url": "https://m.example/@a/1"}
+            ]})
+        );
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&links).unwrap()).unwrap();
+        assert_eq!(file["by_url"]["https://example.org/a/"], "a");
+        assert_eq!(
+            file["entries"]["a"]["posts"][0]["url"],
+            "https://m.example/@a/1"
+        );
+        // Written through a temporary file and a rename: nothing else is left in the folder.
+        let mut names: Vec<String> = std::fs::read_dir(&feeds.output_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["feed.json", "rss.xml", "syndication.json"]);
+
+        // Nothing new: neither file is touched.
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        for path in [&links, &json] {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+        // Their times no longer match the ledger: they are compared, found equal and left
+        // alone; the publication after that does not even compare them.
+        for _ in 0..2 {
+            let files = publish(&site, &feeds, &mut store, with_accounts(&[], true)).unwrap();
+            assert!(files.iter().all(|f| !f.changed), "{files:?}");
+        }
+        for path in [&links, &json] {
+            assert_eq!(std::fs::metadata(path).unwrap().modified().unwrap(), old);
+        }
+
+        // The links file deleted behind crier's back is written again.
+        std::fs::remove_file(&links).unwrap();
+        publish(&site, &feeds, &mut store, with_accounts(&[], true)).unwrap();
+        assert!(links.exists());
     }
 }

@@ -109,6 +109,23 @@ pub struct Delivery {
     pub post: Option<String>,
 }
 
+/// A post that went out, with the entry it announced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentPost {
+    /// Entry announced.
+    pub entry_id: String,
+    /// The entry's URL as stored now.
+    pub entry_url: String,
+    /// Channel name.
+    pub channel: String,
+    /// The network's id of the post, when it gave one.
+    pub remote_id: Option<String>,
+    /// Public URL of the post, when the network gave one.
+    pub remote_url: Option<String>,
+    /// When it was recorded as sent.
+    pub sent_at: DateTime<Utc>,
+}
+
 /// Deliveries of one channel, for `crier status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChannelSummary {
@@ -424,6 +441,55 @@ impl Store {
             )
             .map_err(|e| self.sql(e))?;
         Ok(last.as_deref().map(parse_time))
+    }
+
+    /// Every post sent for an entry that is live now, with that entry's URL, ordered by entry
+    /// id, then time sent, then channel: what links back to the entries.
+    pub fn sent_posts(&self) -> Result<Vec<SentPost>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT d.entry_id, e.url, d.channel, d.remote_id, d.remote_url, d.sent_at
+                 FROM deliveries d JOIN entries e ON e.id = d.entry_id
+                 WHERE d.state = 'sent' AND e.status = 'live'
+                 ORDER BY d.entry_id, d.sent_at, d.channel",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SentPost {
+                    entry_id: r.get(0)?,
+                    entry_url: r.get(1)?,
+                    channel: r.get(2)?,
+                    remote_id: r.get(3)?,
+                    remote_url: r.get(4)?,
+                    sent_at: parse_time(&r.get::<_, Option<String>>(5)?.unwrap_or_default()),
+                })
+            })
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+
+    /// A short text that changes whenever a post is recorded as sent: the number of sent
+    /// deliveries, the largest id among them and the latest time sent. Sent deliveries are
+    /// never changed or removed, so an equal stamp means the same sent posts; a cycle compares
+    /// it instead of reading every sent post again.
+    pub fn sent_stamp(&self) -> Result<String, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(MAX(sent_at), '')
+                 FROM deliveries WHERE state = 'sent'",
+                [],
+                |r| {
+                    Ok(format!(
+                        "{} {} {}",
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?
+                    ))
+                },
+            )
+            .map_err(|e| self.sql(e))
     }
 
     /// Pauses `channel` until the operator runs `crier retry`.
@@ -820,6 +886,85 @@ mod tests {
         assert_eq!(due[0].state, DeliveryState::Pending);
         // Above zero: the engine's next try goes through `recover`, with fresh attempts left.
         assert_eq!(due[0].attempts, 1);
+    }
+
+    #[test]
+    fn sent_posts_list_the_live_entries_posts_and_the_stamp_moves_with_them() {
+        use crate::store::{EntryRecord, EntryStatus};
+        let (_dir, mut store) = store();
+        let record = |id: &str| {
+            let entry = crate::testing::entry(id, "2024-05-01T00:00:00Z");
+            EntryRecord {
+                content_hash: entry.content_hash(),
+                entry,
+                source: "s".into(),
+                doc_key: format!("{id}.md"),
+                fingerprint: "f".into(),
+                status: EntryStatus::Live,
+            }
+        };
+        store
+            .apply(
+                &Batch {
+                    upserts: vec![record("a"), record("b")],
+                    deliveries: vec![
+                        queued("a", "masto", DeliveryState::Pending),
+                        queued("a", "bsky", DeliveryState::Pending),
+                        queued("b", "masto", DeliveryState::Pending),
+                    ],
+                    ..Batch::default()
+                },
+                now(),
+            )
+            .unwrap();
+        let empty = store.sent_stamp().unwrap();
+        assert!(store.sent_posts().unwrap().is_empty());
+
+        let later = now() + chrono::Duration::minutes(1);
+        for (channel, at) in [("masto", later), ("bsky", now())] {
+            for d in store.due_deliveries(channel, now()).unwrap() {
+                let url = format!("https://{channel}.example/{}", d.entry_id);
+                store.mark_sent(d.id, Some("r1"), Some(&url), at).unwrap();
+            }
+        }
+        let stamp = store.sent_stamp().unwrap();
+        assert_ne!(stamp, empty);
+        let posts = store.sent_posts().unwrap();
+        let listed: Vec<(&str, &str, Option<&str>)> = posts
+            .iter()
+            .map(|p| {
+                (
+                    p.entry_id.as_str(),
+                    p.channel.as_str(),
+                    p.remote_url.as_deref(),
+                )
+            })
+            .collect();
+        // By entry, then time sent: Bluesky's post of `a` went out first.
+        assert_eq!(
+            listed,
+            [
+                ("a", "bsky", Some("https://bsky.example/a")),
+                ("a", "masto", Some("https://masto.example/a")),
+                ("b", "masto", Some("https://masto.example/b")),
+            ]
+        );
+        assert_eq!(posts[0].entry_url, "https://example.org/a/");
+        assert_eq!(posts[0].sent_at, now());
+        assert_eq!(posts[0].remote_id.as_deref(), Some("r1"));
+
+        // A withdrawn entry's posts are not listed; the stamp only follows sent deliveries.
+        store
+            .apply(
+                &Batch {
+                    statuses: vec![("b".into(), EntryStatus::Removed)],
+                    ..Batch::default()
+                },
+                now(),
+            )
+            .unwrap();
+        assert_eq!(store.sent_posts().unwrap().len(), 2);
+        assert_eq!(store.sent_stamp().unwrap(), stamp);
     }
 
     #[test]

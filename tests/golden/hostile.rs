@@ -6,9 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use crier::entry::{Entry, Image, Person, sort_newest_first};
-use crier::feeds::FeedMeta;
+use crier::feeds::{Accounts, ChannelAccount, FeedMeta, Syndication};
+use crier::store::outbox::SentPost;
 
 pub fn date(rfc3339: &str) -> DateTime<FixedOffset> {
     DateTime::parse_from_rfc3339(rfc3339).expect("fixture dates are valid")
@@ -118,4 +119,51 @@ pub fn entries() -> Vec<Entry> {
     let mut entries = vec![long, empty, unicode, controls, markup];
     sort_newest_first(&mut entries);
     entries
+}
+
+/// Links back to posts of two fixture entries, for the `hostile.syndicated.feed.json` golden
+/// file: the markup entry on Mastodon and Bluesky (a URL with `&`, an account with markup), the
+/// unicode entry on X (no account in its config), and one post of a channel no longer
+/// configured, which must not show.
+pub fn links() -> Syndication {
+    let sent = |slug: &str, channel: &str, url: &str, minute: u32| SentPost {
+        entry_id: format!("content:projects/{slug}.en"),
+        entry_url: format!("https://example.org/projects/{slug}/"),
+        channel: channel.to_owned(),
+        remote_id: Some(format!("{channel}-{minute}")),
+        remote_url: Some(url.to_owned()),
+        sent_at: Utc.with_ymd_and_hms(2024, 3, 5, 5, minute, 0).unwrap(),
+    };
+    let posts = vec![
+        sent(
+            "markup",
+            "mastodon-en",
+            "https://m.example/@alliance/1?a=1&b=\"2\"",
+            1,
+        ),
+        sent(
+            "markup",
+            "bluesky",
+            "https://bsky.app/profile/did:plc:abc/post/3k",
+            0,
+        ),
+        sent("unicode", "x", "https://x.com/i/web/status/漢字", 2),
+        sent("long", "removed-channel", "https://old.example/1", 3),
+    ];
+    let account = |network: &str, account: Option<&str>| ChannelAccount {
+        network: network.to_owned(),
+        account: account.map(str::to_owned),
+    };
+    let accounts = Accounts::from([
+        (
+            "mastodon-en".to_owned(),
+            account("mastodon", Some("m.example & <co>")),
+        ),
+        (
+            "bluesky".to_owned(),
+            account("bluesky", Some("alliance.bsky.social")),
+        ),
+        ("x".to_owned(), account("x", None)),
+    ]);
+    Syndication::new(posts, &accounts)
 }
