@@ -112,6 +112,7 @@ pub fn card_of(html: &str, page: &Url) -> LinkCard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::preview::EntryPreview;
 
     fn page() -> Url {
         Url::parse("https://example.org/posts/ghent/").unwrap()
@@ -135,6 +136,49 @@ mod tests {
         );
         assert_eq!(card.image_alt.as_deref(), Some("Mediators at a table"));
         assert!(card.missing.is_empty(), "{:?}", card.missing);
+    }
+
+    #[test]
+    fn a_page_that_cannot_be_read_is_said_so_and_the_preview_goes_on() {
+        // A port just released: nothing listens there, the connection is refused.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let entry = |url: String| EntryPreview {
+            entry_id: "e".to_owned(),
+            title: "E".to_owned(),
+            url,
+            card: LinkCard::default(),
+            posts: Vec::new(),
+        };
+        let mut preview = Preview {
+            site: "Site".to_owned(),
+            generated_at: "2024-06-01T12:00:00Z".to_owned(),
+            notes: Vec::new(),
+            entries: vec![
+                entry(format!("http://127.0.0.1:{port}/e/")),
+                entry("mailto:someone@example.org".to_owned()),
+            ],
+        };
+        check(&mut preview, "https://example.org/");
+        let cards: Vec<(CardStatus, String)> = preview
+            .entries
+            .iter()
+            .map(|e| (e.card.status, e.card.note.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(cards[0].0, CardStatus::Unreachable);
+        assert!(
+            cards[0].1.contains(&format!("127.0.0.1:{port}")),
+            "{cards:?}"
+        );
+        assert_eq!(
+            cards[1],
+            (
+                CardStatus::Unreachable,
+                "\"mailto:someone@example.org\" is not an http(s) URL".to_owned()
+            )
+        );
     }
 
     #[test]
