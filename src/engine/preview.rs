@@ -19,7 +19,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::channels::{self, ChannelConfig, ChannelContext, InMemory};
+use crate::channels::{self, Channel, ChannelConfig, ChannelContext, InMemory};
 use crate::config::Config;
 use crate::engine::cycle::CycleReport;
 use crate::engine::deliver::{hold_back, prepare_post};
@@ -159,9 +159,11 @@ pub fn gather(
             )
         })
         .collect();
-    let mut posts: Vec<(Delivery, PostPreview, Option<Heading>)> = Vec::new();
+    let mut posts: Vec<Shown<'_>> = Vec::new();
     let mut notes = Vec::new();
     let mut budget = config.announce.per_run_cap;
+    // Channels built only to count and fit: they never send, and their memory is thrown away.
+    let http = reqwest::Client::new();
     // Channels are counted against the run's cap in config order; the real round runs them
     // concurrently, so which of them the cap stops can differ.
     for channel_config in &config.channels {
@@ -170,12 +172,22 @@ pub fn gather(
             .filter(|d| d.channel == channel_config.common.name)
             .collect();
         mine.sort_by_key(|d| (d.due_at, d.id));
-        let mut guard = Guard::new(store, channel_config, now, &mut budget)?;
-        guard.per_run_cap = config.announce.per_run_cap;
+        let context = ChannelContext {
+            http: http.clone(),
+            memory: Arc::new(InMemory::default()),
+        };
+        let channel = channels::build(channel_config, context);
+        let cap = config.announce.per_run_cap;
+        let mut guard = Guard::new(store, channel_config, now, &mut budget, cap)?;
         for delivery in mine {
-            let (post, heading) = preview_post(store, channel_config, delivery, planned)?;
+            let (post, heading) =
+                preview_post(store, channel_config, channel.as_ref(), delivery, planned)?;
             let held = guard.reason(delivery, post.problem.is_some());
-            posts.push((delivery.clone(), PostPreview { held, ..post }, heading));
+            posts.push(Shown {
+                delivery,
+                post: PostPreview { held, ..post },
+                heading,
+            });
         }
     }
     for orphan in waiting
@@ -189,19 +201,43 @@ pub fn gather(
             orphan.channel
         ));
     }
-    posts.sort_by(|a, b| (a.0.queued_at, &a.0.entry_id).cmp(&(b.0.queued_at, &b.0.entry_id)));
+    posts.sort_by(|a, b| {
+        (a.delivery.queued_at, &a.delivery.entry_id)
+            .cmp(&(b.delivery.queued_at, &b.delivery.entry_id))
+    });
+    let entries = by_entry(posts);
+    Ok(Preview {
+        site: config.site.title.clone(),
+        generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        notes,
+        entries,
+    })
+}
+
+/// One post to show, with its delivery and its entry's heading.
+struct Shown<'a> {
+    delivery: &'a Delivery,
+    post: PostPreview,
+    heading: Option<Heading>,
+}
+
+/// The posts grouped by entry, in the order of each entry's first post; an entry is titled
+/// by the first of its posts that knows its title and page.
+fn by_entry(posts: Vec<Shown<'_>>) -> Vec<EntryPreview> {
     let mut entries: Vec<EntryPreview> = Vec::new();
-    let mut index: BTreeMap<String, usize> = BTreeMap::new();
-    for (delivery, post, heading) in posts {
-        let at = *index.entry(delivery.entry_id.clone()).or_insert_with(|| {
-            let heading = heading.clone().unwrap_or_else(|| Heading {
-                title: delivery.entry_id.clone(),
-                url: String::new(),
-            });
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    for Shown {
+        delivery,
+        post,
+        heading,
+    } in posts
+    {
+        let id = delivery.entry_id.as_str();
+        let at = *index.entry(id).or_insert_with(|| {
             entries.push(EntryPreview {
-                entry_id: delivery.entry_id.clone(),
-                title: heading.title,
-                url: heading.url,
+                entry_id: id.to_owned(),
+                title: id.to_owned(),
+                url: String::new(),
                 card: LinkCard::default(),
                 posts: Vec::new(),
             });
@@ -216,12 +252,7 @@ pub fn gather(
         }
         entry.posts.push(post);
     }
-    Ok(Preview {
-        site: config.site.title.clone(),
-        generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
-        notes,
-        entries,
-    })
+    entries
 }
 
 /// An entry's title and page, from its post or the state.
@@ -235,15 +266,10 @@ struct Heading {
 fn preview_post(
     store: &Store,
     channel_config: &ChannelConfig,
+    channel: &dyn Channel,
     delivery: &Delivery,
     planned: &[NewDelivery],
 ) -> Result<(PostPreview, Option<Heading>), StoreError> {
-    // A channel built only to count and fit: it never sends, and its memory is thrown away.
-    let context = ChannelContext {
-        http: reqwest::Client::new(),
-        memory: Arc::new(InMemory::default()),
-    };
-    let channel = channels::build(channel_config, context);
     let is_planned = planned
         .iter()
         .any(|p| p.entry_id == delivery.entry_id && p.channel == delivery.channel);
@@ -263,7 +289,7 @@ fn preview_post(
         held: None,
         problem: None,
     };
-    let heading = match prepare_post(store, channel_config, channel.as_ref(), delivery)? {
+    let heading = match prepare_post(store, channel_config, channel, delivery)? {
         Ok(post) => {
             preview.length = channel.count(&post.text);
             preview.text = Some(post.text);
@@ -308,9 +334,10 @@ impl<'a> Guard<'a> {
         channel: &'a ChannelConfig,
         now: DateTime<Utc>,
         budget: &'a mut usize,
+        per_run_cap: usize,
     ) -> Result<Guard<'a>, StoreError> {
         Ok(Guard {
-            per_run_cap: *budget,
+            per_run_cap,
             channel,
             now,
             paused: store.channel_paused(&channel.common.name)?,
