@@ -19,7 +19,7 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::channels::{self, Channel, ChannelConfig, ChannelContext, InMemory};
+use crate::channels::{self, Channel, ChannelConfig, ChannelContext, InMemory, NetworkConfig};
 use crate::config::Config;
 use crate::engine::cycle::CycleReport;
 use crate::engine::deliver::{hold_back, prepare_post};
@@ -72,10 +72,24 @@ pub struct PostPreview {
     pub limit: usize,
     /// The image attached to the post, with its alt text.
     pub image: Option<Image>,
+    /// The link card crier itself sends with the post, where the network takes one (Bluesky);
+    /// `None` where the network builds it from the page ([`EntryPreview::card`]).
+    pub own_card: Option<OwnCard>,
     /// Why the post will not go out at the next run, when it will not.
     pub held: Option<String>,
     /// Why the post can never be sent, when it cannot.
     pub problem: Option<String>,
+}
+
+/// A link card crier sends with the post itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnCard {
+    /// The entry's title.
+    pub title: String,
+    /// The entry's summary.
+    pub description: String,
+    /// The entry's image, uploaded as the card's thumbnail.
+    pub image: Option<String>,
 }
 
 /// What the networks' link card for an entry's page will show.
@@ -286,6 +300,7 @@ fn preview_post(
         length: 0,
         limit: channel.max_length(),
         image: None,
+        own_card: None,
         held: None,
         problem: None,
     };
@@ -293,6 +308,15 @@ fn preview_post(
         Ok(post) => {
             preview.length = channel.count(&post.text);
             preview.text = Some(post.text);
+            // Bluesky shows the card crier sends with the post (`app.bsky.embed.external`:
+            // the entry's title, summary and image), not one built from the page.
+            if matches!(channel_config.network, NetworkConfig::Bluesky(_)) {
+                preview.own_card = Some(OwnCard {
+                    title: post.title.clone(),
+                    description: post.summary,
+                    image: post.image.as_ref().map(|image| image.url.clone()),
+                });
+            }
             preview.image = post.image;
             Some(Heading {
                 title: post.title,

@@ -51,7 +51,7 @@ pub fn render(preview: &Preview) -> Result<String, RenderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::preview::{CardStatus, EntryPreview, LinkCard, PostPreview};
+    use crate::engine::preview::{CardStatus, EntryPreview, LinkCard, OwnCard, PostPreview};
     use crate::entry::Image;
 
     fn post(network: &str, text: &str, length: usize, limit: usize) -> PostPreview {
@@ -63,6 +63,7 @@ mod tests {
             length,
             limit,
             image: None,
+            own_card: None,
             held: None,
             problem: None,
         }
@@ -225,6 +226,33 @@ mod tests {
         );
         assert!(html.contains("The page has no og:image: the link card will be incomplete."));
         assert!(html.contains("could not be read, so its link card is unknown: GET https:&#x2f;&#x2f;example.org&#x2f;down&#x2f;: the server answered 503"), "{html}");
+    }
+
+    #[test]
+    fn a_card_crier_sends_itself_is_shown_instead_of_the_page_s() {
+        let mut bluesky = post("bluesky", "t", 1, 300);
+        bluesky.own_card = Some(OwnCard {
+            title: "Ghent <wins>".to_owned(),
+            description: "Six mediators.".to_owned(),
+            image: Some("https://example.org/ghent.jpg".to_owned()),
+        });
+        let mut e = entry("e", "E", vec![bluesky, post("mastodon", "t", 1, 500)]);
+        e.card = LinkCard {
+            status: CardStatus::Read,
+            missing: vec!["og:image".to_owned()],
+            ..LinkCard::default()
+        };
+        let html = render(&preview(vec![e])).unwrap();
+        assert!(
+            html.contains(r#"<div class="card-title">Ghent &lt;wins&gt;</div>"#),
+            "{html}"
+        );
+        assert!(html.contains("Card sent by crier from the entry"), "{html}");
+        assert_eq!(
+            html.matches("The page has no og:image").count(),
+            1,
+            "only Mastodon's card comes from the page: {html}"
+        );
     }
 
     #[test]

@@ -115,6 +115,20 @@ fn each_waiting_delivery_is_one_post_counted_by_its_network() {
             ("b", "bluesky", 8 + "https://example.org/a/".len(), 300)
         ]
     );
+    let own: Vec<Option<&OwnCard>> = entry.posts.iter().map(|p| p.own_card.as_ref()).collect();
+    assert_eq!(
+        own,
+        [
+            None,
+            None,
+            Some(&OwnCard {
+                title: "Title a".to_owned(),
+                description: String::new(),
+                image: Some("https://example.org/a.jpg".to_owned()),
+            })
+        ],
+        "Bluesky's card is the one crier sends"
+    );
     for post in &entry.posts {
         assert_eq!(post.text.as_deref(), Some("Title a https://example.org/a/"));
         assert_eq!(post.state, "pending");
