@@ -1,6 +1,6 @@
-//! The command line: clap definitions, the commands (`run --once`, `check`, `plan`, `status`)
-//! and their exit codes. Commands write their human output to the writer they are given
-//! ([`ReportOut`] in the binary, which notes a reader that went away); logs go through
+//! The command line: clap definitions, the commands (`run --once`, `check`, `plan`, `preview`,
+//! `status`) and their exit codes. Commands write their human output to the writer they are
+//! given ([`ReportOut`] in the binary, which notes a reader that went away); logs go through
 //! `tracing` to stderr, and a log line that cannot be written is dropped rather than allowed
 //! to stop crier.
 
@@ -25,8 +25,10 @@ use crate::daemon::{
 use crate::engine::cycle::{self, CycleOptions, CycleReport, EntryRef};
 use crate::engine::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::engine::job::{self, JobOptions};
+use crate::engine::preview;
 use crate::entry::Entry;
 use crate::feeds::FeedFile;
+use crate::feeds::writer::write_if_changed;
 use crate::sources::{self, NoticeLevel, Outcome};
 use crate::store::outbox::{ChannelSummary, NewDelivery};
 use crate::store::{EntryStatus, SourceHealth, Status, Store};
@@ -148,6 +150,17 @@ pub enum Command {
     },
     /// Show what the next cycle would change, writing nothing.
     Plan,
+    /// Write one HTML page showing every pending and planned post as each network will show
+    /// it (text and length, link card, image and alt text, why a post waits); sends nothing.
+    Preview {
+        /// Write the page to this file instead of standard output (it shows unpublished
+        /// posts: keep it out of the public feeds folder).
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Do not read the entries' pages for their Open Graph tags (the link cards).
+        #[arg(long)]
+        offline: bool,
+    },
     /// Show entry counts and the last run from the state database.
     Status,
     /// Write a commented crier config for a Hugo or Zola site, from the site's own config.
@@ -313,6 +326,10 @@ pub fn execute(cli: &Cli, out: &mut dyn Write, process: &Process) -> Result<Exit
             let config = load_config(&cli.config)?;
             plan(&config, now, out)
         }
+        Command::Preview { output, offline } => {
+            let config = load_config(&cli.config)?;
+            preview(&config, now, output.as_deref(), *offline, out)
+        }
         Command::Status => {
             let config = load_config(&cli.config)?;
             status(&config, out)
@@ -423,7 +440,11 @@ async fn bind_health(config: &Config) -> Result<Option<HealthServer>> {
     })
     .await
     .with_context(|| format!("cannot listen on {listen} (daemon.health.listen)"))?;
-    Ok(Some(server))
+    Ok(Some(if health.preview {
+        server.with_preview()
+    } else {
+        server
+    }))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -656,6 +677,54 @@ pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         // The posts due now, exactly as a run would send them (rendered on the scratch copy).
         let delivered = render_due(config, scratch, now)?;
         plan_posts(&delivered, out)?;
+    }
+    Ok(if report.errors.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Partial
+    })
+}
+
+/// `crier preview`: a full cycle on a private copy of the state, like `plan`, then the page of
+/// the posts waiting and planned, with the link cards read from the entries' pages unless
+/// `offline`. Writes the page to `output` (atomically) or to `out`.
+pub fn preview(
+    config: &Config,
+    now: DateTime<Utc>,
+    output: Option<&Path>,
+    offline: bool,
+    out: &mut dyn Write,
+) -> Result<Exit> {
+    let mut scratch = Store::scratch_copy(&config.store.path)?;
+    let report = cycle::run(
+        config,
+        &mut scratch,
+        CycleOptions {
+            now,
+            write_feeds: false,
+            announce_existing: false,
+            full_read: false,
+        },
+    )?;
+    let mut page = preview::gather(config, &scratch, now, &report.queued)?;
+    page.notes.splice(0..0, preview::cycle_notes(&report));
+    if !offline {
+        preview::cards::check(&mut page, &config.site.base_url);
+    }
+    let html = preview::page::render(&page)?;
+    match output {
+        Some(path) => {
+            write_if_changed(path, html.as_bytes())
+                .with_context(|| format!("cannot write the preview to {}", path.display()))?;
+            let posts: usize = page.entries.iter().map(|e| e.posts.len()).sum();
+            writeln!(
+                out,
+                "wrote {}: {posts} posts of {} entries",
+                path.display(),
+                page.entries.len()
+            )?;
+        }
+        None => out.write_all(html.as_bytes())?,
     }
     Ok(if report.errors.is_empty() {
         Exit::Ok

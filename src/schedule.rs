@@ -54,6 +54,10 @@ pub struct HealthListenConfig {
     /// Also serve the feeds folder under `/feeds/`, with ETag and Last-Modified.
     #[serde(default)]
     pub serve_feeds: bool,
+    /// Also serve the preview page of the posts waiting (`crier preview`) at `/preview`. Off by
+    /// default: it shows posts that are not published yet.
+    #[serde(default)]
+    pub preview: bool,
 }
 
 impl Default for DaemonConfig {

@@ -420,6 +420,57 @@ fn plan_writes_nothing_and_shows_what_would_change() {
 }
 
 #[test]
+fn preview_writes_only_the_page_and_shows_the_posts_planned() {
+    let site = site();
+    // Before the first run: the baseline is named, and nothing waits.
+    let out = crier(&site, &["preview", "--offline"], NOW)
+        .success()
+        .stdout_text();
+    assert!(out.starts_with("<!DOCTYPE html>"), "{out}");
+    assert!(out.contains("first run: 3 published entries"), "{out}");
+    assert!(out.contains("No post is waiting or planned."), "{out}");
+    assert!(!site.path("state").exists());
+
+    run(&site, NOW).success();
+    let token = site.secret("token", "t").inline();
+    site.append_config(&format!(
+        "[[channels]]\ntype = \"mastodon\"\nname = \"masto\"\nbase_url = \"https://m.example\"\naccess_token = {token}\n"
+    ));
+    let state = fs::read(site.path("state/crier.sqlite3")).unwrap();
+    site.write_entry(
+        "content/new.en.md",
+        &entry("Brand <i>new</i>", "2024-06-02", "x"),
+    );
+    let out = crier(&site, &["preview", "--offline"], LATER)
+        .success()
+        .stdout_text();
+    assert_eq!(out.matches("<article class=\"post ").count(), 1, "{out}");
+    assert!(out.contains("Brand &lt;i&gt;new&lt;&#x2f;i&gt;"), "{out}");
+    assert!(
+        out.contains(r#"<span class="state">planned</span>"#),
+        "{out}"
+    );
+    assert!(out.contains(" / 500 characters"), "{out}");
+    assert!(out.contains("Link card not checked."), "{out}");
+    let out = crier(
+        &site,
+        &["preview", "--offline", "--output", "preview.html"],
+        LATER,
+    )
+    .success()
+    .stdout_text();
+    assert_eq!(out, "wrote preview.html: 1 posts of 1 entries\n");
+    assert!(
+        site.read("preview.html")
+            .contains(r#"data-network="mastodon""#)
+    );
+    assert_eq!(fs::read(site.path("state/crier.sqlite3")).unwrap(), state);
+    // The real run still sees the entry as new.
+    let log = run(&site, LATER).success().stderr_text();
+    assert!(log.contains("new entry"), "{log}");
+}
+
+#[test]
 fn a_bad_config_names_the_file_and_key_and_exits_1() {
     let site = site();
     site.set_config(&CONFIG.replace(

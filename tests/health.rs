@@ -1,7 +1,8 @@
 //! The health and metrics listener against real requests on 127.0.0.1: `/healthz` through the
 //! cycle states, `/metrics` parsed line by line over a real state database, the feeds folder
-//! with its validators and refusals, and shutdown. Each test binds its own listener on port 0
-//! and hands it over, so no port is chosen, released and bound again by someone else.
+//! with its validators and refusals, the preview page, and shutdown. Each test binds its own
+//! listener on port 0 and hands it over, so no port is chosen, released and bound again by
+//! someone else.
 
 mod common;
 
@@ -43,6 +44,11 @@ struct Running {
 
 impl Running {
     async fn start(serve_feeds: bool) -> Running {
+        Running::start_with(serve_feeds, false).await
+    }
+
+    /// [`Running::start`], also serving `/preview` when `preview` is set.
+    async fn start_with(serve_feeds: bool, preview: bool) -> Running {
         let (logs, capture) = Logs::capture_thread();
         let dir = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -53,7 +59,10 @@ impl Running {
             source_max_age: SOURCE_MAX_AGE,
             serve_feeds: serve_feeds.then(|| dir.path().join("feeds")),
         };
-        let server = HealthServer::from_listener(listener, config).unwrap();
+        let mut server = HealthServer::from_listener(listener, config).unwrap();
+        if preview {
+            server = server.with_preview();
+        }
         let addr = server.local_addr();
         assert_eq!(addr, bound, "serves on the listener it was given");
         let state = Arc::new(HealthState::default());
@@ -869,4 +878,91 @@ async fn a_port_in_use_is_reported_at_bind() {
     .unwrap_err();
     assert_eq!(error.kind(), std::io::ErrorKind::AddrInUse);
     assert!(error.to_string().contains("health and metrics"), "{error}");
+}
+
+/// The config `fill_state`'s deliveries belong to: a Mastodon channel `masto` and a Facebook
+/// Page `fb "page"`.
+fn preview_config() -> crier::config::Config {
+    let text = r#"
+[site]
+title = "Roma <b>Voices</b>"
+base_url = "https://example.org"
+[[sources]]
+type = "directory"
+path = "content"
+[[channels]]
+type = "mastodon"
+name = "masto"
+base_url = "https://m.example"
+access_token = { env = "UNUSED" }
+template = "{{ title }} {{ url }}"
+[[channels]]
+type = "facebook"
+name = 'fb "page"'
+page_id = "123456"
+page_token = { env = "UNUSED" }
+template = "{{ title }} {{ url }}"
+"#;
+    let mut config = crier::config::Config::parse(text, Path::new("crier.toml")).unwrap();
+    // Not validated: `fb "page"` (a name that tests the metrics' label escaping) is one a
+    // config file may not use, and the listener renders whatever channels it is handed.
+    config.resolve_paths(Path::new("/tmp"));
+    config
+}
+
+#[tokio::test]
+async fn the_preview_is_served_from_the_state_with_a_strict_policy_when_asked() {
+    let running = Running::start_with(false, true).await;
+    running.state.set_config(Arc::new(preview_config()));
+    // No state yet: an empty page that says so.
+    let empty = running.get("/preview").await;
+    assert_eq!(empty.status(), 200);
+    let html = empty.text().await.unwrap();
+    assert!(html.contains("no state yet"), "{html}");
+
+    fill_state(&running.store_path());
+    let response = running.get("/preview").await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.starts_with("default-src 'none';"), "{policy}");
+    assert!(policy.ends_with("frame-ancestors 'none'"), "{policy}");
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("What crier will post for Roma &lt;b&gt;Voices&lt;&#x2f;b&gt;"),
+        "{html}"
+    );
+    // masto: b pending (a was sent); fb "page": a dead (not shown), b held and the channel paused.
+    assert_eq!(html.matches("<article class=\"post ").count(), 2, "{html}");
+    assert!(
+        html.contains("Title b https:&#x2f;&#x2f;example.org&#x2f;b&#x2f;"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Held back: channel paused: token expired"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Link card not checked: the daemon reads no page on request"),
+        "{html}"
+    );
+    let head = reqwest::Client::new()
+        .head(running.url("/preview"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn the_preview_is_not_served_unless_asked() {
+    let running = Running::start(false).await;
+    running.state.set_config(Arc::new(preview_config()));
+    fill_state(&running.store_path());
+    assert_eq!(running.get("/preview").await.status(), 404);
+    running.stop().await;
 }

@@ -2,8 +2,10 @@
 //! cycle succeeded recently (every source read, every document parsed: the job's definition)
 //! and no source has been failing for long, and 503 with a JSON reason otherwise; `/metrics`
 //! exposes cycles, entries, deliveries and each source's errors in the Prometheus text
-//! format; and `/feeds/…` can serve the feeds folder with validators (`ETag`,
-//! `Last-Modified`) for setups without a web server.
+//! format; `/feeds/…` can serve the feeds folder with validators (`ETag`,
+//! `Last-Modified`) for setups without a web server; and `/preview`, when asked for, serves
+//! the preview page of the posts waiting (`crier preview`), rendered from the state database
+//! with the config in force, reading no entry page and sending nothing.
 //!
 //! The daemon writes what it knows of its cycles into a shared [`HealthState`]; the listener
 //! only reads it, and reads the state database (read-only, off the async threads) on each
@@ -31,7 +33,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Config;
 use crate::engine::job::JobOutcome;
+use crate::engine::preview;
 use crate::store::{RunOutcome, SourceHealth, Store};
 
 mod files;
@@ -61,6 +65,8 @@ pub struct HealthConfig {
 #[derive(Debug, Default)]
 pub struct HealthState {
     inner: Mutex<Snapshot>,
+    /// The config in force, which `/preview` renders the posts with (templates, limits, caps).
+    config: Mutex<Option<Arc<Config>>>,
 }
 
 /// What the daemon has reported so far.
@@ -136,6 +142,18 @@ impl HealthState {
         });
     }
 
+    /// The config in force: at the start and after each reload.
+    pub fn set_config(&self, config: Arc<Config>) {
+        *self.config.lock().unwrap_or_else(PoisonError::into_inner) = Some(config);
+    }
+
+    fn config(&self) -> Option<Arc<Config>> {
+        self.config
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     fn snapshot(&self) -> Snapshot {
         self.lock().clone()
     }
@@ -154,6 +172,8 @@ pub struct HealthServer {
     listener: TcpListener,
     addr: SocketAddr,
     config: HealthConfig,
+    /// Serve `/preview` ([`HealthServer::with_preview`]).
+    preview: bool,
 }
 
 impl HealthServer {
@@ -183,7 +203,15 @@ impl HealthServer {
                 listen: addr,
                 ..config
             },
+            preview: false,
         })
+    }
+
+    /// Also serves `/preview`: the posts waiting, as [`HealthState::set_config`]'s config
+    /// renders them. It shows posts not published yet, hence off unless asked for.
+    pub fn with_preview(mut self) -> HealthServer {
+        self.preview = true;
+        self
     }
 
     /// The address actually bound.
@@ -203,16 +231,19 @@ impl HealthServer {
             listener,
             addr,
             config,
+            preview,
         } = self;
         tracing::info!(
             listen = %addr,
             feeds = config.serve_feeds.is_some(),
+            preview,
             "health listener started"
         );
         let shared = Arc::new(Shared {
             state,
             store_path,
             config,
+            preview,
         });
         let mut connections = JoinSet::new();
         loop {
@@ -271,6 +302,7 @@ struct Shared {
     state: Arc<HealthState>,
     store_path: PathBuf,
     config: HealthConfig,
+    preview: bool,
 }
 
 async fn connection(
@@ -304,6 +336,7 @@ async fn connection(
 enum Route<'a> {
     Health,
     Metrics,
+    Preview,
     /// The feeds folder and the path asked for under it.
     Feed(&'a Path, &'a str),
 }
@@ -313,6 +346,7 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>>
     let route = match path {
         "/healthz" => Route::Health,
         "/metrics" => Route::Metrics,
+        "/preview" if shared.preview => Route::Preview,
         _ => match (path.strip_prefix("/feeds/"), &shared.config.serve_feeds) {
             (Some(rest), Some(root)) => Route::Feed(root, rest),
             _ => return text(StatusCode::NOT_FOUND, "not found\n"),
@@ -332,6 +366,7 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>>
     let response = match route {
         Route::Health => healthz(shared).await,
         Route::Metrics => metrics(shared).await,
+        Route::Preview => preview_page(shared).await,
         Route::Feed(root, rest) => {
             files::serve(root.to_owned(), rest.to_owned(), req.headers()).await
         }
@@ -550,6 +585,80 @@ async fn metrics(shared: &Shared) -> Response<Full<Bytes>> {
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    no_store(response)
+}
+
+/// `/preview`: the posts waiting in the state database, rendered with the config in force.
+/// Nothing is sent and no entry page is read (a request here must not make crier call out).
+async fn preview_page(shared: &Shared) -> Response<Full<Bytes>> {
+    let Some(config) = shared.state.config() else {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "no configuration yet\n");
+    };
+    let store_path = shared.store_path.clone();
+    let now = Utc::now();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut page = match Store::open_read_only(&store_path)? {
+            Some(store) => preview::gather(&config, &store, now, &[])?,
+            None => preview::Preview {
+                site: config.site.title.clone(),
+                generated_at: rfc3339(now),
+                notes: vec!["no state yet: the daemon's first cycle records the baseline".into()],
+                entries: Vec::new(),
+            },
+        };
+        for entry in &mut page.entries {
+            entry.card.note =
+                Some("the daemon reads no page on request; `crier preview` reads the cards".into());
+        }
+        Ok::<_, crate::store::StoreError>(preview::page::render(&page))
+    })
+    .await;
+    let html = match read {
+        Ok(Ok(Ok(html))) => html,
+        Ok(Ok(Err(e))) => {
+            tracing::error!(error = %e, "preview page cannot be rendered");
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "preview cannot be rendered\n",
+            );
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "preview cannot read the state database");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the state database cannot be read\n",
+            );
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "preview: reading the state database failed");
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the state database cannot be read\n",
+            );
+        }
+    };
+    let mut response = Response::new(Full::new(Bytes::from(html)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // The page's own policy, and no framing, which a `<meta>` policy cannot forbid.
+    let policy = format!(
+        "{}; frame-ancestors 'none'",
+        preview::page::CONTENT_SECURITY_POLICY
+    );
+    if let Ok(policy) = HeaderValue::from_str(&policy) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
     );
     no_store(response)
 }

@@ -195,6 +195,8 @@ pub async fn run<J: Jobs>(daemon: Daemon<J>) -> Result<()> {
     } = daemon;
     let watching = Watching::start(&config)?;
     let health_state = Arc::new(HealthState::default());
+    let config = Arc::new(config);
+    health_state.set_config(config.clone());
     if let Some(server) = health {
         serve_health(server, &config, health_state.clone(), &shutdown);
     }
@@ -202,7 +204,7 @@ pub async fn run<J: Jobs>(daemon: Daemon<J>) -> Result<()> {
     let next_tick = clock.now();
     let mut state = Loop {
         ticks: Ticks::new(&config.daemon, config.site.timezone),
-        config: Arc::new(config),
+        config,
         reload_config,
         clock,
         jobs,
@@ -321,6 +323,7 @@ impl<J: Jobs> Loop<J> {
     /// Puts a prepared config in force.
     fn apply(&mut self, config: Config, watching: Watching) {
         self.config = Arc::new(config);
+        self.health.set_config(self.config.clone());
         self.ticks = Ticks::new(&self.config.daemon, self.config.site.timezone);
         self.watching = watching;
         let now = self.clock.now();
@@ -896,6 +899,7 @@ mod tests {
             max_age: Duration::from_secs(60),
             source_max_age: Duration::from_secs(3600),
             serve_feeds: true,
+            preview: false,
         });
         let settings = restart_only_changes(&running, &next);
         assert_eq!(settings, ["store.path", "daemon.health"]);

@@ -489,7 +489,7 @@ impl ChannelRound<'_> {
 }
 
 /// Why the channel must not post now (daily cap, spacing), and until when, if it must not.
-fn hold_back(
+pub(super) fn hold_back(
     store: &Store,
     channel: &ChannelConfig,
     now: DateTime<Utc>,
@@ -571,7 +571,7 @@ impl FrozenPost {
 
 /// The post for a delivery, or why it can never be sent: the frozen one once the delivery was
 /// attempted, rendered from the entry before that.
-fn prepare_post(
+pub(super) fn prepare_post(
     store: &Store,
     channel_config: &ChannelConfig,
     channel: &dyn Channel,
