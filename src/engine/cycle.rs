@@ -20,7 +20,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::config::Config;
-use crate::entry::Entry;
+use crate::entry::{Announce, Entry, Refusal};
 use crate::feeds::{self, FeedFile, FeedPlan, Publication, PublishError};
 use crate::site::Site;
 use crate::sources::{
@@ -72,6 +72,8 @@ pub struct EntryRef {
     pub categories: Vec<String>,
     /// Publication date.
     pub published: DateTime<FixedOffset>,
+    /// The entry's own control of its announcements.
+    pub announce: Announce,
 }
 
 impl EntryRef {
@@ -83,6 +85,7 @@ impl EntryRef {
             language: entry.language.clone(),
             categories: entry.categories.clone(),
             published: entry.published,
+            announce: entry.announce.clone(),
         }
     }
 }
@@ -604,6 +607,7 @@ impl<'s> SourceDiff<'_, 's> {
             published: DateTime::from_timestamp(s.published_ts, 0)
                 .unwrap_or_default()
                 .fixed_offset(),
+            announce: Announce::default(),
         };
         if wanted == EntryStatus::Scheduled {
             self.report.scheduled.push(light());
@@ -682,39 +686,64 @@ fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
 }
 
 /// One delivery per new entry and enabled channel whose language and category filters match.
-/// An entry published longer ago than `announce.max_age` is held, not queued for sending.
+/// An entry published longer ago than `announce.max_age` is held, not queued for sending; so
+/// is one whose own control keeps it off the channel (`announce = false`, `skip`, `channels`),
+/// held rather than left out so that `crier plan` and `crier status` show why it is not
+/// posted. An entry's `announce_at` still to come makes its deliveries due then.
 fn queue_announcements(config: &Config, new: &[EntryRef], now: DateTime<Utc>) -> Vec<NewDelivery> {
     let max_age =
         chrono::Duration::from_std(config.announce.max_age).unwrap_or(chrono::Duration::MAX);
     let mut out = Vec::new();
     for entry in new {
-        let too_old = now.signed_duration_since(entry.published.with_timezone(&Utc)) > max_age;
+        let at = entry.announce.at.map(|at| at.with_timezone(&Utc));
+        let later = at.filter(|at| *at > now);
+        // An entry held back on purpose ages from the time it asked for.
+        let since = at.map_or(entry.published, |at| at.fixed_offset().max(entry.published));
+        let too_old = now.signed_duration_since(since.with_timezone(&Utc)) > max_age;
         let wanting = config
             .channels
             .iter()
             .filter(|c| c.wants(&entry.language, &entry.categories));
         for channel in wanting {
+            let name = &channel.common.name;
+            let (state, reason) = if let Some(refusal) = entry.announce.refusal(name) {
+                (DeliveryState::Held, Some(held_by_entry(refusal, name)))
+            } else if too_old {
+                let reason = format!(
+                    "held: published {}, longer ago than announce.max_age ({}); `crier retry --entry {}` sends it anyway",
+                    entry.published.format("%Y-%m-%d"),
+                    humantime::format_duration(config.announce.max_age),
+                    entry.id
+                );
+                (DeliveryState::Held, Some(reason))
+            } else {
+                let reason = later.map(announce_at_reason);
+                (DeliveryState::Pending, reason)
+            };
             out.push(NewDelivery {
                 entry_id: entry.id.clone(),
-                channel: channel.common.name.clone(),
-                state: if too_old {
-                    DeliveryState::Held
-                } else {
-                    DeliveryState::Pending
-                },
+                channel: name.clone(),
+                state,
                 queued_at: now,
-                reason: too_old.then(|| {
-                    format!(
-                        "held: published {}, longer ago than announce.max_age ({}); `crier retry --entry {}` sends it anyway",
-                        entry.published.format("%Y-%m-%d"),
-                        humantime::format_duration(config.announce.max_age),
-                        entry.id
-                    )
-                }),
+                due_at: later.filter(|_| state == DeliveryState::Pending),
+                reason,
             });
         }
     }
     out
+}
+
+/// Why a delivery to `channel` is held by its entry's own control.
+pub fn held_by_entry(refusal: Refusal, channel: &str) -> String {
+    format!(
+        "held: {}; edit the entry to announce it here",
+        refusal.explain(channel)
+    )
+}
+
+/// Why a delivery waits for its entry's `announce_at`.
+pub fn announce_at_reason(at: DateTime<Utc>) -> String {
+    format!("waits for announce_at {}", at.to_rfc3339())
 }
 
 #[cfg(test)]
@@ -804,6 +833,138 @@ access_token = { env = "T" }
             ]
         );
         assert!(queued[2].reason.as_deref().unwrap().contains("max_age"));
+    }
+
+    #[test]
+    fn the_entrys_own_control_chooses_holds_and_times_its_deliveries() {
+        use crate::entry::Announce;
+        let text = r#"
+[site]
+title = "T"
+base_url = "https://example.org"
+[[sources]]
+type = "directory"
+path = "c"
+[announce]
+max_age = "7d"
+[[channels]]
+type = "mastodon"
+name = "masto"
+base_url = "https://m.example"
+access_token = { env = "T" }
+[[channels]]
+type = "mastodon"
+name = "x"
+base_url = "https://m2.example"
+access_token = { env = "T" }
+"#;
+        let mut config = Config::parse(text, Path::new("c.toml")).unwrap();
+        config.resolve_paths(Path::new("/tmp"));
+        config.validate().unwrap();
+        let now = DateTime::parse_from_rfc3339("2024-01-20T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let entry = |id: &str, day: u32, announce: Announce| EntryRef {
+            announce,
+            ..EntryRef::of(&record(id, "en", &[], day, EntryStatus::Live).entry)
+        };
+        let at = DateTime::parse_from_rfc3339("2024-01-22T09:00:00+01:00").unwrap();
+        let queued = queue_announcements(
+            &config,
+            &[
+                entry(
+                    "off",
+                    19,
+                    Announce {
+                        enabled: false,
+                        ..Announce::default()
+                    },
+                ),
+                entry(
+                    "only",
+                    19,
+                    Announce {
+                        channels: Some(vec!["masto".into()]),
+                        ..Announce::default()
+                    },
+                ),
+                entry(
+                    "skip",
+                    19,
+                    Announce {
+                        skip: vec!["masto".into()],
+                        ..Announce::default()
+                    },
+                ),
+                // Published long ago but announced later on purpose: not too old.
+                entry(
+                    "later",
+                    1,
+                    Announce {
+                        at: Some(at),
+                        ..Announce::default()
+                    },
+                ),
+            ],
+            now,
+        );
+        let got: Vec<(&str, &str, DeliveryState, Option<&str>)> = queued
+            .iter()
+            .map(|d| {
+                let reason = d
+                    .reason
+                    .as_deref()
+                    .map(|r| r.split(';').next().unwrap_or(r));
+                (d.entry_id.as_str(), d.channel.as_str(), d.state, reason)
+            })
+            .collect();
+        let held = DeliveryState::Held;
+        let pending = DeliveryState::Pending;
+        assert_eq!(
+            got,
+            [
+                (
+                    "off",
+                    "masto",
+                    held,
+                    Some("held: the entry says `announce = false`")
+                ),
+                (
+                    "off",
+                    "x",
+                    held,
+                    Some("held: the entry says `announce = false`")
+                ),
+                ("only", "masto", pending, None),
+                (
+                    "only",
+                    "x",
+                    held,
+                    Some("held: the entry's `channels` list does not name channel \"x\"")
+                ),
+                (
+                    "skip",
+                    "masto",
+                    held,
+                    Some("held: the entry's `skip` names channel \"masto\"")
+                ),
+                ("skip", "x", pending, None),
+                (
+                    "later",
+                    "masto",
+                    pending,
+                    Some("waits for announce_at 2024-01-22T08:00:00+00:00")
+                ),
+                (
+                    "later",
+                    "x",
+                    pending,
+                    Some("waits for announce_at 2024-01-22T08:00:00+00:00")
+                ),
+            ]
+        );
+        assert_eq!(queued[6].due_at, Some(at.with_timezone(&Utc)));
+        assert!(queued[..6].iter().all(|d| d.due_at.is_none()));
     }
 
     /// A site under `root` with one directory source per name in `folders`, reading the folder

@@ -487,6 +487,7 @@ access_token = { env = "T" }
             channel: channel.into(),
             state: DeliveryState::Pending,
             queued_at: now,
+            due_at: None,
             reason: None,
         };
         let deliveries = ["masto", "off", "removed"]

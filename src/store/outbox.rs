@@ -80,7 +80,9 @@ pub struct NewDelivery {
     pub state: DeliveryState,
     /// When it was queued (the cycle's time).
     pub queued_at: DateTime<Utc>,
-    /// Why it is held.
+    /// Not sent before this time (the entry's `announce_at`); `None`: due when queued.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Why it is held, or waits.
     pub reason: Option<String>,
 }
 
@@ -134,7 +136,7 @@ pub(super) fn queue(tx: &Transaction<'_>, deliveries: &[NewDelivery]) -> rusqlit
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO deliveries
              (entry_id, channel, state, queued_at, due_at, updated_at, last_error)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5)",
+         VALUES (?1, ?2, ?3, ?4, ?6, ?4, ?5)",
     )?;
     for d in deliveries {
         insert.execute(params![
@@ -142,7 +144,8 @@ pub(super) fn queue(tx: &Transaction<'_>, deliveries: &[NewDelivery]) -> rusqlit
             d.channel,
             d.state.as_str(),
             timestamp(d.queued_at),
-            d.reason
+            d.reason,
+            timestamp(d.due_at.unwrap_or(d.queued_at))
         ])?;
     }
     Ok(())
@@ -366,6 +369,32 @@ impl Store {
                  last_error = ?2, updated_at = ?3
              WHERE id = ?1",
             params![id, error, timestamp(now)],
+        )
+    }
+
+    /// Holds a delivery that was never attempted, with the reason (the entry's own control
+    /// now keeps it off the channel); `crier retry` releases it.
+    pub fn hold(&mut self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET state = 'held', last_error = ?2, updated_at = ?3
+             WHERE id = ?1 AND post IS NULL",
+            params![id, reason, timestamp(now)],
+        )
+    }
+
+    /// Makes a delivery that was never attempted due at `until`, with the reason (the entry's
+    /// `announce_at` moved later).
+    pub fn postpone(
+        &mut self,
+        id: i64,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET due_at = ?2, last_error = ?3, updated_at = ?4
+             WHERE id = ?1 AND post IS NULL",
+            params![id, timestamp(until), reason, timestamp(now)],
         )
     }
 
@@ -598,6 +627,7 @@ mod tests {
             channel: channel.into(),
             state,
             queued_at: now(),
+            due_at: None,
             reason: (state == DeliveryState::Held).then(|| "older than max_age".into()),
         }
     }
