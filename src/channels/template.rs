@@ -125,15 +125,13 @@ fn fit(
             return Ok(shortened(text));
         }
     }
-    if cut_text
-        && let Some(text) = cut_keeping_url(
-            &render(&entry.title, &entry.summary, &[])?,
-            &entry.url,
-            limit,
-            count,
-        )?
-    {
-        return Ok(shortened(text));
+    if cut_text {
+        for &tags in tag_choices {
+            let text = render(&entry.title, &entry.summary, tags)?;
+            if let Some(text) = cut_keeping_url(&text, &entry.url, limit, count)? {
+                return Ok(shortened(text));
+            }
+        }
     }
     let what = if cut_text {
         "shorten the entry's text for this network"
