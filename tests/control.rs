@@ -234,6 +234,18 @@ async fn each_entry_chooses_its_channels_text_and_time() {
         x.texts().last().map(String::as_str),
         Some("Post tomorrow https://example.org/en/tomorrow/")
     );
+
+    // The editor changes their mind: the held deliveries are released.
+    post(&site, "quiet", "2024-05-10", "");
+    run(&site, "2024-05-11T10:00:00Z").await;
+    assert_eq!(
+        mastodon.texts().last().map(String::as_str),
+        Some("Post quiet https://example.org/en/quiet/")
+    );
+    assert_eq!(
+        x.texts().last().map(String::as_str),
+        Some("Post quiet https://example.org/en/quiet/")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

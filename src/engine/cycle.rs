@@ -26,7 +26,7 @@ use crate::site::Site;
 use crate::sources::{
     self, Document, EntryError, IdClaims, Outcome, Source, SourceConfig, SourceError,
 };
-use crate::store::outbox::{DeliveryState, NewDelivery};
+use crate::store::outbox::{Delivery, DeliveryState, NewDelivery, Reconsidered};
 use crate::store::{
     Batch, DeferredBaseline, EntryRecord, EntryStatus, FailedDocument, SourceFailures, Store,
     StoreError, StoredEntry,
@@ -195,6 +195,7 @@ fn run_with(
     }
     batch.deliveries = queue_announcements(config, &report.new, options.now);
     report.queued = batch.deliveries.clone();
+    batch.reconsidered = reconsider_announcements(store, &report.changed, options.now)?;
     report.feeds = record_and_publish(config, store, batch, &options)?;
     Ok(report)
 }
@@ -733,17 +734,92 @@ fn queue_announcements(config: &Config, new: &[EntryRef], now: DateTime<Utc>) ->
     out
 }
 
+/// How every reason [`held_by_entry`] gives starts.
+const HELD_BY_ENTRY: &str = "held: the entry";
+
+/// How every reason [`announce_at_reason`] gives starts.
+const WAITS_FOR_ENTRY: &str = "waits for announce_at";
+
 /// Why a delivery to `channel` is held by its entry's own control.
 pub fn held_by_entry(refusal: Refusal, channel: &str) -> String {
     format!(
-        "held: {}; edit the entry to announce it here",
-        refusal.explain(channel)
+        "{HELD_BY_ENTRY}{}; edit the entry to announce it here",
+        refusal
+            .explain(channel)
+            .strip_prefix("the entry")
+            .unwrap_or_default()
     )
+}
+
+/// The deliveries of edited entries that were never attempted, decided again from what the
+/// entry says now: a channel it now keeps itself off is held; one it held itself off and now
+/// allows is released, due at its `announce_at` or now; a changed `announce_at` moves the due
+/// time. A hold by `announce.max_age` stays: only `crier retry` lifts it.
+fn reconsider_announcements(
+    store: &Store,
+    changed: &[EntryRef],
+    now: DateTime<Utc>,
+) -> Result<Vec<Reconsidered>, StoreError> {
+    let mut out = Vec::new();
+    for entry in changed {
+        for delivery in store.unattempted_deliveries(&entry.id)? {
+            if let Some(decided) = decide_again(entry, &delivery, now) {
+                out.push(decided);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What `entry`, as it now reads, makes of its never attempted `delivery`; `None` when that
+/// is what it already is.
+fn decide_again(entry: &EntryRef, delivery: &Delivery, now: DateTime<Utc>) -> Option<Reconsidered> {
+    let reason = delivery.last_error.as_deref().unwrap_or_default();
+    let held_by_entry_before =
+        delivery.state == DeliveryState::Held && reason.starts_with(HELD_BY_ENTRY);
+    let later = (entry.announce.at)
+        .map(|at| at.with_timezone(&Utc))
+        .filter(|at| *at > now);
+    let decided = match entry.announce.refusal(&delivery.channel) {
+        Some(refusal) => Reconsidered {
+            id: delivery.id,
+            state: DeliveryState::Held,
+            due_at: delivery.due_at,
+            reason: Some(held_by_entry(refusal, &delivery.channel)),
+        },
+        None if held_by_entry_before || delivery.state == DeliveryState::Pending => {
+            let waited = reason.starts_with(WAITS_FOR_ENTRY);
+            let due_at = match later {
+                Some(at) => at,
+                // Released, or no longer waiting for a time that moved or went: due now.
+                None if held_by_entry_before || waited => now,
+                // Pending for another reason (a cap or spacing moved it): left as it is.
+                None => delivery.due_at,
+            };
+            let reason = match later {
+                Some(at) => Some(announce_at_reason(at)),
+                None if held_by_entry_before || waited => None,
+                None => delivery.last_error.clone(),
+            };
+            Reconsidered {
+                id: delivery.id,
+                state: DeliveryState::Pending,
+                due_at,
+                reason,
+            }
+        }
+        // Held by announce.max_age: the operator's to release.
+        None => return None,
+    };
+    let same = decided.state == delivery.state
+        && decided.due_at == delivery.due_at
+        && decided.reason == delivery.last_error;
+    (!same).then_some(decided)
 }
 
 /// Why a delivery waits for its entry's `announce_at`.
 pub fn announce_at_reason(at: DateTime<Utc>) -> String {
-    format!("waits for announce_at {}", at.to_rfc3339())
+    format!("{WAITS_FOR_ENTRY} {}", at.to_rfc3339())
 }
 
 #[cfg(test)]
@@ -965,6 +1041,80 @@ access_token = { env = "T" }
         );
         assert_eq!(queued[6].due_at, Some(at.with_timezone(&Utc)));
         assert!(queued[..6].iter().all(|d| d.due_at.is_none()));
+    }
+
+    #[test]
+    fn an_edited_control_decides_again_what_was_never_attempted() {
+        use crate::entry::Announce;
+        let now = DateTime::parse_from_rfc3339("2024-01-20T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let later = now + chrono::Duration::hours(5);
+        let delivery = |state, reason: Option<String>, due_at| Delivery {
+            id: 1,
+            entry_id: "e".into(),
+            channel: "masto".into(),
+            state,
+            attempts: 0,
+            queued_at: now,
+            due_at,
+            last_error: reason,
+            remote_url: None,
+            post: None,
+        };
+        let entry = |announce: Announce| EntryRef {
+            announce,
+            ..EntryRef::of(&record("e", "en", &[], 19, EntryStatus::Live).entry)
+        };
+        let off = Announce {
+            enabled: false,
+            ..Announce::default()
+        };
+        let at = Announce {
+            at: Some(later.fixed_offset()),
+            ..Announce::default()
+        };
+        let held = held_by_entry(Refusal::Off, "masto");
+        let pending = delivery(DeliveryState::Pending, None, now);
+        let held_by_entry = delivery(DeliveryState::Held, Some(held.clone()), now);
+        let too_old = delivery(DeliveryState::Held, Some("held: published …".into()), now);
+        let waiting = delivery(
+            DeliveryState::Pending,
+            Some(announce_at_reason(later)),
+            later,
+        );
+
+        let decided = |e: &Announce, d: &Delivery| {
+            decide_again(&entry(e.clone()), d, now).map(|r| (r.state, r.due_at, r.reason))
+        };
+        // Turned off: held with the entry's reason.
+        assert_eq!(
+            decided(&off, &pending),
+            Some((DeliveryState::Held, now, Some(held.clone())))
+        );
+        // Turned on again: released, due now or at its announce_at.
+        let plain = Announce::default();
+        assert_eq!(
+            decided(&plain, &held_by_entry),
+            Some((DeliveryState::Pending, now, None))
+        );
+        assert_eq!(
+            decided(&at, &held_by_entry),
+            Some((
+                DeliveryState::Pending,
+                later,
+                Some(announce_at_reason(later))
+            ))
+        );
+        // announce_at removed: due now; unchanged: nothing to do.
+        assert_eq!(
+            decided(&plain, &waiting),
+            Some((DeliveryState::Pending, now, None))
+        );
+        assert_eq!(decided(&at, &waiting), None);
+        assert_eq!(decided(&plain, &pending), None);
+        // A hold by max_age is the operator's to lift.
+        assert_eq!(decided(&plain, &too_old), None);
     }
 
     /// A site under `root` with one directory source per name in `folders`, reading the folder

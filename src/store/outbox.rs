@@ -86,6 +86,20 @@ pub struct NewDelivery {
     pub reason: Option<String>,
 }
 
+/// A delivery never attempted, decided again (its entry's own control changed): its new
+/// state (`pending` or `held`), due time and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconsidered {
+    /// Outbox id.
+    pub id: i64,
+    /// `Pending` or `Held`.
+    pub state: DeliveryState,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// Why it is held or waits; `None` when it does neither.
+    pub reason: Option<String>,
+}
+
 /// A queued delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -151,6 +165,29 @@ pub(super) fn queue(tx: &Transaction<'_>, deliveries: &[NewDelivery]) -> rusqlit
     Ok(())
 }
 
+/// Applies decisions taken again inside the cycle's transaction, only to deliveries still
+/// never attempted (a delivery attempted since keeps its frozen post and state).
+pub(super) fn reconsider(
+    tx: &Transaction<'_>,
+    decisions: &[Reconsidered],
+    now: &str,
+) -> rusqlite::Result<()> {
+    let mut update = tx.prepare_cached(
+        "UPDATE deliveries SET state = ?2, due_at = ?3, last_error = ?4, updated_at = ?5
+         WHERE id = ?1 AND post IS NULL AND attempts = 0 AND state IN ('pending', 'held')",
+    )?;
+    for d in decisions {
+        update.execute(params![
+            d.id,
+            d.state.as_str(),
+            timestamp(d.due_at),
+            d.reason,
+            now
+        ])?;
+    }
+    Ok(())
+}
+
 const COLUMNS: &str =
     "id, entry_id, channel, state, attempts, queued_at, due_at, last_error, remote_url, post";
 
@@ -205,6 +242,22 @@ impl Store {
             )
             .map_err(|e| self.sql(e))?;
         Ok(next.as_deref().map(parse_time))
+    }
+
+    /// The deliveries of `entry_id` never attempted (pending or held, with no post), whose
+    /// entry's own control may still decide them.
+    pub fn unattempted_deliveries(&self, entry_id: &str) -> Result<Vec<Delivery>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM deliveries
+                 WHERE entry_id = ?1 AND post IS NULL AND attempts = 0
+                   AND state IN ('pending', 'held')
+                 ORDER BY channel, id"
+            ))
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt.query_map([entry_id], row).map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
     /// Every delivery, for reports and tests.
