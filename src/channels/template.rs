@@ -6,9 +6,13 @@
 //! apart by a space, so that no network takes it into the link. The entry URL is never cut.
 //!
 //! Variables: `title`, `summary`, `url`, `language`, `city`, `country`, `categories` (a list),
-//! `hashtags` (the categories as `#CamelCase` tags), `published` (`YYYY-MM-DD`), `extra` (every
-//! extra field), and each extra field again at the top level (`{{ prize }}`) unless it would
-//! shadow one of the names above.
+//! `hashtags` (the categories, then the entry's own `hashtags`, as `#CamelCase` tags),
+//! `published` (`YYYY-MM-DD`), `extra` (every extra field), and each extra field again at the
+//! top level (`{{ prize }}`) unless it would shadow one of the names above.
+//!
+//! An entry's own text for a network (`text.x`) is a template over the same variables that
+//! stands in for the channel's ([`render_custom`]). The entry's own hashtags that a template
+//! does not show are appended on a last line.
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use unicode_segmentation::UnicodeSegmentation;

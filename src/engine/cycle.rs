@@ -751,6 +751,11 @@ pub fn held_by_entry(refusal: Refusal, channel: &str) -> String {
     )
 }
 
+/// Whether a delivery's reason says its entry's own control holds it.
+pub fn is_held_by_entry(reason: &str) -> bool {
+    reason.starts_with(HELD_BY_ENTRY)
+}
+
 /// The deliveries of edited entries that were never attempted, decided again from what the
 /// entry says now: a channel it now keeps itself off is held; one it held itself off and now
 /// allows is released, due at its `announce_at` or now; a changed `announce_at` moves the due
@@ -775,8 +780,7 @@ fn reconsider_announcements(
 /// is what it already is.
 fn decide_again(entry: &EntryRef, delivery: &Delivery, now: DateTime<Utc>) -> Option<Reconsidered> {
     let reason = delivery.last_error.as_deref().unwrap_or_default();
-    let held_by_entry_before =
-        delivery.state == DeliveryState::Held && reason.starts_with(HELD_BY_ENTRY);
+    let held_by_entry_before = delivery.state == DeliveryState::Held && is_held_by_entry(reason);
     let later = (entry.announce.at)
         .map(|at| at.with_timezone(&Utc))
         .filter(|at| *at > now);
