@@ -98,10 +98,14 @@ fn channel_names(key: &str, value: &Value, site: &Site) -> Result<Vec<String>, I
         let message = if known.is_empty() {
             format!("no channel {name:?}: the config has no [[channels]]")
         } else {
-            format!(
-                "{}; entries name channels by the `name` of their [[channels]] table",
-                unknown_name("channel", name, &known)
-            )
+            let message = unknown_name("channel", name, &known);
+            if message.ends_with('?') {
+                message
+            } else {
+                format!(
+                    "{message}; entries name channels by the `name` of their [[channels]] table"
+                )
+            }
         };
         return Err(Invalid::new(key, message));
     }

@@ -692,6 +692,61 @@ mod tests {
     }
 
     #[test]
+    fn an_entrys_time_holds_and_new_decisions_touch_only_deliveries_never_attempted() {
+        let (_dir, mut store) = store();
+        let later = now() + chrono::Duration::hours(3);
+        let timed = NewDelivery {
+            due_at: Some(later),
+            reason: Some("waits for announce_at".into()),
+            ..queued("a", "masto", DeliveryState::Pending)
+        };
+        let batch = Batch {
+            deliveries: vec![timed, queued("b", "masto", DeliveryState::Pending)],
+            ..Batch::default()
+        };
+        store.apply(&batch, now()).unwrap();
+        assert!(store.due_deliveries("masto", now()).unwrap()[0].entry_id == "b");
+        assert_eq!(store.next_due().unwrap(), Some(now()));
+        assert_eq!(store.due_deliveries("masto", later).unwrap().len(), 2);
+        let ids: Vec<i64> = store.deliveries().unwrap().iter().map(|d| d.id).collect();
+        // "b" goes out (its post frozen); both are then decided again.
+        store
+            .mark_sending_first(ids[1], now(), |_| "{}".into())
+            .unwrap();
+        assert_eq!(store.unattempted_deliveries("b").unwrap(), []);
+        assert_eq!(store.unattempted_deliveries("a").unwrap().len(), 1);
+        let decisions: Vec<Reconsidered> = ids
+            .iter()
+            .map(|&id| Reconsidered {
+                id,
+                state: DeliveryState::Held,
+                due_at: now(),
+                reason: Some("held: the entry says no".into()),
+            })
+            .collect();
+        let batch = Batch {
+            reconsidered: decisions,
+            ..Batch::default()
+        };
+        store.apply(&batch, now()).unwrap();
+        let states: Vec<(String, DeliveryState)> = (store.deliveries().unwrap().into_iter())
+            .map(|d| (d.entry_id, d.state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("a".into(), DeliveryState::Held),
+                ("b".into(), DeliveryState::Sending)
+            ]
+        );
+        // `hold` and `postpone` leave an attempted delivery alone too.
+        store.hold(ids[1], "no", now()).unwrap();
+        store.postpone(ids[1], later, "later", now()).unwrap();
+        let b = &store.deliveries().unwrap()[1];
+        assert_eq!((b.state, b.due_at), (DeliveryState::Sending, now()));
+    }
+
+    #[test]
     fn deliveries_are_queued_once_and_walk_their_states() {
         let (_dir, mut store) = store();
         let batch = Batch {
