@@ -30,7 +30,7 @@ use crate::entry::Entry;
 use crate::feeds::FeedFile;
 use crate::feeds::writer::write_if_changed;
 use crate::sources::{self, NoticeLevel, Outcome};
-use crate::store::outbox::{ChannelSummary, NewDelivery};
+use crate::store::outbox::{ChannelSummary, DeliveryState, NewDelivery};
 use crate::store::{EntryStatus, SourceHealth, Status, Store};
 
 /// Exit codes, documented in the README.
@@ -796,12 +796,17 @@ fn plan_feeds(feeds: &[FeedFile], out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The deliveries a flood guard would hold back instead of queueing, with the reason.
+/// The deliveries a flood guard or the entry's own control would hold back instead of
+/// queueing, and those that would wait for the entry's `announce_at`, with the reason.
 fn plan_held(queued: &[NewDelivery], out: &mut dyn Write) -> std::io::Result<()> {
     for held in queued.iter().filter(|d| d.reason.is_some()) {
+        let label = match held.state {
+            DeliveryState::Held => "held for",
+            _ => "waiting for",
+        };
         writeln!(
             out,
-            "held for {}: {} ({})",
+            "{label} {}: {} ({})",
             held.channel,
             held.entry_id,
             held.reason.as_deref().unwrap_or_default()
@@ -828,6 +833,10 @@ fn plan_posts(delivered: &DeliveryReport, out: &mut dyn Write) -> std::io::Resul
             "cannot post {} on {}: {}",
             dead.entry_id, dead.channel, dead.detail
         )?;
+    }
+    // Queued before, and now kept back by what the entry says.
+    for deferred in &delivered.deferred {
+        writeln!(out, "not now on {}: {}", deferred.channel, deferred.reason)?;
     }
     Ok(())
 }

@@ -193,6 +193,11 @@ impl Config {
         config.channels =
             read_tables(channels, "channels", ChannelConfig::from_table).map_err(refused)?;
         config.file = path.to_owned();
+        config.site.channels = config
+            .channels
+            .iter()
+            .map(|c| c.common.name.clone())
+            .collect();
         Ok(config)
     }
 

@@ -39,6 +39,118 @@ pub struct Entry {
     pub translation_key: String,
     /// Free fields (`prize`, `rank`, custom Hugo params) for templates.
     pub extra: BTreeMap<String, serde_json::Value>,
+    /// What the entry asks of its own announcements; absent from the stored JSON (and the
+    /// content hash) while it asks nothing, so entries without it hash as they always did.
+    #[serde(default, skip_serializing_if = "Announce::is_default")]
+    pub announce: Announce,
+}
+
+/// An entry's own control of its announcements (front matter `[extra.crier]`, a mapped field
+/// of a remote source). The default announces as the channels are configured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Announce {
+    /// False (`announce = false`): announced on no channel.
+    pub enabled: bool,
+    /// Only these channels (by configured name), when given.
+    pub channels: Option<Vec<String>>,
+    /// Not these channels.
+    pub skip: Vec<String>,
+    /// A text that replaces the channel's template, per network.
+    pub text: PostTexts,
+    /// Hashtags added to the entry's categories on the post, without `#`.
+    pub hashtags: Vec<String>,
+    /// Not announced before this time.
+    pub at: Option<DateTime<FixedOffset>>,
+}
+
+/// Custom post texts, one per network (minijinja templates over the entry's fields, like a
+/// channel's `template`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PostTexts {
+    /// For Mastodon channels.
+    pub mastodon: Option<String>,
+    /// For Bluesky channels.
+    pub bluesky: Option<String>,
+    /// For X channels.
+    pub x: Option<String>,
+    /// For Facebook channels.
+    pub facebook: Option<String>,
+}
+
+/// Why an entry's control keeps it off a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `announce = false`.
+    Off,
+    /// `skip` names the channel.
+    Skipped,
+    /// `channels` is given and does not name the channel.
+    NotListed,
+}
+
+impl Default for Announce {
+    fn default() -> Self {
+        Announce {
+            enabled: true,
+            channels: None,
+            skip: Vec::new(),
+            text: PostTexts::default(),
+            hashtags: Vec::new(),
+            at: None,
+        }
+    }
+}
+
+impl Announce {
+    /// Whether the entry asks nothing of its announcements.
+    pub fn is_default(&self) -> bool {
+        *self == Announce::default()
+    }
+
+    /// Why the entry is not to be announced on `channel`, if it is not.
+    pub fn refusal(&self, channel: &str) -> Option<Refusal> {
+        if !self.enabled {
+            Some(Refusal::Off)
+        } else if self.skip.iter().any(|c| c == channel) {
+            Some(Refusal::Skipped)
+        } else if self
+            .channels
+            .as_ref()
+            .is_some_and(|only| !only.iter().any(|c| c == channel))
+        {
+            Some(Refusal::NotListed)
+        } else {
+            None
+        }
+    }
+}
+
+impl Refusal {
+    /// What the entry says, as a delivery's reason: "the entry says `announce = false`".
+    pub fn explain(self, channel: &str) -> String {
+        match self {
+            Refusal::Off => "the entry says `announce = false`".to_owned(),
+            Refusal::Skipped => format!("the entry's `skip` names channel {channel:?}"),
+            Refusal::NotListed => {
+                format!("the entry's `channels` list does not name channel {channel:?}")
+            }
+        }
+    }
+}
+
+impl PostTexts {
+    /// The custom text for `network` (`mastodon`, `bluesky`, `x`, `facebook`), if any.
+    pub fn for_network(&self, network: &str) -> Option<&str> {
+        match network {
+            "mastodon" => self.mastodon.as_deref(),
+            "bluesky" => self.bluesky.as_deref(),
+            "x" => self.x.as_deref(),
+            "facebook" => self.facebook.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// An image with its alternative text.

@@ -31,6 +31,10 @@ pub struct Site {
     /// Per-language title, description and home page, keyed by language tag.
     #[serde(default)]
     pub language: BTreeMap<String, LanguageConfig>,
+    /// Names of the configured `[[channels]]` (not a `[site]` key: the config fills it in
+    /// when it is read), which an entry's own announcement control may name.
+    #[serde(skip)]
+    pub channels: Vec<String>,
 }
 
 /// Author identity.

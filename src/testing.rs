@@ -24,6 +24,7 @@ pub(crate) fn entry(id: &str, published: &str) -> Entry {
         place: None,
         translation_key: id.to_owned(),
         extra: Default::default(),
+        announce: Default::default(),
     }
 }
 

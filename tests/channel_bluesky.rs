@@ -796,6 +796,7 @@ fn state_past_1024(dir: &std::path::Path, at: DateTime<Utc>) -> Store {
             channel: if i % 1024 == 0 { "bsky" } else { "elsewhere" }.into(),
             state: DeliveryState::Pending,
             queued_at: at,
+            due_at: None,
             reason: None,
         });
         batch.upserts.push(EntryRecord {

@@ -379,6 +379,7 @@ fn queued(entry: &str, channel: &str, state: DeliveryState, now: DateTime<Utc>) 
         channel: channel.into(),
         state,
         queued_at: now,
+        due_at: None,
         reason: (state == DeliveryState::Held).then(|| "older than max_age".into()),
     }
 }

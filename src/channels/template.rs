@@ -6,9 +6,13 @@
 //! apart by a space, so that no network takes it into the link. The entry URL is never cut.
 //!
 //! Variables: `title`, `summary`, `url`, `language`, `city`, `country`, `categories` (a list),
-//! `hashtags` (the categories as `#CamelCase` tags), `published` (`YYYY-MM-DD`), `extra` (every
-//! extra field), and each extra field again at the top level (`{{ prize }}`) unless it would
-//! shadow one of the names above.
+//! `hashtags` (the categories, then the entry's own `hashtags`, as `#CamelCase` tags),
+//! `published` (`YYYY-MM-DD`), `extra` (every extra field), and each extra field again at the
+//! top level (`{{ prize }}`) unless it would shadow one of the names above.
+//!
+//! An entry's own text for a network (`text.x`) is a template over the same variables that
+//! stands in for the channel's ([`render_custom`]). The entry's own hashtags that a template
+//! does not show are appended on a last line.
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use unicode_segmentation::UnicodeSegmentation;
@@ -52,16 +56,42 @@ pub fn render(
     limit: usize,
     count: &dyn Fn(&str) -> usize,
 ) -> Result<Fitted, String> {
+    fit(template, entry, limit, count, false)
+}
+
+/// Renders the entry's own text for a network (`text.x`), which stands in for the channel's
+/// template, and fits it the same way; a text still too long without summary and title is
+/// then cut itself at a word, keeping the entry's URL whole when the text ends with it.
+pub fn render_custom(
+    text: &str,
+    entry: &Entry,
+    limit: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> Result<Fitted, String> {
+    fit(text, entry, limit, count, true)
+}
+
+/// [`render`] and [`render_custom`]: the full post, else the summary cut, else the title cut.
+/// The entry's own hashtags the template did not show are appended, as the templates' tags
+/// stay while summary and title give way, and are dropped only when nothing fits with them;
+/// a custom text (`cut_text`) is then cut itself.
+fn fit(
+    template: &str,
+    entry: &Entry,
+    limit: usize,
+    count: &dyn Fn(&str) -> usize,
+    cut_text: bool,
+) -> Result<Fitted, String> {
     let env = environment();
     let compiled = env.template_from_str(template).map_err(|e| e.to_string())?;
-    let render = |title: &str, summary: &str| -> Result<String, String> {
+    let own_tags = own_hashtags(entry);
+    let render = |title: &str, summary: &str, tags: &[String]| -> Result<String, String> {
         let text = compiled
             .render(context(entry, title, summary))
             .map_err(|e| format!("template error: {e}"))?;
-        Ok(tidy(&text))
+        Ok(with_tags(tidy(&text), tags))
     };
-
-    let full = render(&entry.title, &entry.summary)?;
+    let full = render(&entry.title, &entry.summary, &own_tags)?;
     let length = count(&full);
     if length <= limit {
         return Ok(Fitted {
@@ -71,34 +101,75 @@ pub fn render(
             shortened: false,
         });
     }
-    // Longest summary prefix that fits, then the same for the title.
-    let fits_summary = |summary: &str| -> Result<Option<String>, String> {
-        let text = render(&entry.title, summary)?;
-        Ok((count(&text) <= limit).then_some(text))
+    let shortened = |text: String| Fitted {
+        length: count(&text),
+        text,
+        limit,
+        shortened: true,
     };
-    if let Some(text) = longest_prefix(&entry.summary, fits_summary)? {
-        return Ok(Fitted {
-            length: count(&text),
-            text,
-            limit,
-            shortened: true,
-        });
-    }
-    let fits_title = |title: &str| -> Result<Option<String>, String> {
-        let text = render(title, "")?;
-        Ok((count(&text) <= limit).then_some(text))
+    let tag_choices: &[&[String]] = if own_tags.is_empty() {
+        &[&[]]
+    } else {
+        &[&own_tags, &[]]
     };
-    match longest_prefix(&entry.title, fits_title)? {
-        Some(text) => Ok(Fitted {
-            length: count(&text),
-            text,
-            limit,
-            shortened: true,
-        }),
-        None => Err(format!(
-            "the post is {length} long for a limit of {limit} even without summary and title; shorten the channel's template"
-        )),
+    for &tags in tag_choices {
+        // Longest summary prefix that fits, then the same for the title.
+        let fits_summary = |summary: &str| -> Result<Option<String>, String> {
+            let text = render(&entry.title, summary, tags)?;
+            Ok((count(&text) <= limit).then_some(text))
+        };
+        if let Some(text) = longest_prefix(&entry.summary, fits_summary)? {
+            return Ok(shortened(text));
+        }
+        let fits_title = |title: &str| -> Result<Option<String>, String> {
+            let text = render(title, "", tags)?;
+            Ok((count(&text) <= limit).then_some(text))
+        };
+        if let Some(text) = longest_prefix(&entry.title, fits_title)? {
+            return Ok(shortened(text));
+        }
     }
+    if cut_text {
+        for &tags in tag_choices {
+            let text = render(&entry.title, &entry.summary, tags)?;
+            if let Some(text) = cut_keeping_url(&text, &entry.url, limit, count)? {
+                return Ok(shortened(text));
+            }
+        }
+    }
+    let what = if cut_text {
+        "shorten the entry's text for this network"
+    } else {
+        "shorten the channel's template"
+    };
+    Err(format!(
+        "the post is {length} long for a limit of {limit} even without summary and title; {what}"
+    ))
+}
+
+/// `text` cut at a word to fit `limit`; when it holds `url`, the part before the URL's last
+/// occurrence is cut and the URL and what follows it are kept.
+fn cut_keeping_url(
+    text: &str,
+    url: &str,
+    limit: usize,
+    count: &dyn Fn(&str) -> usize,
+) -> Result<Option<String>, String> {
+    let at = text
+        .rfind(url)
+        .filter(|_| !url.is_empty())
+        .unwrap_or(text.len());
+    let head = text[..at].trim_end();
+    let (gap, tail) = (&text[head.len()..at], &text[at..]);
+    let fits = |cut: &str| -> Result<Option<String>, String> {
+        let joined = if cut.is_empty() {
+            tail.trim_start().to_owned()
+        } else {
+            format!("{cut}{gap}{tail}")
+        };
+        Ok((!joined.is_empty() && count(&joined) <= limit).then_some(joined))
+    };
+    longest_prefix(head, fits)
 }
 
 /// The post with the longest prefix of `field` that fits: whole words, or, when the field is
@@ -310,7 +381,17 @@ fn context(entry: &Entry, title: &str, summary: &str) -> Value {
             "categories",
             Value::from(minijinja::value::Serde(&entry.categories)),
         ),
-        ("hashtags", Value::from(hashtags(&entry.categories))),
+        (
+            "hashtags",
+            Value::from(
+                tags(
+                    (entry.categories.iter())
+                        .chain(&entry.announce.hashtags)
+                        .map(String::as_str),
+                )
+                .join(" "),
+            ),
+        ),
         (
             "published",
             Value::from(entry.published.format("%Y-%m-%d").to_string()),
@@ -325,26 +406,72 @@ fn context(entry: &Entry, title: &str, summary: &str) -> Value {
 
 /// `["Roma inclusion", "Dosta! Congress Prize"]` → `#RomaInclusion #DostaCongressPrize`.
 pub fn hashtags(categories: &[String]) -> String {
-    categories
-        .iter()
-        .map(|c| {
-            let tag: String = c
-                .split(|ch: char| !ch.is_alphanumeric())
-                .filter(|w| !w.is_empty())
-                .map(|w| {
-                    let mut chars = w.chars();
-                    chars
-                        .next()
-                        .map(|f| f.to_uppercase().chain(chars).collect::<String>())
-                        .unwrap_or_default()
-                })
-                .collect();
-            tag
+    tags(categories.iter().map(String::as_str)).join(" ")
+}
+
+/// Each word or phrase as a `#CamelCase` tag, without empty or all-digit ones and without
+/// repeats that differ only in case.
+fn tags<'a>(words: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for word in words {
+        let tag: String = word
+            .split(|ch: char| !ch.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| {
+                let mut chars = w.chars();
+                chars
+                    .next()
+                    .map(|f| f.to_uppercase().chain(chars).collect::<String>())
+                    .unwrap_or_default()
+            })
+            .collect();
+        if tag.is_empty() || tag.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let tag = format!("#{tag}");
+        if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+            tags.push(tag);
+        }
+    }
+    tags
+}
+
+/// The hashtags the entry asks for itself (`hashtags` in its control) that its categories do
+/// not give already.
+fn own_hashtags(entry: &Entry) -> Vec<String> {
+    let all = tags(
+        (entry.categories.iter())
+            .chain(&entry.announce.hashtags)
+            .map(String::as_str),
+    );
+    let from_categories = tags(entry.categories.iter().map(String::as_str)).len();
+    all[from_categories..].to_vec()
+}
+
+/// `text` with those of `tags` it does not show yet (ignoring case) on a last line of their
+/// own, as the default templates set hashtags apart.
+fn with_tags(text: String, tags: &[String]) -> String {
+    let shown: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_end_matches(|c: char| c.is_ascii_punctuation())
+                .to_lowercase()
         })
-        .filter(|t| !t.is_empty() && !t.chars().all(|c| c.is_ascii_digit()))
-        .map(|t| format!("#{t}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .collect();
+    let missing: Vec<&str> = tags
+        .iter()
+        .filter(|t| !shown.contains(&t.to_lowercase()))
+        .map(String::as_str)
+        .collect();
+    if missing.is_empty() {
+        return text;
+    }
+    let tags = missing.join(" ");
+    if text.is_empty() {
+        tags
+    } else {
+        format!("{text}\n\n{tags}")
+    }
 }
 
 #[cfg(test)]
@@ -579,6 +706,42 @@ mod tests {
     fn template_errors_are_reported() {
         assert!(check("{{ title }").is_err());
         assert!(check("{{ title }}").is_ok());
+    }
+
+    #[test]
+    fn the_entrys_own_hashtags_join_the_categories_once_and_are_appended_when_not_shown() {
+        let mut e = entry();
+        e.announce.hashtags = vec!["roma inclusion".into(), "Ghent".into(), "#ghent".into()];
+        let f = render("{{ url }} {{ hashtags }}", &e, 1000, &chars).unwrap();
+        assert_eq!(
+            f.text,
+            "https://example.org/en/projects/kragujevac/ #DostaCongressPrize #RomaInclusion #Ghent"
+        );
+        // A template that shows no hashtags gets the entry's own on a last line.
+        let f = render("{{ title }}", &e, 1000, &chars).unwrap();
+        assert_eq!(f.text, "Parenting classes for social inclusion\n\n#Ghent");
+        // They give way when nothing fits with them.
+        let f = render("{{ url }}", &e, 50, &chars).unwrap();
+        assert_eq!(f.text, "https://example.org/en/projects/kragujevac/");
+    }
+
+    #[test]
+    fn a_custom_text_is_a_template_fitted_and_cut_last_keeping_the_url() {
+        let e = entry();
+        let f = render_custom("Plain words, {{ city }}: {{ url }}", &e, 1000, &chars).unwrap();
+        assert_eq!(
+            f.text,
+            "Plain words, Kragujevac: https://example.org/en/projects/kragujevac/"
+        );
+        let long = "A custom text much too long to post whole on a small network {{ url }}";
+        let f = render_custom(long, &e, 70, &chars).unwrap();
+        assert!(f.shortened && f.length <= 70, "{f:?}");
+        assert_eq!(
+            f.text,
+            "A custom text much too… https://example.org/en/projects/kragujevac/"
+        );
+        let err = render_custom("{{ url }}", &e, 10, &chars).unwrap_err();
+        assert!(err.contains("shorten the entry's text"), "{err}");
     }
 
     #[test]

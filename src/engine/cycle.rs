@@ -20,13 +20,13 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::config::Config;
-use crate::entry::Entry;
+use crate::entry::{Announce, Entry, Refusal};
 use crate::feeds::{self, FeedFile, FeedPlan, Publication, PublishError};
 use crate::site::Site;
 use crate::sources::{
     self, Document, EntryError, IdClaims, Outcome, Source, SourceConfig, SourceError,
 };
-use crate::store::outbox::{DeliveryState, NewDelivery};
+use crate::store::outbox::{Delivery, DeliveryState, NewDelivery, Reconsidered};
 use crate::store::{
     Batch, DeferredBaseline, EntryRecord, EntryStatus, FailedDocument, SourceFailures, Store,
     StoreError, StoredEntry,
@@ -72,6 +72,8 @@ pub struct EntryRef {
     pub categories: Vec<String>,
     /// Publication date.
     pub published: DateTime<FixedOffset>,
+    /// The entry's own control of its announcements.
+    pub announce: Announce,
 }
 
 impl EntryRef {
@@ -83,6 +85,7 @@ impl EntryRef {
             language: entry.language.clone(),
             categories: entry.categories.clone(),
             published: entry.published,
+            announce: entry.announce.clone(),
         }
     }
 }
@@ -192,6 +195,7 @@ fn run_with(
     }
     batch.deliveries = queue_announcements(config, &report.new, options.now);
     report.queued = batch.deliveries.clone();
+    batch.reconsidered = reconsider_announcements(store, &report.changed, options.now)?;
     report.feeds = record_and_publish(config, store, batch, &options)?;
     Ok(report)
 }
@@ -620,6 +624,7 @@ impl<'s> SourceDiff<'_, 's> {
             published: DateTime::from_timestamp(s.published_ts, 0)
                 .unwrap_or_default()
                 .fixed_offset(),
+            announce: Announce::default(),
         };
         if wanted == EntryStatus::Scheduled {
             self.report.scheduled.push(light());
@@ -698,39 +703,148 @@ fn withdraw(stored: &StoredEntry, batch: &mut Batch, report: &mut CycleReport) {
 }
 
 /// One delivery per new entry and enabled channel whose language and category filters match.
-/// An entry published longer ago than `announce.max_age` is held, not queued for sending.
+/// An entry published longer ago than `announce.max_age` is held, not queued for sending; so
+/// is one whose own control keeps it off the channel (`announce = false`, `skip`, `channels`),
+/// held rather than left out so that `crier plan` and `crier status` show why it is not
+/// posted. An entry's `announce_at` still to come makes its deliveries due then.
 fn queue_announcements(config: &Config, new: &[EntryRef], now: DateTime<Utc>) -> Vec<NewDelivery> {
     let max_age =
         chrono::Duration::from_std(config.announce.max_age).unwrap_or(chrono::Duration::MAX);
     let mut out = Vec::new();
     for entry in new {
-        let too_old = now.signed_duration_since(entry.published.with_timezone(&Utc)) > max_age;
+        let at = entry.announce.at.map(|at| at.with_timezone(&Utc));
+        let later = at.filter(|at| *at > now);
+        // An entry held back on purpose ages from the time it asked for.
+        let since = at.map_or(entry.published, |at| at.fixed_offset().max(entry.published));
+        let too_old = now.signed_duration_since(since.with_timezone(&Utc)) > max_age;
         let wanting = config
             .channels
             .iter()
             .filter(|c| c.wants(&entry.language, &entry.categories));
         for channel in wanting {
+            let name = &channel.common.name;
+            let (state, reason) = if let Some(refusal) = entry.announce.refusal(name) {
+                (DeliveryState::Held, Some(held_by_entry(refusal, name)))
+            } else if too_old {
+                let reason = format!(
+                    "held: published {}, longer ago than announce.max_age ({}); `crier retry --entry {}` sends it anyway",
+                    entry.published.format("%Y-%m-%d"),
+                    humantime::format_duration(config.announce.max_age),
+                    entry.id
+                );
+                (DeliveryState::Held, Some(reason))
+            } else {
+                let reason = later.map(announce_at_reason);
+                (DeliveryState::Pending, reason)
+            };
             out.push(NewDelivery {
                 entry_id: entry.id.clone(),
-                channel: channel.common.name.clone(),
-                state: if too_old {
-                    DeliveryState::Held
-                } else {
-                    DeliveryState::Pending
-                },
+                channel: name.clone(),
+                state,
                 queued_at: now,
-                reason: too_old.then(|| {
-                    format!(
-                        "held: published {}, longer ago than announce.max_age ({}); `crier retry --entry {}` sends it anyway",
-                        entry.published.format("%Y-%m-%d"),
-                        humantime::format_duration(config.announce.max_age),
-                        entry.id
-                    )
-                }),
+                due_at: later.filter(|_| state == DeliveryState::Pending),
+                reason,
             });
         }
     }
     out
+}
+
+/// How every reason [`held_by_entry`] gives starts.
+const HELD_BY_ENTRY: &str = "held: the entry";
+
+/// How every reason [`announce_at_reason`] gives starts.
+const WAITS_FOR_ENTRY: &str = "waits for announce_at";
+
+/// Why a delivery to `channel` is held by its entry's own control.
+pub fn held_by_entry(refusal: Refusal, channel: &str) -> String {
+    format!(
+        "{HELD_BY_ENTRY}{}; edit the entry to announce it here",
+        refusal
+            .explain(channel)
+            .strip_prefix("the entry")
+            .unwrap_or_default()
+    )
+}
+
+/// Whether a delivery's reason says it waits for its entry's `announce_at`.
+pub fn is_waiting_for_entry(reason: &str) -> bool {
+    reason.starts_with(WAITS_FOR_ENTRY)
+}
+
+/// Whether a delivery's reason says its entry's own control holds it.
+pub fn is_held_by_entry(reason: &str) -> bool {
+    reason.starts_with(HELD_BY_ENTRY)
+}
+
+/// The deliveries of edited entries that were never attempted, decided again from what the
+/// entry says now: a channel it now keeps itself off is held; one it held itself off and now
+/// allows is released, due at its `announce_at` or now; a changed `announce_at` moves the due
+/// time. A hold by `announce.max_age` stays: only `crier retry` lifts it.
+fn reconsider_announcements(
+    store: &Store,
+    changed: &[EntryRef],
+    now: DateTime<Utc>,
+) -> Result<Vec<Reconsidered>, StoreError> {
+    let mut out = Vec::new();
+    for entry in changed {
+        for delivery in store.unattempted_deliveries(&entry.id)? {
+            if let Some(decided) = decide_again(entry, &delivery, now) {
+                out.push(decided);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What `entry`, as it now reads, makes of its never attempted `delivery`; `None` when that
+/// is what it already is.
+fn decide_again(entry: &EntryRef, delivery: &Delivery, now: DateTime<Utc>) -> Option<Reconsidered> {
+    let reason = delivery.last_error.as_deref().unwrap_or_default();
+    let held_by_entry_before = delivery.state == DeliveryState::Held && is_held_by_entry(reason);
+    let later = (entry.announce.at)
+        .map(|at| at.with_timezone(&Utc))
+        .filter(|at| *at > now);
+    let decided = match entry.announce.refusal(&delivery.channel) {
+        Some(refusal) => Reconsidered {
+            id: delivery.id,
+            state: DeliveryState::Held,
+            due_at: delivery.due_at,
+            reason: Some(held_by_entry(refusal, &delivery.channel)),
+        },
+        None if held_by_entry_before || delivery.state == DeliveryState::Pending => {
+            let waited = is_waiting_for_entry(reason);
+            let due_at = match later {
+                Some(at) => at,
+                // Released, or no longer waiting for a time that moved or went: due now.
+                None if held_by_entry_before || waited => now,
+                // Pending for another reason (a cap or spacing moved it): left as it is.
+                None => delivery.due_at,
+            };
+            let reason = match later {
+                Some(at) => Some(announce_at_reason(at)),
+                None if held_by_entry_before || waited => None,
+                None => delivery.last_error.clone(),
+            };
+            Reconsidered {
+                id: delivery.id,
+                state: DeliveryState::Pending,
+                due_at,
+                reason,
+            }
+        }
+        // Held by announce.max_age: the operator's to release.
+        None => return None,
+    };
+    let same = decided.state == delivery.state
+        && decided.due_at == delivery.due_at
+        && decided.reason == delivery.last_error;
+    (!same).then_some(decided)
+}
+
+/// Why a delivery waits for its entry's `announce_at`.
+pub fn announce_at_reason(at: DateTime<Utc>) -> String {
+    format!("{WAITS_FOR_ENTRY} {}", at.to_rfc3339())
 }
 
 #[cfg(test)]
@@ -820,6 +934,212 @@ access_token = { env = "T" }
             ]
         );
         assert!(queued[2].reason.as_deref().unwrap().contains("max_age"));
+    }
+
+    #[test]
+    fn the_entrys_own_control_chooses_holds_and_times_its_deliveries() {
+        use crate::entry::Announce;
+        let text = r#"
+[site]
+title = "T"
+base_url = "https://example.org"
+[[sources]]
+type = "directory"
+path = "c"
+[announce]
+max_age = "7d"
+[[channels]]
+type = "mastodon"
+name = "masto"
+base_url = "https://m.example"
+access_token = { env = "T" }
+[[channels]]
+type = "mastodon"
+name = "x"
+base_url = "https://m2.example"
+access_token = { env = "T" }
+"#;
+        let mut config = Config::parse(text, Path::new("c.toml")).unwrap();
+        config.resolve_paths(Path::new("/tmp"));
+        config.validate().unwrap();
+        let now = DateTime::parse_from_rfc3339("2024-01-20T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let entry = |id: &str, day: u32, announce: Announce| EntryRef {
+            announce,
+            ..EntryRef::of(&record(id, "en", &[], day, EntryStatus::Live).entry)
+        };
+        let at = DateTime::parse_from_rfc3339("2024-01-22T09:00:00+01:00").unwrap();
+        let queued = queue_announcements(
+            &config,
+            &[
+                entry(
+                    "off",
+                    19,
+                    Announce {
+                        enabled: false,
+                        ..Announce::default()
+                    },
+                ),
+                entry(
+                    "only",
+                    19,
+                    Announce {
+                        channels: Some(vec!["masto".into()]),
+                        ..Announce::default()
+                    },
+                ),
+                entry(
+                    "skip",
+                    19,
+                    Announce {
+                        skip: vec!["masto".into()],
+                        ..Announce::default()
+                    },
+                ),
+                // Published long ago but announced later on purpose: not too old.
+                entry(
+                    "later",
+                    1,
+                    Announce {
+                        at: Some(at),
+                        ..Announce::default()
+                    },
+                ),
+            ],
+            now,
+        );
+        let got: Vec<(&str, &str, DeliveryState, Option<&str>)> = queued
+            .iter()
+            .map(|d| {
+                let reason = d
+                    .reason
+                    .as_deref()
+                    .map(|r| r.split(';').next().unwrap_or(r));
+                (d.entry_id.as_str(), d.channel.as_str(), d.state, reason)
+            })
+            .collect();
+        let held = DeliveryState::Held;
+        let pending = DeliveryState::Pending;
+        assert_eq!(
+            got,
+            [
+                (
+                    "off",
+                    "masto",
+                    held,
+                    Some("held: the entry says `announce = false`")
+                ),
+                (
+                    "off",
+                    "x",
+                    held,
+                    Some("held: the entry says `announce = false`")
+                ),
+                ("only", "masto", pending, None),
+                (
+                    "only",
+                    "x",
+                    held,
+                    Some("held: the entry's `channels` list does not name channel \"x\"")
+                ),
+                (
+                    "skip",
+                    "masto",
+                    held,
+                    Some("held: the entry's `skip` names channel \"masto\"")
+                ),
+                ("skip", "x", pending, None),
+                (
+                    "later",
+                    "masto",
+                    pending,
+                    Some("waits for announce_at 2024-01-22T08:00:00+00:00")
+                ),
+                (
+                    "later",
+                    "x",
+                    pending,
+                    Some("waits for announce_at 2024-01-22T08:00:00+00:00")
+                ),
+            ]
+        );
+        assert_eq!(queued[6].due_at, Some(at.with_timezone(&Utc)));
+        assert!(queued[..6].iter().all(|d| d.due_at.is_none()));
+    }
+
+    #[test]
+    fn an_edited_control_decides_again_what_was_never_attempted() {
+        use crate::entry::Announce;
+        let now = DateTime::parse_from_rfc3339("2024-01-20T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let later = now + chrono::Duration::hours(5);
+        let delivery = |state, reason: Option<String>, due_at| Delivery {
+            id: 1,
+            entry_id: "e".into(),
+            channel: "masto".into(),
+            state,
+            attempts: 0,
+            queued_at: now,
+            due_at,
+            last_error: reason,
+            remote_url: None,
+            post: None,
+        };
+        let entry = |announce: Announce| EntryRef {
+            announce,
+            ..EntryRef::of(&record("e", "en", &[], 19, EntryStatus::Live).entry)
+        };
+        let off = Announce {
+            enabled: false,
+            ..Announce::default()
+        };
+        let at = Announce {
+            at: Some(later.fixed_offset()),
+            ..Announce::default()
+        };
+        let held = held_by_entry(Refusal::Off, "masto");
+        let pending = delivery(DeliveryState::Pending, None, now);
+        let held_by_entry = delivery(DeliveryState::Held, Some(held.clone()), now);
+        let too_old = delivery(DeliveryState::Held, Some("held: published …".into()), now);
+        let waiting = delivery(
+            DeliveryState::Pending,
+            Some(announce_at_reason(later)),
+            later,
+        );
+
+        let decided = |e: &Announce, d: &Delivery| {
+            decide_again(&entry(e.clone()), d, now).map(|r| (r.state, r.due_at, r.reason))
+        };
+        // Turned off: held with the entry's reason.
+        assert_eq!(
+            decided(&off, &pending),
+            Some((DeliveryState::Held, now, Some(held.clone())))
+        );
+        // Turned on again: released, due now or at its announce_at.
+        let plain = Announce::default();
+        assert_eq!(
+            decided(&plain, &held_by_entry),
+            Some((DeliveryState::Pending, now, None))
+        );
+        assert_eq!(
+            decided(&at, &held_by_entry),
+            Some((
+                DeliveryState::Pending,
+                later,
+                Some(announce_at_reason(later))
+            ))
+        );
+        // announce_at removed: due now; unchanged: nothing to do.
+        assert_eq!(
+            decided(&plain, &waiting),
+            Some((DeliveryState::Pending, now, None))
+        );
+        assert_eq!(decided(&at, &waiting), None);
+        assert_eq!(decided(&plain, &pending), None);
+        // A hold by max_age is the operator's to lift.
+        assert_eq!(decided(&plain, &too_old), None);
     }
 
     /// A site under `root` with one directory source per name in `folders`, reading the folder

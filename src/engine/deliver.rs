@@ -28,6 +28,7 @@ use crate::channels::{
     Published, template,
 };
 use crate::config::Config;
+use crate::engine::cycle;
 use crate::entry::Image;
 use crate::store::outbox::{Delivery, DeliveryState};
 use crate::store::{Store, StoreError};
@@ -305,10 +306,36 @@ impl ChannelRound<'_> {
     /// can never be sent (then the delivery is given up).
     fn prepare(&mut self, delivery: &Delivery) -> Result<Option<Post>, StoreError> {
         let name = self.name().to_owned();
-        let prepared = prepare_post(&self.store(), self.config, self.channel.as_ref(), delivery)?;
+        let now = self.options.now;
+        let prepared = prepare_post(
+            &self.store(),
+            self.config,
+            self.channel.as_ref(),
+            delivery,
+            now,
+        )?;
         let post = match prepared {
-            Ok(post) => post,
-            Err(reason) => {
+            Prepared::Post(post) => *post,
+            Prepared::Held(reason) => {
+                tracing::info!(channel = %name, entry_id = %delivery.entry_id, reason, "delivery held by its entry");
+                if !self.options.dry_run {
+                    self.store().hold(delivery.id, &reason, now)?;
+                }
+                let reason = format!("entry {}: {reason}", delivery.entry_id);
+                self.defer(reason, 1);
+                return Ok(None);
+            }
+            Prepared::Later(until) => {
+                let reason = cycle::announce_at_reason(until);
+                tracing::info!(channel = %name, entry_id = %delivery.entry_id, reason, "delivery waits");
+                if !self.options.dry_run {
+                    self.store().postpone(delivery.id, until, &reason, now)?;
+                }
+                let reason = format!("entry {}: {reason}", delivery.entry_id);
+                self.defer(reason, 1);
+                return Ok(None);
+            }
+            Prepared::GiveUp(reason) => {
                 tracing::error!(channel = %name, entry_id = %delivery.entry_id, reason, "delivery given up");
                 if !self.options.dry_run {
                     self.store()
@@ -569,43 +596,81 @@ impl FrozenPost {
     }
 }
 
-/// The post for a delivery, or why it can never be sent: the frozen one once the delivery was
-/// attempted, rendered from the entry before that.
+/// What the delivery engine does with a due delivery.
+#[derive(Debug)]
+pub(super) enum Prepared {
+    /// Send this post.
+    Post(Box<Post>),
+    /// Hold the delivery: the entry's own control now keeps it off the channel (the reason).
+    Held(String),
+    /// Wait: the entry's `announce_at` is still to come.
+    Later(DateTime<Utc>),
+    /// Give the delivery up: it can never be sent (the reason).
+    GiveUp(String),
+}
+
+/// The post for a delivery, or why it is not sent now: the frozen one once the delivery was
+/// attempted, as it was whatever the entry says now; before that, rendered from the entry as
+/// it stands, whose own control (`announce`, `skip`, `channels`, `announce_at`, the text for
+/// this network) is honoured.
 pub(super) fn prepare_post(
     store: &Store,
     channel_config: &ChannelConfig,
     channel: &dyn Channel,
     delivery: &Delivery,
-) -> Result<Result<Post, String>, StoreError> {
+    now: DateTime<Utc>,
+) -> Result<Prepared, StoreError> {
     if !store.entry_is_live(&delivery.entry_id)? {
-        return Ok(Err(format!(
+        return Ok(Prepared::GiveUp(format!(
             "entry {} was withdrawn before it was announced",
             delivery.entry_id
         )));
     }
     if let Some(json) = &delivery.post {
         // Rendering again could give the network a second, different post.
-        return Ok(FrozenPost::read(json, delivery).map_err(|e| {
-            format!(
+        return Ok(match FrozenPost::read(json, delivery) {
+            Ok(post) => Prepared::Post(Box::new(post)),
+            Err(e) => Prepared::GiveUp(format!(
                 "the post kept for entry {} in the state is unreadable ({e}); it is not sent again, as it may already be on the network",
                 delivery.entry_id
-            )
-        }));
+            )),
+        });
     }
     let Some(entry) = store.load_entries(&[delivery.entry_id.as_str()])?.pop() else {
-        return Ok(Err(format!(
+        return Ok(Prepared::GiveUp(format!(
             "entry {} is not in the state",
             delivery.entry_id
         )));
     };
-    let template = channel_config.template_for(&entry.language);
-    let fitted = match template::render(template, &entry, channel.max_length(), &|t| {
-        channel.count(t)
-    }) {
-        Ok(fitted) => fitted,
-        Err(e) => return Ok(Err(format!("channel {}: {e}", channel_config.common.name))),
+    let name = &channel_config.common.name;
+    // Left in `sending` by an older crier that kept no post: it may be out already.
+    let attempted = delivery.state == DeliveryState::Sending || delivery.attempts > 0;
+    if !attempted {
+        if let Some(refusal) = entry.announce.refusal(name) {
+            return Ok(Prepared::Held(cycle::held_by_entry(refusal, name)));
+        }
+        if let Some(at) = entry.announce.at.map(|at| at.with_timezone(&Utc))
+            && at > now
+        {
+            return Ok(Prepared::Later(at));
+        }
+    }
+    let network = channel_config.network_name();
+    let count = |t: &str| channel.count(t);
+    let fitted = match entry.announce.text.for_network(network) {
+        Some(text) => template::render_custom(text, &entry, channel.max_length(), &count)
+            .map_err(|e| format!("channel {name}: the entry's `text.{network}`: {e}")),
+        None => {
+            let template = channel_config.template_for(&entry.language);
+            template::render(template, &entry, channel.max_length(), &count)
+                .map_err(|e| format!("channel {name}: {e}"))
+        }
     };
-    Ok(Ok(Post {
+    let fitted = match fitted {
+        Ok(fitted) => fitted,
+        Err(reason) => return Ok(Prepared::GiveUp(reason)),
+    };
+    Ok(Prepared::Post(Box::new(Post {
         delivery_id: delivery.id,
         queued_at: delivery.queued_at,
         entry_id: entry.id,
@@ -616,7 +681,7 @@ pub(super) fn prepare_post(
         language: entry.language,
         image: entry.image,
         key: None,
-    }))
+    })))
 }
 
 /// When a failed delivery is due again: the time the network announced (rate-limit reset)
@@ -806,6 +871,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
                 channel: "fake".into(),
                 state: DeliveryState::Pending,
                 queued_at: now(),
+                due_at: None,
                 reason: None,
             });
         }
@@ -958,6 +1024,139 @@ template = "{{{{ title }}}} {{{{ url }}}}"
             ..Batch::default()
         };
         store.lock().unwrap().apply(&batch, at).unwrap();
+    }
+
+    /// Gives live entry `id` of the store the announcement control `announce`, as a cycle does
+    /// when its front matter changed.
+    fn edit_control(
+        store: &Arc<Mutex<Store>>,
+        id: &str,
+        announce: crate::entry::Announce,
+        at: DateTime<Utc>,
+    ) {
+        let entry = crate::entry::Entry {
+            announce,
+            ..crate::testing::entry(id, "2024-05-31T10:00:00Z")
+        };
+        let batch = Batch {
+            upserts: vec![crate::store::EntryRecord {
+                content_hash: entry.content_hash(),
+                entry,
+                source: "s".into(),
+                doc_key: format!("{id}.md"),
+                fingerprint: "f2".into(),
+                status: crate::store::EntryStatus::Live,
+            }],
+            ..Batch::default()
+        };
+        store.lock().unwrap().apply(&batch, at).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_entrys_control_is_honoured_until_the_first_attempt() {
+        use crate::entry::Announce;
+        let config = config("", "");
+        let (_dir, store) = store_with(&["off", "skipped", "later", "custom"]);
+        edit_control(
+            &store,
+            "off",
+            Announce {
+                enabled: false,
+                ..Announce::default()
+            },
+            now(),
+        );
+        let skip = Announce {
+            skip: vec!["fake".into()],
+            ..Announce::default()
+        };
+        edit_control(&store, "skipped", skip, now());
+        let tomorrow = now() + chrono::Duration::days(1);
+        let later = Announce {
+            at: Some(tomorrow.fixed_offset()),
+            ..Announce::default()
+        };
+        edit_control(&store, "later", later, now());
+        let mut custom = Announce {
+            hashtags: vec!["Ghent".into()],
+            ..Announce::default()
+        };
+        custom.text.mastodon = Some("Read “{{ title }}” {{ url }}".into());
+        edit_control(&store, "custom", custom, now());
+
+        // A dry run (`crier plan`) says why and changes nothing.
+        let script = Scripted::new(vec![ok("1")]);
+        let plan = round(&config, &store, &script, now(), true).await;
+        let reasons: Vec<&str> = plan.deferred.iter().map(|d| d.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "entry off: held: the entry says `announce = false`; edit the entry to announce it here",
+                "entry skipped: held: the entry's `skip` names channel \"fake\"; edit the entry to announce it here",
+                "entry later: waits for announce_at 2024-06-02T12:00:00+00:00",
+            ]
+        );
+        assert!(states(&store).iter().all(|s| s.1 == DeliveryState::Pending));
+
+        let report = round(&config, &store, &script, now(), false).await;
+        assert_eq!(
+            report.rendered[0].text,
+            "Read “Title custom” https://example.org/custom/\n\n#Ghent"
+        );
+        assert_eq!(
+            states(&store),
+            [
+                ("off".into(), DeliveryState::Held, 0),
+                ("skipped".into(), DeliveryState::Held, 0),
+                ("later".into(), DeliveryState::Pending, 0),
+                ("custom".into(), DeliveryState::Sent, 1),
+            ]
+        );
+        let deliveries = store.lock().unwrap().deliveries().unwrap();
+        assert_eq!(deliveries[2].due_at, tomorrow);
+        assert!(
+            deliveries[0]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("announce = false")
+        );
+        // Released by `crier retry` while the entry still says no: held again.
+        store
+            .lock()
+            .unwrap()
+            .retry(None, Some("off"), now())
+            .unwrap();
+        round(&config, &store, &script, now(), false).await;
+        assert_eq!(states(&store)[0].1, DeliveryState::Held);
+        // Due once its time has come.
+        let script = Scripted::new(vec![ok("2")]);
+        round(&config, &store, &script, tomorrow, false).await;
+        assert_eq!(script.calls(), [("publish", "later".into())]);
+    }
+
+    #[tokio::test]
+    async fn a_control_edited_after_the_first_attempt_is_not_honoured() {
+        use crate::entry::Announce;
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        let script = Scripted::new(vec![retry(), ok("1")]);
+        round(&config, &store, &script, now(), false).await;
+        let later = now() + chrono::Duration::minutes(5);
+        let mut off = Announce {
+            enabled: false,
+            ..Announce::default()
+        };
+        off.text.mastodon = Some("Something else".into());
+        edit_control(&store, "a", off, later);
+        let report = round(&config, &store, &script, later, false).await;
+        // The post may be out already: the frozen one goes, through the look-up.
+        assert_eq!(
+            script.calls(),
+            [("publish", "a".into()), ("recover", "a".into())]
+        );
+        assert_eq!(report.rendered[0].text, "Title a https://example.org/a/");
+        assert_eq!(states(&store), [("a".into(), DeliveryState::Sent, 2)]);
     }
 
     #[tokio::test]
@@ -1161,6 +1360,7 @@ template = "{{{{ title }}}} {{{{ url }}}}"
                     channel: "fake".into(),
                     state: DeliveryState::Pending,
                     queued_at: five,
+                    due_at: None,
                     reason: None,
                 }],
                 ..Batch::default()

@@ -405,6 +405,13 @@ fn log_report(report: &CycleReport) {
             None => {
                 tracing::info!(entry_id = %d.entry_id, channel = %d.channel, "announcement queued")
             }
+            // The entry's own choice (a time, a channel left out) is no problem to warn of.
+            Some(reason) if d.state == DeliveryState::Pending => {
+                tracing::info!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement queued")
+            }
+            Some(reason) if cycle::is_held_by_entry(reason) => {
+                tracing::info!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement held by its entry")
+            }
             Some(reason) => {
                 tracing::warn!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement held")
             }
@@ -531,6 +538,7 @@ access_token = { env = "T" }
             channel: channel.into(),
             state: DeliveryState::Pending,
             queued_at: now,
+            due_at: None,
             reason: None,
         };
         let deliveries = ["masto", "off", "removed"]

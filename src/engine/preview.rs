@@ -21,8 +21,8 @@ use serde::Serialize;
 
 use crate::channels::{self, Channel, ChannelConfig, ChannelContext, InMemory, NetworkConfig};
 use crate::config::Config;
-use crate::engine::cycle::CycleReport;
-use crate::engine::deliver::{hold_back, prepare_post};
+use crate::engine::cycle::{self, CycleReport};
+use crate::engine::deliver::{Prepared, hold_back, prepare_post};
 use crate::entry::Image;
 use crate::store::outbox::{Delivery, DeliveryState, NewDelivery};
 use crate::store::{Store, StoreError};
@@ -194,9 +194,19 @@ pub fn gather(
         let cap = config.announce.per_run_cap;
         let mut guard = Guard::new(store, channel_config, now, &mut budget, cap)?;
         for delivery in mine {
-            let (post, heading) =
-                preview_post(store, channel_config, channel.as_ref(), delivery, planned)?;
-            let held = guard.reason(delivery, post.problem.is_some());
+            let (mut post, heading) = preview_post(
+                store,
+                channel_config,
+                channel.as_ref(),
+                delivery,
+                planned,
+                now,
+            )?;
+            // A post its entry holds back takes no place from the caps.
+            let held = match post.held.take() {
+                Some(held) => Some(held),
+                None => guard.reason(delivery, post.problem.is_some()),
+            };
             posts.push(Shown {
                 delivery,
                 post: PostPreview { held, ..post },
@@ -283,6 +293,7 @@ fn preview_post(
     channel: &dyn Channel,
     delivery: &Delivery,
     planned: &[NewDelivery],
+    now: DateTime<Utc>,
 ) -> Result<(PostPreview, Option<Heading>), StoreError> {
     let is_planned = planned
         .iter()
@@ -304,8 +315,15 @@ fn preview_post(
         held: None,
         problem: None,
     };
-    let heading = match prepare_post(store, channel_config, channel, delivery)? {
-        Ok(post) => {
+    let mut prepared = prepare_post(store, channel_config, channel, delivery, now)?;
+    if let Prepared::Later(at) = prepared {
+        // Shown as it will go out at the entry's `announce_at`, and said to wait for it.
+        preview.held = Some(cycle::announce_at_reason(at));
+        prepared = prepare_post(store, channel_config, channel, delivery, at)?;
+    }
+    let heading = match prepared {
+        Prepared::Post(post) => {
+            let post = *post;
             preview.length = channel.count(&post.text);
             preview.text = Some(post.text);
             // Bluesky shows the card crier sends with the post (`app.bsky.embed.external`:
@@ -323,18 +341,32 @@ fn preview_post(
                 url: post.url,
             })
         }
-        Err(reason) => {
+        Prepared::Held(reason) => {
+            // The entry's own control keeps it off this channel: held, not broken.
+            preview.held = Some(reason);
+            entry_heading(store, delivery)?
+        }
+        Prepared::Later(at) => {
+            preview.held = Some(cycle::announce_at_reason(at));
+            entry_heading(store, delivery)?
+        }
+        Prepared::GiveUp(reason) => {
             preview.problem = Some(reason);
-            store
-                .load_entries(&[delivery.entry_id.as_str()])?
-                .pop()
-                .map(|entry| Heading {
-                    title: entry.title,
-                    url: entry.url,
-                })
+            entry_heading(store, delivery)?
         }
     };
     Ok((preview, heading))
+}
+
+/// The title and page of `delivery`'s entry, from the state.
+fn entry_heading(store: &Store, delivery: &Delivery) -> Result<Option<Heading>, StoreError> {
+    Ok(store
+        .load_entries(&[delivery.entry_id.as_str()])?
+        .pop()
+        .map(|entry| Heading {
+            title: entry.title,
+            url: entry.url,
+        }))
 }
 
 /// Why each delivery of one channel would wait at the next run, in the order the round takes
@@ -388,11 +420,13 @@ impl<'a> Guard<'a> {
         // A delivery left in `sending` goes out at the next run like a pending one (the round
         // looks it up first, so it is never posted twice).
         if delivery.state == DeliveryState::Held {
-            let reason = delivery.last_error.as_deref().unwrap_or("held back");
-            return Some(format!(
-                "held: {reason}; `crier retry --entry {}` releases it",
-                delivery.entry_id
-            ));
+            // The reason the cycle stored says why and what releases it.
+            return Some(delivery.last_error.clone().unwrap_or_else(|| {
+                format!(
+                    "held; `crier retry --entry {}` releases it",
+                    delivery.entry_id
+                )
+            }));
         }
         if delivery.due_at > self.now {
             let due = delivery.due_at.to_rfc3339_opts(SecondsFormat::Secs, true);
@@ -400,6 +434,7 @@ impl<'a> Guard<'a> {
                 (DeliveryState::Failed, Some(error)) => {
                     format!("failed ({error}); tried again at {due}")
                 }
+                (_, Some(reason)) if cycle::is_waiting_for_entry(reason) => reason.clone(),
                 _ => format!("waits until {due} (a cap or spacing of an earlier run)"),
             });
         }

@@ -550,6 +550,7 @@ mod tests {
                 state: DeliveryState::Pending,
                 queued_at: now,
                 reason: None,
+                due_at: None,
             }],
             ..Batch::default()
         };

@@ -110,6 +110,8 @@ impl SourceConfig {
             "languages": site.languages,
             "timezone": site.timezone.name(),
             "author": site.author,
+            // Entries may name channels: one added can mend a failed entry.
+            "channels": site.channels,
             "crier": env!("CARGO_PKG_VERSION"),
         });
         blake3::hash(relevant.to_string().as_bytes())

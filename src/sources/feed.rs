@@ -229,6 +229,7 @@ impl FeedSource {
             place: None,
             translation_key: None,
             extra: BTreeMap::new(),
+            announce: Default::default(),
         };
         self.finisher.finish(draft, Origin::Fetched(page))
     }

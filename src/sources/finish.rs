@@ -24,7 +24,7 @@ use serde_json::Value;
 use thiserror::Error;
 use url::Url;
 
-use crate::entry::{Entry, Image, Person, Place};
+use crate::entry::{Announce, Entry, Image, Person, Place};
 use crate::site::Site;
 
 /// Longest summary, in characters, the ellipsis included.
@@ -97,6 +97,8 @@ pub struct Draft {
     pub translation_key: Option<String>,
     /// Free fields for templates.
     pub extra: BTreeMap<String, Value>,
+    /// The entry's own control of its announcements, read by [`crate::sources::control`].
+    pub announce: Announce,
 }
 
 /// How a draft's text fields are written.
@@ -247,6 +249,7 @@ impl Finisher {
             place,
             translation_key,
             extra: draft.extra,
+            announce: draft.announce,
         })
     }
 

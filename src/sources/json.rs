@@ -197,6 +197,9 @@ pub struct FieldsConfig {
     /// Free template fields by name (`city` and `country` also become the entry's place).
     #[serde(default)]
     pub extra: BTreeMap<String, Path>,
+    /// The entry's control of its announcements: an object with the keys of front matter's
+    /// `[extra.crier]` (`announce`, `channels`, `skip`, `text`, `hashtags`, `announce_at`).
+    pub crier: Option<Path>,
 }
 
 /// `items = ""` means the answer itself, as no `items` does.

@@ -13,6 +13,7 @@
 //! back only when the store holds the entries it describes.
 
 pub mod config;
+pub mod control;
 pub mod dates;
 pub mod directory;
 pub mod feed;

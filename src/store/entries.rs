@@ -147,6 +147,8 @@ pub struct Batch {
     pub failures: Vec<SourceFailures>,
     /// Deliveries to queue, in the same transaction as the entries they announce.
     pub deliveries: Vec<outbox::NewDelivery>,
+    /// Deliveries never attempted, decided again because their entry changed.
+    pub reconsidered: Vec<outbox::Reconsidered>,
 }
 
 impl Store {
@@ -294,6 +296,7 @@ impl Store {
             .and_then(|()| write_failures(&tx, &batch.failures))
             .and_then(|()| meta::write_batch(&tx, batch, &now))
             .and_then(|()| outbox::queue(&tx, &batch.deliveries))
+            .and_then(|()| outbox::reconsider(&tx, &batch.reconsidered, &now))
             .map_err(sql)?;
         tx.commit().map_err(sql)
     }

@@ -80,7 +80,23 @@ pub struct NewDelivery {
     pub state: DeliveryState,
     /// When it was queued (the cycle's time).
     pub queued_at: DateTime<Utc>,
-    /// Why it is held.
+    /// Not sent before this time (the entry's `announce_at`); `None`: due when queued.
+    pub due_at: Option<DateTime<Utc>>,
+    /// Why it is held, or waits.
+    pub reason: Option<String>,
+}
+
+/// A delivery never attempted, decided again (its entry's own control changed): its new
+/// state (`pending` or `held`), due time and reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reconsidered {
+    /// Outbox id.
+    pub id: i64,
+    /// `Pending` or `Held`.
+    pub state: DeliveryState,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// Why it is held or waits; `None` when it does neither.
     pub reason: Option<String>,
 }
 
@@ -151,7 +167,7 @@ pub(super) fn queue(tx: &Transaction<'_>, deliveries: &[NewDelivery]) -> rusqlit
     let mut insert = tx.prepare_cached(
         "INSERT OR IGNORE INTO deliveries
              (entry_id, channel, state, queued_at, due_at, updated_at, last_error)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?4, ?5)",
+         VALUES (?1, ?2, ?3, ?4, ?6, ?4, ?5)",
     )?;
     for d in deliveries {
         insert.execute(params![
@@ -159,7 +175,31 @@ pub(super) fn queue(tx: &Transaction<'_>, deliveries: &[NewDelivery]) -> rusqlit
             d.channel,
             d.state.as_str(),
             timestamp(d.queued_at),
-            d.reason
+            d.reason,
+            timestamp(d.due_at.unwrap_or(d.queued_at))
+        ])?;
+    }
+    Ok(())
+}
+
+/// Applies decisions taken again inside the cycle's transaction, only to deliveries still
+/// never attempted (a delivery attempted since keeps its frozen post and state).
+pub(super) fn reconsider(
+    tx: &Transaction<'_>,
+    decisions: &[Reconsidered],
+    now: &str,
+) -> rusqlite::Result<()> {
+    let mut update = tx.prepare_cached(
+        "UPDATE deliveries SET state = ?2, due_at = ?3, last_error = ?4, updated_at = ?5
+         WHERE id = ?1 AND post IS NULL AND attempts = 0 AND state IN ('pending', 'held')",
+    )?;
+    for d in decisions {
+        update.execute(params![
+            d.id,
+            d.state.as_str(),
+            timestamp(d.due_at),
+            d.reason,
+            now
         ])?;
     }
     Ok(())
@@ -219,6 +259,22 @@ impl Store {
             )
             .map_err(|e| self.sql(e))?;
         Ok(next.as_deref().map(parse_time))
+    }
+
+    /// The deliveries of `entry_id` never attempted (pending or held, with no post), whose
+    /// entry's own control may still decide them.
+    pub fn unattempted_deliveries(&self, entry_id: &str) -> Result<Vec<Delivery>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM deliveries
+                 WHERE entry_id = ?1 AND post IS NULL AND attempts = 0
+                   AND state IN ('pending', 'held')
+                 ORDER BY channel, id"
+            ))
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt.query_map([entry_id], row).map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
     /// Every delivery, for reports and tests.
@@ -383,6 +439,32 @@ impl Store {
                  last_error = ?2, updated_at = ?3
              WHERE id = ?1",
             params![id, error, timestamp(now)],
+        )
+    }
+
+    /// Holds a delivery that was never attempted, with the reason (the entry's own control
+    /// now keeps it off the channel); `crier retry` releases it.
+    pub fn hold(&mut self, id: i64, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET state = 'held', last_error = ?2, updated_at = ?3
+             WHERE id = ?1 AND post IS NULL",
+            params![id, reason, timestamp(now)],
+        )
+    }
+
+    /// Makes a delivery that was never attempted due at `until`, with the reason (the entry's
+    /// `announce_at` moved later).
+    pub fn postpone(
+        &mut self,
+        id: i64,
+        until: DateTime<Utc>,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET due_at = ?2, last_error = ?3, updated_at = ?4
+             WHERE id = ?1 AND post IS NULL",
+            params![id, timestamp(until), reason, timestamp(now)],
         )
     }
 
@@ -664,6 +746,7 @@ mod tests {
             channel: channel.into(),
             state,
             queued_at: now(),
+            due_at: None,
             reason: (state == DeliveryState::Held).then(|| "older than max_age".into()),
         }
     }
@@ -672,6 +755,61 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.sqlite3")).unwrap();
         (dir, store)
+    }
+
+    #[test]
+    fn an_entrys_time_holds_and_new_decisions_touch_only_deliveries_never_attempted() {
+        let (_dir, mut store) = store();
+        let later = now() + chrono::Duration::hours(3);
+        let timed = NewDelivery {
+            due_at: Some(later),
+            reason: Some("waits for announce_at".into()),
+            ..queued("a", "masto", DeliveryState::Pending)
+        };
+        let batch = Batch {
+            deliveries: vec![timed, queued("b", "masto", DeliveryState::Pending)],
+            ..Batch::default()
+        };
+        store.apply(&batch, now()).unwrap();
+        assert!(store.due_deliveries("masto", now()).unwrap()[0].entry_id == "b");
+        assert_eq!(store.next_due().unwrap(), Some(now()));
+        assert_eq!(store.due_deliveries("masto", later).unwrap().len(), 2);
+        let ids: Vec<i64> = store.deliveries().unwrap().iter().map(|d| d.id).collect();
+        // "b" goes out (its post frozen); both are then decided again.
+        store
+            .mark_sending_first(ids[1], now(), |_| "{}".into())
+            .unwrap();
+        assert_eq!(store.unattempted_deliveries("b").unwrap(), []);
+        assert_eq!(store.unattempted_deliveries("a").unwrap().len(), 1);
+        let decisions: Vec<Reconsidered> = ids
+            .iter()
+            .map(|&id| Reconsidered {
+                id,
+                state: DeliveryState::Held,
+                due_at: now(),
+                reason: Some("held: the entry says no".into()),
+            })
+            .collect();
+        let batch = Batch {
+            reconsidered: decisions,
+            ..Batch::default()
+        };
+        store.apply(&batch, now()).unwrap();
+        let states: Vec<(String, DeliveryState)> = (store.deliveries().unwrap().into_iter())
+            .map(|d| (d.entry_id, d.state))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("a".into(), DeliveryState::Held),
+                ("b".into(), DeliveryState::Sending)
+            ]
+        );
+        // `hold` and `postpone` leave an attempted delivery alone too.
+        store.hold(ids[1], "no", now()).unwrap();
+        store.postpone(ids[1], later, "later", now()).unwrap();
+        let b = &store.deliveries().unwrap()[1];
+        assert_eq!((b.state, b.due_at), (DeliveryState::Sending, now()));
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub fn entry(id: &str, published: &str) -> Entry {
         place: None,
         translation_key: id.to_owned(),
         extra: BTreeMap::new(),
+        announce: Default::default(),
     }
 }
 

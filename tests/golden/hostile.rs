@@ -48,6 +48,7 @@ pub fn bare(slug: &str, published: &str) -> Entry {
         place: None,
         translation_key: slug.to_owned(),
         extra: BTreeMap::new(),
+        announce: Default::default(),
     }
 }
 

@@ -78,7 +78,11 @@ fn store_with(ids: &[&str], channels: &[&str], state: DeliveryState) -> (tempfil
                 state,
                 queued_at: now(),
                 reason: (state == DeliveryState::Held)
-                    .then(|| "announce.max_age (14d): published too long ago".to_owned()),
+                    .then(|| {
+                        // As the cycle words it (`queue_announcements`).
+                        format!("held: published 2024-01-01, longer ago than announce.max_age (14d); `crier retry --entry {id}` sends it anyway")
+                    }),
+                due_at: None,
             });
         }
     }
@@ -150,12 +154,14 @@ fn planned_deliveries_are_marked_and_held_ones_say_why() {
         state: DeliveryState::Held,
         queued_at: now(),
         reason: None,
+        due_at: None,
     }];
     let preview = gather(&config, &store, now(), &planned).unwrap();
     let post = posts(&preview)[0];
     assert_eq!(post.state, "planned");
     let held = post.held.as_deref().unwrap();
-    assert!(held.starts_with("held: announce.max_age (14d)"), "{held}");
+    assert!(held.starts_with("held: published 2024-01-01"), "{held}");
+    assert!(!held.contains("held: held"), "said once: {held}");
     assert!(held.contains("crier retry --entry a"), "{held}");
     assert!(
         post.text.is_some(),
@@ -292,4 +298,44 @@ fn notes_name_the_baseline_and_deliveries_of_a_channel_no_longer_configured() {
         notes[0].starts_with("first run: 12 published entries will be recorded as the baseline"),
         "{notes:?}"
     );
+}
+
+#[test]
+fn an_entry_s_own_control_holds_its_posts_without_using_the_caps() {
+    // Entry "a" skips "m" and waits for its announce_at on "x"; "b" goes out within the cap.
+    let config = config("", "per_run_cap = 1");
+    let (_dir, mut store) = store_with(&["a", "b"], &["m", "x"], DeliveryState::Pending);
+    let mut entry = store.load_entries(&["a"]).unwrap().pop().unwrap();
+    entry.announce.skip = vec!["m".into()];
+    let at = "2024-06-03T08:00:00+00:00";
+    entry.announce.at = Some(chrono::DateTime::parse_from_rfc3339(at).unwrap());
+    let mut batch = Batch::default();
+    batch.upserts.push(EntryRecord {
+        content_hash: entry.content_hash(),
+        entry,
+        source: "s".into(),
+        doc_key: "a.md".into(),
+        fingerprint: "g".into(),
+        status: EntryStatus::Live,
+    });
+    store.apply(&batch, now()).unwrap();
+
+    let preview = gather(&config, &store, now(), &[]).unwrap();
+    let held: Vec<(&str, &str, Option<&str>)> = posts(&preview)
+        .iter()
+        .map(|p| {
+            (
+                p.channel.as_str(),
+                p.held.as_deref().unwrap_or_default(),
+                p.text.as_deref(),
+            )
+        })
+        .collect();
+    assert!(held[0].1.starts_with("held: the entry"), "{held:?}");
+    assert_eq!(held[1].1, format!("waits for announce_at {at}"), "{held:?}");
+    // The post that waits is shown as it will go out then.
+    assert!(held[1].2.is_some(), "{held:?}");
+    // Neither took the one place of the run: "b" goes out on "m", and the cap holds "b" on "x".
+    assert_eq!(held[2].1, "", "{held:?}");
+    assert!(held[3].1.starts_with("announce.per_run_cap"), "{held:?}");
 }

@@ -51,7 +51,8 @@ use super::frontmatter::{Format, FrontMatter, KeyLines};
 use super::sections::{Cascades, Page};
 use super::urls;
 use super::{Problem, Settings, dates, markdown, render};
-use crate::entry::{Entry, Image, Person};
+use crate::entry::{Announce, Entry, Image, Person};
+use crate::sources::control;
 use crate::sources::finish::{Draft, Markup, Origin, UnknownLanguage, is_absolute_uri};
 
 /// What a file turned out to be.
@@ -182,6 +183,7 @@ pub(super) fn build(
     let categories = f.categories()?;
     let (image, image_alt) = f.image()?;
     let author = f.author()?;
+    let announce = f.announce(settings)?;
     let mut extra = f.extra()?;
 
     let internal = |link: &str| internal_link(settings, link);
@@ -229,6 +231,7 @@ pub(super) fn build(
         place: None,
         translation_key: Some(translation_key),
         extra,
+        announce,
     };
     let origin = Origin::Own {
         url,
@@ -547,6 +550,40 @@ impl Fields<'_> {
         }
         let alt = self.string(&["image_alt", "imageAlt"])?;
         Ok((image, alt))
+    }
+
+    /// The entry's control of its announcements: `crier` at the top (YAML and JSON front
+    /// matter, and Hugo, which reads unknown top-level keys as params), in Hugo's `[params]`
+    /// or in Zola's `[extra]`; taken out so that it is not a free field too.
+    fn announce(&mut self, settings: &Settings) -> Result<Announce, Problem> {
+        let mut found: Vec<(&'static str, Value)> = Vec::new();
+        if let Some(value) = self.map.remove("crier") {
+            found.push(("crier", value));
+        }
+        for (table, name) in [("params", "params.crier"), ("extra", "extra.crier")] {
+            if let Some(Value::Object(fields)) = self.map.get_mut(table)
+                && let Some(value) = fields.remove("crier")
+            {
+                found.push((name, value));
+            }
+        }
+        found.retain(|(_, value)| !value.is_null());
+        let (name, value) = match found.as_slice() {
+            [] => return Ok(Announce::default()),
+            [(name, value)] => (*name, value),
+            [(first, _), (second, _), ..] => {
+                return Err(self.problem(
+                    "crier",
+                    format!("`{first}` and `{second}` both set the announcement control; keep one"),
+                ));
+            }
+        };
+        control::read(value, settings.site(), settings.finisher.timezone()).map_err(|e| {
+            // The line of the key at fault, else of the key that holds it, else of the table.
+            let line = (e.key.split('.').rev().chain(["crier"]))
+                .find_map(|k| (!k.is_empty()).then(|| self.lines.line_of(k))?);
+            Problem::new(line, e.under(name).to_string())
+        })
     }
 
     /// `author` (text, table or list), else Zola's `authors` list.

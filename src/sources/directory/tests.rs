@@ -1849,3 +1849,94 @@ fn hugo_dates_a_page_by_published_or_else_lastmod() {
     assert_eq!(b.updated, None);
     assert_eq!(skipped(&read.documents, "c.md"), "undated");
 }
+
+/// Reads one file `name` with `contents` under a site whose config has the channels
+/// `mastodon` and `x-main`.
+fn with_channels(name: &str, contents: &str) -> Outcome {
+    let dir = site(&[(name, contents.as_bytes())]);
+    let text = format!(
+        "[site]\ntitle = \"Test\"\nbase_url = \"https://example.org/\"\n\
+         timezone = \"Europe/Paris\"\n\n[[sources]]\ntype = \"directory\"\npath = '{}'\n",
+        dir.path().display()
+    );
+    let doc = SourcesDocument::parse(&text).expect("test config parses");
+    let SourceConfig::Directory(directory) = &doc.sources[0] else {
+        panic!("a directory source")
+    };
+    let mut site = doc.site.clone();
+    site.channels = vec!["mastodon".into(), "x-main".into()];
+    let source = DirectorySource::new(&site, directory);
+    let mut documents = docs(&source, &HashMap::new()).expect("source reads");
+    documents.remove(0).outcome
+}
+
+#[test]
+fn the_announcement_control_is_read_from_extra_params_or_the_top_in_every_language() {
+    let toml = "+++\ntitle = \"A\"\ndate = 2024-03-12\n[extra.crier]\nskip = [\"x-main\"]\n\
+                hashtags = [\"Ghent\"]\nannounce_at = 2024-03-13T08:00:00\n\
+                text.x = \"Read {{ url }}\"\n+++\nBody\n";
+    let Outcome::Parsed(e) = with_channels("a.md", toml) else {
+        panic!("parsed")
+    };
+    assert_eq!(e.announce.skip, ["x-main"]);
+    assert_eq!(e.announce.hashtags, ["Ghent"]);
+    assert_eq!(e.announce.text.x.as_deref(), Some("Read {{ url }}"));
+    // An offset-less time is in the source's timezone (Paris, UTC+1 in March).
+    assert_eq!(
+        e.announce.at.unwrap().to_rfc3339(),
+        "2024-03-13T08:00:00+01:00"
+    );
+    // The control is not a free field for templates and feeds.
+    assert!(!e.extra.contains_key("crier"), "{:?}", e.extra);
+
+    let hugo = "+++\ntitle = \"A\"\ndate = 2024-03-12\n[params.crier]\nannounce = false\n+++\n";
+    let yaml = "---\ntitle: A\ndate: 2024-03-12\ncrier:\n  channels: [mastodon]\n---\n";
+    let json =
+        "{\n\"title\": \"A\", \"date\": \"2024-03-12\",\n\"crier\": {\"skip\": \"mastodon\"}\n}\n";
+    let announce = |contents: &str| match with_channels("a.md", contents) {
+        Outcome::Parsed(e) => e.announce,
+        other => panic!("{contents}: {other:?}"),
+    };
+    assert!(!announce(hugo).enabled);
+    assert_eq!(announce(yaml).channels, Some(vec!["mastodon".to_owned()]));
+    assert_eq!(announce(json).skip, ["mastodon"]);
+    // Without a control the entry hashes as it did before there was one.
+    let Outcome::Parsed(plain) = with_channels("a.md", "---\ntitle: A\ndate: 2024-03-12\n---\n")
+    else {
+        panic!("parsed")
+    };
+    assert!(plain.announce.is_default());
+    assert!(!serde_json::to_string(&*plain).unwrap().contains("announce"));
+}
+
+#[test]
+fn a_mistake_in_the_announcement_control_fails_the_file_naming_the_key_and_its_line() {
+    let failed = |contents: &str| match with_channels("a.md", contents) {
+        Outcome::Failed(e) => (e.location, e.message),
+        other => panic!("expected a failure, got {other:?}"),
+    };
+    let (location, message) =
+        failed("+++\ntitle = \"A\"\ndate = 2024-03-12\n[extra.crier]\nskip = [\"x_main\"]\n+++\n");
+    assert!(location.ends_with("a.md:5"), "{location}");
+    assert!(
+        message.starts_with("`extra.crier.skip`: unknown channel `x_main`"),
+        "{message}"
+    );
+    assert!(message.contains("did you mean `x-main`?"), "{message}");
+    let (location, message) =
+        failed("---\ntitle: A\ndate: 2024-03-12\ncrier:\n  anounce: false\n---\n");
+    assert!(location.ends_with("a.md:5"), "{location}");
+    assert!(
+        message.contains("`crier.anounce`: unknown key `anounce`"),
+        "{message}"
+    );
+    assert!(message.contains("did you mean `announce`?"), "{message}");
+    let (_, message) = failed(
+        "+++\ntitle = \"A\"\ndate = 2024-03-12\ncrier = { announce = false }\n\
+         [extra.crier]\nannounce = true\n+++\n",
+    );
+    assert!(
+        message.contains("`crier` and `extra.crier` both set"),
+        "{message}"
+    );
+}

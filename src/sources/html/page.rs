@@ -250,6 +250,7 @@ pub fn draft(
         place: None,
         translation_key: None,
         extra,
+        announce: Default::default(),
     };
     Ok(Draft {
         content: content(&mut html, &fields.content, &base),

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::path::Path;
 use super::{FieldsConfig, Preset, wordpress};
-use crate::entry::{Image, Person};
+use crate::entry::{Announce, Image, Person};
+use crate::sources::control;
 use crate::sources::dates::{self, DateFormat};
 use crate::sources::finish::{Draft, Finisher, Markup};
 
@@ -50,6 +51,7 @@ pub struct Mapping {
     author: Vec<Candidate>,
     translation_key: Vec<Candidate>,
     guid: Vec<Candidate>,
+    crier: Vec<Candidate>,
     extra: Vec<(String, Candidate)>,
     /// Objects whose members all become extra fields.
     spread: Vec<Candidate>,
@@ -130,6 +132,7 @@ impl Mapping {
             author: one("author", &fields.author),
             translation_key: one("translation_key", &fields.translation_key),
             guid: one("guid", &fields.guid),
+            crier: one("crier", &fields.crier),
             extra,
             spread: preset_path(wordpress::SPREAD, "extra fields")
                 .into_iter()
@@ -205,6 +208,7 @@ impl Mapping {
             )
         })?;
         let image = self.image(item)?;
+        let announce = self.announce(item, finisher)?;
         Ok(Mapped::Draft(Box::new(Draft {
             key: key.to_owned(),
             // WordPress's `guid.rendered` is HTML-escaped (`?post_type=x&#038;p=1`), and a raw
@@ -226,7 +230,17 @@ impl Mapping {
             place: None,
             translation_key: self.translation_key(item, key, finisher.name())?,
             extra: self.extra(item),
+            announce,
         })))
+    }
+
+    /// The announcement control object, read as front matter's `[extra.crier]` is.
+    fn announce(&self, item: &Value, finisher: &Finisher) -> Result<Announce, String> {
+        let Some((candidate, value)) = find(&self.crier, item) else {
+            return Ok(Announce::default());
+        };
+        control::read(value, finisher.site(), finisher.timezone())
+            .map_err(|e| format!("{}: {e}", candidate.name()))
     }
 
     /// Text, numbers and the `name` of objects, from every path and every match.

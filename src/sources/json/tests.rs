@@ -372,3 +372,44 @@ fn a_config_that_skipped_validation_fails_the_read_naming_the_missing_path() {
     };
     assert!(message.contains("fields.title"), "{message}");
 }
+
+#[test]
+fn the_announcement_control_is_mapped_from_one_field() {
+    let config = parse(
+        "url = \"https://api.example.org/items\"\n[sources.fields]\nid = \"id\"\ntitle = \"title\"\n\
+         url = \"link\"\npublished = \"date\"\ncrier = \"meta.crier\"\n",
+    )
+    .unwrap();
+    let SourceConfig::Json(j) = &config.sources[0] else {
+        panic!("not a json source");
+    };
+    let mut site = config.site.clone();
+    site.channels = vec!["mastodon".into(), "x".into()];
+    let source = JsonSource::new(&site, j);
+    let item = |crier: Value| {
+        json!({
+            "id": 7, "title": "T", "link": "https://example.org/t", "date": "2024-03-12",
+            "meta": { "crier": crier },
+        })
+    };
+    let e = parsed(map(
+        &source,
+        &item(json!({ "channels": ["mastodon"], "text": { "x": "Hi" } })),
+    ));
+    assert_eq!(e.announce.channels, Some(vec!["mastodon".to_owned()]));
+    assert_eq!(e.announce.text.x.as_deref(), Some("Hi"));
+    match map(&source, &item(json!({ "skip": ["bluesky"] }))) {
+        Outcome::Failed(e) => {
+            assert!(e.message.contains("`fields.crier` (\"meta.crier\")"), "{e}");
+            assert!(
+                e.message.contains("`skip`: unknown channel `bluesky`"),
+                "{e}"
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    // An item without the field announces as configured.
+    let plain =
+        json!({ "id": 8, "title": "T", "link": "https://example.org/u", "date": "2024-03-12" });
+    assert!(parsed(map(&source, &plain)).announce.is_default());
+}
