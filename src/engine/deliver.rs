@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::channels::{
-    self, AnnounceConfig, Attempt, Channel, ChannelConfig, ChannelContext, Memory, Post, PostError,
-    Published, template,
+    self, AnnounceConfig, Attempt, Channel, ChannelConfig, ChannelContext, Media, Memory, Post,
+    PostError, Published, template,
 };
 use crate::config::Config;
 use crate::entry::Image;
@@ -357,9 +357,57 @@ impl ChannelRound<'_> {
                 FrozenPost::json(&post)
             })?;
         }
+        if let Err(e) = self.upload(delivery, &mut post).await? {
+            return Ok(Err(e));
+        }
         match self.send(&post, uncertain).await {
             Ok(Attempt::Published(published)) => Ok(Ok(published)),
             Ok(Attempt::KeyTaken { reason }) => self.rekey(delivery, &mut post, reason).await,
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Uploads the post's image where the channel takes it apart from the post, unless an
+    /// earlier attempt's upload is on record and still usable, and records the upload with
+    /// the frozen post before the post leaves: a crash between the two then neither loses the
+    /// post nor uploads the image again. An upload the network forgot (unused past its
+    /// expiry) is made again.
+    async fn upload(
+        &self,
+        delivery: &Delivery,
+        post: &mut Post,
+    ) -> Result<Result<(), PostError>, StoreError> {
+        let now = self.options.now;
+        let recorded = post.media.as_ref().is_some_and(|m| m.usable(now));
+        if post.image.is_none() || recorded {
+            return Ok(Ok(()));
+        }
+        let limit = self.announce.request_timeout * 4;
+        let uploaded = tokio::time::timeout(limit, self.channel.upload(post))
+            .await
+            .unwrap_or_else(|_| {
+                Err(PostError::Retry {
+                    reason: format!(
+                        "{}: the image upload got no answer within {}s",
+                        self.name(),
+                        limit.as_secs()
+                    ),
+                    after: None,
+                })
+            });
+        match uploaded {
+            Ok(Some(media)) => {
+                tracing::info!(channel = %self.name(), entry_id = %delivery.entry_id, media_id = %media.id, "image uploaded");
+                post.media = Some(media);
+                self.store()
+                    .record_post(delivery.id, now, &FrozenPost::json(post))?;
+                Ok(Ok(()))
+            }
+            Ok(None) => {
+                // An expired upload must not be attached.
+                post.media = None;
+                Ok(Ok(()))
+            }
             Err(e) => Ok(Err(e)),
         }
     }
@@ -534,6 +582,9 @@ struct FrozenPost {
     image: Option<Image>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key: Option<String>,
+    /// The image as uploaded to the network, recorded before the post is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    media: Option<Media>,
 }
 
 impl FrozenPost {
@@ -547,6 +598,7 @@ impl FrozenPost {
             language: post.language.clone(),
             image: post.image.clone(),
             key: post.key.clone(),
+            media: post.media.clone(),
         };
         serde_json::to_string(&frozen).expect("strings and options always serialise")
     }
@@ -564,6 +616,7 @@ impl FrozenPost {
             summary: frozen.summary,
             language: frozen.language,
             image: frozen.image,
+            media: frozen.media,
             key: frozen.key,
         })
     }
@@ -615,6 +668,7 @@ fn prepare_post(
         summary: entry.summary,
         language: entry.language,
         image: entry.image,
+        media: None,
         key: None,
     }))
 }

@@ -50,7 +50,7 @@ use super::filename::{self, FileName, internal_link};
 use super::frontmatter::{Format, FrontMatter, KeyLines};
 use super::sections::{Cascades, Page};
 use super::urls;
-use super::{Problem, Settings, dates, markdown, render};
+use super::{Problem, Settings, dates, images, markdown, render};
 use crate::entry::{Entry, Image, Person};
 use crate::sources::finish::{Draft, Markup, Origin, UnknownLanguage, is_absolute_uri};
 
@@ -234,10 +234,17 @@ pub(super) fn build(
         url,
         internal: &internal,
     };
-    let entry = settings
+    let mut entry = settings
         .finisher
         .finish(draft, origin)
         .map_err(|message| Problem::new(None, message))?;
+    if let Some(image) = &mut entry.image {
+        let site = images::SiteFolders {
+            content: &settings.root,
+            base_url: &settings.site().base_url,
+        };
+        image.path = images::local_file(&site, &settings.root.join(key), &entry.url, &image.url);
+    }
     Ok(Parsed::Entry {
         entry: Box::new(entry),
         expires,
@@ -597,6 +604,7 @@ fn image_from(value: &Value) -> Result<Option<Image>, String> {
         (!url.trim().is_empty()).then(|| Image {
             url: url.trim().to_owned(),
             alt: collapse(alt),
+            path: None,
         })
     };
     match value {
