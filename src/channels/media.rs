@@ -146,7 +146,7 @@ pub fn left_off(channel: &str, post: &Post, why: &str) {
                 .map_or(i.url.clone(), |p| p.display().to_string())
         })
         .unwrap_or_default();
-    tracing::warn!(channel, entry_id = %post.entry_id, image, "posting without the image: {why}");
+    tracing::warn!(channel = %channel, entry_id = %post.entry_id, image = %image, "posting without the image: {why}");
 }
 
 async fn read_file(path: &Path) -> Result<Vec<u8>, String> {

@@ -725,6 +725,8 @@ mod tests {
         answers: Mutex<VecDeque<Result<Attempt, PostError>>>,
         calls: Mutex<Vec<Call>>,
         state: Option<Arc<Mutex<Store>>>,
+        /// Uploads made, each `media-<n>`, kept by the network for a day from [`now`].
+        uploads: Mutex<usize>,
     }
 
     impl Scripted {
@@ -733,6 +735,7 @@ mod tests {
                 answers: Mutex::new(answers.into()),
                 calls: Mutex::new(Vec::new()),
                 state: None,
+                uploads: Mutex::new(0),
             })
         }
         fn watching(
@@ -743,6 +746,7 @@ mod tests {
                 answers: Mutex::new(answers.into()),
                 calls: Mutex::new(Vec::new()),
                 state: Some(store.clone()),
+                uploads: Mutex::new(0),
             })
         }
         fn calls(&self) -> Vec<(&'static str, String)> {
@@ -774,6 +778,17 @@ mod tests {
         }
         fn new_key(&self, stamp: u64) -> Option<String> {
             Some(format!("key-{stamp}"))
+        }
+        async fn upload(&self, post: &Post) -> Result<Option<Media>, PostError> {
+            if post.image.is_none() {
+                return Ok(None);
+            }
+            let mut uploads = self.0.uploads.lock().unwrap();
+            *uploads += 1;
+            Ok(Some(Media {
+                id: format!("media-{uploads}"),
+                expires_at: now() + chrono::Duration::hours(24),
+            }))
         }
         async fn attempt(&self, post: &Post, uncertain: bool) -> Result<Attempt, PostError> {
             let frozen = self.0.state.as_ref().and_then(|store| {
@@ -1012,6 +1027,89 @@ template = "{{{{ title }}}} {{{{ url }}}}"
             ..Batch::default()
         };
         store.lock().unwrap().apply(&batch, at).unwrap();
+    }
+
+    /// Gives entry `id` of `store` an image.
+    fn give_image(store: &Arc<Mutex<Store>>, id: &str) {
+        let mut store = store.lock().unwrap();
+        let mut entry = store.load_entries(&[id]).unwrap().remove(0);
+        entry.image = Some(Image {
+            url: format!("https://example.org/{id}/cover.jpg"),
+            alt: "A cover".into(),
+            path: None,
+        });
+        let mut batch = Batch::default();
+        batch.upserts.push(crate::store::EntryRecord {
+            content_hash: entry.content_hash(),
+            entry,
+            source: "s".into(),
+            doc_key: format!("{id}.md"),
+            fingerprint: "f2".into(),
+            status: crate::store::EntryStatus::Live,
+        });
+        store.apply(&batch, now()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_upload_is_recorded_before_the_post_and_attached_again_after_a_lost_answer() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        give_image(&store, "a");
+        let script = Scripted::watching(vec![retry(), ok("1")], &store);
+        round(&config, &store, &script, now(), false).await;
+        let later = now() + chrono::Duration::minutes(30);
+        round(&config, &store, &script, later, false).await;
+
+        assert_eq!(*script.uploads.lock().unwrap(), 1, "uploaded once");
+        let calls = script.requests();
+        assert_eq!(
+            calls.iter().map(|c| c.kind).collect::<Vec<_>>(),
+            ["publish", "recover"]
+        );
+        for call in &calls {
+            assert_eq!(
+                call.post.media.as_ref().map(|m| m.id.as_str()),
+                Some("media-1")
+            );
+            // On record before the request left.
+            let frozen: serde_json::Value =
+                serde_json::from_str(call.frozen.as_deref().unwrap()).unwrap();
+            assert_eq!(frozen["media"]["id"], "media-1");
+        }
+        assert_eq!(states(&store), [("a".into(), DeliveryState::Sent, 2)]);
+    }
+
+    #[tokio::test]
+    async fn an_upload_the_network_forgot_is_made_again() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        give_image(&store, "a");
+        let script = Scripted::watching(vec![retry(), ok("1")], &store);
+        round(&config, &store, &script, now(), false).await;
+        // Past the day the network keeps an unattached upload.
+        let next_day = now() + chrono::Duration::hours(25);
+        round(&config, &store, &script, next_day, false).await;
+
+        assert_eq!(*script.uploads.lock().unwrap(), 2);
+        let calls = script.requests();
+        assert_eq!(calls[1].post.media.as_ref().unwrap().id, "media-2");
+        assert!(calls[1].frozen.as_deref().unwrap().contains("media-2"));
+    }
+
+    #[tokio::test]
+    async fn an_entry_without_image_uploads_nothing() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        let script = Scripted::watching(vec![ok("1")], &store);
+        round(&config, &store, &script, now(), false).await;
+        assert_eq!(*script.uploads.lock().unwrap(), 0);
+        assert!(
+            !script.requests()[0]
+                .frozen
+                .as_deref()
+                .unwrap()
+                .contains("media")
+        );
     }
 
     #[tokio::test]

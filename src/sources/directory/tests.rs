@@ -1849,3 +1849,38 @@ fn hugo_dates_a_page_by_published_or_else_lastmod() {
     assert_eq!(b.updated, None);
     assert_eq!(skipped(&read.documents, "c.md"), "undated");
 }
+
+#[test]
+fn images_found_on_disk_are_kept_with_their_file() {
+    let dir = site(&[
+        (
+            "content/news/ghent/index.md",
+            b"+++\ntitle = \"Ghent\"\ndate = 2024-01-01\nimage = \"cover.png\"\n+++\n",
+        ),
+        ("content/news/ghent/cover.png", b"png"),
+        (
+            "content/news/lyon.md",
+            b"+++\ntitle = \"Lyon\"\ndate = 2024-01-02\n+++\n![A square](/img/lyon.png)\n",
+        ),
+        ("static/img/lyon.png", b"png"),
+        (
+            "content/news/oslo.md",
+            b"+++\ntitle = \"Oslo\"\ndate = 2024-01-03\nimage = \"https://cdn.example.net/oslo.png\"\n+++\n",
+        ),
+    ]);
+    let documents = read(&dir.path().join("content"), "");
+    let image = |key: &str| entry(&documents, key).image.clone().expect("an image");
+    let ghent = image("news/ghent/index.md");
+    assert_eq!(ghent.url, "https://example.org/en/news/ghent/cover.png");
+    assert_eq!(
+        ghent.path,
+        Some(dir.path().join("content/news/ghent/cover.png"))
+    );
+    // The first image of the body, with its alt text, from the site's static folder.
+    let lyon = image("news/lyon.md");
+    assert_eq!(lyon.url, "https://example.org/img/lyon.png");
+    assert_eq!(lyon.alt, "A square");
+    assert_eq!(lyon.path, Some(dir.path().join("static/img/lyon.png")));
+    // On another host: downloaded when posted.
+    assert_eq!(image("news/oslo.md").path, None);
+}
