@@ -451,11 +451,13 @@ impl Channel for Bluesky {
     }
 
     async fn upload(&self, post: &Post) -> Result<Option<Media>, PostError> {
-        let Some(image) = post
-            .image
-            .as_ref()
-            .filter(|_| self.config.image != ImageMode::None)
-        else {
+        // A post without a link has no card to show a thumbnail in.
+        let shown = match self.config.image {
+            ImageMode::Attach => true,
+            ImageMode::Card => !post.url.is_empty(),
+            ImageMode::None => false,
+        };
+        let Some(image) = post.image.as_ref().filter(|_| shown) else {
             return Ok(None);
         };
         let file = match media::load(&self.context.http, image, &IMAGE_LIMITS).await {

@@ -205,7 +205,11 @@ pub(super) fn build(
         rendered.unknown_shortcodes.append(&mut unknown);
         text
     });
+    // Without an image of its own the page's lead image is its body's first; `image_alt`
+    // still describes it (it wins over the `<img>`'s `alt`).
+    let alt_for_body_image = image_alt.clone().filter(|a| !a.trim().is_empty());
     let image = image_with_fallback(image, image_alt, &extra);
+    let alt_for_body_image = alt_for_body_image.filter(|_| image.is_none());
     let author = author_with_fallback(author, &extra);
     for (name, value) in &mut extra {
         absolutize_links(name, value, &url, &internal);
@@ -239,6 +243,9 @@ pub(super) fn build(
         .finish(draft, origin)
         .map_err(|message| Problem::new(None, message))?;
     if let Some(image) = &mut entry.image {
+        if let Some(alt) = alt_for_body_image {
+            image.alt = collapse(&alt);
+        }
         let site = images::SiteFolders {
             content: &settings.root,
             base_url: &settings.site().base_url,

@@ -1884,3 +1884,18 @@ fn images_found_on_disk_are_kept_with_their_file() {
     // On another host: downloaded when posted.
     assert_eq!(image("news/oslo.md").path, None);
 }
+
+#[test]
+fn image_alt_describes_the_body_image_too() {
+    let dir = site(&[(
+        "a.md",
+        b"+++\ntitle = \"A\"\ndate = 2024-01-01\nimage_alt = \"Two bikes\"\n+++\n![bikes](/b.png)\n",
+    )]);
+    let documents = read(dir.path(), "");
+    let image = entry(&documents, "a.md")
+        .image
+        .clone()
+        .expect("the body's image");
+    assert_eq!(image.url, "https://example.org/b.png");
+    assert_eq!(image.alt, "Two bikes");
+}
