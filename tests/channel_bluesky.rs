@@ -444,9 +444,10 @@ async fn an_attached_image_is_shown_full_size_with_its_alt_text() {
     let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
     assert_eq!(
         body["record"]["embed"],
-        json!({"$type": "app.bsky.embed.images", "images": [
-            {"image": blob, "alt": "Des tables dans un jardin"},
-        ]})
+        json!({"$type": "app.bsky.embed.images", "images": [{
+            "image": blob, "alt": "Des tables dans un jardin",
+            "aspectRatio": {"width": 30, "height": 20},
+        }]})
     );
 }
 

@@ -194,10 +194,10 @@ impl Bluesky {
     /// Creates the post's record.
     async fn create(&self, post: &Post, rkey: &str) -> Result<Attempt, PostError> {
         const METHOD: &str = "com.atproto.repo.createRecord";
-        let blob = post
-            .media
-            .as_ref()
-            .and_then(|m| serde_json::from_str::<Value>(&m.id).ok());
+        let blob = post.media.as_ref().and_then(|m| {
+            let blob = serde_json::from_str::<Value>(&m.id).ok()?;
+            Some(Blob { blob, size: m.size })
+        });
         let record = record(post, blob, self.config.image);
         let (session, answer) = self
             .call(|session| {
@@ -334,6 +334,12 @@ impl Bluesky {
     }
 }
 
+/// An uploaded image: its blob reference, and its size when known.
+struct Blob {
+    blob: Value,
+    size: Option<media::Size>,
+}
+
 /// A record read with getRecord.
 struct Found {
     /// Its names, as for a post created under its key.
@@ -391,7 +397,7 @@ fn published(did: &str, rkey: &str, uri: Option<String>) -> Published {
 /// The `app.bsky.feed.post` record of `post`. It depends on the post alone (and the uploaded
 /// image's `blob`, shown as `mode` says), so every attempt of a delivery writes the same
 /// record.
-fn record(post: &Post, blob: Option<Value>, mode: ImageMode) -> Value {
+fn record(post: &Post, blob: Option<Blob>, mode: ImageMode) -> Value {
     let mut record = json!({
         "$type": POSTS,
         "text": post.text,
@@ -410,13 +416,18 @@ fn record(post: &Post, blob: Option<Value>, mode: ImageMode) -> Value {
         .map(|i| i.alt.as_str())
         .unwrap_or_default();
     match (blob, mode) {
-        (Some(blob), ImageMode::Attach) => {
-            record["embed"] = json!({
-                "$type": "app.bsky.embed.images",
-                "images": [{"image": blob, "alt": alt}],
-            });
+        (Some(Blob { blob, size }), ImageMode::Attach) => {
+            let mut image = json!({"image": blob, "alt": alt});
+            if let Some(size) = size {
+                image["aspectRatio"] = json!({"width": size.width, "height": size.height});
+            }
+            record["embed"] = json!({"$type": "app.bsky.embed.images", "images": [image]});
         }
-        (blob, _) => embed_card(&mut record, post, blob.filter(|_| mode == ImageMode::Card)),
+        (blob, _) => embed_card(
+            &mut record,
+            post,
+            blob.filter(|_| mode == ImageMode::Card).map(|b| b.blob),
+        ),
     }
     record
 }
@@ -467,8 +478,12 @@ impl Channel for Bluesky {
                 return Ok(None);
             }
         };
+        let uploaded = Media::new(String::new(), chrono::Utc::now(), BLOB_LIFETIME).of(&file);
         match self.upload_blob(file).await {
-            Ok(blob) => Ok(Some(Media::new(blob, chrono::Utc::now(), BLOB_LIFETIME))),
+            Ok(blob) => Ok(Some(Media {
+                id: blob,
+                ..uploaded
+            })),
             // The PDS refused this image: the post goes without.
             Err(PostError::Reject { reason }) => {
                 media::left_off(&self.name, post, &reason);
@@ -620,7 +635,14 @@ mod tests {
     #[test]
     fn records_carry_facets_languages_and_a_card() {
         let blob = json!({"$type": "blob", "ref": {"$link": "bafkrei"}, "mimeType": "image/jpeg", "size": 3});
-        let record = record(&post(), Some(blob.clone()), ImageMode::Card);
+        let record = record(
+            &post(),
+            Some(Blob {
+                blob: blob.clone(),
+                size: None,
+            }),
+            ImageMode::Card,
+        );
         assert_eq!(record["$type"], POSTS);
         assert_eq!(record["createdAt"], "2025-06-01T12:00:00.123Z");
         assert_eq!(record["langs"], json!(["fr"]));
@@ -644,12 +666,21 @@ mod tests {
     #[test]
     fn an_attached_image_replaces_the_card_and_the_link_is_found_in_the_facets() {
         let blob = json!({"$type": "blob", "ref": {"$link": "bafkrei"}, "mimeType": "image/jpeg", "size": 3});
-        let attached = record(&post(), Some(blob.clone()), ImageMode::Attach);
+        let size = Some(media::Size {
+            width: 1200,
+            height: 800,
+        });
+        let uploaded = Blob {
+            blob: blob.clone(),
+            size,
+        };
+        let attached = record(&post(), Some(uploaded), ImageMode::Attach);
         assert_eq!(
             attached["embed"],
-            json!({"$type": "app.bsky.embed.images", "images": [
-                {"image": blob, "alt": "Des tables dans un jardin"},
-            ]})
+            json!({"$type": "app.bsky.embed.images", "images": [{
+                "image": blob, "alt": "Des tables dans un jardin",
+                "aspectRatio": {"width": 1200, "height": 800},
+            }]})
         );
         let found = Found {
             published: published("did:plc:abc", "3l25zusnsfck2", None),
@@ -659,7 +690,7 @@ mod tests {
         // Without an upload the card stays, without image; `none` never shows one.
         let card = record(&post(), None, ImageMode::Attach);
         assert_eq!(card["embed"]["$type"], "app.bsky.embed.external");
-        let none = record(&post(), Some(blob), ImageMode::None);
+        let none = record(&post(), Some(Blob { blob, size: None }), ImageMode::None);
         assert!(none["embed"]["external"].get("thumb").is_none());
     }
 

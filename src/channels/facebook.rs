@@ -77,7 +77,8 @@ fn default_image() -> ImageMode {
     ImageMode::Card
 }
 
-/// What a Page photo takes: 4 MB, JPEG, PNG or GIF (Facebook's photo upload guidance).
+/// What crier sends as a Page photo: JPEG, PNG or GIF of at most 4 MB (the Photo reference
+/// takes static images under 10 MB; a smaller file uploads faster and well within it).
 const IMAGE_LIMITS: Limits = Limits {
     max_bytes: 4 * 1024 * 1024,
     types: &["image/jpeg", "image/png", "image/gif"],

@@ -98,6 +98,19 @@ pub struct Media {
     pub id: String,
     /// Until when a post may attach it: the network forgets it when no post uses it.
     pub expires_at: DateTime<Utc>,
+    /// Its width and height in pixels, as uploaded (Bluesky shows an image in its aspect
+    /// ratio when the post gives it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Size>,
+}
+
+/// An image's width and height in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Size {
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
 }
 
 impl Media {
@@ -109,7 +122,17 @@ impl Media {
         Media {
             id,
             expires_at: now + lifetime - margin,
+            size: None,
         }
+    }
+
+    /// The same media, of `file`'s size.
+    pub fn of(mut self, file: &ImageFile) -> Media {
+        self.size = Some(Size {
+            width: file.width,
+            height: file.height,
+        });
+        self
     }
 
     /// Whether a post sent at `now` can still attach it.

@@ -788,6 +788,7 @@ mod tests {
             Ok(Some(Media {
                 id: format!("media-{uploads}"),
                 expires_at: now() + chrono::Duration::hours(24),
+                size: None,
             }))
         }
         async fn attempt(&self, post: &Post, uncertain: bool) -> Result<Attempt, PostError> {
