@@ -15,6 +15,11 @@
 //! network recognises its own post on look-up by what was really sent. Only a post the
 //! network refused for good, which is known not to be there, is dropped: `crier retry` renders
 //! it again.
+//!
+//! An image the channel uploads apart from the post (`Channel::upload`) is uploaded after
+//! `sending` is committed, and the network's media id is recorded with the frozen post before
+//! the post request leaves: a later attempt attaches that upload rather than making another,
+//! until the network may have forgotten it (its expiry), when it is uploaded again.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
