@@ -721,7 +721,7 @@ min_spacing = "10m"
             Mistake {
                 written: "daily_cap = 3",
                 instead: "dailly_cap = 3",
-                message: "line 35, column 1: `channels[1].dailly_cap`: unknown field `dailly_cap`, expected one of `type`, `name`, `enabled`, `languages`, `categories`, `template`, `templates`, `daily_cap`, `min_spacing`, `max_attempts`, `base_url`, `access_token`, `visibility`, `max_characters`; did you mean `daily_cap`?",
+                message: "line 35, column 1: `channels[1].dailly_cap`: unknown field `dailly_cap`, expected one of `type`, `name`, `enabled`, `languages`, `categories`, `template`, `templates`, `daily_cap`, `min_spacing`, `max_attempts`, `base_url`, `access_token`, `visibility`, `max_characters`, `image`; did you mean `daily_cap`?",
             },
             Mistake {
                 written: "type = \"mastodon\"",

@@ -160,6 +160,11 @@ pub struct Image {
     pub url: String,
     /// Alternative text; empty when the source gives none.
     pub alt: String,
+    /// The image's file on this machine, when the source found one (a directory source's
+    /// page bundle or `static/` folder): channels upload it from there instead of downloading
+    /// `url`, which may not be published yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<std::path::PathBuf>,
 }
 
 /// A person or organisation credited as author.

@@ -280,6 +280,7 @@ fn channel() -> Bluesky {
         base_url: crier::values::HttpUrl::parse("https://bsky.social/").expect("a URL"),
         handle: "alliance.bsky.social".into(),
         app_password: SecretRef::Env("CRIER_TEST_UNUSED".into()),
+        image: crier::channels::ImageMode::Card,
     };
     let context = ChannelContext {
         http: crier::channels::http::client(Duration::from_secs(5)),

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crier::channels::bluesky::{Bluesky, BlueskyConfig};
-use crier::channels::{Attempt, Channel, ChannelContext, InMemory, Memory, Post, PostError};
+use crier::channels::{
+    Attempt, Channel, ChannelContext, ImageMode, InMemory, Memory, Post, PostError,
+};
 use crier::config::Config;
 use crier::engine::deliver::{DeliverOptions, DeliveryReport};
 use crier::entry::Image;
@@ -37,6 +39,8 @@ struct Fixture {
     memory: Arc<InMemory>,
     password: SecretRef,
     dir: TempDir,
+    /// The channel's `image` setting.
+    image: ImageMode,
 }
 
 impl Fixture {
@@ -49,6 +53,7 @@ impl Fixture {
             memory: Arc::new(InMemory::default()),
             password: password.secret_ref(),
             dir,
+            image: ImageMode::Card,
         }
     }
 
@@ -62,6 +67,7 @@ impl Fixture {
                 .expect("mock server URL"),
             handle: HANDLE.into(),
             app_password: self.password.clone(),
+            image: self.image,
         };
         let context = ChannelContext {
             http: crier::channels::http::client(timeout),
@@ -128,6 +134,7 @@ fn post(delivery_id: i64) -> Post {
         title: "Fête à Montréal".into(),
         summary: "Une fête de quartier.".into(),
         language: "fr".into(),
+        media: None,
         key: Some(expected_rkey(delivery_id)),
         ..common::post("fete", TEXT, "https://example.org/fete/?lang=fr")
     }
@@ -354,9 +361,8 @@ async fn a_missing_app_password_pauses_with_the_loader_message() {
     assert!(reason.contains("nowhere"), "{reason}");
 }
 
-/// Serves `/fete.jpg` as `content_type` with `size` bytes.
-async fn mount_image(server: &MockServer, content_type: &str, size: usize) -> Vec<u8> {
-    let bytes: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+/// Serves `bytes` at `/fete.jpg` as `content_type`.
+async fn mount_image(server: &MockServer, content_type: &str, bytes: Vec<u8>) -> Vec<u8> {
     Mock::given(method("GET"))
         .and(path("/fete.jpg"))
         .respond_with(ResponseTemplate::new(200).set_body_raw(bytes.clone(), content_type))
@@ -370,6 +376,7 @@ fn with_image(server: &MockServer, delivery_id: i64) -> Post {
         image: Some(Image {
             url: format!("{}/fete.jpg", server.uri()),
             alt: "Des tables dans un jardin".into(),
+            path: None,
         }),
         ..post(delivery_id)
     }
@@ -379,7 +386,7 @@ fn with_image(server: &MockServer, delivery_id: i64) -> Post {
 async fn the_image_becomes_the_link_card_thumbnail() {
     let f = Fixture::new().await;
     f.remember_session("access-1", "refresh-1");
-    let image = mount_image(&f.server, "image/jpeg", 2048).await;
+    let image = mount_image(&f.server, "image/jpeg", common::images::png(30, 20)).await;
     let blob = json!({
         "$type": "blob",
         "ref": {"$link": "bafkreibabalobzn6cd366ukcsjycp4yymjymgfxcv6xczmlgpemzkz3cfa"},
@@ -389,7 +396,7 @@ async fn the_image_becomes_the_link_card_thumbnail() {
     Mock::given(method("POST"))
         .and(path("/xrpc/com.atproto.repo.uploadBlob"))
         .and(header("authorization", "Bearer access-1"))
-        .and(header("content-type", "image/jpeg"))
+        .and(header("content-type", "image/png"))
         .and(move |request: &Request| request.body == image)
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blob": blob})))
         .expect(1)
@@ -397,8 +404,14 @@ async fn the_image_becomes_the_link_card_thumbnail() {
         .await;
     mount_create(&f.server, "access-1", created(&expected_rkey(7)), 1).await;
 
+    let post = with_image(&f.server, 7);
+    let media = f.channel().upload(&post).await.unwrap().unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&media.id).unwrap(), blob);
     f.channel()
-        .publish(&with_image(&f.server, 7))
+        .publish(&Post {
+            media: Some(media),
+            ..post
+        })
         .await
         .unwrap();
 
@@ -408,11 +421,45 @@ async fn the_image_becomes_the_link_card_thumbnail() {
 }
 
 #[tokio::test]
-async fn an_oversized_or_non_image_file_is_left_out_not_the_post() {
-    for (content_type, size) in [("image/png", 1_000_001), ("text/html", 10)] {
+async fn an_attached_image_is_shown_full_size_with_its_alt_text() {
+    let mut f = Fixture::new().await;
+    f.image = ImageMode::Attach;
+    f.remember_session("access-1", "refresh-1");
+    mount_image(&f.server, "image/png", common::images::png(30, 20)).await;
+    let blob =
+        json!({"$type": "blob", "ref": {"$link": "bafkrei"}, "mimeType": "image/png", "size": 90});
+    Mock::given(method("POST"))
+        .and(path("/xrpc/com.atproto.repo.uploadBlob"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blob": blob})))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+    mount_create(&f.server, "access-1", created(&expected_rkey(9)), 1).await;
+
+    let post = with_image(&f.server, 9);
+    let media = f.channel().upload(&post).await.unwrap();
+    f.channel().publish(&Post { media, ..post }).await.unwrap();
+
+    let requests = f.requests_to("com.atproto.repo.createRecord").await;
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(
+        body["record"]["embed"],
+        json!({"$type": "app.bsky.embed.images", "images": [{
+            "image": blob, "alt": "Des tables dans un jardin",
+            "aspectRatio": {"width": 30, "height": 20},
+        }]})
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_no_image_is_left_out_not_the_post() {
+    for (content_type, bytes) in [
+        ("text/html", b"<html>not found</html>".to_vec()),
+        ("image/png", vec![7; 2000]),
+    ] {
         let f = Fixture::new().await;
         f.remember_session("access-1", "refresh-1");
-        mount_image(&f.server, content_type, size).await;
+        mount_image(&f.server, content_type, bytes).await;
         Mock::given(path("/xrpc/com.atproto.repo.uploadBlob"))
             .respond_with(ResponseTemplate::new(500))
             .expect(0)
@@ -420,10 +467,9 @@ async fn an_oversized_or_non_image_file_is_left_out_not_the_post() {
             .await;
         mount_create(&f.server, "access-1", created(&expected_rkey(8)), 1).await;
 
-        f.channel()
-            .publish(&with_image(&f.server, 8))
-            .await
-            .unwrap();
+        let post = with_image(&f.server, 8);
+        assert_eq!(f.channel().upload(&post).await.unwrap(), None);
+        f.channel().publish(&post).await.unwrap();
 
         let requests = f.requests_to("com.atproto.repo.createRecord").await;
         let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
@@ -722,6 +768,7 @@ async fn a_delivery_an_older_crier_attempted_is_looked_up_under_the_key_it_deriv
     );
 
     let older = Post {
+        media: None,
         key: None,
         ..post(21)
     };
@@ -774,6 +821,7 @@ async fn a_look_up_finding_a_different_post_does_not_count_as_this_one() {
 
     // Under a fresh key it is posted.
     let fresh = Post {
+        media: None,
         key: Some(expected_rkey(23)),
         ..post(22)
     };
@@ -1047,16 +1095,15 @@ async fn a_refused_token_on_an_image_upload_creates_a_new_session_once() {
         let f = Fixture::new().await;
         f.remember_session("access-old", "refresh-old");
         f.expect_session(1).await;
-        mount_image(&f.server, "image/jpeg", 100).await;
+        mount_image(&f.server, "image/jpeg", common::images::png(5, 5)).await;
         let blob = json!({"$type": "blob", "ref": {"$link": "bafkrei"}, "mimeType": "image/jpeg", "size": 100});
         let uploaded = ResponseTemplate::new(200).set_body_json(json!({"blob": blob}));
         refuse_old_token(&f, "POST", "com.atproto.repo.uploadBlob", refused, uploaded).await;
         mount_create(&f.server, "access-1", created(&expected_rkey(23)), 1).await;
 
-        f.channel()
-            .publish(&with_image(&f.server, 23))
-            .await
-            .unwrap();
+        let post = with_image(&f.server, 23);
+        let media = f.channel().upload(&post).await.unwrap();
+        f.channel().publish(&Post { media, ..post }).await.unwrap();
 
         let requests = f.requests_to("com.atproto.repo.createRecord").await;
         let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
@@ -1145,22 +1192,56 @@ async fn a_409_without_record_already_exists_is_confirmed_with_get_record() {
 }
 
 #[tokio::test]
-async fn an_image_of_exactly_the_cap_is_uploaded() {
+async fn an_image_of_exactly_the_cap_is_uploaded_as_it_is() {
     let f = Fixture::new().await;
     f.remember_session("access-1", "refresh-1");
-    mount_image(&f.server, "image/png", 1_000_000).await;
+    let image = mount_image(
+        &f.server,
+        "image/png",
+        common::images::padded_png(1_000_000),
+    )
+    .await;
     Mock::given(path("/xrpc/com.atproto.repo.uploadBlob"))
-        .and(|request: &Request| request.body.len() == 1_000_000)
+        .and(move |request: &Request| request.body == image)
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blob": {"size": 1}})))
         .expect(1)
         .mount(&f.server)
         .await;
-    mount_create(&f.server, "access-1", created(&expected_rkey(28)), 1).await;
 
-    f.channel()
-        .publish(&with_image(&f.server, 28))
+    let media = f
+        .channel()
+        .upload(&with_image(&f.server, 28))
         .await
         .unwrap();
+    assert!(media.is_some());
+}
+
+#[tokio::test]
+async fn an_oversize_image_is_scaled_down_to_a_jpeg_under_the_cap() {
+    let f = Fixture::new().await;
+    f.remember_session("access-1", "refresh-1");
+    let seed = common::seed::seed();
+    // Noise does not compress: about 1.4 MB as PNG.
+    let original = common::images::noisy_png(700, 700, seed as u32);
+    assert!(original.len() > 1_000_000);
+    mount_image(&f.server, "image/png", original).await;
+    Mock::given(path("/xrpc/com.atproto.repo.uploadBlob"))
+        .and(header("content-type", "image/jpeg"))
+        .and(|request: &Request| {
+            request.body.len() <= 1_000_000 && request.body.starts_with(&[0xFF, 0xD8])
+        })
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"blob": {"size": 1}})))
+        .expect(1)
+        .mount(&f.server)
+        .await;
+
+    let media = f
+        .channel()
+        .upload(&with_image(&f.server, 29))
+        .await
+        .unwrap();
+    assert!(media.is_some());
+    f.server.verify().await;
 }
 
 /// Serves one PNG of `size` bytes, chunked (no Content-Length), on a fresh port; its URL.
@@ -1181,12 +1262,18 @@ fn chunked_image(size: usize) -> String {
         let _ = stream.write_all(
             b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
         );
-        let chunk = vec![7u8; 65_536];
+        // A PNG padded to `size`: what crier reads before it fits the image.
+        let padded = common::images::padded_png(size.min(1_000_000));
         let mut left = size;
+        let mut sent = 0;
         while left > 0 {
-            let n = left.min(chunk.len());
+            let n = left.min(65_536);
+            let chunk: Vec<u8> = (sent..sent + n)
+                .map(|i| padded.get(i).copied().unwrap_or(0))
+                .collect();
+            sent += n;
             if stream.write_all(format!("{n:x}\r\n").as_bytes()).is_err()
-                || stream.write_all(&chunk[..n]).is_err()
+                || stream.write_all(&chunk).is_err()
                 || stream.write_all(b"\r\n").is_err()
             {
                 return;
@@ -1200,7 +1287,8 @@ fn chunked_image(size: usize) -> String {
 
 #[tokio::test]
 async fn an_image_streamed_without_length_is_capped_while_it_downloads() {
-    for (size, uploads) in [(1_000_001, 0), (1_000_000, 1)] {
+    let cap = crier::channels::media::READ_LIMIT;
+    for (size, uploads) in [(cap + 1, 0), (1_000_000, 1)] {
         let f = Fixture::new().await;
         f.remember_session("access-1", "refresh-1");
         Mock::given(path("/xrpc/com.atproto.repo.uploadBlob"))
@@ -1214,11 +1302,13 @@ async fn an_image_streamed_without_length_is_capped_while_it_downloads() {
             image: Some(Image {
                 url: chunked_image(size),
                 alt: String::new(),
+                path: None,
             }),
             ..post(27)
         };
 
-        f.channel().publish(&post).await.unwrap();
+        let media = f.channel().upload(&post).await.unwrap();
+        f.channel().publish(&Post { media, ..post }).await.unwrap();
 
         let requests = f.requests_to("com.atproto.repo.createRecord").await;
         let body: Value = serde_json::from_slice(&requests[0].body).unwrap();

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use crier::channels::facebook::{Facebook, FacebookConfig};
-use crier::channels::{Channel, ChannelContext, InMemory, Post, PostError, Published, http};
+use crier::channels::{
+    Channel, ChannelContext, ImageMode, InMemory, Post, PostError, Published, http,
+};
+use crier::entry::Image;
 use crier::secrets::SecretRef;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
@@ -40,6 +43,11 @@ fn secret_file(dir: &TempDir, name: &str, value: &str) -> SecretRef {
 }
 
 fn channel(base_url: &str, with_app_secret: bool) -> Setup {
+    channel_showing(base_url, with_app_secret, ImageMode::Card)
+}
+
+/// The channel, showing images as `image` says.
+fn channel_showing(base_url: &str, with_app_secret: bool, image: ImageMode) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let config = FacebookConfig {
         base_url: crier::values::HttpUrl::parse(base_url).expect("mock server URL"),
@@ -47,6 +55,7 @@ fn channel(base_url: &str, with_app_secret: bool) -> Setup {
         page_id: PAGE.into(),
         page_token: secret_file(&dir, "page.token", TOKEN),
         app_secret: with_app_secret.then(|| secret_file(&dir, "app.secret", APP_SECRET)),
+        image,
     };
     let context = ChannelContext {
         http: http::client(TIMEOUT),
@@ -611,4 +620,115 @@ async fn recover_does_not_post_when_the_feed_cannot_be_read() {
     let error = setup.channel.recover(&post()).await.unwrap_err();
 
     assert!(matches!(error, PostError::Retry { .. }), "{error:?}");
+}
+
+/// [`post`] with a PNG of its own on disk, as a directory source finds it.
+fn post_with_image(dir: &TempDir) -> (Post, Vec<u8>) {
+    let png = common::images::png(40, 30);
+    let file = dir.path().join("oven.png");
+    std::fs::write(&file, &png).unwrap();
+    let post = Post {
+        image: Some(Image {
+            url: "https://example.org/solar-oven/oven.png".into(),
+            alt: "A box lined with foil in the sun".into(),
+            path: Some(file),
+        }),
+        ..post()
+    };
+    (post, png)
+}
+
+#[tokio::test]
+async fn an_attached_image_makes_a_photo_post_captioned_with_the_text() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v25.0/{PAGE}/photos")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "5550001", "post_id": format!("{PAGE}_777")})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (post, png) = post_with_image(&dir);
+    let setup = channel_showing(&server.uri(), true, ImageMode::Attach);
+
+    // The photo post is the upload: nothing goes before it.
+    assert_eq!(setup.channel.upload(&post).await.unwrap(), None);
+    let published = setup.channel.publish(&post).await.unwrap();
+
+    assert_eq!(published.remote_id.as_deref(), Some("1234567890_777"));
+    let requests = server.received_requests().await.unwrap();
+    let parts = common::images::multipart(&requests[0]);
+    let source = common::images::part(&parts, "source");
+    assert_eq!(source.body, png);
+    assert_eq!(source.content_type.as_deref(), Some("image/png"));
+    assert_eq!(source.file_name.as_deref(), Some("image.png"));
+    assert_eq!(common::images::part(&parts, "caption").text(), post.text);
+    assert_eq!(
+        common::images::part(&parts, "alt_text_custom").text(),
+        "A box lined with foil in the sun"
+    );
+    assert_eq!(common::images::part(&parts, "access_token").text(), TOKEN);
+    assert_eq!(
+        common::images::part(&parts, "appsecret_proof").text(),
+        expected_proof()
+    );
+    assert!(
+        requests[0].url.query().is_none(),
+        "the token stays out of the URL"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_photo_falls_back_to_the_link_post() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v25.0/{PAGE}/photos")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(graph_error(
+            324,
+            None,
+            "Missing or invalid image file",
+        )))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(FEED))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1234567890_1"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (post, _) = post_with_image(&dir);
+    let setup = channel_showing(&server.uri(), false, ImageMode::Attach);
+
+    let published = setup.channel.publish(&post).await.unwrap();
+
+    assert_eq!(published.remote_id.as_deref(), Some("1234567890_1"));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn the_default_card_keeps_the_link_post_for_an_entry_with_an_image() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(FEED))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "1234567890_2"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (post, _) = post_with_image(&dir);
+    let setup = channel(&server.uri(), false);
+
+    setup.channel.publish(&post).await.unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(
+        form(&requests[0])["link"],
+        "https://example.org/solar-oven/"
+    );
+    server.verify().await;
 }

@@ -605,3 +605,155 @@ fn the_limit_follows_the_instance() {
     ]);
     assert_eq!(build(&config, context(LONG)).max_length(), 5000);
 }
+
+/// [`post`] with a PNG on disk as its image; the PNG.
+fn post_with_image(dir: &Path) -> (Post, Vec<u8>) {
+    let png = common::images::png(60, 40);
+    let file = dir.join("kragujevac.png");
+    std::fs::write(&file, &png).unwrap();
+    let post = Post {
+        image: Some(crier::entry::Image {
+            url: "https://example.org/en/projects/kragujevac/cover.png".into(),
+            alt: "Children at a workshop table".into(),
+            path: Some(file),
+        }),
+        ..post()
+    };
+    (post, png)
+}
+
+/// `POST /api/v2/media`, answered `status` with attachment `id`.
+async fn mount_media_upload(server: &MockServer, status: u16, id: &str) {
+    Mock::given(method("POST"))
+        .and(path("/api/v2/media"))
+        .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+        .respond_with(ResponseTemplate::new(status).set_body_json(json!({
+            "id": id, "type": "image",
+            "url": (status == 200).then(|| format!("https://files.example/{id}.png")),
+        })))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn an_image_is_uploaded_with_its_description_then_attached() {
+    let server = MockServer::start().await;
+    mount_media_upload(&server, 200, "2200").await;
+    status_request(&post())
+        .and(body_partial_json(json!({"media_ids": ["2200"]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(status_json("1101")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (post, png) = post_with_image(dir.path());
+    let channel = channel(&server.uri(), dir.path(), LONG);
+
+    let media = channel.upload(&post).await.unwrap().unwrap();
+    assert_eq!(media.id, "2200");
+    assert!(media.expires_at > Utc::now() + chrono::Duration::hours(20));
+    channel
+        .publish(&Post {
+            media: Some(media),
+            ..post
+        })
+        .await
+        .unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    let parts = common::images::multipart(&requests[0]);
+    let file = common::images::part(&parts, "file");
+    assert_eq!(file.body, png);
+    assert_eq!(file.content_type.as_deref(), Some("image/png"));
+    assert_eq!(file.file_name.as_deref(), Some("image.png"));
+    assert_eq!(
+        common::images::part(&parts, "description").text(),
+        "Children at a workshop table"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn an_upload_still_processing_is_waited_for() {
+    let server = MockServer::start().await;
+    mount_media_upload(&server, 202, "2201").await;
+    // 206 while processing, then 200.
+    Mock::given(method("GET"))
+        .and(path("/api/v1/media/2201"))
+        .respond_with(ResponseTemplate::new(206).set_body_json(json!({"id": "2201", "url": null})))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/media/2201"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "2201"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (post, _) = post_with_image(dir.path());
+
+    let media = channel(&server.uri(), dir.path(), LONG)
+        .upload(&post)
+        .await
+        .unwrap();
+
+    assert_eq!(media.map(|m| m.id).as_deref(), Some("2201"));
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn an_image_the_instance_refuses_is_left_off_and_a_token_without_the_scope_pauses() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/media"))
+        .respond_with(
+            ResponseTemplate::new(422)
+                .set_body_json(json!({"error": "Validation failed: File content type is invalid"})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/media"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"error": "This action is outside the authorized scopes"})),
+        )
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (post, _) = post_with_image(dir.path());
+    let channel = channel(&server.uri(), dir.path(), LONG);
+
+    assert_eq!(channel.upload(&post).await.unwrap(), None);
+    let Err(PostError::Pause { reason }) = channel.upload(&post).await else {
+        panic!("a token that cannot upload pauses the channel");
+    };
+    assert!(
+        reason.contains("write:media") && reason.contains("image = \"none\""),
+        "{reason}"
+    );
+    assert!(!reason.contains(TOKEN));
+}
+
+#[tokio::test]
+async fn with_image_none_nothing_is_uploaded() {
+    let server = MockServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = common::secret_file(dir.path(), "mastodon.token", TOKEN);
+    let config = config(&[
+        ("name", "mastodon-test".into()),
+        ("base_url", server.uri().into()),
+        ("access_token", token.toml()),
+        ("image", "none".into()),
+    ]);
+    let (post, _) = post_with_image(dir.path());
+
+    let media = build(&config, context(LONG)).upload(&post).await.unwrap();
+
+    assert_eq!(media, None);
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

@@ -929,3 +929,113 @@ fn counts_as_x_does() {
     assert_eq!(channel.count("故人西辞"), 8);
     assert_eq!(channel.count("👩\u{200D}👩\u{200D}👧 ok"), 5);
 }
+
+/// [`post`] of [`TEXT`] with a PNG on disk as its image; the PNG.
+fn post_with_image(dir: &Path) -> (Post, Vec<u8>) {
+    let png = common::images::png(50, 50);
+    let file = dir.join("repair.png");
+    std::fs::write(&file, &png).unwrap();
+    let post = Post {
+        image: Some(crier::entry::Image {
+            url: "https://example.org/news/repair.png".into(),
+            alt: "A soldering iron on a workbench".into(),
+            path: Some(file),
+        }),
+        ..post(TEXT)
+    };
+    (post, png)
+}
+
+#[tokio::test]
+async fn an_image_is_uploaded_signed_given_its_alt_text_then_attached() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/media/upload"))
+        .and(SignedWithOAuth1)
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": "1880028106020515840", "media_key": "3_1880028106020515840",
+            "size": 90, "expires_after_secs": 86400,
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/media/metadata"))
+        .and(SignedWithOAuth1)
+        .and(body_json(json!({
+            "id": "1880028106020515840",
+            "metadata": {"alt_text": {"text": "A soldering iron on a workbench"}},
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
+            "id": "1880028106020515840",
+            "associated_metadata": {"alt_text": {"text": "A soldering iron on a workbench"}},
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/tweets"))
+        .and(SignedWithOAuth1)
+        .and(body_json(json!({
+            "text": TEXT,
+            "media": {"media_ids": ["1880028106020515840"]},
+        })))
+        .respond_with(created("1880028106020515841"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (post, png) = post_with_image(dir.path());
+    let s = setup(&server.uri(), false, Duration::from_secs(5));
+
+    let media = s.channel.upload(&post).await.unwrap().unwrap();
+    assert_eq!(media.id, "1880028106020515840");
+    s.channel
+        .publish(&Post {
+            media: Some(media),
+            ..post
+        })
+        .await
+        .unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    let parts = common::images::multipart(&requests[0]);
+    let media = common::images::part(&parts, "media");
+    assert_eq!(media.body, png);
+    assert_eq!(media.content_type.as_deref(), Some("image/png"));
+    assert_eq!(
+        common::images::part(&parts, "media_category").text(),
+        "tweet_image"
+    );
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn an_upload_without_the_media_scope_pauses_and_a_refused_image_is_left_off() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/2/media/upload"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "title": "Invalid Request", "detail": "media type unsupported", "status": 400,
+        })))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/2/media/upload"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "title": "Forbidden", "detail": "Forbidden", "status": 403,
+        })))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (post, _) = post_with_image(dir.path());
+    let s = setup(&server.uri(), false, Duration::from_secs(5));
+
+    assert_eq!(s.channel.upload(&post).await.unwrap(), None);
+    let Err(PostError::Pause { reason }) = s.channel.upload(&post).await else {
+        panic!("a refused upload pauses the channel");
+    };
+    assert!(reason.contains("media.write"), "{reason}");
+    assert_no_secret(&reason);
+}

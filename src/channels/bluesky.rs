@@ -12,6 +12,15 @@
 //! `RecordAlreadyExists`), so such answers are also checked with getRecord before they count as
 //! failures. A record found under the key counts as this post only if it is this post (same
 //! text and link): anything else under the key is another post, and this one gets a new key.
+//!
+//! An entry's image is uploaded as a blob (`com.atproto.repo.uploadBlob`, at most 1,000,000
+//! bytes) before the record is created, and shown as the channel's `image` says: `"card"`
+//! (the default) makes it the link card's thumbnail (`app.bsky.embed.external`), which keeps
+//! the card that leads readers to the entry; `"attach"` shows it full size with its alt text
+//! (`app.bsky.embed.images`), and the link stays clickable in the text (a post has one
+//! embed). The engine keeps the blob with the delivery, and a PDS forgets a blob no record
+//! uses within minutes, after which it is uploaded again (blobs are content-addressed, so the
+//! same bytes give the same blob).
 
 pub mod facets;
 mod session;
@@ -28,7 +37,8 @@ use unicode_segmentation::UnicodeSegmentation;
 
 use self::session::{Renewal, Session};
 use self::xrpc::{Answer, NETWORK};
-use super::{Attempt, Channel, ChannelContext, Post, PostError, Published};
+use super::media::{self, Limits};
+use super::{Attempt, Channel, ChannelContext, ImageMode, Media, Post, PostError, Published};
 use crate::secrets::SecretRef;
 use crate::values::HttpUrl;
 
@@ -44,6 +54,14 @@ pub struct BlueskyConfig {
     /// An app password (Settings → App passwords), never the account password.
     #[serde(skip_serializing)]
     pub app_password: SecretRef,
+    /// The entry's image: `"card"` (the link card's thumbnail, the default), `"attach"`
+    /// (shown full size with its alt text) or `"none"`.
+    #[serde(default = "default_image")]
+    pub image: ImageMode,
+}
+
+fn default_image() -> ImageMode {
+    ImageMode::Card
 }
 
 fn default_base_url() -> HttpUrl {
@@ -67,8 +85,17 @@ impl BlueskyConfig {
 
 /// The collection of posts.
 const POSTS: &str = "app.bsky.feed.post";
-/// Largest link-card image the `app.bsky.embed.external` lexicon accepts.
-const MAX_THUMB_BYTES: usize = 1_000_000;
+/// What Bluesky takes as an image: 1,000,000 bytes (the `app.bsky.embed.images` and
+/// `app.bsky.embed.external` lexicons' `maxSize`); the app shows at most 2000 pixels a side.
+const IMAGE_LIMITS: Limits = Limits {
+    max_bytes: 1_000_000,
+    types: &["image/jpeg", "image/png", "image/webp"],
+    max_side: 2000,
+};
+
+/// How long crier counts on a PDS keeping a blob no record uses yet: uploadBlob's
+/// documentation says minutes.
+const BLOB_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 /// Most graphemes in a post's text (the lexicon's `maxGraphemes`).
 const MAX_GRAPHEMES: usize = 300;
 /// Most UTF-8 bytes in a post's text (the lexicon's `maxLength`): a PDS refuses a longer one
@@ -167,8 +194,11 @@ impl Bluesky {
     /// Creates the post's record.
     async fn create(&self, post: &Post, rkey: &str) -> Result<Attempt, PostError> {
         const METHOD: &str = "com.atproto.repo.createRecord";
-        let thumb = self.thumb(post).await?;
-        let record = record(post, thumb);
+        let blob = post.media.as_ref().and_then(|m| {
+            let blob = serde_json::from_str::<Value>(&m.id).ok()?;
+            Some(Blob { blob, size: m.size })
+        });
+        let record = record(post, blob, self.config.image);
         let (session, answer) = self
             .call(|session| {
                 self.context
@@ -280,103 +310,34 @@ impl Bluesky {
         })
     }
 
-    /// The link card's image, uploaded as a blob. A missing, oversized or non-image file
-    /// leaves the card without image rather than holding the post back.
-    async fn thumb(&self, post: &Post) -> Result<Option<Value>, PostError> {
+    /// Uploads `file` as a blob: the blob reference, as JSON.
+    async fn upload_blob(&self, file: media::ImageFile) -> Result<String, PostError> {
         const METHOD: &str = "com.atproto.repo.uploadBlob";
-        let Some(image) = &post.image else {
-            return Ok(None);
-        };
-        let (bytes, mime) = match self.download(&image.url).await {
-            Ok(downloaded) => downloaded,
-            Err(why) => {
-                tracing::warn!(
-                    channel = %self.name,
-                    entry_id = %post.entry_id,
-                    image_url = %image.url,
-                    "posting without a link-card image: {why}"
-                );
-                return Ok(None);
-            }
-        };
         let (_, answer) = self
             .call(|session| {
                 self.context
                     .http
                     .post(self.xrpc(METHOD))
                     .bearer_auth(&session.access_jwt)
-                    .header(CONTENT_TYPE, &mime)
-                    .body(bytes.clone())
+                    .header(CONTENT_TYPE, file.mime)
+                    .body(file.bytes.clone())
             })
             .await?;
-        if answer.status.is_success() {
-            #[derive(Deserialize)]
-            struct Uploaded {
-                blob: Value,
-            }
-            return Ok(Some(answer.json::<Uploaded>(METHOD)?.blob));
+        if !answer.status.is_success() {
+            return Err(answer.classify(&self.name, METHOD));
         }
-        match answer.classify(&self.name, METHOD) {
-            PostError::Reject { reason } => {
-                tracing::warn!(
-                    channel = %self.name,
-                    entry_id = %post.entry_id,
-                    image_url = %image.url,
-                    "posting without a link-card image: {reason}"
-                );
-                Ok(None)
-            }
-            // Transient or channel-wide: nothing was posted, the next attempt does it all.
-            other => Err(other),
+        #[derive(Deserialize)]
+        struct Uploaded {
+            blob: Value,
         }
+        Ok(answer.json::<Uploaded>(METHOD)?.blob.to_string())
     }
+}
 
-    /// Downloads an image for a link card: its bytes and media type.
-    async fn download(&self, url: &str) -> Result<(Vec<u8>, String), String> {
-        let mut response = self
-            .context
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(|e| format!("cannot download it: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!(
-                "downloading it answered HTTP {}",
-                response.status()
-            ));
-        }
-        let mime = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| v.trim().to_ascii_lowercase())
-            .unwrap_or_default();
-        // Bluesky shows raster images only.
-        if !mime.starts_with("image/") || mime == "image/svg+xml" {
-            return Err(format!("not a raster image (Content-Type {mime:?})"));
-        }
-        let too_large = || format!("larger than Bluesky's {MAX_THUMB_BYTES} bytes");
-        if response
-            .content_length()
-            .is_some_and(|length| length > MAX_THUMB_BYTES as u64)
-        {
-            return Err(too_large());
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| format!("cannot download it: {e}"))?
-        {
-            if bytes.len() + chunk.len() > MAX_THUMB_BYTES {
-                return Err(too_large());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok((bytes, mime))
-    }
+/// An uploaded image: its blob reference, and its size when known.
+struct Blob {
+    blob: Value,
+    size: Option<media::Size>,
 }
 
 /// A record read with getRecord.
@@ -393,12 +354,27 @@ impl Found {
     /// the text is the one kept with the delivery, which no later edit of the entry changes.
     fn is(&self, post: &Post) -> bool {
         let text = self.record.get("text").and_then(Value::as_str);
-        let link = self
+        let card = self
             .record
             .pointer("/embed/external/uri")
             .and_then(Value::as_str);
+        // A post showing its image full size has no card: its link is a facet of the text.
+        let facet_links = self
+            .record
+            .get("facets")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.get("features")?.as_array())
+            .flatten()
+            .filter_map(|feature| feature.get("uri")?.as_str());
+        let url = Some(post.url.as_str()).filter(|u| !u.is_empty());
         text == Some(post.text.as_str())
-            && link == Some(post.url.as_str()).filter(|u| !u.is_empty())
+            && match (url, card) {
+                (Some(url), Some(card)) => card == url,
+                (Some(url), None) => facet_links.into_iter().any(|l| l == url),
+                (None, card) => card.is_none(),
+            }
     }
 }
 
@@ -419,8 +395,9 @@ fn published(did: &str, rkey: &str, uri: Option<String>) -> Published {
 }
 
 /// The `app.bsky.feed.post` record of `post`. It depends on the post alone (and the uploaded
-/// image), so every attempt of a delivery writes the same record.
-fn record(post: &Post, thumb: Option<Value>) -> Value {
+/// image's `blob`, shown as `mode` says), so every attempt of a delivery writes the same
+/// record.
+fn record(post: &Post, blob: Option<Blob>, mode: ImageMode) -> Value {
     let mut record = json!({
         "$type": POSTS,
         "text": post.text,
@@ -433,6 +410,30 @@ fn record(post: &Post, thumb: Option<Value>) -> Value {
     if !facets.is_empty() {
         record["facets"] = Value::Array(facets);
     }
+    let alt = post
+        .image
+        .as_ref()
+        .map(|i| i.alt.as_str())
+        .unwrap_or_default();
+    match (blob, mode) {
+        (Some(Blob { blob, size }), ImageMode::Attach) => {
+            let mut image = json!({"image": blob, "alt": alt});
+            if let Some(size) = size {
+                image["aspectRatio"] = json!({"width": size.width, "height": size.height});
+            }
+            record["embed"] = json!({"$type": "app.bsky.embed.images", "images": [image]});
+        }
+        (blob, _) => embed_card(
+            &mut record,
+            post,
+            blob.filter(|_| mode == ImageMode::Card).map(|b| b.blob),
+        ),
+    }
+    record
+}
+
+/// The link card of `post`, with `thumb` as its image.
+fn embed_card(record: &mut Value, post: &Post, thumb: Option<Value>) {
     if !post.url.is_empty() {
         let mut external = json!({
             "uri": post.url,
@@ -444,7 +445,6 @@ fn record(post: &Post, thumb: Option<Value>) -> Value {
         }
         record["embed"] = json!({"$type": "app.bsky.embed.external", "external": external});
     }
-    record
 }
 
 #[async_trait]
@@ -459,6 +459,38 @@ impl Channel for Bluesky {
 
     fn count(&self, text: &str) -> usize {
         TextLength::of(text).for_fitting()
+    }
+
+    async fn upload(&self, post: &Post) -> Result<Option<Media>, PostError> {
+        // A post without a link has no card to show a thumbnail in.
+        let shown = match self.config.image {
+            ImageMode::Attach => true,
+            ImageMode::Card => !post.url.is_empty(),
+            ImageMode::None => false,
+        };
+        let Some(image) = post.image.as_ref().filter(|_| shown) else {
+            return Ok(None);
+        };
+        let file = match media::load(&self.context.http, image, &IMAGE_LIMITS).await {
+            Ok(file) => file,
+            Err(why) => {
+                media::left_off(&self.name, post, &why);
+                return Ok(None);
+            }
+        };
+        let uploaded = Media::new(String::new(), chrono::Utc::now(), BLOB_LIFETIME).of(&file);
+        match self.upload_blob(file).await {
+            Ok(blob) => Ok(Some(Media {
+                id: blob,
+                ..uploaded
+            })),
+            // The PDS refused this image: the post goes without.
+            Err(PostError::Reject { reason }) => {
+                media::left_off(&self.name, post, &reason);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn publish(&self, post: &Post) -> Result<Published, PostError> {
@@ -513,6 +545,7 @@ mod tests {
             base_url: default_base_url(),
             handle: "alliance.bsky.social".into(),
             app_password: SecretRef::Env("BSKY_APP_PASSWORD".into()),
+            image: default_image(),
         };
         // Config loading resolves (and `check` reads) every secret this names.
         let secrets: Vec<&str> = config.secrets_mut().into_iter().map(|(k, _)| k).collect();
@@ -539,8 +572,10 @@ mod tests {
             language: "fr".into(),
             image: Some(Image {
                 url: "https://example.org/fete.jpg".into(),
-                alt: String::new(),
+                alt: "Des tables dans un jardin".into(),
+                path: None,
             }),
+            media: None,
             key: Some("3l25zusnsfck2".into()),
         }
     }
@@ -551,7 +586,7 @@ mod tests {
             published: published("did:plc:abc", "3l25zusnsfck2", None),
             record,
         };
-        let this = record(&post(), None);
+        let this = record(&post(), None, ImageMode::Card);
         assert!(found(this.clone()).is(&post()));
         // Another entry's post under the same key, as when two deliveries shared one.
         let other = record(
@@ -561,6 +596,7 @@ mod tests {
                 ..post()
             },
             None,
+            ImageMode::Card,
         );
         assert!(!found(other).is(&post()));
         // Same link, other text (an edited entry rendered again): not what was sent.
@@ -586,6 +622,7 @@ mod tests {
     fn the_kept_key_is_used_and_older_deliveries_keep_their_derived_one() {
         assert_eq!(record_key(&post()), "3l25zusnsfck2");
         let older = Post {
+            media: None,
             key: None,
             ..post()
         };
@@ -598,7 +635,14 @@ mod tests {
     #[test]
     fn records_carry_facets_languages_and_a_card() {
         let blob = json!({"$type": "blob", "ref": {"$link": "bafkrei"}, "mimeType": "image/jpeg", "size": 3});
-        let record = record(&post(), Some(blob.clone()));
+        let record = record(
+            &post(),
+            Some(Blob {
+                blob: blob.clone(),
+                size: None,
+            }),
+            ImageMode::Card,
+        );
         assert_eq!(record["$type"], POSTS);
         assert_eq!(record["createdAt"], "2025-06-01T12:00:00.123Z");
         assert_eq!(record["langs"], json!(["fr"]));
@@ -619,6 +663,37 @@ mod tests {
         assert!(bare.get("embed").is_none());
     }
 
+    #[test]
+    fn an_attached_image_replaces_the_card_and_the_link_is_found_in_the_facets() {
+        let blob = json!({"$type": "blob", "ref": {"$link": "bafkrei"}, "mimeType": "image/jpeg", "size": 3});
+        let size = Some(media::Size {
+            width: 1200,
+            height: 800,
+        });
+        let uploaded = Blob {
+            blob: blob.clone(),
+            size,
+        };
+        let attached = record(&post(), Some(uploaded), ImageMode::Attach);
+        assert_eq!(
+            attached["embed"],
+            json!({"$type": "app.bsky.embed.images", "images": [{
+                "image": blob, "alt": "Des tables dans un jardin",
+                "aspectRatio": {"width": 1200, "height": 800},
+            }]})
+        );
+        let found = Found {
+            published: published("did:plc:abc", "3l25zusnsfck2", None),
+            record: attached,
+        };
+        assert!(found.is(&post()));
+        // Without an upload the card stays, without image; `none` never shows one.
+        let card = record(&post(), None, ImageMode::Attach);
+        assert_eq!(card["embed"]["$type"], "app.bsky.embed.external");
+        let none = record(&post(), Some(Blob { blob, size: None }), ImageMode::None);
+        assert!(none["embed"]["external"].get("thumb").is_none());
+    }
+
     fn record_without_extras() -> Value {
         record(
             &Post {
@@ -628,6 +703,7 @@ mod tests {
                 ..post()
             },
             None,
+            ImageMode::Card,
         )
     }
 
@@ -658,6 +734,7 @@ mod tests {
                 base_url: default_base_url(),
                 handle: "alliance.bsky.social".into(),
                 app_password: SecretRef::Env("BSKY_PASSWORD".into()),
+                image: default_image(),
             },
             ChannelContext {
                 http: reqwest::Client::new(),

@@ -91,6 +91,16 @@ impl ChannelConfig {
         }
     }
 
+    /// How this channel shows an entry's image (its `image` key).
+    pub fn image_mode(&self) -> super::ImageMode {
+        match &self.network {
+            NetworkConfig::Mastodon(c) => c.image,
+            NetworkConfig::Bluesky(c) => c.image,
+            NetworkConfig::X(c) => c.image,
+            NetworkConfig::Facebook(c) => c.image,
+        }
+    }
+
     /// The account this channel posts as, as its config names it: the Bluesky handle, the
     /// Facebook Page id, the Mastodon instance's host (the token names the account, not the
     /// config); an X channel's config names none.
@@ -356,7 +366,7 @@ mod tests {
 
     /// The validation error of a Mastodon channel table with `extra` keys.
     fn channel_error(extra: &str) -> Option<String> {
-        let text = format!(
+        table_error(&format!(
             r#"
 type = "mastodon"
 name = "m"
@@ -364,10 +374,14 @@ base_url = "https://m.example"
 access_token = {{ env = "UNUSED" }}
 {extra}
 "#
-        );
+        ))
+    }
+
+    /// The validation error of a channel table.
+    fn table_error(text: &str) -> Option<String> {
         let site: Site =
             toml::from_str("title = \"T\"\nbase_url = \"https://example.org\"").expect("site");
-        let table = DeTable::parse(&text).expect("TOML");
+        let table = DeTable::parse(text).expect("TOML");
         let channel = ChannelConfig::from_table(table).expect("a channel table");
         channel.validate(&site).err().map(|e| e.to_string())
     }
@@ -380,5 +394,45 @@ access_token = {{ env = "UNUSED" }}
         assert!(error.contains("daily_cap"), "{error}");
         assert!(error.contains("remove the key"), "{error}");
         assert!(error.contains("at least 1"), "{error}");
+    }
+
+    #[test]
+    fn each_network_takes_the_image_modes_it_can_show() {
+        assert_eq!(channel_error("image = \"attach\""), None);
+        assert_eq!(channel_error("image = \"none\""), None);
+        let error = channel_error("image = \"card\"").expect("Mastodon makes its own card");
+        assert!(
+            error.contains("image") && error.contains("\"attach\""),
+            "{error}"
+        );
+        let x = |mode: &str| {
+            table_error(&format!(
+                "type = \"x\"\nname = \"x\"\nimage = \"{mode}\"\n\
+                 [oauth2]\nclient_id = \"c\"\nrefresh_token = {{ env = \"UNUSED\" }}\n"
+            ))
+        };
+        assert_eq!(x("none"), None);
+        assert!(x("card").is_some_and(|e| e.contains("link card")));
+        let bluesky = |mode: &str| {
+            table_error(&format!(
+                "type = \"bluesky\"\nname = \"b\"\nhandle = \"a.example\"\n\
+                 app_password = {{ env = \"UNUSED\" }}\nimage = \"{mode}\"\n"
+            ))
+        };
+        for mode in ["card", "attach", "none"] {
+            assert_eq!(bluesky(mode), None, "{mode}");
+        }
+        let facebook = |mode: &str| {
+            table_error(&format!(
+                "type = \"facebook\"\nname = \"f\"\npage_id = \"1\"\n\
+                 page_token = {{ env = \"UNUSED\" }}\nimage = \"{mode}\"\n"
+            ))
+        };
+        assert_eq!(facebook("attach"), None);
+        assert!(facebook("none").is_some_and(|e| e.contains("\"card\" or \"attach\"")));
+        let unknown = DeTable::parse("type = \"bluesky\"\nname = \"b\"\nhandle = \"a\"\napp_password = { env = \"U\" }\nimage = \"big\"\n")
+            .expect("TOML");
+        let refused = ChannelConfig::from_table(unknown).expect_err("an unknown mode");
+        assert!(refused.to_string().contains("image"), "{refused}");
     }
 }

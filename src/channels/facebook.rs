@@ -10,7 +10,14 @@
 //! Creating a post is not idempotent, so [`Facebook::recover`] looks for the post in the
 //! Page's feed before posting again.
 //!
-//! API: <https://developers.facebook.com/docs/pages-api/posts>
+//! With `image = "attach"` an entry with an image is a photo post instead
+//! (`POST /{page-id}/photos`: the image uploaded as `source`, the text as `caption`, the alt
+//! text as `alt_text_custom`), one request that is the post itself, found again in the feed
+//! by its text like any post. The default, `"card"`, keeps the link post, whose card shows
+//! the page's Open Graph image.
+//!
+//! API: <https://developers.facebook.com/docs/pages-api/posts>,
+//! <https://developers.facebook.com/docs/graph-api/reference/page/photos>
 //! Errors: <https://developers.facebook.com/docs/graph-api/guides/error-handling>
 //! Rate limits: <https://developers.facebook.com/docs/graph-api/overview/rate-limiting>
 //! Proof: <https://developers.facebook.com/docs/graph-api/securing-requests#appsecret_proof>
@@ -23,7 +30,8 @@ use reqwest::header::HeaderMap;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::{Channel, ChannelContext, Post, PostError, Published, http};
+use super::media::{self, ImageFile, Limits};
+use super::{Channel, ChannelContext, ImageMode, Post, PostError, Published, http};
 use crate::secrets::{Secret, SecretRef};
 use crate::values::HttpUrl;
 
@@ -59,7 +67,23 @@ pub struct FacebookConfig {
     /// The app secret; when set, every call carries `appsecret_proof`.
     #[serde(skip_serializing)]
     pub app_secret: Option<SecretRef>,
+    /// The entry's image: `"card"` (a link post; Facebook's card shows the page's Open Graph
+    /// image, the default) or `"attach"` (a photo post with the text as caption).
+    #[serde(default = "default_image")]
+    pub image: ImageMode,
 }
+
+fn default_image() -> ImageMode {
+    ImageMode::Card
+}
+
+/// What crier sends as a Page photo: JPEG, PNG or GIF of at most 4 MB (the Photo reference
+/// takes static images under 10 MB; a smaller file uploads faster and well within it).
+const IMAGE_LIMITS: Limits = Limits {
+    max_bytes: 4 * 1024 * 1024,
+    types: &["image/jpeg", "image/png", "image/gif"],
+    max_side: 4096,
+};
 
 fn default_base_url() -> HttpUrl {
     HttpUrl::parse("https://graph.facebook.com").expect("a static URL parses")
@@ -85,6 +109,12 @@ impl FacebookConfig {
             return Err((
                 "page_id".into(),
                 format!("{:?} is not a numeric Page id", self.page_id),
+            ));
+        }
+        if self.image == ImageMode::None {
+            return Err((
+                "image".into(),
+                "\"none\": a link post's card always shows the page's Open Graph image; use \"card\" or \"attach\"".into(),
             ));
         }
         let version_ok = self
@@ -159,7 +189,90 @@ impl Facebook {
         Ok(Credentials { token, proof })
     }
 
+    fn photos_url(&self) -> String {
+        format!(
+            "{}/{}/{}/photos",
+            self.config.base_url.trim_end_matches('/'),
+            self.config.graph_version,
+            self.config.page_id
+        )
+    }
+
+    /// Creates the post: a photo post when the channel attaches images and the image could be
+    /// read, else a link post.
     async fn create(&self, post: &Post, credentials: &Credentials) -> Result<Published, PostError> {
+        if let Some(image) = post
+            .image
+            .as_ref()
+            .filter(|_| self.config.image == ImageMode::Attach)
+        {
+            match media::load(&self.context.http, image, &IMAGE_LIMITS).await {
+                Ok(file) => match self.create_photo(post, file, &image.alt, credentials).await {
+                    // Refused for good (the image, most likely): the link post goes instead.
+                    Err(PostError::Reject { reason }) => media::left_off(&self.name, post, &reason),
+                    other => return other,
+                },
+                Err(why) => media::left_off(&self.name, post, &why),
+            }
+        }
+        self.create_link(post, credentials).await
+    }
+
+    /// A photo post of `file` captioned with the post's text.
+    async fn create_photo(
+        &self,
+        post: &Post,
+        file: ImageFile,
+        alt: &str,
+        credentials: &Credentials,
+    ) -> Result<Published, PostError> {
+        let name = file.file_name();
+        let part = reqwest::multipart::Part::bytes(file.bytes)
+            .file_name(name)
+            .mime_str(file.mime)
+            .map_err(|e| http::transport_error(NETWORK, &e))?;
+        let mut form = reqwest::multipart::Form::new()
+            .part("source", part)
+            .text("caption", post.text.clone())
+            .text("access_token", credentials.token.expose().to_owned());
+        if !alt.trim().is_empty() {
+            form = form.text("alt_text_custom", alt.trim().to_owned());
+        }
+        if let Some(proof) = &credentials.proof {
+            form = form.text("appsecret_proof", proof.clone());
+        }
+        let response = self
+            .context
+            .http
+            .post(self.photos_url())
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| http::transport_error(NETWORK, &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .text()
+            .await
+            .map_err(|e| http::transport_error(NETWORK, &e))?;
+        if status.is_success() {
+            return Ok(created(&body));
+        }
+        if graph_error(&body).is_some_and(|e| e.code == 506) {
+            return Ok(self.duplicate(post, credentials).await);
+        }
+        Err(redact(
+            classify(&self.name, status, &headers, &body, Utc::now()),
+            &credentials.token,
+        ))
+    }
+
+    /// A link post: the text as `message`, the entry as `link`.
+    async fn create_link(
+        &self,
+        post: &Post,
+        credentials: &Credentials,
+    ) -> Result<Published, PostError> {
         let mut form = vec![
             ("message", post.text.as_str()),
             ("link", post.url.as_str()),
@@ -335,8 +448,13 @@ fn created(body: &str) -> Published {
     #[derive(Deserialize)]
     struct Created {
         id: String,
+        /// A photo post's: `id` is then the photo's.
+        post_id: Option<String>,
     }
     match serde_json::from_str::<Created>(body) {
+        Ok(Created {
+            post_id: Some(id), ..
+        }) if !id.is_empty() => published(id),
         Ok(created) if !created.id.is_empty() => published(created.id),
         _ => {
             tracing::warn!(
@@ -654,6 +772,7 @@ mod tests {
             summary: String::new(),
             language: "en".into(),
             image: None,
+            media: None,
             key: None,
         }
     }

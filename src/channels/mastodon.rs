@@ -1,7 +1,14 @@
 //! Mastodon: `POST /api/v1/statuses` with a user access token.
 //!
 //! API: <https://docs.joinmastodon.org/methods/statuses/#create>,
-//! <https://docs.joinmastodon.org/methods/accounts/#statuses>
+//! <https://docs.joinmastodon.org/methods/accounts/#statuses>,
+//! <https://docs.joinmastodon.org/methods/media/#v2>
+//!
+//! An entry's image is uploaded first (`POST /api/v2/media`, its alt text as `description`;
+//! a 202 means the instance is still processing it, and `GET /api/v1/media/:id` is polled
+//! until it answers 200), then attached with `media_ids[]`. The engine keeps the media id with
+//! the delivery, so a post sent again attaches the same upload while the instance keeps it
+//! (unattached media is cleaned up after a day).
 //!
 //! Every request carries an `Idempotency-Key` derived from the delivery: Mastodon answers a
 //! repeated key with the status it already created, but only for an hour after creating it
@@ -18,7 +25,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::http::{classify_status, excerpt, retry_after, transport_error};
-use super::{Channel, ChannelContext, Post, PostError, Published};
+use super::media::{self, Limits};
+use super::{Channel, ChannelContext, ImageMode, Media, Post, PostError, Published};
 use crate::secrets::{Secret, SecretRef};
 use crate::values::HttpUrl;
 
@@ -35,7 +43,26 @@ const WINDOW_MARGIN: TimeDelta = TimeDelta::minutes(10);
 
 /// The scopes crier's access token needs: posting, and finding a status of an earlier attempt
 /// (`read:accounts` for `verify_credentials`, `read:statuses` for the account's statuses).
-const SCOPES: &str = "write:statuses, read:accounts and read:statuses";
+const SCOPES: &str = "write:statuses, write:media, read:accounts and read:statuses";
+
+/// What Mastodon takes as an image: 10 MB on instances before 4.0 (16 MB since; an instance
+/// publishes its own as `configuration.media_attachments.image_size_limit`), in the types
+/// every version takes. Larger sides are scaled down by the instance itself.
+const IMAGE_LIMITS: Limits = Limits {
+    max_bytes: 10 * 1024 * 1024,
+    types: &["image/jpeg", "image/png", "image/gif", "image/webp"],
+    max_side: 8192,
+};
+
+/// Longest alt text (`description`) Mastodon accepts.
+const MAX_DESCRIPTION: usize = 1500;
+
+/// How long an instance keeps media no status uses (its media cleanup removes it after a day).
+const MEDIA_LIFETIME: TimeDelta = TimeDelta::hours(24);
+
+/// How often, and how many times, an upload still being processed is asked about.
+const PROCESSING_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+const PROCESSING_POLLS: usize = 30;
 
 /// Memory key of the account id, stored as `<owner>:<id>` (see [`owner`]).
 const ACCOUNT: &str = "account";
@@ -65,6 +92,13 @@ pub struct MastodonConfig {
     /// own as `configuration.statuses.max_characters` at `/api/v2/instance`).
     #[serde(default = "default_max_characters")]
     pub max_characters: usize,
+    /// The entry's image: `"attach"` (uploaded with its alt text, the default) or `"none"`.
+    #[serde(default = "default_image")]
+    pub image: ImageMode,
+}
+
+fn default_image() -> ImageMode {
+    ImageMode::Attach
 }
 
 fn default_visibility() -> String {
@@ -90,6 +124,12 @@ impl MastodonConfig {
                     "{:?}: use \"public\", \"unlisted\", \"private\" or \"direct\"",
                     self.visibility
                 ),
+            ));
+        }
+        if self.image == ImageMode::Card {
+            return Err((
+                "image".into(),
+                "\"card\": Mastodon makes the link card from the page itself; use \"attach\" or \"none\"".into(),
             ));
         }
         // Below a URL's length no announcement can fit.
@@ -247,6 +287,119 @@ impl Mastodon {
         })
     }
 
+    /// Uploads `file` with `alt` as its description, and waits until the instance has
+    /// processed it: the media id.
+    async fn upload_media(
+        &self,
+        file: media::ImageFile,
+        alt: &str,
+        token: &Secret,
+    ) -> Result<String, PostError> {
+        let name = file.file_name();
+        let part = reqwest::multipart::Part::bytes(file.bytes)
+            .file_name(name)
+            .mime_str(file.mime)
+            .map_err(|e| transport_error("mastodon", &e))?;
+        let mut form = reqwest::multipart::Form::new().part("file", part);
+        let description = media::alt_text(alt, MAX_DESCRIPTION);
+        if !description.is_empty() {
+            form = form.text("description", description);
+        }
+        let url = self.api_url("/api/v2/media");
+        let response = self
+            .context
+            .http
+            .post(&url)
+            .bearer_auth(token.expose())
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| transport_error("mastodon", &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| transport_error("mastodon", &e))?;
+        if !status.is_success() {
+            return Err(self.classify_upload(&url, status, &headers, &text));
+        }
+        let attachment: Attachment = serde_json::from_str(&text).map_err(|e| PostError::Pause {
+            reason: format!(
+                "mastodon: {url} answered HTTP {status} but not with a media attachment ({e}): {}. \
+                 Check base_url, then run `crier retry --channel {}`",
+                excerpt(&text),
+                self.name
+            ),
+        })?;
+        // 200: processed already; 202: the full-size file is still being processed, and a
+        // status cannot attach it until it is.
+        if status == StatusCode::ACCEPTED {
+            self.wait_for_processing(&attachment.id, token).await?;
+        }
+        Ok(attachment.id)
+    }
+
+    /// Polls `GET /api/v1/media/:id` until the instance answers 200 (206 while processing).
+    async fn wait_for_processing(&self, id: &str, token: &Secret) -> Result<(), PostError> {
+        let url = self.api_url(&format!("/api/v1/media/{id}"));
+        for _ in 0..PROCESSING_POLLS {
+            let response = self
+                .context
+                .http
+                .get(&url)
+                .bearer_auth(token.expose())
+                .send()
+                .await
+                .map_err(|e| transport_error("mastodon", &e))?;
+            let status = response.status();
+            if status == StatusCode::OK {
+                return Ok(());
+            }
+            if status != StatusCode::PARTIAL_CONTENT {
+                let headers = response.headers().clone();
+                let text = response.text().await.unwrap_or_default();
+                return Err(self.classify_upload(&url, status, &headers, &text));
+            }
+            tokio::time::sleep(PROCESSING_POLL).await;
+        }
+        Err(PostError::Retry {
+            reason: format!(
+                "mastodon: the image uploaded as media {id} was still being processed after {PROCESSING_POLLS} checks"
+            ),
+            after: None,
+        })
+    }
+
+    /// A failed upload: a token without `write:media` pauses the channel with what to do;
+    /// an image refused for itself (422, 413) is left off the post by the caller.
+    fn classify_upload(
+        &self,
+        url: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &str,
+    ) -> PostError {
+        match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => PostError::Pause {
+                reason: format!(
+                    "mastodon: uploading the image was refused (HTTP {status} from {url}: {}). \
+                     Create an access token with the {SCOPES} scopes in Preferences → \
+                     Development on {}, put it where access_token points ({}), or set \
+                     `image = \"none\"` on the channel; then run `crier retry --channel {}`",
+                    error_message(body),
+                    self.config.base_url,
+                    self.config.access_token.describe(),
+                    self.name
+                ),
+            },
+            StatusCode::PAYLOAD_TOO_LARGE => PostError::Reject {
+                reason: format!("mastodon: HTTP {status}: the instance takes no image this large"),
+            },
+            _ => self.classify(status, headers, body),
+        }
+    }
+
     /// A failed look-up: whether the status exists stays unknown, so nothing is posted.
     fn classify_lookup(
         &self,
@@ -335,12 +488,40 @@ impl Channel for Mastodon {
         count(text)
     }
 
+    async fn upload(&self, post: &Post) -> Result<Option<Media>, PostError> {
+        let Some(image) = post
+            .image
+            .as_ref()
+            .filter(|_| self.config.image == ImageMode::Attach)
+        else {
+            return Ok(None);
+        };
+        let file = match media::load(&self.context.http, image, &IMAGE_LIMITS).await {
+            Ok(file) => file,
+            Err(why) => {
+                media::left_off(&self.name, post, &why);
+                return Ok(None);
+            }
+        };
+        let token = self.token()?;
+        match self.upload_media(file, &image.alt, &token).await {
+            Ok(id) => Ok(Some(Media::new(id, Utc::now(), MEDIA_LIFETIME))),
+            // The instance refused this image (its type, its size): the post goes without.
+            Err(PostError::Reject { reason }) => {
+                media::left_off(&self.name, post, &reason);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     async fn publish(&self, post: &Post) -> Result<Published, PostError> {
         let token = self.token()?;
         let body = NewStatus {
             status: &post.text,
             language: language(&post.language),
             visibility: &self.config.visibility,
+            media_ids: post.media.iter().map(|m| m.id.as_str()).collect(),
         };
         let url = self.statuses_url();
         let response = self
@@ -490,6 +671,14 @@ struct NewStatus<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     language: Option<String>,
     visibility: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    media_ids: Vec<&'a str>,
+}
+
+/// A media attachment as `POST /api/v2/media` and `GET /api/v1/media/:id` answer it.
+#[derive(Deserialize)]
+struct Attachment {
+    id: String,
 }
 
 #[derive(Deserialize)]

@@ -15,6 +15,7 @@ mod config;
 pub mod facebook;
 pub mod http;
 pub mod mastodon;
+pub mod media;
 pub mod template;
 mod tlds;
 pub mod x;
@@ -28,6 +29,7 @@ use thiserror::Error;
 
 use crate::entry::Image;
 pub use config::{AnnounceConfig, ChannelConfig, CommonConfig, NetworkConfig, UnreadableSecret};
+pub use media::{ImageMode, Media};
 
 /// One announcement, ready to send: rendered for a delivery's first attempt, then the same at
 /// every later one (the engine keeps it with the delivery).
@@ -50,8 +52,11 @@ pub struct Post {
     pub summary: String,
     /// BCP 47 language of the text.
     pub language: String,
-    /// Lead image, for link cards.
+    /// Lead image, attached or shown in the link card as the channel's `image` setting says.
     pub image: Option<Image>,
+    /// The image as uploaded to the network apart from the post ([`Channel::upload`]), kept
+    /// with the delivery so that a later attempt attaches it rather than uploading it again.
+    pub media: Option<Media>,
     /// The key the network stores the post under, where crier chooses it (Bluesky's record
     /// key, from [`Channel::new_key`]); `None` where the network names its posts, and for a
     /// delivery an older crier attempted before posts were kept (Bluesky then uses the key
@@ -164,6 +169,17 @@ pub trait Channel: Send + Sync {
     /// Length of `text` as the network counts it (X weighs characters and URLs, Bluesky
     /// counts graphemes, Mastodon counts URLs as 23 characters).
     fn count(&self, text: &str) -> usize;
+
+    /// Uploads the image of `post` where the network takes images apart from posts, before
+    /// the post: the engine keeps what it returns with the delivery and hands it back in
+    /// [`Post::media`] to this attempt and every later one, so that a post sent again after a
+    /// crash attaches the same upload. `Ok(None)` when the channel uploads nothing (no image,
+    /// the image goes with the post itself, or it was left off with a warning: an image never
+    /// fails a post). The default uploads nothing.
+    async fn upload(&self, post: &Post) -> Result<Option<Media>, PostError> {
+        let _ = post;
+        Ok(None)
+    }
 
     /// Publishes `post`. Called for a delivery's first attempt.
     async fn publish(&self, post: &Post) -> Result<Published, PostError>;

@@ -1,7 +1,13 @@
 //! X: `POST /2/tweets` (API v2), OAuth 1.0a user context or an OAuth 2.0 user token.
 //!
 //! API: <https://docs.x.com/x-api/posts/create-post>,
-//! <https://docs.x.com/x-api/users/get-my-user>, <https://docs.x.com/x-api/users/get-posts>
+//! <https://docs.x.com/x-api/users/get-my-user>, <https://docs.x.com/x-api/users/get-posts>,
+//! <https://docs.x.com/x-api/media/upload-media>, <https://docs.x.com/x-api/media/create-media-metadata>
+//!
+//! An entry's image is uploaded first (`POST /2/media/upload`, multipart, one request for an
+//! image of up to 5 MB; OAuth 2.0 tokens need the `media.write` scope), its alt text set with
+//! `POST /2/media/metadata`, and the post attaches it as `media.media_ids`. The engine keeps
+//! the media id with the delivery while X keeps it (`expires_after_secs`, a day).
 //!
 //! X has no idempotency key, but it refuses a post whose text repeats a recent one with
 //! "duplicate content" (HTTP 403). crier's texts carry the entry's URL, so that refusal means
@@ -28,7 +34,8 @@ use url::Url;
 pub use length::{MAX_WEIGHTED_LENGTH, sendable, weighted_length};
 
 use super::http::{classify_status, excerpt, retry_after, transport_error};
-use super::{Channel, ChannelContext, Post, PostError, Published};
+use super::media::{self, ImageFile, Limits};
+use super::{Channel, ChannelContext, ImageMode, Media, Post, PostError, Published};
 use crate::secrets::{Secret, SecretRef};
 use crate::values::HttpUrl;
 
@@ -50,7 +57,28 @@ pub struct XConfig {
     /// window, look for it among the account's recent posts (reads X bills). Default: true.
     #[serde(default = "default_lookup")]
     pub lookup: bool,
+    /// The entry's image: `"attach"` (uploaded with its alt text, the default) or `"none"`.
+    #[serde(default = "default_image")]
+    pub image: ImageMode,
 }
+
+fn default_image() -> ImageMode {
+    ImageMode::Attach
+}
+
+/// What X takes as a post's image (<https://docs.x.com/x-api/media>: 5 MB; JPEG, PNG, GIF,
+/// WEBP). X shows images up to 4096 pixels a side.
+const IMAGE_LIMITS: Limits = Limits {
+    max_bytes: 5 * 1024 * 1024,
+    types: &["image/jpeg", "image/png", "image/gif", "image/webp"],
+    max_side: 4096,
+};
+
+/// Longest alt text X takes.
+const MAX_ALT_TEXT: usize = 1000;
+
+/// How long X keeps an upload no post uses, when its answer does not say.
+const MEDIA_LIFETIME: TimeDelta = TimeDelta::hours(24);
 
 /// On by default: a look-up happens only for a delivery whose outcome is unknown and older
 /// than [`DUPLICATE_WINDOW`] (a crash or lost answer, then a late retry), and costs one or two
@@ -117,6 +145,13 @@ impl XConfig {
 
     /// Checks values serde accepted: `(key, message)` on error.
     pub fn validate(&self) -> Result<(), (String, String)> {
+        if self.image == ImageMode::Card {
+            return Err((
+                "image".into(),
+                "\"card\": X makes the link card from the page itself; use \"attach\" or \"none\""
+                    .into(),
+            ));
+        }
         match (&self.oauth1, &self.oauth2) {
             (Some(_), None) | (None, Some(_)) => Ok(()),
             _ => Err((
@@ -141,6 +176,27 @@ pub struct X {
 enum Auth {
     OAuth1,
     OAuth2,
+}
+
+/// What a request carries.
+#[derive(Clone, Copy)]
+enum Body<'a> {
+    Empty,
+    Json(&'a serde_json::Value),
+    /// An image for `/2/media/upload`, as multipart form data.
+    Image(&'a ImageFile),
+}
+
+/// `POST /2/media/upload`'s answer.
+#[derive(Deserialize)]
+struct Uploaded {
+    data: UploadedData,
+}
+
+#[derive(Deserialize)]
+struct UploadedData {
+    id: String,
+    expires_after_secs: Option<i64>,
 }
 
 /// X's answer to a create request.
@@ -207,11 +263,11 @@ impl X {
         &self,
         method: Method,
         url: &Url,
-        json: Option<&serde_json::Value>,
+        body: Body<'_>,
     ) -> Result<(Reply, Auth), PostError> {
         if let Some(config) = &self.config.oauth1 {
             let header = self.oauth1_header(config, &method, url)?;
-            let reply = self.request(method, url, header, json).await?;
+            let reply = self.request(method, url, header, body).await?;
             return Ok((reply, Auth::OAuth1));
         }
         let Some(tokens) = &self.oauth2 else {
@@ -221,7 +277,7 @@ impl X {
         let access = tokens.access_token(http, memory, &self.name, None).await?;
         let bearer = |token: &Secret| format!("Bearer {}", token.expose());
         let reply = self
-            .request(method.clone(), url, bearer(&access.token), json)
+            .request(method.clone(), url, bearer(&access.token), body)
             .await?;
         if reply.status != StatusCode::UNAUTHORIZED || access.refreshed {
             return Ok((reply, Auth::OAuth2));
@@ -230,7 +286,7 @@ impl X {
             .access_token(http, memory, &self.name, Some(&access.token))
             .await?;
         let reply = self
-            .request(method, url, bearer(&access.token), json)
+            .request(method, url, bearer(&access.token), body)
             .await?;
         Ok((reply, Auth::OAuth2))
     }
@@ -241,7 +297,7 @@ impl X {
         method: Method,
         url: &Url,
         authorization: String,
-        json: Option<&serde_json::Value>,
+        body: Body<'_>,
     ) -> Result<Reply, PostError> {
         let mut value = HeaderValue::from_str(&authorization).map_err(|_| PostError::Pause {
             reason: format!(
@@ -255,8 +311,21 @@ impl X {
             .http
             .request(method, url.clone())
             .header(AUTHORIZATION, value);
-        if let Some(json) = json {
-            request = request.json(json);
+        match body {
+            Body::Empty => {}
+            Body::Json(json) => request = request.json(json),
+            // Multipart bodies are not part of the OAuth 1.0a signature.
+            Body::Image(file) => {
+                let part = reqwest::multipart::Part::bytes(file.bytes.clone())
+                    .file_name(file.file_name())
+                    .mime_str(file.mime)
+                    .map_err(|e| transport_error("x", &e))?;
+                let form = reqwest::multipart::Form::new()
+                    .part("media", part)
+                    .text("media_category", "tweet_image")
+                    .text("media_type", file.mime);
+                request = request.multipart(form);
+            }
         }
         let response = request.send().await.map_err(|e| transport_error("x", &e))?;
         let status = response.status();
@@ -331,6 +400,64 @@ impl X {
                 after: rate_limit_reset(&headers, Utc::now()),
             }),
             _ => Err(classify_status("x", status, &headers, &body)),
+        }
+    }
+}
+
+impl X {
+    /// Uploads `file`, then sets its alt text: the media X keeps for a post.
+    async fn upload_media(&self, file: &ImageFile, alt: &str) -> Result<Media, PostError> {
+        let url = self.endpoint("/2/media/upload")?;
+        let (reply, auth) = self.send(Method::POST, &url, Body::Image(file)).await?;
+        if !reply.status.is_success() {
+            return Err(self.upload_failure(reply, auth));
+        }
+        let uploaded: Uploaded =
+            serde_json::from_str(&reply.body).map_err(|e| PostError::Retry {
+                reason: format!(
+                    "x: unexpected answer from /2/media/upload ({e}): {}",
+                    excerpt(&reply.body)
+                ),
+                after: None,
+            })?;
+        let alt = media::alt_text(alt, MAX_ALT_TEXT);
+        if !alt.is_empty() {
+            let url = self.endpoint("/2/media/metadata")?;
+            let body = serde_json::json!({
+                "id": uploaded.data.id,
+                "metadata": { "alt_text": { "text": alt } },
+            });
+            let (reply, auth) = self.send(Method::POST, &url, Body::Json(&body)).await?;
+            if !reply.status.is_success() {
+                return Err(self.upload_failure(reply, auth));
+            }
+        }
+        let lifetime = uploaded
+            .data
+            .expires_after_secs
+            .map_or(MEDIA_LIFETIME, TimeDelta::seconds);
+        Ok(Media::new(uploaded.data.id, Utc::now(), lifetime))
+    }
+
+    /// A failed upload or alt text: a token that may not upload pauses the channel with what
+    /// to do; a refused image is left off the post by the caller.
+    fn upload_failure(&self, reply: Reply, auth: Auth) -> PostError {
+        let detail = format!("x: HTTP {}: {}", reply.status, excerpt(&reply.body));
+        match reply.status {
+            StatusCode::UNAUTHORIZED => credentials_refused(&detail, &self.name, auth),
+            StatusCode::FORBIDDEN => PostError::Pause {
+                reason: format!(
+                    "{detail}: X refused the image upload. With OAuth 2.0 the token needs the \
+                     `media.write` scope (authorise the app again with it); or set `image = \
+                     \"none\"` on the channel. Then run `crier retry --channel {}`",
+                    self.name
+                ),
+            },
+            StatusCode::TOO_MANY_REQUESTS => PostError::Retry {
+                reason: format!("{detail} (rate limited)"),
+                after: rate_limit_reset(&reply.headers, Utc::now()),
+            },
+            status => classify_status("x", status, &reply.headers, &reply.body),
         }
     }
 }
@@ -437,10 +564,39 @@ impl Channel for X {
         weighted_length(&sendable(text))
     }
 
+    async fn upload(&self, post: &Post) -> Result<Option<Media>, PostError> {
+        let Some(image) = post
+            .image
+            .as_ref()
+            .filter(|_| self.config.image == ImageMode::Attach)
+        else {
+            return Ok(None);
+        };
+        let file = match media::load(&self.context.http, image, &IMAGE_LIMITS).await {
+            Ok(file) => file,
+            Err(why) => {
+                media::left_off(&self.name, post, &why);
+                return Ok(None);
+            }
+        };
+        match self.upload_media(&file, &image.alt).await {
+            Ok(media) => Ok(Some(media)),
+            // X refused this image: the post goes without.
+            Err(PostError::Reject { reason }) => {
+                media::left_off(&self.name, post, &reason);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     async fn publish(&self, post: &Post) -> Result<Published, PostError> {
         let url = self.endpoint("/2/tweets")?;
-        let text = serde_json::json!({ "text": sendable(&post.text) });
-        let (reply, auth) = self.send(Method::POST, &url, Some(&text)).await?;
+        let mut body = serde_json::json!({ "text": sendable(&post.text) });
+        if let Some(media) = &post.media {
+            body["media"] = serde_json::json!({ "media_ids": [media.id] });
+        }
+        let (reply, auth) = self.send(Method::POST, &url, Body::Json(&body)).await?;
         self.outcome(reply, auth)
     }
 

@@ -15,6 +15,11 @@
 //! network recognises its own post on look-up by what was really sent. Only a post the
 //! network refused for good, which is known not to be there, is dropped: `crier retry` renders
 //! it again.
+//!
+//! An image the channel uploads apart from the post (`Channel::upload`) is uploaded after
+//! `sending` is committed, and the network's media id is recorded with the frozen post before
+//! the post request leaves: a later attempt attaches that upload rather than making another,
+//! until the network may have forgotten it (its expiry), when it is uploaded again.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use crate::channels::{
-    self, AnnounceConfig, Attempt, Channel, ChannelConfig, ChannelContext, Memory, Post, PostError,
-    Published, template,
+    self, AnnounceConfig, Attempt, Channel, ChannelConfig, ChannelContext, Media, Memory, Post,
+    PostError, Published, template,
 };
 use crate::config::Config;
 use crate::engine::cycle;
@@ -384,9 +389,57 @@ impl ChannelRound<'_> {
                 FrozenPost::json(&post)
             })?;
         }
+        if let Err(e) = self.upload(delivery, &mut post).await? {
+            return Ok(Err(e));
+        }
         match self.send(&post, uncertain).await {
             Ok(Attempt::Published(published)) => Ok(Ok(published)),
             Ok(Attempt::KeyTaken { reason }) => self.rekey(delivery, &mut post, reason).await,
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Uploads the post's image where the channel takes it apart from the post, unless an
+    /// earlier attempt's upload is on record and still usable, and records the upload with
+    /// the frozen post before the post leaves: a crash between the two then neither loses the
+    /// post nor uploads the image again. An upload the network forgot (unused past its
+    /// expiry) is made again.
+    async fn upload(
+        &self,
+        delivery: &Delivery,
+        post: &mut Post,
+    ) -> Result<Result<(), PostError>, StoreError> {
+        let now = self.options.now;
+        let recorded = post.media.as_ref().is_some_and(|m| m.usable(now));
+        if post.image.is_none() || recorded {
+            return Ok(Ok(()));
+        }
+        let limit = self.announce.request_timeout * 4;
+        let uploaded = tokio::time::timeout(limit, self.channel.upload(post))
+            .await
+            .unwrap_or_else(|_| {
+                Err(PostError::Retry {
+                    reason: format!(
+                        "{}: the image upload got no answer within {}s",
+                        self.name(),
+                        limit.as_secs()
+                    ),
+                    after: None,
+                })
+            });
+        match uploaded {
+            Ok(Some(media)) => {
+                tracing::info!(channel = %self.name(), entry_id = %delivery.entry_id, media_id = %media.id, "image uploaded");
+                post.media = Some(media);
+                self.store()
+                    .record_post(delivery.id, now, &FrozenPost::json(post))?;
+                Ok(Ok(()))
+            }
+            Ok(None) => {
+                // An expired upload must not be attached.
+                post.media = None;
+                Ok(Ok(()))
+            }
             Err(e) => Ok(Err(e)),
         }
     }
@@ -561,6 +614,9 @@ struct FrozenPost {
     image: Option<Image>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     key: Option<String>,
+    /// The image as uploaded to the network, recorded before the post is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    media: Option<Media>,
 }
 
 impl FrozenPost {
@@ -574,6 +630,7 @@ impl FrozenPost {
             language: post.language.clone(),
             image: post.image.clone(),
             key: post.key.clone(),
+            media: post.media.clone(),
         };
         serde_json::to_string(&frozen).expect("strings and options always serialise")
     }
@@ -591,6 +648,7 @@ impl FrozenPost {
             summary: frozen.summary,
             language: frozen.language,
             image: frozen.image,
+            media: frozen.media,
             key: frozen.key,
         })
     }
@@ -680,6 +738,7 @@ pub(super) fn prepare_post(
         summary: entry.summary,
         language: entry.language,
         image: entry.image,
+        media: None,
         key: None,
     })))
 }
@@ -736,6 +795,8 @@ mod tests {
         answers: Mutex<VecDeque<Result<Attempt, PostError>>>,
         calls: Mutex<Vec<Call>>,
         state: Option<Arc<Mutex<Store>>>,
+        /// Uploads made, each `media-<n>`, kept by the network for a day from [`now`].
+        uploads: Mutex<usize>,
     }
 
     impl Scripted {
@@ -744,6 +805,7 @@ mod tests {
                 answers: Mutex::new(answers.into()),
                 calls: Mutex::new(Vec::new()),
                 state: None,
+                uploads: Mutex::new(0),
             })
         }
         fn watching(
@@ -754,6 +816,7 @@ mod tests {
                 answers: Mutex::new(answers.into()),
                 calls: Mutex::new(Vec::new()),
                 state: Some(store.clone()),
+                uploads: Mutex::new(0),
             })
         }
         fn calls(&self) -> Vec<(&'static str, String)> {
@@ -785,6 +848,18 @@ mod tests {
         }
         fn new_key(&self, stamp: u64) -> Option<String> {
             Some(format!("key-{stamp}"))
+        }
+        async fn upload(&self, post: &Post) -> Result<Option<Media>, PostError> {
+            if post.image.is_none() {
+                return Ok(None);
+            }
+            let mut uploads = self.0.uploads.lock().unwrap();
+            *uploads += 1;
+            Ok(Some(Media {
+                id: format!("media-{uploads}"),
+                expires_at: now() + chrono::Duration::hours(24),
+                size: None,
+            }))
         }
         async fn attempt(&self, post: &Post, uncertain: bool) -> Result<Attempt, PostError> {
             let frozen = self.0.state.as_ref().and_then(|store| {
@@ -1157,6 +1232,89 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         );
         assert_eq!(report.rendered[0].text, "Title a https://example.org/a/");
         assert_eq!(states(&store), [("a".into(), DeliveryState::Sent, 2)]);
+    }
+
+    /// Gives entry `id` of `store` an image.
+    fn give_image(store: &Arc<Mutex<Store>>, id: &str) {
+        let mut store = store.lock().unwrap();
+        let mut entry = store.load_entries(&[id]).unwrap().remove(0);
+        entry.image = Some(Image {
+            url: format!("https://example.org/{id}/cover.jpg"),
+            alt: "A cover".into(),
+            path: None,
+        });
+        let mut batch = Batch::default();
+        batch.upserts.push(crate::store::EntryRecord {
+            content_hash: entry.content_hash(),
+            entry,
+            source: "s".into(),
+            doc_key: format!("{id}.md"),
+            fingerprint: "f2".into(),
+            status: crate::store::EntryStatus::Live,
+        });
+        store.apply(&batch, now()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_upload_is_recorded_before_the_post_and_attached_again_after_a_lost_answer() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        give_image(&store, "a");
+        let script = Scripted::watching(vec![retry(), ok("1")], &store);
+        round(&config, &store, &script, now(), false).await;
+        let later = now() + chrono::Duration::minutes(30);
+        round(&config, &store, &script, later, false).await;
+
+        assert_eq!(*script.uploads.lock().unwrap(), 1, "uploaded once");
+        let calls = script.requests();
+        assert_eq!(
+            calls.iter().map(|c| c.kind).collect::<Vec<_>>(),
+            ["publish", "recover"]
+        );
+        for call in &calls {
+            assert_eq!(
+                call.post.media.as_ref().map(|m| m.id.as_str()),
+                Some("media-1")
+            );
+            // On record before the request left.
+            let frozen: serde_json::Value =
+                serde_json::from_str(call.frozen.as_deref().unwrap()).unwrap();
+            assert_eq!(frozen["media"]["id"], "media-1");
+        }
+        assert_eq!(states(&store), [("a".into(), DeliveryState::Sent, 2)]);
+    }
+
+    #[tokio::test]
+    async fn an_upload_the_network_forgot_is_made_again() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        give_image(&store, "a");
+        let script = Scripted::watching(vec![retry(), ok("1")], &store);
+        round(&config, &store, &script, now(), false).await;
+        // Past the day the network keeps an unattached upload.
+        let next_day = now() + chrono::Duration::hours(25);
+        round(&config, &store, &script, next_day, false).await;
+
+        assert_eq!(*script.uploads.lock().unwrap(), 2);
+        let calls = script.requests();
+        assert_eq!(calls[1].post.media.as_ref().unwrap().id, "media-2");
+        assert!(calls[1].frozen.as_deref().unwrap().contains("media-2"));
+    }
+
+    #[tokio::test]
+    async fn an_entry_without_image_uploads_nothing() {
+        let config = config("", "");
+        let (_dir, store) = store_with(&["a"]);
+        let script = Scripted::watching(vec![ok("1")], &store);
+        round(&config, &store, &script, now(), false).await;
+        assert_eq!(*script.uploads.lock().unwrap(), 0);
+        assert!(
+            !script.requests()[0]
+                .frozen
+                .as_deref()
+                .unwrap()
+                .contains("media")
+        );
     }
 
     #[tokio::test]

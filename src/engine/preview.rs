@@ -19,7 +19,9 @@ use std::sync::Arc;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::channels::{self, Channel, ChannelConfig, ChannelContext, InMemory, NetworkConfig};
+use crate::channels::{
+    self, Channel, ChannelConfig, ChannelContext, ImageMode, InMemory, NetworkConfig,
+};
 use crate::config::Config;
 use crate::engine::cycle::{self, CycleReport};
 use crate::engine::deliver::{Prepared, hold_back, prepare_post};
@@ -327,15 +329,22 @@ fn preview_post(
             preview.length = channel.count(&post.text);
             preview.text = Some(post.text);
             // Bluesky shows the card crier sends with the post (`app.bsky.embed.external`:
-            // the entry's title, summary and image), not one built from the page.
-            if matches!(channel_config.network, NetworkConfig::Bluesky(_)) {
+            // the entry's title, summary and image), not one built from the page; with
+            // `image = "attach"` it shows the image instead of a card.
+            let mode = channel_config.image_mode();
+            if matches!(channel_config.network, NetworkConfig::Bluesky(_))
+                && mode != ImageMode::Attach
+            {
                 preview.own_card = Some(OwnCard {
                     title: post.title.clone(),
                     description: post.summary,
-                    image: post.image.as_ref().map(|image| image.url.clone()),
+                    image: (mode == ImageMode::Card)
+                        .then(|| post.image.as_ref().map(|image| image.url.clone()))
+                        .flatten(),
                 });
             }
-            preview.image = post.image;
+            // A card's image comes from the card; only an attached one is the post's.
+            preview.image = post.image.filter(|_| mode == ImageMode::Attach);
             Some(Heading {
                 title: post.title,
                 url: post.url,

@@ -293,6 +293,7 @@ mod tests {
         e.image = Some(Image {
             url: "https://example.org/a/p.png".to_owned(),
             alt: "A map".to_owned(),
+            path: None,
         });
         let xml = render_str(&meta(), &[e]);
         assert!(xml.contains("<id>tag:example.org,2024:a</id>"), "{xml}");

@@ -234,6 +234,7 @@ mod tests {
         e.image = Some(Image {
             url: "https://example.org/a/p.jpg".to_owned(),
             alt: "alt".to_owned(),
+            path: None,
         });
         e.author = Some(Person {
             name: "Ada".to_owned(),

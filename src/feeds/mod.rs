@@ -304,6 +304,7 @@ mod tests {
                     image: (i % 2 == 0).then(|| crate::entry::Image {
                         url: format!("https://example.org/{i}.jpg"),
                         alt: format!("alt {i}"),
+                        path: None,
                     }),
                     author: (i % 7 == 0).then(|| Person {
                         name: "Someone".into(),

@@ -287,6 +287,7 @@ mod tests {
         e.image = Some(Image {
             url: "https://example.org/a/photo.jpg".to_owned(),
             alt: "A bridge & a river".to_owned(),
+            path: None,
         });
         let xml = render_str(&meta(), &[e]);
         assert!(

@@ -53,6 +53,7 @@ mod fields;
 mod filename;
 mod frontmatter;
 mod git;
+mod images;
 mod markdown;
 mod render;
 mod sections;

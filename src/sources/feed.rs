@@ -202,7 +202,11 @@ impl FeedSource {
                         .is_none_or(|t| t.to_string().starts_with("image/"))
                 })
                 .find_map(|c| c.url.as_ref().map(Url::to_string));
-            picture.or(thumbnail).map(|url| Image { url, alt })
+            picture.or(thumbnail).map(|url| Image {
+                url,
+                alt,
+                path: None,
+            })
         });
         let author = item.authors.first().and_then(|p| {
             Some(Person {

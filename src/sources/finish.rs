@@ -9,6 +9,7 @@
 //! - text fields become plain text (HTML or front matter, see [`Markup`]); categories get the
 //!   source's own added and lose duplicates that differ only in case;
 //! - the summary is the one given, else an excerpt of the content, cut at a word;
+//! - the image is the one given, else the first `<img>` of the content with its `alt`;
 //! - the link, image and author page are made absolute against the page they were read from;
 //! - `city` and `country` among the free fields give the place, an update no later than the
 //!   publication is no update, and the translation key defaults to the id.
@@ -212,10 +213,12 @@ impl Finisher {
         let content = draft.content.unwrap_or_default();
         let summary = summary(markup, draft.summary, draft.excerpt, &content);
         let categories = self.categories(markup, draft.categories);
-        let image = draft.image.and_then(|image| {
+        let image = draft.image.or_else(|| first_image(&content));
+        let image = image.and_then(|image| {
             Some(Image {
                 url: links.absolute(&image.url)?,
                 alt: markup.plain(image.alt),
+                path: image.path,
             })
         });
         let author = draft.author.and_then(|person| {
@@ -359,6 +362,25 @@ fn summary(
     } else {
         shorten(&text, SUMMARY_MAX_CHARS)
     }
+}
+
+/// The first image of an HTML body with a source (`src`), and its `alt`: an entry's lead
+/// image when its source names none. Written as the body has it (it may be relative).
+fn first_image(html: &str) -> Option<Image> {
+    if !html.contains("<img") && !html.contains("<IMG") {
+        return None;
+    }
+    let fragment = scraper::Html::parse_fragment(html);
+    let selector = scraper::Selector::parse("img[src]").ok()?;
+    fragment.select(&selector).find_map(|img| {
+        let src = img.value().attr("src")?.trim();
+        // An inline `data:` image has no address a network or a feed reader could use.
+        (!src.is_empty() && !src.starts_with("data:")).then(|| Image {
+            url: src.to_owned(),
+            alt: img.value().attr("alt").unwrap_or_default().to_owned(),
+            path: None,
+        })
+    })
 }
 
 /// Text of an HTML fragment, the one way every source turns HTML into plain text: tags
@@ -574,6 +596,7 @@ mod tests {
             image: Some(Image {
                 url: "img/gand.jpg".into(),
                 alt: "Des enfants".into(),
+                path: None,
             }),
             ..Draft::default()
         }
@@ -697,6 +720,26 @@ mod tests {
     }
 
     #[test]
+    fn without_an_image_the_first_img_of_the_content_is_the_lead_image() {
+        let mut d = Draft {
+            image: None,
+            content: Some(
+                r#"<p>Text <img src="data:image/png;base64,AA"> <img alt="no source"> <img src="img/plate.jpg" alt="A &amp; plate"></p><img src="/second.jpg">"#
+                    .into(),
+            ),
+            ..draft()
+        };
+        let image = fetched(d.clone()).unwrap().image.unwrap();
+        assert_eq!(image.url, "https://cms.example.org/img/plate.jpg");
+        assert_eq!(image.alt, "A & plate");
+        d.content = Some("<p>No image.</p>".into());
+        assert_eq!(fetched(d).unwrap().image, None);
+        // One the source names wins.
+        let image = fetched(draft()).unwrap().image.unwrap();
+        assert_eq!(image.url, "https://cms.example.org/img/gand.jpg");
+    }
+
+    #[test]
     fn plain_text_is_collapsed_and_kept_when_it_already_is() {
         for text in ["", "a", "a b", "é – ü"] {
             assert_eq!(collapsed(text.to_owned()), text);
@@ -736,6 +779,7 @@ mod tests {
             image: Some(Image {
                 url: "cover.jpg".into(),
                 alt: "A <b>plate</b>".into(),
+                path: None,
             }),
             author: Some(Person {
                 name: "Ada".into(),
@@ -771,6 +815,7 @@ mod tests {
         d.image = Some(Image {
             url: "http://[bad".into(),
             alt: String::new(),
+            path: None,
         });
         d.author = Some(Person {
             name: "<b>Kim</b>".into(),

@@ -369,6 +369,20 @@ impl Store {
         tx.commit().map_err(sql)
     }
 
+    /// Replaces the stored post of a delivery with the same post and what was uploaded for it
+    /// (an image's media id), before the post is sent.
+    pub fn record_post(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+        post: &str,
+    ) -> Result<(), StoreError> {
+        self.update(
+            "UPDATE deliveries SET post = ?2, updated_at = ?3 WHERE id = ?1",
+            params![id, post, timestamp(now)],
+        )
+    }
+
     /// Records a published post.
     pub fn mark_sent(
         &mut self,

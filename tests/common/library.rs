@@ -25,6 +25,7 @@ pub fn post(entry_id: &str, text: &str, url: &str) -> Post {
         summary: String::new(),
         language: "en".to_owned(),
         image: None,
+        media: None,
         key: None,
     }
 }

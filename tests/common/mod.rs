@@ -14,6 +14,7 @@
 
 mod binary;
 mod feedcheck;
+pub mod images;
 mod library;
 pub mod logs;
 pub mod reference;

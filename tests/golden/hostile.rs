@@ -77,6 +77,7 @@ pub fn entries() -> Vec<Entry> {
         image: Some(Image {
             url: "https://example.org/projects/markup/lead.jpg".to_owned(),
             alt: r#"Bridge & "river" <at> night"#.to_owned(),
+            path: None,
         }),
         author: Some(Person {
             name: "Ada Lovelace".to_owned(),
@@ -108,6 +109,7 @@ pub fn entries() -> Vec<Entry> {
         image: Some(Image {
             url: "https://example.org/projects/unicode/%E5%9B%BE.png".to_owned(),
             alt: "图 😀".to_owned(),
+            path: None,
         }),
         ..bare("unicode", "2024-01-15T09:00:00+09:00")
     };

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use super::{Auth, Reply, X, credentials_refused, published, rate_limit_reset};
+use super::{Auth, Body, Reply, X, credentials_refused, published, rate_limit_reset};
 use crate::channels::http::{classify_status, excerpt};
 use crate::channels::{Post, PostError, Published};
 
@@ -176,7 +176,7 @@ impl X {
 
     /// A GET of the look-up, its answer read as `T`.
     async fn read<T: DeserializeOwned>(&self, url: &Url) -> Result<T, PostError> {
-        let (reply, auth) = self.send(Method::GET, url, None).await?;
+        let (reply, auth) = self.send(Method::GET, url, Body::Empty).await?;
         if !reply.status.is_success() {
             return Err(self.lookup_failure(reply, auth));
         }

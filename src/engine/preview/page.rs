@@ -111,6 +111,7 @@ mod tests {
         evil.image = Some(Image {
             url: "javascript:alert(1)".to_owned(),
             alt: format!("\" onerror=\"alert(1){script}"),
+            path: None,
         });
         evil.held = Some(script.to_owned());
         let mut e = entry("a<b", &format!("Title {script}"), vec![evil]);
@@ -177,11 +178,13 @@ mod tests {
         with_alt.image = Some(Image {
             url: "https://example.org/ghent.jpg".to_owned(),
             alt: "Six mediators at a table".to_owned(),
+            path: None,
         });
         let mut without = post("x", "t", 1, 280);
         without.image = Some(Image {
             url: "https://example.org/lyon.jpg".to_owned(),
             alt: String::new(),
+            path: None,
         });
         let html = render(&preview(vec![entry("e", "E", vec![with_alt, without])])).unwrap();
         assert!(html.contains(

@@ -50,7 +50,7 @@ use super::filename::{self, FileName, internal_link};
 use super::frontmatter::{Format, FrontMatter, KeyLines};
 use super::sections::{Cascades, Page};
 use super::urls;
-use super::{Problem, Settings, dates, markdown, render};
+use super::{Problem, Settings, dates, images, markdown, render};
 use crate::entry::{Announce, Entry, Image, Person};
 use crate::sources::control;
 use crate::sources::finish::{Draft, Markup, Origin, UnknownLanguage, is_absolute_uri};
@@ -207,7 +207,11 @@ pub(super) fn build(
         rendered.unknown_shortcodes.append(&mut unknown);
         text
     });
+    // Without an image of its own the page's lead image is its body's first; `image_alt`
+    // still describes it (it wins over the `<img>`'s `alt`).
+    let alt_for_body_image = image_alt.clone().filter(|a| !a.trim().is_empty());
     let image = image_with_fallback(image, image_alt, &extra);
+    let alt_for_body_image = alt_for_body_image.filter(|_| image.is_none());
     let author = author_with_fallback(author, &extra);
     for (name, value) in &mut extra {
         absolutize_links(name, value, &url, &internal);
@@ -237,10 +241,20 @@ pub(super) fn build(
         url,
         internal: &internal,
     };
-    let entry = settings
+    let mut entry = settings
         .finisher
         .finish(draft, origin)
         .map_err(|message| Problem::new(None, message))?;
+    if let Some(image) = &mut entry.image {
+        if let Some(alt) = alt_for_body_image {
+            image.alt = collapse(&alt);
+        }
+        let site = images::SiteFolders {
+            content: &settings.root,
+            base_url: &settings.site().base_url,
+        };
+        image.path = images::local_file(&site, &settings.root.join(key), &entry.url, &image.url);
+    }
     Ok(Parsed::Entry {
         entry: Box::new(entry),
         expires,
@@ -634,6 +648,7 @@ fn image_from(value: &Value) -> Result<Option<Image>, String> {
         (!url.trim().is_empty()).then(|| Image {
             url: url.trim().to_owned(),
             alt: collapse(alt),
+            path: None,
         })
     };
     match value {

@@ -1940,3 +1940,53 @@ fn a_mistake_in_the_announcement_control_fails_the_file_naming_the_key_and_its_l
         "{message}"
     );
 }
+
+#[test]
+fn images_found_on_disk_are_kept_with_their_file() {
+    let dir = site(&[
+        (
+            "content/news/ghent/index.md",
+            b"+++\ntitle = \"Ghent\"\ndate = 2024-01-01\nimage = \"cover.png\"\n+++\n",
+        ),
+        ("content/news/ghent/cover.png", b"png"),
+        (
+            "content/news/lyon.md",
+            b"+++\ntitle = \"Lyon\"\ndate = 2024-01-02\n+++\n![A square](/img/lyon.png)\n",
+        ),
+        ("static/img/lyon.png", b"png"),
+        (
+            "content/news/oslo.md",
+            b"+++\ntitle = \"Oslo\"\ndate = 2024-01-03\nimage = \"https://cdn.example.net/oslo.png\"\n+++\n",
+        ),
+    ]);
+    let documents = read(&dir.path().join("content"), "");
+    let image = |key: &str| entry(&documents, key).image.clone().expect("an image");
+    let ghent = image("news/ghent/index.md");
+    assert_eq!(ghent.url, "https://example.org/en/news/ghent/cover.png");
+    assert_eq!(
+        ghent.path,
+        Some(dir.path().join("content/news/ghent/cover.png"))
+    );
+    // The first image of the body, with its alt text, from the site's static folder.
+    let lyon = image("news/lyon.md");
+    assert_eq!(lyon.url, "https://example.org/img/lyon.png");
+    assert_eq!(lyon.alt, "A square");
+    assert_eq!(lyon.path, Some(dir.path().join("static/img/lyon.png")));
+    // On another host: downloaded when posted.
+    assert_eq!(image("news/oslo.md").path, None);
+}
+
+#[test]
+fn image_alt_describes_the_body_image_too() {
+    let dir = site(&[(
+        "a.md",
+        b"+++\ntitle = \"A\"\ndate = 2024-01-01\nimage_alt = \"Two bikes\"\n+++\n![bikes](/b.png)\n",
+    )]);
+    let documents = read(dir.path(), "");
+    let image = entry(&documents, "a.md")
+        .image
+        .clone()
+        .expect("the body's image");
+    assert_eq!(image.url, "https://example.org/b.png");
+    assert_eq!(image.alt, "Two bikes");
+}

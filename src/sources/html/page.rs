@@ -213,6 +213,7 @@ pub fn draft(
         .map(|url| Image {
             url: url.into(),
             alt: fields.image_alt.first(&html).unwrap_or_default(),
+            path: None,
         });
     let author = fields
         .author

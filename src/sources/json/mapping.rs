@@ -281,9 +281,11 @@ impl Mapping {
         let alt = text_field(&self.image_alt, item)?
             .or(alt)
             .unwrap_or_default();
-        Ok(url
-            .filter(|u| !u.trim().is_empty())
-            .map(|url| Image { url, alt }))
+        Ok(url.filter(|u| !u.trim().is_empty()).map(|url| Image {
+            url,
+            alt,
+            path: None,
+        }))
     }
 
     /// A name, or an object with `name` and optionally `link`/`url`/`uri` and `email`.
