@@ -652,6 +652,25 @@ mod tests {
     }
 
     #[test]
+    fn a_link_is_one_only_up_to_twitter_text_s_lengths() {
+        // A t.co slug of up to 40 characters (twitter-text-parser: 23, then 54 as text).
+        assert_eq!(
+            weighted_length(&format!("https://t.co/{}", "a".repeat(40))),
+            23
+        );
+        assert_eq!(
+            weighted_length(&format!("https://t.co/{}", "a".repeat(41))),
+            54
+        );
+        // At most 4,096 characters with the scheme counted again and the host in its ASCII
+        // form (`xn--bcher-kva.de`, seven more than `bücher.de`): twitter-text-parser takes a
+        // path of 4,063 characters and counts one more as text.
+        let url = |path: usize| format!("https://bücher.de/{}", "a".repeat(path));
+        assert_eq!(weighted_length(&url(4063)), 23);
+        assert_eq!(weighted_length(&url(4064)), 18 + 4064);
+    }
+
+    #[test]
     fn text_is_put_in_nfc_before_counting() {
         assert_eq!(weighted_length("cafe\u{301} e\u{301}te\u{301}"), 8);
     }
