@@ -78,6 +78,7 @@ app_password = {token}
 type = "x"
 name = "x"
 base_url = "{base}"
+image = "none"
 [channels.oauth1]
 consumer_key = {token}
 consumer_secret = {token}
@@ -217,18 +218,24 @@ async fn the_preview_shows_every_post_in_a_browser_and_runs_no_entry_script() {
     assert!(dom.contains(" / 500 characters"), "{dom}");
     assert!(dom.contains(" / 300 graphemes"), "{dom}");
     assert!(dom.contains(" / 280 weighted characters"), "{dom}");
-    // The image of the entry, with its alt text, on the posts that attach it (Mastodon and X
-    // by default; Bluesky shows it in its link card).
+    // The image of the entry, with its alt text, on the post that attaches it (Mastodon; X is
+    // set not to, and Bluesky shows it in its link card), which then has no link card.
     assert_eq!(
         dom.matches("Alt text: <span class=\"alt\">The jury on stage in Ghent</span>")
             .count(),
-        2,
+        1,
         "{dom}"
     );
-    // Mastodon and X build their cards from the pages: the award page's tags, the bare page's
-    // missing ones. Bluesky's card is the one crier sends, from the entry.
+    // Mastodon and X build their cards from the pages: the award page's tags (on X; Mastodon
+    // attaches the image instead), the bare page's missing ones. Bluesky's card is the one
+    // crier sends, from the entry.
     let count = |text: &str| dom.matches(text).count();
-    assert_eq!(count("The jury chose Ghent's Roma mediators."), 2, "{dom}");
+    assert_eq!(count("The jury chose Ghent's Roma mediators."), 1, "{dom}");
+    assert_eq!(
+        count("No link card: a post with an image shows the image instead."),
+        1,
+        "{dom}"
+    );
     assert_eq!(
         count("The page has no og:title, og:description, og:image: the link card will be empty."),
         2,

@@ -195,6 +195,29 @@ mod tests {
     }
 
     #[test]
+    fn a_post_with_an_attached_image_shows_no_link_card() {
+        let mut attached = post("mastodon", "t", 1, 500);
+        attached.image = Some(Image {
+            url: "https://example.org/ghent.jpg".to_owned(),
+            alt: "Six mediators".to_owned(),
+            path: None,
+        });
+        let mut e = entry("e", "E", vec![attached, post("x", "t", 1, 280)]);
+        e.card = LinkCard {
+            status: CardStatus::Read,
+            title: Some("Card title".to_owned()),
+            ..LinkCard::default()
+        };
+        let html = render(&preview(vec![e])).unwrap();
+        assert_eq!(
+            html.matches("No link card: a post with an image").count(),
+            1
+        );
+        // Only the post without an image shows the page's card.
+        assert_eq!(html.matches("Card title").count(), 1, "{html}");
+    }
+
+    #[test]
     fn missing_open_graph_tags_and_an_unreachable_page_are_warned_about() {
         let mut bare = entry("bare", "Bare", vec![post("mastodon", "t", 1, 500)]);
         bare.card = LinkCard {
