@@ -249,6 +249,18 @@ impl Facebook {
             .send()
             .await
             .map_err(|e| http::transport_error(NETWORK, &e))?;
+        self.created_or_classified(response, post, credentials)
+            .await
+    }
+
+    /// What the Graph API answered to a new post (photo or link): the post, a duplicate found
+    /// again, or the classified refusal.
+    async fn created_or_classified(
+        &self,
+        response: reqwest::Response,
+        post: &Post,
+        credentials: &Credentials,
+    ) -> Result<Published, PostError> {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
@@ -289,22 +301,8 @@ impl Facebook {
             .send()
             .await
             .map_err(|e| http::transport_error(NETWORK, &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .text()
+        self.created_or_classified(response, post, credentials)
             .await
-            .map_err(|e| http::transport_error(NETWORK, &e))?;
-        if status.is_success() {
-            return Ok(created(&body));
-        }
-        if graph_error(&body).is_some_and(|e| e.code == 506) {
-            return Ok(self.duplicate(post, credentials).await);
-        }
-        Err(redact(
-            classify(&self.name, status, &headers, &body, Utc::now()),
-            &credentials.token,
-        ))
     }
 
     /// Facebook refused the post as a duplicate of a recent one: it is out, so the delivery is
