@@ -1081,12 +1081,16 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         assert_eq!(states(&store), [("a".into(), DeliveryState::Sent, 2)]);
     }
 
-    /// Gives live entry `id` of the store a new title, as a cycle does when its file changed.
-    fn edit_title(store: &Arc<Mutex<Store>>, id: &str, title: &str, at: DateTime<Utc>) {
-        let entry = crate::entry::Entry {
-            title: title.into(),
-            ..crate::testing::entry(id, "2024-05-31T10:00:00Z")
-        };
+    /// Stores live entry `id` as `change` makes it (from the entry `store_with` recorded), as a
+    /// cycle does when its file changed.
+    fn edit_entry(
+        store: &Arc<Mutex<Store>>,
+        id: &str,
+        at: DateTime<Utc>,
+        change: impl FnOnce(&mut crate::entry::Entry),
+    ) {
+        let mut entry = crate::testing::entry(id, "2024-05-31T10:00:00Z");
+        change(&mut entry);
         let batch = Batch {
             upserts: vec![crate::store::EntryRecord {
                 content_hash: entry.content_hash(),
@@ -1101,30 +1105,19 @@ template = "{{{{ title }}}} {{{{ url }}}}"
         store.lock().unwrap().apply(&batch, at).unwrap();
     }
 
-    /// Gives live entry `id` of the store the announcement control `announce`, as a cycle does
-    /// when its front matter changed.
+    /// Gives live entry `id` of the store a new title.
+    fn edit_title(store: &Arc<Mutex<Store>>, id: &str, title: &str, at: DateTime<Utc>) {
+        edit_entry(store, id, at, |entry| entry.title = title.into());
+    }
+
+    /// Gives live entry `id` of the store the announcement control `announce`.
     fn edit_control(
         store: &Arc<Mutex<Store>>,
         id: &str,
         announce: crate::entry::Announce,
         at: DateTime<Utc>,
     ) {
-        let entry = crate::entry::Entry {
-            announce,
-            ..crate::testing::entry(id, "2024-05-31T10:00:00Z")
-        };
-        let batch = Batch {
-            upserts: vec![crate::store::EntryRecord {
-                content_hash: entry.content_hash(),
-                entry,
-                source: "s".into(),
-                doc_key: format!("{id}.md"),
-                fingerprint: "f2".into(),
-                status: crate::store::EntryStatus::Live,
-            }],
-            ..Batch::default()
-        };
-        store.lock().unwrap().apply(&batch, at).unwrap();
+        edit_entry(store, id, at, |entry| entry.announce = announce);
     }
 
     #[tokio::test]
@@ -1236,23 +1229,13 @@ template = "{{{{ title }}}} {{{{ url }}}}"
 
     /// Gives entry `id` of `store` an image.
     fn give_image(store: &Arc<Mutex<Store>>, id: &str) {
-        let mut store = store.lock().unwrap();
-        let mut entry = store.load_entries(&[id]).unwrap().remove(0);
-        entry.image = Some(Image {
-            url: format!("https://example.org/{id}/cover.jpg"),
-            alt: "A cover".into(),
-            path: None,
+        edit_entry(store, id, now(), |entry| {
+            entry.image = Some(Image {
+                url: format!("https://example.org/{id}/cover.jpg"),
+                alt: "A cover".into(),
+                path: None,
+            });
         });
-        let mut batch = Batch::default();
-        batch.upserts.push(crate::store::EntryRecord {
-            content_hash: entry.content_hash(),
-            entry,
-            source: "s".into(),
-            doc_key: format!("{id}.md"),
-            fingerprint: "f2".into(),
-            status: crate::store::EntryStatus::Live,
-        });
-        store.apply(&batch, now()).unwrap();
     }
 
     #[tokio::test]
