@@ -471,12 +471,11 @@ impl Channel for Bluesky {
         let Some(image) = post.image.as_ref().filter(|_| shown) else {
             return Ok(None);
         };
-        let file = match media::load(&self.context.http, image, &IMAGE_LIMITS).await {
-            Ok(file) => file,
-            Err(why) => {
-                media::left_off(&self.name, post, &why);
-                return Ok(None);
-            }
+        let Some(file) =
+            media::load_or_leave_off(&self.context.http, &self.name, post, image, &IMAGE_LIMITS)
+                .await
+        else {
+            return Ok(None);
         };
         let uploaded = Media::new(String::new(), chrono::Utc::now(), BLOB_LIFETIME).of(&file);
         match self.upload_blob(file).await {

@@ -206,13 +206,20 @@ impl Facebook {
             .as_ref()
             .filter(|_| self.config.image == ImageMode::Attach)
         {
-            match media::load(&self.context.http, image, &IMAGE_LIMITS).await {
-                Ok(file) => match self.create_photo(post, file, &image.alt, credentials).await {
+            let file = media::load_or_leave_off(
+                &self.context.http,
+                &self.name,
+                post,
+                image,
+                &IMAGE_LIMITS,
+            )
+            .await;
+            if let Some(file) = file {
+                match self.create_photo(post, file, &image.alt, credentials).await {
                     // Refused for good (the image, most likely): the link post goes instead.
                     Err(PostError::Reject { reason }) => media::left_off(&self.name, post, &reason),
                     other => return other,
-                },
-                Err(why) => media::left_off(&self.name, post, &why),
+                }
             }
         }
         self.create_link(post, credentials).await

@@ -158,6 +158,23 @@ pub async fn load(
         .map_err(|e| format!("fitting it failed: {e}"))?
 }
 
+/// [`load`], or `None` once [`left_off`] has said why the image goes without.
+pub async fn load_or_leave_off(
+    http: &reqwest::Client,
+    channel: &str,
+    post: &Post,
+    image: &Image,
+    limits: &Limits,
+) -> Option<ImageFile> {
+    match load(http, image, limits).await {
+        Ok(file) => Some(file),
+        Err(why) => {
+            left_off(channel, post, &why);
+            None
+        }
+    }
+}
+
 /// Logs that the image of `post` is left off the post on `channel`, and why.
 pub fn left_off(channel: &str, post: &Post, why: &str) {
     let image = post

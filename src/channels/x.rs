@@ -572,12 +572,11 @@ impl Channel for X {
         else {
             return Ok(None);
         };
-        let file = match media::load(&self.context.http, image, &IMAGE_LIMITS).await {
-            Ok(file) => file,
-            Err(why) => {
-                media::left_off(&self.name, post, &why);
-                return Ok(None);
-            }
+        let Some(file) =
+            media::load_or_leave_off(&self.context.http, &self.name, post, image, &IMAGE_LIMITS)
+                .await
+        else {
+            return Ok(None);
         };
         match self.upload_media(&file, &image.alt).await {
             Ok(media) => Ok(Some(media)),
