@@ -134,11 +134,22 @@ fn urls(text: &str) -> Vec<Url> {
             .map_or(0, |p| p.len());
         from = start + protocol;
         // `valid_url_preceding_chars`: not glued to an ASCII letter or digit, `@`, `$`, `#`.
+        // Ruby's case-insensitive `[^A-Z]` also refuses the Kelvin sign and the long s, whose
+        // case folding is `k` and `s`.
         if text[..start].chars().next_back().is_some_and(|c| {
             c.is_ascii_alphanumeric()
                 || matches!(
                     c,
-                    '@' | '＠' | '$' | '#' | '＃' | '\u{FFFE}' | '\u{FEFF}' | '\u{FFFF}'
+                    '\u{212A}'
+                        | '\u{17F}'
+                        | '@'
+                        | '＠'
+                        | '$'
+                        | '#'
+                        | '＃'
+                        | '\u{FFFE}'
+                        | '\u{FEFF}'
+                        | '\u{FFFF}'
                 )
                 || ('\u{202A}'..='\u{202E}').contains(&c)
         }) {
@@ -402,6 +413,17 @@ mod tests {
         for &(text, expected) in cases {
             assert_eq!(count(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn a_link_glued_to_a_kelvin_sign_or_a_long_s_is_text_as_in_ruby() {
+        // Ruby: `"\u{212A}" =~ /[^A-Z0-9]/i` and `"ſ" =~ /[^A-Z0-9]/i` are nil (they fold to
+        // `k` and `s`), so no URL starts right after them; `İ` matches, so one does.
+        let url = "https://example.org/a-rather-long-path-to-count";
+        for letter in ['\u{212A}', 'ſ', 'k'] {
+            assert_eq!(count(&format!("{letter}{url}")), 1 + url.len(), "{letter}");
+        }
+        assert_eq!(count(&format!("İ{url}")), 1 + URL_LENGTH);
     }
 
     #[test]
