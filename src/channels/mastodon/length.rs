@@ -133,7 +133,8 @@ fn urls(text: &str) -> Vec<Url> {
             .find(|p| lower[start..].starts_with(*p))
             .map_or(0, |p| p.len());
         from = start + protocol;
-        // `valid_url_preceding_chars`: not glued to an ASCII letter or digit, `@`, `$`, `#`.
+        // `valid_url_preceding_chars`: not glued to an ASCII letter or digit, `@`, `$`, `#`
+        // (bidi controls are allowed: the pattern names them as a second alternative).
         // Ruby's case-insensitive `[^A-Z]` also refuses the Kelvin sign and the long s, whose
         // case folding is `k` and `s`.
         if text[..start].chars().next_back().is_some_and(|c| {
@@ -151,7 +152,6 @@ fn urls(text: &str) -> Vec<Url> {
                         | '\u{FEFF}'
                         | '\u{FFFF}'
                 )
-                || ('\u{202A}'..='\u{202E}').contains(&c)
         }) {
             continue;
         }
@@ -227,9 +227,12 @@ fn domain(text: &str) -> Option<Domain> {
     // Each dot may be the one before the top-level domain; the last that works wins.
     for &dot in &dots {
         let labels = &text[..dot];
-        if !valid_labels(labels) {
+        match labels_validity(labels) {
+            Labels::Valid => {}
+            // `_` is allowed in a subdomain: a later dot may make this label one.
+            Labels::UnderscoreInLast => continue,
             // A later domain would contain this bad label too.
-            break;
+            Labels::Invalid => break,
         }
         let tld_start = dot + 1;
         let tld_run = text[tld_start..]
@@ -264,17 +267,28 @@ fn domain(text: &str) -> Option<Domain> {
     })
 }
 
+/// What [`labels_validity`] finds of the labels before a top-level domain.
+#[derive(Debug, PartialEq, Eq)]
+enum Labels {
+    Valid,
+    /// Valid but for a `_` in the last label, which only a subdomain may have.
+    UnderscoreInLast,
+    /// A label is empty, or starts or ends with `-` or `_`.
+    Invalid,
+}
+
 /// Labels before the top-level domain: none empty, none starting or ending with `-` or `_`,
-/// and no `_` in the last one (`valid_domain_name`).
-fn valid_labels(labels: &str) -> bool {
+/// and no `_` in the last one (`valid_subdomain`, `valid_domain_name`).
+fn labels_validity(labels: &str) -> Labels {
     let parts: Vec<&str> = labels.split('.').collect();
-    let last = parts.len() - 1;
-    parts.iter().enumerate().all(|(i, label)| {
-        !label.is_empty()
-            && !label.starts_with(['-', '_'])
-            && !label.ends_with(['-', '_'])
-            && (i < last || !label.contains('_'))
-    })
+    let well_formed = parts.iter().all(|label| {
+        !label.is_empty() && !label.starts_with(['-', '_']) && !label.ends_with(['-', '_'])
+    });
+    match parts.last() {
+        _ if !well_formed => Labels::Invalid,
+        Some(last) if last.contains('_') => Labels::UnderscoreInLast,
+        _ => Labels::Valid,
+    }
 }
 
 /// `valid_general_url_path_chars`.
@@ -424,6 +438,40 @@ mod tests {
             assert_eq!(count(&format!("{letter}{url}")), 1 + url.len(), "{letter}");
         }
         assert_eq!(count(&format!("İ{url}")), 1 + URL_LENGTH);
+    }
+
+    #[test]
+    fn a_domain_stops_at_punctuation_spaces_and_controls() {
+        // Mastodon takes no URL without a protocol: what follows the domain is text.
+        for (between, rest) in [
+            (",", "foo.com x"),
+            (" ", "foo.com x"),
+            ("\u{7}", "foo.com x"),
+        ] {
+            let text = format!("https://example.org{between}{rest}");
+            let after = between.chars().count() + rest.chars().count();
+            assert_eq!(count(&text), URL_LENGTH + after, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn an_underscore_is_allowed_in_a_subdomain_only() {
+        // twitter-text's `valid_subdomain` takes `_`, its `valid_domain_name` does not.
+        assert_eq!(count("https://my_site.example.org/x y"), URL_LENGTH + 2);
+        assert_eq!(
+            count("https://my_site.org y"),
+            "https://my_site.org y".len()
+        );
+        assert_eq!(labels_validity("my_site.example"), Labels::Valid);
+        assert_eq!(labels_validity("example.my_site"), Labels::UnderscoreInLast);
+        assert_eq!(labels_validity("_a.example"), Labels::Invalid);
+    }
+
+    #[test]
+    fn a_bidi_control_may_precede_a_url() {
+        // twitter-text's `valid_url_preceding_chars` names them as an alternative.
+        let url = "https://example.org/a-rather-long-path-to-count";
+        assert_eq!(count(&format!("\u{202A}{url}")), 1 + URL_LENGTH);
     }
 
     #[test]
