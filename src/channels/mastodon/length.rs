@@ -475,6 +475,19 @@ mod tests {
     }
 
     #[test]
+    fn a_query_takes_non_ascii_characters_but_not_non_characters_tags_or_controls() {
+        let url = "https://example.org/?q=a";
+        // `café`: the query runs to its end.
+        assert_eq!(count(&format!("{url}café x")), URL_LENGTH + 2);
+        // A non-character, a tag or a C1 control ends the query; what follows is text.
+        for stop in ['\u{FDD0}', '\u{1FFFE}', '\u{9F}'] {
+            assert_eq!(count(&format!("{url}{stop}b")), URL_LENGTH + 2, "{stop:?}");
+        }
+        // A tag character clings to the grapheme before it: only `b` counts.
+        assert_eq!(count(&format!("{url}\u{E0041}b")), URL_LENGTH + 1);
+    }
+
+    #[test]
     fn indic_conjuncts_count_as_before_unicode_15_1() {
         // क्ष is one cluster under Unicode 15.1 (GB9c), two in the Ruby of Mastodon's
         // releases (क्, ष); त्रि likewise (त्, रि).
