@@ -268,12 +268,11 @@ impl Mastodon {
             .send()
             .await
             .map_err(|e| transport_error("mastodon", &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| transport_error("mastodon", &e))?;
+        let Answer {
+            status,
+            headers,
+            text,
+        } = Answer::read(response).await?;
         if !status.is_success() {
             return Err(self.classify_lookup(url, status, &headers, &text));
         }
@@ -315,12 +314,11 @@ impl Mastodon {
             .send()
             .await
             .map_err(|e| transport_error("mastodon", &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| transport_error("mastodon", &e))?;
+        let Answer {
+            status,
+            headers,
+            text,
+        } = Answer::read(response).await?;
         if !status.is_success() {
             return Err(self.classify_upload(&url, status, &headers, &text));
         }
@@ -533,12 +531,11 @@ impl Channel for Mastodon {
             .send()
             .await
             .map_err(|e| transport_error("mastodon", &e))?;
-        let status = response.status();
-        let headers = response.headers().clone();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| transport_error("mastodon", &e))?;
+        let Answer {
+            status,
+            headers,
+            text,
+        } = Answer::read(response).await?;
         if !status.is_success() {
             return Err(self.classify(status, &headers, &text));
         }
@@ -701,6 +698,30 @@ fn error_message(body: &str) -> String {
         Ok(ErrorBody { error, .. }) => error,
         Err(_) if body.trim().is_empty() => "(empty answer)".to_owned(),
         Err(_) => excerpt(body),
+    }
+}
+
+/// An instance's whole answer: status, headers and body.
+struct Answer {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Answer {
+    /// Reads `response` to its end; a body cut short is a transport error, like a timeout.
+    async fn read(response: reqwest::Response) -> Result<Answer, PostError> {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| transport_error("mastodon", &e))?;
+        Ok(Answer {
+            status,
+            headers,
+            text,
+        })
     }
 }
 
