@@ -259,20 +259,18 @@ impl Mastodon {
         query: &[(&str, &str)],
         token: &Secret,
     ) -> Result<T, PostError> {
-        let response = self
-            .context
-            .http
-            .get(url)
-            .query(query)
-            .bearer_auth(token.expose())
-            .send()
-            .await
-            .map_err(|e| transport_error("mastodon", &e))?;
         let Answer {
             status,
             headers,
             text,
-        } = Answer::read(response).await?;
+        } = Answer::send(
+            self.context
+                .http
+                .get(url)
+                .query(query)
+                .bearer_auth(token.expose()),
+        )
+        .await?;
         if !status.is_success() {
             return Err(self.classify_lookup(url, status, &headers, &text));
         }
@@ -305,20 +303,18 @@ impl Mastodon {
             form = form.text("description", description);
         }
         let url = self.api_url("/api/v2/media");
-        let response = self
-            .context
-            .http
-            .post(&url)
-            .bearer_auth(token.expose())
-            .multipart(form)
-            .send()
-            .await
-            .map_err(|e| transport_error("mastodon", &e))?;
         let Answer {
             status,
             headers,
             text,
-        } = Answer::read(response).await?;
+        } = Answer::send(
+            self.context
+                .http
+                .post(&url)
+                .bearer_auth(token.expose())
+                .multipart(form),
+        )
+        .await?;
         if !status.is_success() {
             return Err(self.classify_upload(&url, status, &headers, &text));
         }
@@ -521,21 +517,19 @@ impl Channel for Mastodon {
             media_ids: post.media.iter().map(|m| m.id.as_str()).collect(),
         };
         let url = self.statuses_url();
-        let response = self
-            .context
-            .http
-            .post(&url)
-            .bearer_auth(token.expose())
-            .header("Idempotency-Key", idempotency_key(post))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| transport_error("mastodon", &e))?;
         let Answer {
             status,
             headers,
             text,
-        } = Answer::read(response).await?;
+        } = Answer::send(
+            self.context
+                .http
+                .post(&url)
+                .bearer_auth(token.expose())
+                .header("Idempotency-Key", idempotency_key(post))
+                .json(&body),
+        )
+        .await?;
         if !status.is_success() {
             return Err(self.classify(status, &headers, &text));
         }
@@ -709,8 +703,13 @@ struct Answer {
 }
 
 impl Answer {
-    /// Reads `response` to its end; a body cut short is a transport error, like a timeout.
-    async fn read(response: reqwest::Response) -> Result<Answer, PostError> {
+    /// Sends `request` and reads the answer to its end; no answer, or a body cut short, is a
+    /// transport error, like a timeout.
+    async fn send(request: reqwest::RequestBuilder) -> Result<Answer, PostError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_error("mastodon", &e))?;
         let status = response.status();
         let headers = response.headers().clone();
         let text = response
