@@ -6,6 +6,7 @@
 //! so the writer can skip files whose bytes did not change.
 
 pub mod atom;
+pub mod budget;
 mod config;
 pub mod jsonfeed;
 mod publish;
@@ -138,15 +139,54 @@ pub fn render_with_links(
 /// Readies an entry for [`render_prepared`]: sanitises its HTML body (relative URLs resolved
 /// against the entry URL). Sanitising is the costly part of rendering and an entry appears in
 /// several feeds and formats, so callers rendering many feeds do it once per entry.
-pub fn prepare(mut entry: Entry) -> Entry {
-    entry.content = clean_body(&entry);
+pub fn prepare(entry: Entry) -> Entry {
+    prepare_within(entry, budget::DEFAULT_MAX_CONTENT_BYTES)
+}
+
+/// [`prepare`] with a body of at most `max_content_bytes` (see [`clean_body_within`]); its
+/// dates get whole-minute offsets (see [`whole_minutes`]).
+pub fn prepare_within(mut entry: Entry, max_content_bytes: usize) -> Entry {
+    entry.content = clean_body_within(&entry, max_content_bytes);
+    entry.published = whole_minutes(entry.published);
+    entry.updated = entry.updated.map(whole_minutes);
     entry
 }
 
 /// The entry's HTML body sanitised, relative URLs resolved against the entry's URL: what
 /// [`prepare`] puts in `content`.
 pub fn clean_body(entry: &Entry) -> String {
-    sanitize::clean_html(&entry.content, &entry.url)
+    clean_body_within(entry, budget::DEFAULT_MAX_CONTENT_BYTES)
+}
+
+/// [`clean_body`] cut to `max_content_bytes` at a block's end, with a "continue reading" link
+/// (see [`budget::fit_body`]). A body far beyond the budget is cut raw first, so that the
+/// sanitiser does not parse what would be thrown away.
+pub fn clean_body_within(entry: &Entry, max_content_bytes: usize) -> String {
+    let raw = entry.content.as_str();
+    let bound = budget::raw_bound(raw.len(), max_content_bytes);
+    let raw = bound.map_or(raw, |bound| budget::cut_raw(raw, bound));
+    let clean = sanitize::clean_html(raw, &entry.url);
+    match budget::fit_body(
+        &clean,
+        max_content_bytes,
+        bound.is_some(),
+        &entry.url,
+        &entry.language,
+    ) {
+        std::borrow::Cow::Borrowed(_) => clean,
+        std::borrow::Cow::Owned(cut) => cut,
+    }
+}
+
+/// `date` in UTC when its offset has seconds, which no feed date can write (Paris was
+/// +00:09:21 until 1911): the instant stays exact. Sources normalise dates as they read them
+/// (`sources::dates::fit_for_feeds`); this keeps entries stored before that right too.
+pub(crate) fn whole_minutes(date: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+    if date.offset().local_minus_utc() % 60 == 0 {
+        date
+    } else {
+        date.to_utc().fixed_offset()
+    }
 }
 
 /// Renders one feed from entries that went through [`prepare`] (their `content` is written as
