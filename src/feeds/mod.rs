@@ -1,6 +1,7 @@
 //! Feeds: pure renderers (entries in, bytes out) for RSS 2.0, Atom 1.0 and JSON Feed 1.1, the
-//! sanitiser they share, the atomic writer, and the links back to the posts that announced
-//! the entries (`syndication.json`, and the JSON Feed's `_crier` object).
+//! sanitiser they share, the size budgets that keep every file parseable ([`budget`]), the
+//! atomic writer, and the links back to the posts that announced the entries
+//! (`syndication.json`, and the JSON Feed's `_crier` object).
 //!
 //! Renderers are deterministic: the same [`FeedMeta`] and entries give byte-identical output,
 //! so the writer can skip files whose bytes did not change.
@@ -408,6 +409,51 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// The cut is made once, in `prepare`: every format carries the same body and link, and
+    /// offsets with seconds are written in UTC (the instant kept).
+    #[test]
+    fn prepared_entries_are_cut_once_for_every_format() {
+        let mut entry = crate::testing::entry("long", "2024-03-01T10:00:00Z");
+        entry.language = "de".into();
+        entry.content = "<p>Absatz <script>x()</script>mit Text.</p>\n".repeat(10_000);
+        let lmt = chrono::FixedOffset::east_opt(9 * 60 + 21).unwrap();
+        entry.published = entry.published.with_timezone(&lmt);
+        let prepared = prepare_within(entry.clone(), 4096);
+        assert!(prepared.content.len() <= 4096, "{}", prepared.content.len());
+        let link = "<p><a href=\"https://example.org/long/\">Weiterlesen</a></p>";
+        assert!(
+            prepared.content.ends_with(&format!("</p>{link}")),
+            "{}",
+            prepared.content
+        );
+        assert!(!prepared.content.contains("script"), "sanitised first");
+        assert_eq!(prepared.published, entry.published);
+        assert_eq!(prepared.published.offset().local_minus_utc(), 0);
+        assert_eq!(clean_body_within(&entry, 4096), prepared.content);
+        let meta = crate::testing::feed_meta(Some("de"));
+        for format in [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json] {
+            let bytes = render_prepared(format, &meta, &[&prepared]).unwrap();
+            let parsed = feed_rs::parser::parse(bytes.as_slice()).unwrap();
+            let item = &parsed.entries[0];
+            let body = item
+                .content
+                .as_ref()
+                .and_then(|c| c.body.clone())
+                .unwrap_or_default();
+            assert_eq!(body, prepared.content, "{format:?}");
+            assert_eq!(
+                item.published.map(|d| d.timestamp()),
+                Some(entry.published.timestamp())
+            );
+        }
+        // A body within the budget is only sanitised.
+        let short = crate::testing::entry("short", "2024-03-01T10:00:00Z");
+        assert_eq!(
+            prepare_within(short.clone(), 4096).content,
+            clean_body(&short)
+        );
     }
 
     #[test]

@@ -518,6 +518,35 @@ mod tests {
     use super::*;
     use crate::store::{Batch, EntryRecord, EntryStatus};
 
+    #[test]
+    fn a_file_past_its_budget_shortens_its_older_entries() {
+        let entries: HashMap<String, Entry> = (0..4)
+            .map(|i| {
+                let mut e = crate::testing::entry(&format!("e{i}"), "2024-01-01T00:00:00Z");
+                e.content = format!("<p>{}</p>", "x".repeat(100_000));
+                e.summary = format!("Summary {i}");
+                (e.id.clone(), e)
+            })
+            .collect();
+        let newest_first: Vec<&Entry> = (0..4).map(|i| &entries[&format!("e{i}")]).collect();
+        // Everything fits: nothing is measured twice or shortened.
+        let roomy = Shortened::new(&entries, 1_000_000);
+        assert!(roomy.short.is_empty());
+        assert_eq!(roomy.fit(newest_first.clone()).len(), 4);
+        let tight = Shortened::new(&entries, 250_000);
+        let fitted = tight.fit(newest_first.clone());
+        let bodies: Vec<&str> = fitted.iter().map(|e| e.content.as_str()).collect();
+        assert_eq!(bodies.len(), 4);
+        assert!(bodies[0].len() > 100_000 && bodies[1].len() > 100_000);
+        assert_eq!(
+            bodies[2],
+            "<p>Summary 2</p><p><a href=\"https://example.org/e2/\">Continue reading</a></p>"
+        );
+        // A feed holding only the older entries has room for them whole.
+        let older: Vec<&Entry> = newest_first[2..].to_vec();
+        assert!(tight.fit(older).iter().all(|e| e.content.len() > 100_000));
+    }
+
     fn record(id: &str, day: u32) -> EntryRecord {
         let entry = crate::testing::entry(id, &format!("2024-01-{day:02}T00:00:00Z"));
         EntryRecord {
