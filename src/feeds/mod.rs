@@ -180,10 +180,12 @@ pub fn clean_body_within(entry: &Entry, max_content_bytes: usize) -> String {
 }
 
 /// `date` in UTC when its offset has seconds, which no feed date can write (Paris was
-/// +00:09:21 until 1911): the instant stays exact. Sources normalise dates as they read them
-/// (`sources::dates::fit_for_feeds`); this keeps entries stored before that right too.
+/// +00:09:21 until 1911), or lies beyond ±14:00: the instant stays exact. Sources check
+/// dates as they read them (`sources::dates::fit_for_feeds` refuses the second kind); this
+/// keeps entries stored before that check writable too.
 pub(crate) fn whole_minutes(date: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
-    if date.offset().local_minus_utc() % 60 == 0 {
+    let offset = date.offset().local_minus_utc();
+    if offset % 60 == 0 && offset.abs() <= 14 * 3600 {
         date
     } else {
         date.to_utc().fixed_offset()
@@ -448,6 +450,10 @@ mod tests {
                 Some(entry.published.timestamp())
             );
         }
+        // An offset no feed can write, stored before readers refused it, is written in UTC.
+        let far_east = chrono::DateTime::parse_from_rfc3339("2024-03-12T09:30:00+23:59").unwrap();
+        assert_eq!(whole_minutes(far_east), far_east);
+        assert_eq!(whole_minutes(far_east).offset().local_minus_utc(), 0);
         // A body within the budget is only sanitised.
         let short = crate::testing::entry("short", "2024-03-01T10:00:00Z");
         assert_eq!(
