@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::budget;
 use crate::site::Site;
 use crate::values::{HttpUrl, Invalid};
 
@@ -28,6 +29,15 @@ pub struct FeedsConfig {
     /// Categories that get their own feeds under `categories/{slug}/`; `["*"]` means all.
     #[serde(default)]
     pub categories: Vec<String>,
+    // Size budgets: feeds valid for every input (see `budget.rs`).
+    /// Largest sanitised body of one entry, in bytes; a longer one is cut at a block's end
+    /// and ends with a "continue reading" link. Default 524288 (512 KiB).
+    #[serde(default = "default_max_content_bytes")]
+    pub max_content_bytes: usize,
+    /// Largest feed file, in bytes: beyond it older entries keep only their summary (and the
+    /// oldest are left out if even that does not fit). Default 4194304 (4 MiB).
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: usize,
 }
 
 /// A feed format.
@@ -51,6 +61,9 @@ impl Default for FeedsConfig {
             limit: default_limit(),
             per_language: true,
             categories: Vec::new(),
+            // Size budgets.
+            max_content_bytes: default_max_content_bytes(),
+            max_file_bytes: default_max_file_bytes(),
         }
     }
 }
@@ -67,6 +80,12 @@ fn default_limit() -> usize {
 fn default_true() -> bool {
     true
 }
+fn default_max_content_bytes() -> usize {
+    budget::DEFAULT_MAX_CONTENT_BYTES
+}
+fn default_max_file_bytes() -> usize {
+    budget::DEFAULT_MAX_FILE_BYTES
+}
 
 impl FeedsConfig {
     /// Checks what serde cannot; keys are relative to `[feeds]`.
@@ -79,6 +98,36 @@ impl FeedsConfig {
         }
         if self.limit == 0 {
             return Err(Invalid::new("limit", "must be at least 1"));
+        }
+        self.validate_budgets()
+    }
+
+    /// The size budgets: an entry's within what parsers take in one text node, the file's
+    /// no smaller than an entry's (the newest entry is always written whole).
+    fn validate_budgets(&self) -> Result<(), Invalid> {
+        use budget::{MAX_CONTENT_CEILING, MIN_CONTENT_BYTES};
+        let content = self.max_content_bytes;
+        if !(MIN_CONTENT_BYTES..=MAX_CONTENT_CEILING).contains(&content) {
+            return Err(Invalid::new(
+                "max_content_bytes",
+                format!(
+                    "{content} is outside {MIN_CONTENT_BYTES} to {MAX_CONTENT_CEILING}: an entry needs room for a \
+                     paragraph and its \"continue reading\" link, and parsers built on libxml2 refuse a text of \
+                     10 MB or more; the default is {}",
+                    budget::DEFAULT_MAX_CONTENT_BYTES
+                ),
+            ));
+        }
+        if self.max_file_bytes < content {
+            return Err(Invalid::new(
+                "max_file_bytes",
+                format!(
+                    "{} is smaller than max_content_bytes ({content}), so the newest entry would not fit; \
+                     raise it (the default is {}) or lower max_content_bytes",
+                    self.max_file_bytes,
+                    budget::DEFAULT_MAX_FILE_BYTES
+                ),
+            ));
         }
         Ok(())
     }
@@ -107,5 +156,44 @@ impl FeedsConfig {
         blake3::hash(settings.to_string().as_bytes())
             .to_hex()
             .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(toml_text: &str) -> FeedsConfig {
+        toml::from_str(toml_text).expect("a [feeds] table")
+    }
+
+    #[test]
+    fn budgets_default_to_512_kib_and_4_mib() {
+        let feeds = read("");
+        assert_eq!(feeds.max_content_bytes, 524_288);
+        assert_eq!(feeds.max_file_bytes, 4_194_304);
+        assert!(feeds.validate().is_ok());
+        assert_eq!(FeedsConfig::default().max_content_bytes, 524_288);
+    }
+
+    #[test]
+    fn budgets_out_of_range_are_refused_naming_the_key() {
+        for (text, key) in [
+            ("max_content_bytes = 0", "max_content_bytes"),
+            ("max_content_bytes = 100", "max_content_bytes"),
+            (
+                "max_content_bytes = 20000000\nmax_file_bytes = 50000000",
+                "max_content_bytes",
+            ),
+            ("max_file_bytes = 1000", "max_file_bytes"),
+        ] {
+            let err = read(text).validate().unwrap_err();
+            assert_eq!(err.key, key, "{text}: {err:?}");
+        }
+        assert!(
+            read("max_content_bytes = 1024\nmax_file_bytes = 1024")
+                .validate()
+                .is_ok()
+        );
     }
 }

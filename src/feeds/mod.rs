@@ -1,11 +1,13 @@
 //! Feeds: pure renderers (entries in, bytes out) for RSS 2.0, Atom 1.0 and JSON Feed 1.1, the
-//! sanitiser they share, the atomic writer, and the links back to the posts that announced
-//! the entries (`syndication.json`, and the JSON Feed's `_crier` object).
+//! sanitiser they share, the size budgets that keep every file parseable ([`budget`]), the
+//! atomic writer, and the links back to the posts that announced the entries
+//! (`syndication.json`, and the JSON Feed's `_crier` object).
 //!
 //! Renderers are deterministic: the same [`FeedMeta`] and entries give byte-identical output,
 //! so the writer can skip files whose bytes did not change.
 
 pub mod atom;
+pub mod budget;
 mod config;
 pub mod jsonfeed;
 mod publish;
@@ -138,15 +140,56 @@ pub fn render_with_links(
 /// Readies an entry for [`render_prepared`]: sanitises its HTML body (relative URLs resolved
 /// against the entry URL). Sanitising is the costly part of rendering and an entry appears in
 /// several feeds and formats, so callers rendering many feeds do it once per entry.
-pub fn prepare(mut entry: Entry) -> Entry {
-    entry.content = clean_body(&entry);
+pub fn prepare(entry: Entry) -> Entry {
+    prepare_within(entry, budget::DEFAULT_MAX_CONTENT_BYTES)
+}
+
+/// [`prepare`] with a body of at most `max_content_bytes` (see [`clean_body_within`]); its
+/// dates get whole-minute offsets (see [`whole_minutes`]).
+pub fn prepare_within(mut entry: Entry, max_content_bytes: usize) -> Entry {
+    entry.content = clean_body_within(&entry, max_content_bytes);
+    entry.published = whole_minutes(entry.published);
+    entry.updated = entry.updated.map(whole_minutes);
     entry
 }
 
 /// The entry's HTML body sanitised, relative URLs resolved against the entry's URL: what
 /// [`prepare`] puts in `content`.
 pub fn clean_body(entry: &Entry) -> String {
-    sanitize::clean_html(&entry.content, &entry.url)
+    clean_body_within(entry, budget::DEFAULT_MAX_CONTENT_BYTES)
+}
+
+/// [`clean_body`] cut to `max_content_bytes` at a block's end, with a "continue reading" link
+/// (see [`budget::fit_body`]). A body far beyond the budget is cut raw first, so that the
+/// sanitiser does not parse what would be thrown away.
+pub fn clean_body_within(entry: &Entry, max_content_bytes: usize) -> String {
+    let raw = entry.content.as_str();
+    let bound = budget::raw_bound(raw.len(), max_content_bytes);
+    let raw = bound.map_or(raw, |bound| budget::cut_raw(raw, bound));
+    let clean = sanitize::clean_html(raw, &entry.url);
+    match budget::fit_body(
+        &clean,
+        max_content_bytes,
+        bound.is_some(),
+        &entry.url,
+        &entry.language,
+    ) {
+        std::borrow::Cow::Borrowed(_) => clean,
+        std::borrow::Cow::Owned(cut) => cut,
+    }
+}
+
+/// `date` in UTC when its offset has seconds, which no feed date can write (Paris was
+/// +00:09:21 until 1911), or lies beyond ±14:00: the instant stays exact. Sources check
+/// dates as they read them (`sources::dates::fit_for_feeds` refuses the second kind); this
+/// keeps entries stored before that check writable too.
+pub(crate) fn whole_minutes(date: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+    let offset = date.offset().local_minus_utc();
+    if offset % 60 == 0 && offset.abs() <= 14 * 3600 {
+        date
+    } else {
+        date.to_utc().fixed_offset()
+    }
 }
 
 /// Renders one feed from entries that went through [`prepare`] (their `content` is written as
@@ -368,6 +411,55 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// The cut is made once, in `prepare`: every format carries the same body and link, and
+    /// offsets with seconds are written in UTC (the instant kept).
+    #[test]
+    fn prepared_entries_are_cut_once_for_every_format() {
+        let mut entry = crate::testing::entry("long", "2024-03-01T10:00:00Z");
+        entry.language = "de".into();
+        entry.content = "<p>Absatz <script>x()</script>mit Text.</p>\n".repeat(10_000);
+        let lmt = chrono::FixedOffset::east_opt(9 * 60 + 21).unwrap();
+        entry.published = entry.published.with_timezone(&lmt);
+        let prepared = prepare_within(entry.clone(), 4096);
+        assert!(prepared.content.len() <= 4096, "{}", prepared.content.len());
+        let link = "<p><a href=\"https://example.org/long/\">Weiterlesen</a></p>";
+        assert!(
+            prepared.content.ends_with(&format!("</p>{link}")),
+            "{}",
+            prepared.content
+        );
+        assert!(!prepared.content.contains("script"), "sanitised first");
+        assert_eq!(prepared.published, entry.published);
+        assert_eq!(prepared.published.offset().local_minus_utc(), 0);
+        assert_eq!(clean_body_within(&entry, 4096), prepared.content);
+        let meta = crate::testing::feed_meta(Some("de"));
+        for format in [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json] {
+            let bytes = render_prepared(format, &meta, &[&prepared]).unwrap();
+            let parsed = feed_rs::parser::parse(bytes.as_slice()).unwrap();
+            let item = &parsed.entries[0];
+            let body = item
+                .content
+                .as_ref()
+                .and_then(|c| c.body.clone())
+                .unwrap_or_default();
+            assert_eq!(body, prepared.content, "{format:?}");
+            assert_eq!(
+                item.published.map(|d| d.timestamp()),
+                Some(entry.published.timestamp())
+            );
+        }
+        // An offset no feed can write, stored before readers refused it, is written in UTC.
+        let far_east = chrono::DateTime::parse_from_rfc3339("2024-03-12T09:30:00+23:59").unwrap();
+        assert_eq!(whole_minutes(far_east), far_east);
+        assert_eq!(whole_minutes(far_east).offset().local_minus_utc(), 0);
+        // A body within the budget is only sanitised.
+        let short = crate::testing::entry("short", "2024-03-01T10:00:00Z");
+        assert_eq!(
+            prepare_within(short.clone(), 4096).content,
+            clean_body(&short)
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use thiserror::Error;
 
+use super::budget::{self, FileBudget};
 use super::set::FeedSpec;
 use super::syndication::{self, Accounts, Syndication};
 use super::writer::StreamError;
@@ -73,6 +74,9 @@ pub struct FeedPlan {
     specs: Vec<FeedSpec>,
     /// Per spec, its newest `feeds.limit` entries as positions in `live`, newest first.
     selected: Vec<Vec<usize>>,
+    // Size budgets.
+    /// `feeds.max_content_bytes`: bodies are cut to it when sanitised.
+    max_content_bytes: usize,
 }
 
 impl FeedPlan {
@@ -87,6 +91,7 @@ impl FeedPlan {
             live,
             specs,
             selected,
+            max_content_bytes: feeds.max_content_bytes,
         }
     }
 
@@ -105,7 +110,12 @@ impl FeedPlan {
         entries
             .into_par_iter()
             .filter(|e| shown.contains(e.id.as_str()))
-            .map(|e| (e.id.clone(), super::clean_body(e)))
+            .map(|e| {
+                (
+                    e.id.clone(),
+                    super::clean_body_within(e, self.max_content_bytes),
+                )
+            })
             .collect()
     }
 }
@@ -178,8 +188,8 @@ pub fn publish(
         Syndication::new(store.sent_posts()?, &publication.accounts)
     };
     let (jobs, mut files) = jobs(feeds, store, &plan, &links)?;
-    let entries = prepare_entries(store, &jobs, publication.fresh)?;
-    let rendered = render_all(jobs, &entries, &links, write);
+    let entries = prepare_entries(store, &jobs, publication.fresh, feeds.max_content_bytes)?;
+    let rendered = render_all(jobs, &entries, &links, write, feeds.max_file_bytes);
     let mut first_error = None;
     for (job, items, result) in rendered {
         let changed = match result {
@@ -289,7 +299,7 @@ fn jobs<'a>(
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
         for &format in &feeds.formats {
             let path = feeds.output_dir.join(&spec.dir).join(format.file_name());
-            let fingerprint = feed_fingerprint(spec, format, &entries, links);
+            let fingerprint = feed_fingerprint(feeds, spec, format, &entries, links);
             let recorded = store.meta(&feed_meta_key(&path))?;
             if recorded.as_deref() == Some(with_file_stamp(&fingerprint, &path).as_str()) {
                 up_to_date.push(FeedFile {
@@ -317,6 +327,7 @@ fn prepare_entries(
     store: &Store,
     jobs: &[Job<'_>],
     mut fresh: HashMap<String, Entry>,
+    max_content_bytes: usize,
 ) -> Result<HashMap<String, Entry>, StoreError> {
     let mut wanted: Vec<&str> = jobs.iter().flat_map(|j| j.ids.iter().copied()).collect();
     wanted.sort_unstable();
@@ -334,23 +345,27 @@ fn prepare_entries(
     let loaded: Vec<(String, Entry)> = store
         .load_entries(&missing)?
         .into_par_iter()
-        .map(|e| (e.id.clone(), super::prepare(e)))
+        .map(|e| (e.id.clone(), super::prepare_within(e, max_content_bytes)))
         .collect();
     prepared.extend(loaded);
     Ok(prepared)
 }
 
 /// Renders (and, when `write`, writes) every job on every core: feeds are independent files.
-/// A file that fails does not stop the others.
+/// A file that fails does not stop the others. A file whose entries would pass
+/// `max_file_bytes` gets its older entries shortened (see [`FileBudget`]).
 fn render_all<'a>(
     jobs: Vec<Job<'a>>,
     entries: &HashMap<String, Entry>,
     links: &Syndication,
     write: bool,
+    max_file_bytes: usize,
 ) -> Vec<(Job<'a>, usize, Result<bool, PublishError>)> {
+    let shortened = Shortened::new(entries, max_file_bytes);
     jobs.into_par_iter()
         .map(|job| {
             let selected: Vec<&Entry> = job.ids.iter().filter_map(|id| entries.get(*id)).collect();
+            let selected = shortened.fit(selected);
             let render = |out: &mut dyn std::io::Write| {
                 super::write_linked(job.format, &job.spec.meta, &selected, links, out)
             };
@@ -370,6 +385,62 @@ fn render_all<'a>(
             (job, items, result)
         })
         .collect()
+}
+
+/// The entries' shortened versions for the files that cannot hold all their bodies.
+struct Shortened {
+    /// The file budget.
+    max_file_bytes: usize,
+    /// Each entry with its [`super::budget::short_body`], by id; empty when every entry
+    /// together fits a file, so no file needs one.
+    short: HashMap<String, Entry>,
+}
+
+impl Shortened {
+    /// Measures `entries` once; shortens them all only when together they pass the budget
+    /// (a file holds some of them, so it then fits whole).
+    fn new(entries: &HashMap<String, Entry>, max_file_bytes: usize) -> Shortened {
+        let total: usize = entries
+            .par_iter()
+            .map(|(_, e)| budget::written_size(e, &e.content))
+            .sum();
+        let short = if total <= max_file_bytes {
+            HashMap::new()
+        } else {
+            entries
+                .par_iter()
+                .map(|(id, e)| {
+                    let mut short = e.clone();
+                    short.content = budget::short_body(e);
+                    (id.clone(), short)
+                })
+                .collect()
+        };
+        Shortened {
+            max_file_bytes,
+            short,
+        }
+    }
+
+    /// `selected` (newest first) as a file within the budget holds them.
+    fn fit<'e>(&'e self, selected: Vec<&'e Entry>) -> Vec<&'e Entry> {
+        if self.short.is_empty() {
+            return selected;
+        }
+        let fits = FileBudget::of(&selected, self.max_file_bytes);
+        if fits.is_whole(selected.len()) {
+            return selected;
+        }
+        selected
+            .iter()
+            .take(fits.kept)
+            .enumerate()
+            .map(|(i, e)| match self.short.get(&e.id) {
+                Some(short) if i >= fits.full => short,
+                _ => *e,
+            })
+            .collect()
+    }
 }
 
 /// The feed files of the last complete write, if every one of them is still exactly as crier
@@ -401,6 +472,7 @@ fn feed_meta_key(path: &Path) -> String {
 }
 
 fn feed_fingerprint(
+    feeds: &FeedsConfig,
     spec: &FeedSpec,
     format: FeedFormat,
     entries: &[&LiveEntry],
@@ -409,6 +481,9 @@ fn feed_fingerprint(
     let mut hasher = blake3::Hasher::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
     hasher.update(format!("{format:?}\n{:?}\n", spec.meta).as_bytes());
+    // Size budgets: they shape the bodies written.
+    let budgets = (feeds.max_content_bytes, feeds.max_file_bytes);
+    hasher.update(format!("{budgets:?}\n").as_bytes());
     for entry in entries {
         let (id, hash) = (&entry.id, &entry.content_hash);
         hasher.update(format!("{id}\0{hash}\n").as_bytes());
@@ -442,6 +517,35 @@ fn with_file_stamp(fingerprint: &str, path: &Path) -> String {
 mod tests {
     use super::*;
     use crate::store::{Batch, EntryRecord, EntryStatus};
+
+    #[test]
+    fn a_file_past_its_budget_shortens_its_older_entries() {
+        let entries: HashMap<String, Entry> = (0..4)
+            .map(|i| {
+                let mut e = crate::testing::entry(&format!("e{i}"), "2024-01-01T00:00:00Z");
+                e.content = format!("<p>{}</p>", "x".repeat(100_000));
+                e.summary = format!("Summary {i}");
+                (e.id.clone(), e)
+            })
+            .collect();
+        let newest_first: Vec<&Entry> = (0..4).map(|i| &entries[&format!("e{i}")]).collect();
+        // Everything fits: nothing is measured twice or shortened.
+        let roomy = Shortened::new(&entries, 1_000_000);
+        assert!(roomy.short.is_empty());
+        assert_eq!(roomy.fit(newest_first.clone()).len(), 4);
+        let tight = Shortened::new(&entries, 250_000);
+        let fitted = tight.fit(newest_first.clone());
+        let bodies: Vec<&str> = fitted.iter().map(|e| e.content.as_str()).collect();
+        assert_eq!(bodies.len(), 4);
+        assert!(bodies[0].len() > 100_000 && bodies[1].len() > 100_000);
+        assert_eq!(
+            bodies[2],
+            "<p>Summary 2</p><p><a href=\"https://example.org/e2/\">Continue reading</a></p>"
+        );
+        // A feed holding only the older entries has room for them whole.
+        let older: Vec<&Entry> = newest_first[2..].to_vec();
+        assert!(tight.fit(older).iter().all(|e| e.content.len() > 100_000));
+    }
 
     fn record(id: &str, day: u32) -> EntryRecord {
         let entry = crate::testing::entry(id, &format!("2024-01-{day:02}T00:00:00Z"));

@@ -4,14 +4,17 @@
 //! "12/03/2024" (day first, as Europe writes it).
 //!
 //! A value without an offset is a wall-clock time in the source's timezone, read by
-//! [`in_timezone`], whose rule for daylight-saving changes every source shares.
+//! [`in_timezone`], whose rule for daylight-saving changes every source shares. Whatever a
+//! source read, [`fit_for_feeds`] is the one check every date goes through before it can reach
+//! a feed: years 1 to 9999, offsets within ±14:00, and whole-minute offsets.
 
 use chrono::{
-    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
-    TimeZone,
+    DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime,
+    Offset, TimeZone,
 };
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 /// Spellings accepted without a configured format, for error messages.
 pub const ACCEPTED: &str = "2024-03-12, 2024-03-12T09:30:00+01:00 (RFC 3339), \
@@ -147,6 +150,66 @@ const MONTHS: &[[&str; 12]] = &[
         "decembrie",
     ],
 ];
+
+/// The furthest offsets from UTC in use anywhere (Kiribati's +14:00, Baker Island's −12:00 the
+/// other way): XML Schema's `dateTime`, which feed validators read Atom's RFC 3339 dates with,
+/// allows no more, and readers that build a time zone from an RFC 822 offset refuse more.
+pub const MAX_OFFSET_SECONDS: i32 = 14 * 3600;
+
+/// Why a date cannot be written into a feed: each message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Unfit {
+    /// The year (of the date as written or of its UTC instant) is outside 1 to 9999, which
+    /// RFC 3339 and RFC 822 dates cannot spell.
+    #[error(
+        "{date}: the year is outside 1 to 9999, which feed dates cannot hold; write the real date"
+    )]
+    Year {
+        /// The date as read.
+        date: String,
+    },
+    /// The offset lies beyond ±14:00, which no place uses: most likely a typo.
+    #[error(
+        "{date}: the offset {offset} is beyond ±14:00, which no place on Earth uses and feed \
+         readers refuse; write the offset in force where the entry was published, or Z for UTC"
+    )]
+    Offset {
+        /// The date as read.
+        date: String,
+        /// The offset, `+23:59`.
+        offset: String,
+    },
+}
+
+/// `date` made fit for every feed format, or why it cannot be.
+///
+/// - A year outside 1 to 9999 (as written or in UTC) and an offset beyond ±14:00 are refused:
+///   both mean the date is wrong, and guessing another would publish a wrong time.
+/// - An offset with seconds (a tz-database zone before standard time: Paris was +00:09:21
+///   until 1911) becomes UTC, so the instant is kept exactly: RFC 3339 and RFC 822 offsets
+///   have minutes only, and an offset cut to minutes would move the instant or show a local
+///   time no clock showed either.
+pub fn fit_for_feeds(date: DateTime<FixedOffset>) -> Result<DateTime<FixedOffset>, Unfit> {
+    let offset = date.offset().local_minus_utc();
+    if offset.abs() > MAX_OFFSET_SECONDS {
+        return Err(Unfit::Offset {
+            date: date.to_rfc3339(),
+            offset: date.offset().to_string(),
+        });
+    }
+    let date = if offset % 60 == 0 {
+        date
+    } else {
+        date.to_utc().fixed_offset()
+    };
+    let years = 1..=9999;
+    if !years.contains(&date.year()) || !years.contains(&date.to_utc().year()) {
+        return Err(Unfit::Year {
+            date: date.to_rfc3339(),
+        });
+    }
+    Ok(date)
+}
 
 /// Parses `text` with the configured `formats` first (chrono `strftime` syntax, with or
 /// without an offset, or date only), then the [`ACCEPTED`] spellings.
@@ -541,5 +604,60 @@ mod tests {
         for (text, zone, want) in cases {
             assert_eq!(read(text, zone), want, "{text} in {zone}");
         }
+    }
+
+    fn rfc3339(text: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_rfc3339(text).unwrap()
+    }
+
+    #[test]
+    fn years_outside_1_to_9999_are_refused() {
+        for text in [
+            "0000-01-01T00:00:00Z",
+            "0001-01-01T00:30:00+01:00",
+            "9999-12-31T23:30:00-01:00",
+        ] {
+            let err = fit_for_feeds(rfc3339(text)).unwrap_err();
+            assert!(matches!(err, Unfit::Year { .. }), "{text}: {err}");
+            assert!(err.to_string().contains("1 to 9999"), "{err}");
+        }
+        let far = NaiveDate::from_ymd_opt(10000, 1, 1)
+            .unwrap()
+            .and_time(NaiveTime::MIN);
+        assert!(fit_for_feeds(far.and_utc().fixed_offset()).is_err());
+        let before = NaiveDate::from_ymd_opt(-44, 3, 15)
+            .unwrap()
+            .and_time(NaiveTime::MIN);
+        assert!(fit_for_feeds(before.and_utc().fixed_offset()).is_err());
+        for text in [
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59Z",
+            "2024-03-12T09:30:00+01:00",
+        ] {
+            assert_eq!(fit_for_feeds(rfc3339(text)), Ok(rfc3339(text)), "{text}");
+        }
+    }
+
+    #[test]
+    fn offsets_beyond_14_hours_are_refused() {
+        for text in ["2024-03-12T09:30:00+23:59", "2024-03-12T09:30:00-14:01"] {
+            let err = fit_for_feeds(rfc3339(text)).unwrap_err();
+            assert!(matches!(err, Unfit::Offset { .. }), "{text}: {err}");
+            assert!(err.to_string().contains("±14:00"), "{err}");
+        }
+        assert!(fit_for_feeds(rfc3339("2024-03-12T09:30:00+14:00")).is_ok());
+        assert!(fit_for_feeds(rfc3339("2024-03-12T09:30:00-12:00")).is_ok());
+    }
+
+    /// Paris kept its local mean time, +00:09:21, until 1911: the instant is kept, in UTC.
+    #[test]
+    fn offsets_with_seconds_become_utc_and_keep_the_instant() {
+        let naive = NaiveDateTime::parse_from_str("1900-01-01 00:00", "%Y-%m-%d %H:%M").unwrap();
+        let read = in_timezone(naive, chrono_tz::Europe::Paris);
+        assert_eq!(read.offset().local_minus_utc(), 9 * 60 + 21);
+        let fit = fit_for_feeds(read).unwrap();
+        assert_eq!(fit, read, "the same instant");
+        assert_eq!(fit.to_rfc3339(), "1899-12-31T23:50:39+00:00");
+        assert_eq!(fit.to_rfc2822(), "Sun, 31 Dec 1899 23:50:39 +0000");
     }
 }

@@ -25,6 +25,7 @@ use serde_json::Value;
 use thiserror::Error;
 use url::Url;
 
+use super::dates::fit_for_feeds;
 use crate::entry::{Announce, Entry, Image, Person, Place};
 use crate::site::Site;
 
@@ -207,6 +208,13 @@ impl Finisher {
         let published = draft
             .published
             .ok_or_else(|| "no publication date: the date field is missing or empty".to_owned())?;
+        // Sources check their dates where they know the field's name; this is the one check
+        // no date gets past (a file name's date, a feed item's, git's).
+        let published = fit_for_feeds(published).map_err(|e| format!("publication date {e}"))?;
+        let updated = draft
+            .updated
+            .map(|u| fit_for_feeds(u).map_err(|e| format!("update date {e}")))
+            .transpose()?;
         let language = self.entry_language(draft.language)?;
         let id = self.id(&draft.key)?;
         let guid = self.guid(draft.guid, published, &id);
@@ -244,7 +252,7 @@ impl Finisher {
             summary,
             content,
             published,
-            updated: draft.updated.filter(|u| *u > published),
+            updated: updated.filter(|u| *u > published),
             language,
             categories,
             image,
@@ -553,9 +561,9 @@ pub fn is_absolute_uri(text: &str) -> bool {
 }
 
 /// `tag:{host},{year}:{id}` (RFC 4151), with `id` percent-encoded except for unreserved
-/// characters, `/` and `:`.
+/// characters, `/` and `:`. RFC 4151's year has four digits: year 999 is `0999`.
 fn tag_uri(host: &str, year: i32, id: &str) -> String {
-    let mut out = format!("tag:{host},{year}:");
+    let mut out = format!("tag:{host},{year:04}:");
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/:".contains(&b) {
             out.push(char::from(b));
@@ -709,6 +717,42 @@ mod tests {
         assert!(s.ends_with("word…"), "{s}");
         let accents = "é".repeat(400);
         assert_eq!(shorten(&accents, 300).chars().count(), 300);
+    }
+
+    #[test]
+    fn tag_uri_years_have_four_digits() {
+        assert_eq!(tag_uri("example.org", 999, "a"), "tag:example.org,0999:a");
+        assert_eq!(tag_uri("example.org", 7, "a"), "tag:example.org,0007:a");
+        // Guids of ordinary years are what they always were.
+        assert_eq!(tag_uri("example.org", 2024, "a"), "tag:example.org,2024:a");
+    }
+
+    #[test]
+    fn dates_unfit_for_feeds_are_refused_and_seconds_offsets_become_utc() {
+        let mut d = draft();
+        d.published = DateTime::parse_from_rfc3339("0000-01-01T00:00:00Z").ok();
+        let err = fetched(d).unwrap_err();
+        assert!(
+            err.contains("publication date") && err.contains("1 to 9999"),
+            "{err}"
+        );
+        let mut d = draft();
+        d.updated = DateTime::parse_from_rfc3339("2024-03-13T10:00:00+23:59").ok();
+        let err = fetched(d).unwrap_err();
+        assert!(
+            err.contains("update date") && err.contains("±14:00"),
+            "{err}"
+        );
+        let mut d = draft();
+        let lmt = FixedOffset::east_opt(9 * 60 + 21).unwrap();
+        let paris_1900 = DateTime::parse_from_rfc3339("1900-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&lmt);
+        d.published = Some(paris_1900);
+        let e = fetched(d).unwrap();
+        assert_eq!(e.published, paris_1900, "the instant is kept");
+        assert_eq!(e.published.offset().local_minus_utc(), 0);
+        assert_eq!(e.guid, "tag:example.org,1900:wp:42");
     }
 
     #[test]

@@ -53,6 +53,7 @@ use super::urls;
 use super::{Problem, Settings, dates, images, markdown, render};
 use crate::entry::{Announce, Entry, Image, Person};
 use crate::sources::control;
+use crate::sources::dates::fit_for_feeds;
 use crate::sources::finish::{Draft, Markup, Origin, UnknownLanguage, is_absolute_uri};
 
 /// What a file turned out to be.
@@ -415,7 +416,7 @@ impl Fields<'_> {
         // Hugo (through `cast.ToTimeE`) reads an integer as a Unix time in seconds.
         if let Some(seconds) = value.as_i64() {
             return match crate::sources::dates::from_timestamp(seconds) {
-                Some(date) => Ok(Some(date)),
+                Some(date) => self.fit(name, date),
                 None => Err(self.problem(
                     name,
                     format!("`{name}`: {seconds} is too far from today to be a Unix time"),
@@ -425,7 +426,7 @@ impl Fields<'_> {
         let text = scalar(&value).unwrap_or_default();
         let timezone = settings.finisher.timezone();
         match dates::parse(&text, timezone) {
-            Some(date) => Ok(Some(date)),
+            Some(date) => self.fit(name, date),
             None => Err(self.problem(
                 name,
                 format!(
@@ -435,6 +436,17 @@ impl Fields<'_> {
                 ),
             )),
         }
+    }
+
+    /// `date` as every feed can write it (see [`fit_for_feeds`]), or the problem at `name`.
+    fn fit(
+        &self,
+        name: &str,
+        date: DateTime<FixedOffset>,
+    ) -> Result<Option<DateTime<FixedOffset>>, Problem> {
+        fit_for_feeds(date)
+            .map(Some)
+            .map_err(|e| self.problem(name, format!("`{name}`: {e}")))
     }
 
     /// The entry's link: the `url` key, else Zola's `path` key (from the site root), else the

@@ -709,6 +709,22 @@ fn bad_date_names_the_line_of_its_key() {
 }
 
 #[test]
+fn dates_no_feed_can_write_name_their_key_and_line() {
+    let (location, message, path) =
+        failure("zero.md", b"+++\ntitle = \"A\"\ndate = 0000-01-01\n+++\n");
+    assert_eq!(location, format!("{}:3", path.display()));
+    assert!(message.starts_with("`date`: "), "{message}");
+    assert!(message.contains("1 to 9999"), "{message}");
+    let (location, message, path) = failure(
+        "east.md",
+        b"+++\ntitle = \"A\"\ndate = 2024-01-01\nupdated = 2024-03-12T09:30:00+23:59\n+++\n",
+    );
+    assert_eq!(location, format!("{}:4", path.display()));
+    assert!(message.starts_with("`updated`: "), "{message}");
+    assert!(message.contains("±14:00"), "{message}");
+}
+
+#[test]
 fn invalid_utf8_names_the_line() {
     let (location, message, path) = failure(
         "latin1.md",

@@ -283,7 +283,9 @@ fn date(
         return Ok(None);
     };
     match dates::parse(&value, rules.timezone, rules.formats) {
-        Some(d) => Ok(Some(d)),
+        Some(d) => dates::fit_for_feeds(d)
+            .map(Some)
+            .map_err(|e| format!("`{}` (`{}`): {e}", field.key, pick.text)),
         None => Err(format!(
             "`{}` (`{}`) found {value:?}, which is not a date crier reads; add its strftime format to `date_formats` (read without one: {})",
             field.key,

@@ -445,13 +445,16 @@ fn date_field(
         }
         other => return Err(not_text(candidate, other)),
     };
-    date.map(Some).ok_or_else(|| {
+    let date = date.ok_or_else(|| {
         format!(
             "{} is {value}, which is not a date; add its format to `date_formats` (chrono strftime, such as \"%d/%m/%Y %H:%M\"); accepted without it: {}",
             candidate.name(),
             dates::ACCEPTED
         )
-    })
+    })?;
+    dates::fit_for_feeds(date)
+        .map(Some)
+        .map_err(|e| format!("{}: {e}", candidate.name()))
 }
 
 /// Strings as they are, numbers (ids) in their JSON spelling.

@@ -223,6 +223,32 @@ fn a_generic_api_with_dotted_paths_timestamps_and_formats() {
     assert!(error.message.contains("`fields.published`"), "{error}");
     assert!(error.message.contains("date_formats"), "{error}");
     assert!(error.location.contains("item 0 (id x)"), "{error}");
+
+    // Dates no feed can write are refused naming the field; the others of the item are kept.
+    for (field, when, edited, words) in [
+        (
+            "`fields.published`",
+            json!("0000-01-01T00:00:00Z"),
+            json!(1710500000),
+            "1 to 9999",
+        ),
+        (
+            "`fields.updated`",
+            json!("12.03.2024 10:00"),
+            json!("2024-03-13T10:00:00+23:59"),
+            "±14:00",
+        ),
+    ] {
+        let item = json!({
+            "uuid": "y",
+            "attributes": {"headline": "H", "links": [{"href": "/a"}], "when": when, "edited": edited}
+        });
+        let Outcome::Failed(error) = map(&source, &item) else {
+            panic!("{field}: a date no feed can write fails the item");
+        };
+        assert!(error.message.contains(field), "{error}");
+        assert!(error.message.contains(words), "{error}");
+    }
 }
 
 #[test]
