@@ -27,32 +27,35 @@ pub struct HeadFile {
 
 /// The `head.html` files of a feed set: one for the main feeds, one per language folder.
 pub fn render(specs: &[FeedSpec], formats: &[FeedFormat]) -> Vec<HeadFile> {
-    let main = specs
+    let main: Vec<&FeedSpec> = specs
         .iter()
-        .filter(|s| s.category.is_none() && s.language.is_none());
+        .filter(|s| s.category.is_none() && s.language.is_none())
+        .collect();
     let languages: Vec<&FeedSpec> = specs
         .iter()
         .filter(|s| s.category.is_none() && s.language.is_some())
         .collect();
-    let lines = |listed: &mut dyn Iterator<Item = &FeedSpec>| -> String {
-        listed
+    let file = |dir: &str, listed: Vec<&FeedSpec>| HeadFile {
+        dir: dir.to_owned(),
+        html: listed
+            .iter()
             .flat_map(|spec| formats.iter().map(|&format| link(&spec.meta, format)))
-            .collect()
+            .collect(),
     };
     let mut files: Vec<HeadFile> = main
-        .clone()
-        .map(|spec| HeadFile {
-            dir: spec.dir.clone(),
-            html: lines(&mut std::iter::once(spec).chain(languages.iter().copied())),
+        .iter()
+        .map(|spec| {
+            file(
+                &spec.dir,
+                [*spec].into_iter().chain(languages.clone()).collect(),
+            )
         })
         .collect();
-    files.extend(languages.iter().map(|own| {
+    for own in &languages {
         let others = languages.iter().copied().filter(|s| s.dir != own.dir);
-        HeadFile {
-            dir: own.dir.clone(),
-            html: lines(&mut std::iter::once(*own).chain(others).chain(main.clone())),
-        }
-    }));
+        let listed = [*own].into_iter().chain(others).chain(main.clone());
+        files.push(file(&own.dir, listed.collect()));
+    }
     files
 }
 
