@@ -28,6 +28,23 @@ pub(crate) fn entry(id: &str, published: &str) -> Entry {
     }
 }
 
+/// The store's light rows of `entries`, as if they were all live.
+pub(crate) fn live_entries(entries: &[Entry]) -> Vec<crate::store::LiveEntry> {
+    entries
+        .iter()
+        .map(|e| crate::store::LiveEntry {
+            id: e.id.clone(),
+            language: e.language.clone(),
+            categories: e.categories.clone(),
+            published_ts: e.published.timestamp(),
+            content_hash: e.content_hash(),
+            translation_key: e.translation_key.clone(),
+            url: e.url.clone(),
+            title: e.title.clone(),
+        })
+        .collect()
+}
+
 /// Feed metadata for `https://example.org/`, authored by "Site Team".
 pub(crate) fn feed_meta(language: Option<&str>) -> FeedMeta {
     FeedMeta {

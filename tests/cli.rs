@@ -330,7 +330,16 @@ fn an_unchanged_cycle_rewrites_no_feed_file() {
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| {
-            !["rss.xml", "atom.xml", "feed.json", "en", "fr", "categories"].contains(&n.as_str())
+            ![
+                "rss.xml",
+                "atom.xml",
+                "feed.json",
+                "head.html",
+                "en",
+                "fr",
+                "categories",
+            ]
+            .contains(&n.as_str())
         })
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
@@ -402,7 +411,8 @@ fn plan_writes_nothing_and_shows_what_would_change() {
     let site = site();
     let out = crier(&site, &["plan"], NOW).success().stdout_text();
     assert!(out.contains("first run: 3 published entries"), "{out}");
-    assert!(out.contains("feeds to write (12 of 12)"), "{out}");
+    // All, en, fr, the Prize category, and its English and French feeds: 6 folders.
+    assert!(out.contains("feeds to write (18 of 18)"), "{out}");
     assert!(!site.path("state").exists());
     assert!(!site.path("public").exists());
 
@@ -592,7 +602,7 @@ fn json_logs_are_one_object_per_line() {
         lines += 1;
     }
     assert!(lines > 0);
-    assert!(log.contains("\"feeds_written\":12"), "{log}");
+    assert!(log.contains("\"feeds_written\":18"), "{log}");
 }
 
 #[test]

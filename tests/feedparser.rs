@@ -12,8 +12,8 @@ mod hostile;
 
 use std::path::PathBuf;
 
-use common::check_feeds as check;
-use crier::feeds::{FeedFormat, render, render_with_links};
+use common::{HreflangLink, check_feeds as check};
+use crier::feeds::{FeedFormat, Syndication, render, render_with_links};
 
 #[test]
 fn feedparser_reads_every_feed_of_the_sample_run() {
@@ -48,8 +48,24 @@ fn feedparser_reads_every_feed_of_the_sample_run() {
         }
     }
     files.sort();
-    // all, en, fr, and the two category folders, three formats each.
-    assert_eq!(files.len(), 15, "{files:?}");
+    // The autodiscovery tags beside the main feeds and each language's are no feeds.
+    let heads: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| f.ends_with("head.html"))
+        .cloned()
+        .collect();
+    let feeds = dir.path().join("feeds");
+    assert_eq!(
+        heads,
+        [
+            feeds.join("en/head.html"),
+            feeds.join("fr/head.html"),
+            feeds.join("head.html")
+        ]
+    );
+    files.retain(|f| !f.ends_with("head.html"));
+    // all, en, fr, the two category folders and each one's in its language, three formats each.
+    assert_eq!(files.len(), 21, "{files:?}");
     if let Some(stdout) = check(&files, None) {
         assert_eq!(stdout.matches(": ok\n").count(), files.len(), "{stdout}");
     }
@@ -82,10 +98,62 @@ fn the_json_feed_with_links_back_holds_what_the_spec_requires() {
         &hostile::meta(),
         &entries,
         &hostile::links(),
+        &hostile::translations(),
     )
     .expect("the fixture renders");
     std::fs::write(&path, bytes).expect("feed written");
     if let Some(stdout) = check(&[&path], Some(entries.len())) {
         assert_eq!(stdout.matches(": ok\n").count(), 1, "{stdout}");
+    }
+}
+
+/// The fixture's RSS and Atom feeds with translations: feedparser reads each translation as a
+/// link with its language and title (RSS's through `atom:link`), and the entry's own link with
+/// its language.
+#[test]
+fn feedparser_reads_the_translations_of_the_hostile_feeds() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let link = |hreflang: &str, href: &str, title: Option<&str>| HreflangLink {
+        hreflang: hreflang.to_owned(),
+        href: href.to_owned(),
+        title: title.map(str::to_owned),
+    };
+    let markup = vec![
+        link("en", "https://example.org/projects/markup/", None),
+        link(
+            "fr",
+            "https://example.org/fr/projets/balises/?a=1&b=2",
+            Some(r#"Balises <b>gras</b> & "guillemets" ]]> fin"#),
+        ),
+        link(
+            "pt-BR",
+            "https://example.org/pt-br/projetos/marcas/",
+            Some("Marcação"),
+        ),
+    ];
+    let unicode = vec![
+        link("ar", "https://example.org/projects/unicode/", None),
+        link(
+            "en",
+            "https://example.org/en/projects/unicode/",
+            Some("Emoji and scripts"),
+        ),
+    ];
+    // Newest first: markup, controls, unicode, empty, long.
+    let expected = vec![markup, Vec::new(), unicode, Vec::new(), Vec::new()];
+    for format in [FeedFormat::Rss, FeedFormat::Atom] {
+        let path = dir.path().join(format.file_name());
+        let bytes = render_with_links(
+            format,
+            &hostile::meta(),
+            &hostile::entries(),
+            &Syndication::default(),
+            &hostile::translations(),
+        )
+        .expect("the fixture renders");
+        std::fs::write(&path, bytes).expect("feed written");
+        if let Some(links) = common::hreflang_links(&path) {
+            assert_eq!(links, expected, "{}", format.name());
+        }
     }
 }

@@ -1,8 +1,9 @@
 //! Feed output: the hostile fixture (`tests/golden/hostile.rs`) rendered in all three formats,
 //! compared byte for byte with the golden files `tests/golden/hostile.{rss.xml,atom.xml,feed.json}`
 //! and parsed back with an independent parser (feed-rs), field by field; the JSON Feed again
-//! with links back to posts (`hostile.syndicated.feed.json`, the `_crier` extension); plus a
-//! property test that arbitrary text survives each format.
+//! with links back to posts (`hostile.syndicated.feed.json`, the `_crier` extension); all three
+//! again with translations linked (`hostile.translated.*`); plus a property test that
+//! arbitrary text survives each format.
 //!
 //! After an intended change to the output, regenerate the golden files with
 //! `CRIER_BLESS=1 cargo test --test feeds` and review the diff before committing it.
@@ -17,7 +18,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use crier::entry::{Entry, Person};
-use crier::feeds::{FeedFormat, FeedMeta, render, render_with_links};
+use crier::feeds::{FeedFormat, FeedMeta, Syndication, Translations, render, render_with_links};
 use feed_rs::model::{Feed, Text};
 use proptest::prelude::*;
 
@@ -44,6 +45,31 @@ fn render_syndicated() -> Vec<u8> {
         &hostile::meta(),
         &hostile::entries(),
         &hostile::links(),
+        &Translations::default(),
+    )
+    .expect("the fixture renders")
+}
+
+/// The golden file of the fixture in `format` with translations linked.
+fn translated_golden_path(format: FeedFormat) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("hostile.translated.{}", format.file_name()))
+}
+
+/// The fixture in `format` with translations linked; the JSON Feed has the links back to posts
+/// too, so that both share the `_crier` object.
+fn render_translated(format: FeedFormat) -> Vec<u8> {
+    let links = match format {
+        FeedFormat::Json => hostile::links(),
+        _ => Syndication::default(),
+    };
+    render_with_links(
+        format,
+        &hostile::meta(),
+        &hostile::entries(),
+        &links,
+        &hostile::translations(),
     )
     .expect("the fixture renders")
 }
@@ -59,7 +85,8 @@ fn hostile_feeds_match_golden_files() {
     let cases = FORMATS
         .into_iter()
         .map(|format| (golden_path(format), render_hostile(format)))
-        .chain([(syndicated_golden_path(), render_syndicated())]);
+        .chain([(syndicated_golden_path(), render_syndicated())])
+        .chain(FORMATS.map(|format| (translated_golden_path(format), render_translated(format))));
     for (path, actual) in cases {
         if bless {
             std::fs::write(&path, &actual).expect("golden file is writable");
@@ -540,6 +567,113 @@ fn syndicated_json_feed_adds_only_the_crier_links() {
     let plain: serde_json::Value =
         serde_json::from_slice(&render_hostile(FeedFormat::Json)).unwrap();
     assert_eq!(value, plain, "the links changed something else");
+}
+
+/// The alternate links of the translated fixture's entries that carry a language, by entry:
+/// (URL, language, title).
+type Alternates = Vec<(String, Vec<(String, String, Option<String>)>)>;
+
+fn alternates(feed: &Feed) -> Alternates {
+    feed.entries
+        .iter()
+        .map(|entry| {
+            let links = entry
+                .links
+                .iter()
+                .filter_map(|l| {
+                    let lang = l.href_lang.clone()?;
+                    Some((l.href.clone(), lang, l.title.clone()))
+                })
+                .collect();
+            (entry.id.clone(), links)
+        })
+        .filter(|(_, links): &(String, Vec<_>)| !links.is_empty())
+        .collect()
+}
+
+/// Each translation is an alternate link with its language and title, the entry's own link
+/// then carrying its language too; everything else reads back as without translations.
+/// feed-rs reads no `atom:link` in an RSS item: the RSS feed must read back as without them,
+/// and `tests/feedparser.rs` checks its links with feedparser, which reads them.
+#[test]
+fn translated_xml_feeds_link_each_translation_with_its_language() {
+    let link = |href: &str, lang: &str, title: Option<&str>| {
+        (href.to_owned(), lang.to_owned(), title.map(str::to_owned))
+    };
+    let expected: Alternates = vec![
+        (
+            "tag:example.org,2024:projects/markup".to_owned(),
+            vec![
+                link("https://example.org/projects/markup/", "en", None),
+                link(
+                    "https://example.org/fr/projets/balises/?a=1&b=2",
+                    "fr",
+                    Some(r#"Balises <b>gras</b> & "guillemets" ]]> fin"#),
+                ),
+                link(
+                    "https://example.org/pt-br/projetos/marcas/",
+                    "pt-BR",
+                    Some("Marcação"),
+                ),
+            ],
+        ),
+        (
+            "tag:example.org,2024:projects/unicode".to_owned(),
+            vec![
+                link("https://example.org/projects/unicode/", "ar", None),
+                link(
+                    "https://example.org/en/projects/unicode/",
+                    "en",
+                    Some("Emoji and scripts"),
+                ),
+            ],
+        ),
+    ];
+    let feed = check_common_bytes(FeedFormat::Atom, &render_translated(FeedFormat::Atom));
+    assert_eq!(alternates(&feed), expected);
+    let rss = render_translated(FeedFormat::Rss);
+    assert_eq!(parse(&rss), parse(&render_hostile(FeedFormat::Rss)));
+}
+
+/// The JSON Feed lists the translations in the `_crier` object, beside the links back to the
+/// posts; everything else is the feed with links back only.
+#[test]
+fn translated_json_feed_adds_only_the_crier_translations() {
+    let bytes = render_translated(FeedFormat::Json);
+    check_common_bytes(FeedFormat::Json, &bytes);
+    let mut value: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    let mut translations = Vec::new();
+    for item in value["items"].as_array_mut().unwrap() {
+        let id = item["id"].as_str().unwrap().to_owned();
+        let crier = item.get_mut("_crier").and_then(|c| c.as_object_mut());
+        if let Some(list) = crier.and_then(|c| c.remove("translations")) {
+            translations.push((id, list));
+        }
+    }
+    assert_eq!(
+        translations,
+        [
+            (
+                "tag:example.org,2024:projects/markup".to_owned(),
+                serde_json::json!([
+                    {
+                        "language": "fr",
+                        "url": "https://example.org/fr/projets/balises/?a=1&b=2",
+                        "title": "Balises <b>gras</b> & \"guillemets\" ]]> fin"
+                    },
+                    {"language": "pt-BR", "url": "https://example.org/pt-br/projetos/marcas/", "title": "Marcação"}
+                ])
+            ),
+            (
+                "tag:example.org,2024:projects/unicode".to_owned(),
+                serde_json::json!([
+                    {"language": "en", "url": "https://example.org/en/projects/unicode/", "title": "Emoji and scripts"}
+                ])
+            ),
+        ]
+    );
+    let syndicated: serde_json::Value = serde_json::from_slice(&render_syndicated()).unwrap();
+    assert_eq!(value, syndicated, "the translations changed something else");
 }
 
 // ---------------------------------------------------------------------------------------

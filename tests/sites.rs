@@ -112,13 +112,14 @@ fn lines_with<'a>(log: &'a str, needle: &str) -> Vec<&'a str> {
 
 /// Every feed file written passes the independent parser's checks.
 fn feeds_pass_the_parser(site: &Site) {
-    let files: Vec<_> = site
+    let (heads, files): (Vec<_>, Vec<_>) = site
         .feed_files("feeds")
         .into_iter()
         .map(|f| f.path)
-        .collect();
-    // all, en and fr, in three formats each.
+        .partition(|path| path.ends_with("head.html"));
+    // all, en and fr, in three formats each, each folder with its autodiscovery tags.
     assert_eq!(files.len(), 9, "{files:?}");
+    assert_eq!(heads.len(), 3, "{heads:?}");
     if let Some(stdout) = check_feeds(&files, None) {
         assert_eq!(stdout.matches(": ok\n").count(), files.len(), "{stdout}");
     }

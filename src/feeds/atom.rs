@@ -3,7 +3,9 @@
 //! Spec: <https://www.rfc-editor.org/rfc/rfc4287>. Atom requires an author for every entry,
 //! either its own or the feed's: the feed always carries [`FeedMeta::author`] (rendering fails
 //! when it has no name) and entries add theirs when they have one. The lead image becomes a
-//! `link rel="enclosure"`, the only place Atom has for it.
+//! `link rel="enclosure"`, the only place Atom has for it. An entry with translations links
+//! each as a `link rel="alternate" hreflang="…"`, its own alternate then carrying its
+//! language too.
 
 use atom_syndication::{
     Category, Content, Entry as AtomEntry, Feed, Generator, Link, Person as AtomPerson, Text,
@@ -14,20 +16,28 @@ use std::io::Write;
 use chrono::DateTime;
 
 use super::sanitize::xml_text;
+use super::translations::Translations;
 use super::{
     CHUNK, FeedError, FeedFormat, FeedMeta, image_mime_type, newest_update, write_in_chunks,
 };
 use crate::entry::{Entry, Person};
 
 /// Renders the feed from prepared entries (see [`super::prepare`]).
-pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result<(), FeedError> {
-    write_chunked(meta, entries, out, CHUNK)
+/// Each entry links its `translations`.
+pub fn write(
+    meta: &FeedMeta,
+    entries: &[&Entry],
+    translations: &Translations,
+    out: &mut dyn Write,
+) -> Result<(), FeedError> {
+    write_chunked(meta, entries, translations, out, CHUNK)
 }
 
 /// [`write`], rendering `chunk` entries per pass.
 pub(crate) fn write_chunked(
     meta: &FeedMeta,
     entries: &[&Entry],
+    translations: &Translations,
     out: &mut dyn Write,
     chunk: usize,
 ) -> Result<(), FeedError> {
@@ -72,7 +82,7 @@ pub(crate) fn write_chunked(
     };
     let document = |chunk: &[&Entry]| {
         let mut feed = feed.clone();
-        feed.entries = chunk.iter().map(|e| entry(meta, e)).collect();
+        feed.entries = chunk.iter().map(|e| entry(meta, e, translations)).collect();
         let mut bytes = feed
             .write_with_config(Vec::new(), config)
             .map_err(|e| error(e.to_string()))?;
@@ -83,7 +93,7 @@ pub(crate) fn write_chunked(
 }
 
 /// One `<entry>`.
-fn entry(meta: &FeedMeta, entry: &Entry) -> AtomEntry {
+fn entry(meta: &FeedMeta, entry: &Entry, translations: &Translations) -> AtomEntry {
     // Atom has no per-entry language, but its texts take `xml:lang`: set where the entry's
     // language differs from the feed's, so readers pick the right fonts, voice and direction.
     let lang = Some(xml_text(&entry.language))
@@ -94,6 +104,17 @@ fn entry(meta: &FeedMeta, entry: &Entry) -> AtomEntry {
         ..Text::plain(xml_text(value))
     };
     let mut links = vec![link(&entry.url, "alternate", None)];
+    let translated = translations.of(&entry.translation_key, &entry.language);
+    if !translated.is_empty() {
+        // Among several alternates, each says its language (RFC 4287 allows one alternate
+        // per type and `hreflang`); an entry without translations keeps its plain link.
+        links[0].hreflang = Some(xml_text(&entry.language).into_owned());
+        links.extend(translated.into_iter().map(|t| Link {
+            hreflang: Some(xml_text(&t.language).into_owned()),
+            title: Some(xml_text(&t.title).into_owned()).filter(|title| !title.trim().is_empty()),
+            ..link(&t.url, "alternate", None)
+        }));
+    }
     if let Some(image) = &entry.image {
         let mut enclosure = link(&image.url, "enclosure", image_mime_type(&image.url));
         enclosure.title = Some(xml_text(&image.alt))
@@ -260,6 +281,50 @@ mod tests {
         );
         assert!(second.contains("<title>Title b</title>"), "{xml}");
         assert!(!second.contains("xml:lang"), "{xml}");
+    }
+
+    #[test]
+    fn an_entry_links_its_translations_with_their_languages() {
+        let mut en = entry("river.en", "2024-03-01T10:00:00Z", None);
+        en.language = "en".to_owned();
+        let mut fr = entry("river.fr", "2024-03-01T10:00:00Z", None);
+        fr.title = "La rivière & nous".to_owned();
+        let mut de = entry("river.de", "2024-03-01T10:00:00Z", None);
+        de.language = "de".to_owned();
+        for e in [&mut en, &mut fr, &mut de] {
+            e.translation_key = "river".to_owned();
+        }
+        let alone = entry("alone", "2024-02-01T10:00:00Z", None);
+        let translations = Translations::new(&testing::live_entries(&[
+            en.clone(),
+            fr.clone(),
+            de,
+            alone.clone(),
+        ]));
+        let mut bytes = Vec::new();
+        write(&meta(), &[&en, &alone], &translations, &mut bytes).unwrap();
+        let xml = String::from_utf8(bytes).unwrap();
+        let first = &xml[xml.find("<entry>").unwrap()..xml.find("</entry>").unwrap()];
+        let links: Vec<&str> = first
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("<link"))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                r#"<link href="https://example.org/river.en/" rel="alternate" hreflang="en"/>"#,
+                r#"<link href="https://example.org/river.de/" rel="alternate" hreflang="de" title="Title river.de"/>"#,
+                r#"<link href="https://example.org/river.fr/" rel="alternate" hreflang="fr" title="La rivière &amp; nous"/>"#,
+            ],
+            "{xml}"
+        );
+        // Without translations, the entry's link is as it always was.
+        let second = &xml[xml.rfind("<entry>").unwrap()..];
+        assert!(
+            second.contains(r#"<link href="https://example.org/alone/" rel="alternate"/>"#),
+            "{xml}"
+        );
     }
 
     #[test]

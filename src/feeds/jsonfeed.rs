@@ -5,7 +5,10 @@
 //! only entries with their own author list one. Text goes through [`xml_text`] like the XML
 //! formats, so all three carry the same characters. An item whose entry was announced carries
 //! the posts' links in a `_crier` extension object (the spec lets publishers add objects whose
-//! names start with `_`, and readers that do not know one ignore it).
+//! names start with `_`, and readers that do not know one ignore it), and an item whose entry
+//! has translations lists them there too (`_crier.translations`: language, URL, title). One
+//! object for both, because the spec asks an extension to be named after its publisher
+//! rather than after each field: readers that know `_crier` find everything crier adds in it.
 
 use std::io::Write;
 
@@ -14,6 +17,7 @@ use serde::Serialize;
 
 use super::sanitize::xml_text;
 use super::syndication::Syndication;
+use super::translations::Translations;
 use super::{FeedError, FeedFormat, FeedMeta};
 use crate::entry::{Entry, Person};
 
@@ -67,10 +71,21 @@ struct Item {
     crier: Option<Extension>,
 }
 
-/// The item's `_crier` object: where the entry was announced.
+/// The item's `_crier` object: where the entry was announced, and its translations.
 #[derive(Serialize)]
 struct Extension {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     syndication: Vec<SyndicationLink>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    translations: Vec<TranslationLink>,
+}
+
+/// The same entry in another language.
+#[derive(Serialize)]
+struct TranslationLink {
+    language: String,
+    url: String,
+    title: String,
 }
 
 /// One post of the entry on a social network.
@@ -83,11 +98,12 @@ struct SyndicationLink {
 }
 
 /// Renders the feed from prepared entries (see [`super::prepare`]), each item with the links
-/// back to its posts that `links` holds.
+/// back to its posts that `links` holds and its `translations`.
 pub fn write(
     meta: &FeedMeta,
     entries: &[&Entry],
     links: &Syndication,
+    translations: &Translations,
     out: &mut dyn Write,
 ) -> Result<(), FeedError> {
     let feed = JsonFeed {
@@ -98,7 +114,10 @@ pub fn write(
         description: non_empty(&meta.description),
         language: meta.language.as_deref().and_then(non_empty),
         authors: author(&meta.author).into_iter().collect(),
-        items: entries.iter().map(|entry| item(entry, links)).collect(),
+        items: entries
+            .iter()
+            .map(|entry| item(entry, links, translations))
+            .collect(),
     };
     let error = |reason: String| FeedError::Render {
         format: FeedFormat::Json.name(),
@@ -109,8 +128,9 @@ pub fn write(
     out.write_all(b"\n").map_err(|e| error(e.to_string()))
 }
 
-fn item(entry: &Entry, links: &Syndication) -> Item {
+fn item(entry: &Entry, links: &Syndication, translations: &Translations) -> Item {
     let posts = links.links(&entry.id);
+    let translated = translations.of(&entry.translation_key, &entry.language);
     Item {
         id: text(&entry.guid),
         url: text(&entry.url),
@@ -123,13 +143,21 @@ fn item(entry: &Entry, links: &Syndication) -> Item {
         tags: entry.categories.iter().map(|tag| text(tag)).collect(),
         authors: entry.author.as_ref().and_then(author).into_iter().collect(),
         language: non_empty(&entry.language),
-        crier: (!posts.is_empty()).then(|| Extension {
+        crier: (!posts.is_empty() || !translated.is_empty()).then(|| Extension {
             syndication: posts
                 .iter()
                 .map(|post| SyndicationLink {
                     network: text(&post.network),
                     account: post.account.as_deref().map(text),
                     url: text(&post.url),
+                })
+                .collect(),
+            translations: translated
+                .iter()
+                .map(|t| TranslationLink {
+                    language: text(&t.language),
+                    url: text(&t.url),
+                    title: text(&t.title),
                 })
                 .collect(),
         }),
@@ -208,6 +236,38 @@ mod tests {
                     "language": "hi"
                 }]
             })
+        );
+    }
+
+    #[test]
+    fn an_item_lists_its_translations_under_crier() {
+        let mut hi = entry();
+        let mut en = testing::entry("b", "2024-03-01T10:00:00Z");
+        hi.translation_key = "k".to_owned();
+        en.translation_key = "k".to_owned();
+        let translations = Translations::new(&testing::live_entries(&[hi.clone(), en.clone()]));
+        let bytes = crate::feeds::render_with_links(
+            FeedFormat::Json,
+            &meta(),
+            &[hi, en],
+            &Syndication::default(),
+            &translations,
+        )
+        .unwrap();
+        let value: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(value["items"][0]["language"], "hi");
+        assert_eq!(
+            value["items"][0]["_crier"],
+            json!({"translations": [
+                {"language": "en", "url": "https://example.org/b/", "title": "Title b"}
+            ]})
+        );
+        assert_eq!(
+            value["items"][1]["_crier"],
+            json!({"translations": [
+                // Control characters dropped, as from every text.
+                {"language": "hi", "url": "https://example.org/a/", "title": "A & <b>"}
+            ]})
         );
     }
 

@@ -1,7 +1,8 @@
 //! Feeds: pure renderers (entries in, bytes out) for RSS 2.0, Atom 1.0 and JSON Feed 1.1, the
 //! sanitiser they share, the size budgets that keep every file parseable ([`budget`]), the
-//! atomic writer, and the links back to the posts that announced the entries
-//! (`syndication.json`, and the JSON Feed's `_crier` object).
+//! atomic writer, and the links back to the posts that announced
+//! the entries (`syndication.json`, and the JSON Feed's `_crier` object), the links between
+//! translations, and the autodiscovery tags for the site's pages (`head.html`).
 //!
 //! Renderers are deterministic: the same [`FeedMeta`] and entries give byte-identical output,
 //! so the writer can skip files whose bytes did not change.
@@ -9,12 +10,14 @@
 pub mod atom;
 pub mod budget;
 mod config;
+pub mod head;
 pub mod jsonfeed;
 mod publish;
 pub mod rss;
 pub mod sanitize;
 pub mod set;
 pub mod syndication;
+pub mod translations;
 pub mod writer;
 
 use chrono::{DateTime, FixedOffset};
@@ -24,6 +27,7 @@ use crate::entry::{Entry, Person};
 pub use config::{FeedFormat, FeedsConfig};
 pub use publish::{FeedFile, FeedPlan, Publication, PublishError, publish};
 pub use syndication::{Accounts, ChannelAccount, Syndication};
+pub use translations::{Translation, Translations};
 
 /// A feed could not be rendered.
 #[derive(Debug, Error)]
@@ -119,21 +123,28 @@ pub fn render(
     meta: &FeedMeta,
     entries: &[Entry],
 ) -> Result<Vec<u8>, FeedError> {
-    render_with_links(format, meta, entries, &Syndication::default())
+    render_with_links(
+        format,
+        meta,
+        entries,
+        &Syndication::default(),
+        &Translations::default(),
+    )
 }
 
 /// Like [`render`], the JSON Feed's items carrying the links back to their posts in `links`
-/// (the XML formats have no place for them).
+/// (the XML formats have no place for them), and every item linking its `translations`.
 pub fn render_with_links(
     format: FeedFormat,
     meta: &FeedMeta,
     entries: &[Entry],
     links: &Syndication,
+    translations: &Translations,
 ) -> Result<Vec<u8>, FeedError> {
     let prepared: Vec<Entry> = entries.iter().cloned().map(prepare).collect();
     let prepared: Vec<&Entry> = prepared.iter().collect();
     let mut bytes = Vec::new();
-    write_linked(format, meta, &prepared, links, &mut bytes)?;
+    write_linked(format, meta, &prepared, links, translations, &mut bytes)?;
     Ok(bytes)
 }
 
@@ -213,21 +224,30 @@ pub fn write_prepared(
     entries: &[&Entry],
     out: &mut dyn std::io::Write,
 ) -> Result<(), FeedError> {
-    write_linked(format, meta, entries, &Syndication::default(), out)
+    write_linked(
+        format,
+        meta,
+        entries,
+        &Syndication::default(),
+        &Translations::default(),
+        out,
+    )
 }
 
-/// Like [`write_prepared`], the JSON Feed's items carrying the links back in `links`.
+/// Like [`write_prepared`], the JSON Feed's items carrying the links back in `links`, and
+/// every item linking its `translations`.
 pub fn write_linked(
     format: FeedFormat,
     meta: &FeedMeta,
     entries: &[&Entry],
     links: &Syndication,
+    translations: &Translations,
     out: &mut dyn std::io::Write,
 ) -> Result<(), FeedError> {
     match format {
-        FeedFormat::Rss => rss::write(meta, entries, out),
-        FeedFormat::Atom => atom::write(meta, entries, out),
-        FeedFormat::Json => jsonfeed::write(meta, entries, links, out),
+        FeedFormat::Rss => rss::write(meta, entries, translations, out),
+        FeedFormat::Atom => atom::write(meta, entries, translations, out),
+        FeedFormat::Json => jsonfeed::write(meta, entries, links, translations, out),
     }
 }
 
@@ -366,18 +386,29 @@ mod tests {
             description: "About".into(),
             ..crate::testing::feed_meta(Some("en"))
         };
-        let entries = many_entries(600);
+        let mut entries = many_entries(600);
+        // Pairs of entries are each other's translations when their languages differ.
+        for (i, entry) in entries.iter_mut().enumerate() {
+            entry.translation_key = format!("k{}", i / 2);
+        }
+        let translations = Translations::new(&crate::testing::live_entries(&entries));
+        assert!(!translations.is_empty());
         let refs: Vec<&Entry> = entries.iter().collect();
-        type Writer =
-            fn(&FeedMeta, &[&Entry], &mut dyn std::io::Write, usize) -> Result<(), FeedError>;
+        type Writer = fn(
+            &FeedMeta,
+            &[&Entry],
+            &Translations,
+            &mut dyn std::io::Write,
+            usize,
+        ) -> Result<(), FeedError>;
         let writers: [(&str, Writer); 2] =
             [("rss", rss::write_chunked), ("atom", atom::write_chunked)];
         for (name, write) in writers {
             let mut one_pass = Vec::new();
-            write(&meta, &refs, &mut one_pass, usize::MAX).unwrap();
+            write(&meta, &refs, &translations, &mut one_pass, usize::MAX).unwrap();
             for chunk in [1, 7, 256, 599] {
                 let mut chunked = Vec::new();
-                write(&meta, &refs, &mut chunked, chunk).unwrap();
+                write(&meta, &refs, &translations, &mut chunked, chunk).unwrap();
                 assert!(
                     chunked == one_pass,
                     "{name}: chunk size {chunk} changed the output"
@@ -385,7 +416,7 @@ mod tests {
             }
             // The default path (`write`) is the chunked one for a feed this long.
             let mut default = Vec::new();
-            write_prepared(
+            write_linked(
                 if name == "rss" {
                     FeedFormat::Rss
                 } else {
@@ -393,6 +424,8 @@ mod tests {
                 },
                 &meta,
                 &refs,
+                &Syndication::default(),
+                &translations,
                 &mut default,
             )
             .unwrap();

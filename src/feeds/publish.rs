@@ -19,6 +19,14 @@
 //! settings fingerprint, and each JSON Feed's hash covers its entries' links, so a cycle (or a
 //! re-publication after a delivery round) that sent nothing new touches nothing, and one that
 //! did re-renders only the JSON Feeds that show the announced entries.
+//!
+//! Items link their translations ([`Translations`], from the plan's live entries, which hold
+//! every language): a file's hash covers the translations of its entries, so a translation
+//! published, withdrawn or retitled re-renders the feeds showing the entries it translates.
+//!
+//! Every written publication also writes the autodiscovery files (`head.html`, see
+//! [`super::head`]) when their bytes change; they depend on the settings alone, so they are
+//! compared even when nothing else is rendered.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,6 +37,7 @@ use thiserror::Error;
 use super::budget::{self, FileBudget};
 use super::set::FeedSpec;
 use super::syndication::{self, Accounts, Syndication};
+use super::translations::Translations;
 use super::writer::StreamError;
 use super::{FeedError, FeedFormat, FeedsConfig};
 use crate::entry::Entry;
@@ -77,6 +86,8 @@ pub struct FeedPlan {
     // Size budgets.
     /// `feeds.max_content_bytes`: bodies are cut to it when sanitised.
     max_content_bytes: usize,
+    /// The live entries' translations.
+    translations: Translations,
 }
 
 impl FeedPlan {
@@ -87,11 +98,13 @@ impl FeedPlan {
             .iter()
             .map(|spec| spec.select_indices(&live, feeds.limit))
             .collect();
+        let translations = Translations::new(&live);
         FeedPlan {
             live,
             specs,
             selected,
             max_content_bytes: feeds.max_content_bytes,
+            translations,
         }
     }
 
@@ -170,6 +183,9 @@ pub fn publish(
         && let Some(files) = untouched_feed_files(store)?
         && untouched_file(store, SYNDICATION_FILE, &links_path)?
     {
+        if publication.write {
+            write_heads(site, feeds)?;
+        }
         return Ok(files);
     }
     let write = publication.write;
@@ -189,7 +205,14 @@ pub fn publish(
     };
     let (jobs, mut files) = jobs(feeds, store, &plan, &links)?;
     let entries = prepare_entries(store, &jobs, publication.fresh, feeds.max_content_bytes)?;
-    let rendered = render_all(jobs, &entries, &links, write, feeds.max_file_bytes);
+    let rendered = render_all(
+        jobs,
+        &entries,
+        &links,
+        &plan.translations,
+        write,
+        feeds.max_file_bytes,
+    );
     let mut first_error = None;
     for (job, items, result) in rendered {
         let changed = match result {
@@ -220,6 +243,7 @@ pub fn publish(
     }
     if write {
         write_links(store, &links, &links_path)?;
+        write_heads(site, feeds)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     if write {
@@ -275,6 +299,29 @@ fn write_links(store: &mut Store, links: &Syndication, path: &Path) -> Result<()
     Ok(())
 }
 
+/// Writes the `head.html` files whose bytes change. They list the main and per-language
+/// feeds only, which the settings decide: the feed set planned without entries has them all.
+fn write_heads(site: &Site, feeds: &FeedsConfig) -> Result<(), PublishError> {
+    let specs = super::set::plan(site, feeds, &[]);
+    for file in super::head::render(&specs, &feeds.formats) {
+        let path = feeds
+            .output_dir
+            .join(&file.dir)
+            .join(super::head::FILE_NAME);
+        let changed =
+            super::writer::write_if_changed(&path, file.html.as_bytes()).map_err(|error| {
+                PublishError::Write {
+                    path: path.clone(),
+                    error,
+                }
+            })?;
+        if changed {
+            tracing::info!(path = %path.display(), "feed autodiscovery links written");
+        }
+    }
+    Ok(())
+}
+
 /// Whether the file recorded under `key` is still exactly as crier left it (or still absent,
 /// when it was not written).
 fn untouched_file(store: &Store, key: &str, path: &Path) -> Result<bool, StoreError> {
@@ -299,7 +346,8 @@ fn jobs<'a>(
         let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
         for &format in &feeds.formats {
             let path = feeds.output_dir.join(&spec.dir).join(format.file_name());
-            let fingerprint = feed_fingerprint(feeds, spec, format, &entries, links);
+            let fingerprint =
+                feed_fingerprint(feeds, spec, format, &entries, links, &plan.translations);
             let recorded = store.meta(&feed_meta_key(&path))?;
             if recorded.as_deref() == Some(with_file_stamp(&fingerprint, &path).as_str()) {
                 up_to_date.push(FeedFile {
@@ -358,6 +406,7 @@ fn render_all<'a>(
     jobs: Vec<Job<'a>>,
     entries: &HashMap<String, Entry>,
     links: &Syndication,
+    translations: &Translations,
     write: bool,
     max_file_bytes: usize,
 ) -> Vec<(Job<'a>, usize, Result<bool, PublishError>)> {
@@ -367,7 +416,14 @@ fn render_all<'a>(
             let selected: Vec<&Entry> = job.ids.iter().filter_map(|id| entries.get(*id)).collect();
             let selected = shortened.fit(selected);
             let render = |out: &mut dyn std::io::Write| {
-                super::write_linked(job.format, &job.spec.meta, &selected, links, out)
+                super::write_linked(
+                    job.format,
+                    &job.spec.meta,
+                    &selected,
+                    links,
+                    translations,
+                    out,
+                )
             };
             let result = if write {
                 super::writer::replace_streaming(&job.path, render)
@@ -477,6 +533,7 @@ fn feed_fingerprint(
     format: FeedFormat,
     entries: &[&LiveEntry],
     links: &Syndication,
+    translations: &Translations,
 ) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
@@ -491,6 +548,11 @@ fn feed_fingerprint(
         let posts = links.links(id);
         if format == FeedFormat::Json && !posts.is_empty() {
             hasher.update(format!("{posts:?}\n").as_bytes());
+        }
+        // Every format links the translations; an entry without any hashes as it always did.
+        let translated = translations.of(&entry.translation_key, &entry.language);
+        if !translated.is_empty() {
+            hasher.update(format!("{translated:?}\n").as_bytes());
         }
     }
     hasher.finalize().to_hex().to_string()
@@ -635,6 +697,74 @@ mod tests {
     }
 
     #[test]
+    fn a_translation_published_retitled_or_withdrawn_rewrites_the_feeds_it_links_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = crate::testing::site("languages = [\"en\", \"fr\"]");
+        let feeds = FeedsConfig {
+            output_dir: dir.path().join("feeds"),
+            formats: vec![FeedFormat::Atom],
+            ..FeedsConfig::default()
+        };
+        let mut store = Store::open(&dir.path().join("state.sqlite3")).unwrap();
+        let now = chrono::Utc::now();
+        let translated = |id: &str, language: &str, title: &str| {
+            let mut r = record(id, 1);
+            r.entry.language = language.into();
+            r.entry.title = title.into();
+            r.entry.translation_key = "river".into();
+            r.content_hash = r.entry.content_hash();
+            r
+        };
+        let english = feeds.output_dir.join("en/atom.xml");
+        let mut cycle = |batch: Batch| {
+            store.apply(&batch, now).unwrap();
+            // A withdrawal changes entries too, though it upserts none.
+            let publication = Publication {
+                entries_changed: true,
+                ..publication(&batch.upserts, true)
+            };
+            let files = publish(&site, &feeds, &mut store, publication);
+            let changed: Vec<PathBuf> = files
+                .unwrap()
+                .into_iter()
+                .filter(|f| f.changed)
+                .map(|f| f.path)
+                .collect();
+            (changed, std::fs::read_to_string(&english).unwrap())
+        };
+        let upsert = |r: EntryRecord| Batch {
+            upserts: vec![r],
+            ..Batch::default()
+        };
+
+        let (_, atom) = cycle(upsert(translated("river.en", "en", "River")));
+        assert!(!atom.contains("hreflang"), "{atom}");
+        // The French entry is in no English feed, yet the English feed now links it.
+        let (changed, atom) = cycle(upsert(translated("river.fr", "fr", "Rivière")));
+        assert!(changed.contains(&english), "{changed:?}");
+        assert!(
+            atom.contains(r#"hreflang="fr" title="Rivière"/>"#),
+            "{atom}"
+        );
+        let (changed, atom) = cycle(upsert(translated("river.fr", "fr", "La rivière")));
+        assert!(changed.contains(&english), "{changed:?}");
+        assert!(atom.contains(r#"title="La rivière"/>"#), "{atom}");
+        let (changed, atom) = cycle(Batch {
+            statuses: vec![("river.fr".into(), EntryStatus::Removed)],
+            ..Batch::default()
+        });
+        assert!(changed.contains(&english), "{changed:?}");
+        assert!(!atom.contains("hreflang"), "{atom}");
+
+        // The autodiscovery files were written beside the feeds, one per language.
+        for dir in ["", "en", "fr"] {
+            let head = feeds.output_dir.join(dir).join("head.html");
+            let html = std::fs::read_to_string(&head).unwrap();
+            assert_eq!(html.lines().count(), 3, "{html}");
+        }
+    }
+
+    #[test]
     fn a_sent_post_rewrites_the_links_and_the_json_feed_only() {
         use crate::store::outbox::{DeliveryState, NewDelivery};
         let dir = tempfile::tempdir().unwrap();
@@ -725,7 +855,10 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
-        assert_eq!(names, ["feed.json", "rss.xml", "syndication.json"]);
+        assert_eq!(
+            names,
+            ["feed.json", "head.html", "rss.xml", "syndication.json"]
+        );
 
         // Nothing new: neither file is touched.
         let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);

@@ -5,7 +5,9 @@
 //! `atom:link rel="self"`, the full sanitised body as `content:encoded`, the author's name as
 //! `dc:creator` (RSS's own `author` must be an e-mail address) and the lead image as a Media RSS
 //! `media:content` (<https://www.rssboard.org/media-rss>), which feed readers and the W3C
-//! validator both understand.
+//! validator both understand. An item whose entry has translations links its own page and
+//! each translation as `atom:link rel="alternate" hreflang="…"`, RSS having no element of its
+//! own for them.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -15,7 +17,8 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item};
 
-use super::sanitize::xml_text;
+use super::sanitize::{escape_html, xml_text};
+use super::translations::Translations;
 use super::{
     CHUNK, FeedError, FeedFormat, FeedMeta, author_of, image_mime_type, newest_update,
     write_in_chunks,
@@ -29,15 +32,22 @@ const CONTENT_NAMESPACE: &str = "http://purl.org/rss/1.0/modules/content/";
 /// Namespace of Dublin Core (`dc:creator`).
 const DC_NAMESPACE: &str = rss::extension::dublincore::NAMESPACE;
 
-/// Writes the feed from prepared entries (see [`super::prepare`]) to `out`.
-pub fn write(meta: &FeedMeta, entries: &[&Entry], out: &mut dyn Write) -> Result<(), FeedError> {
-    write_chunked(meta, entries, out, CHUNK)
+/// Writes the feed from prepared entries (see [`super::prepare`]) to `out`, each item linking
+/// its `translations`.
+pub fn write(
+    meta: &FeedMeta,
+    entries: &[&Entry],
+    translations: &Translations,
+    out: &mut dyn Write,
+) -> Result<(), FeedError> {
+    write_chunked(meta, entries, translations, out, CHUNK)
 }
 
 /// [`write`], rendering `chunk` items per pass.
 pub(crate) fn write_chunked(
     meta: &FeedMeta,
     entries: &[&Entry],
+    translations: &Translations,
     out: &mut dyn Write,
     chunk: usize,
 ) -> Result<(), FeedError> {
@@ -86,7 +96,10 @@ pub(crate) fn write_chunked(
     };
     let document = |chunk: &[&Entry]| {
         let mut channel = channel.clone();
-        channel.items = chunk.iter().map(|entry| item(meta, entry)).collect();
+        channel.items = chunk
+            .iter()
+            .map(|entry| item(meta, entry, translations))
+            .collect();
         let mut bytes = channel
             .pretty_write_to(Vec::new(), b' ', 2)
             .map_err(|e| error(e.to_string()))?;
@@ -97,7 +110,7 @@ pub(crate) fn write_chunked(
 }
 
 /// One `<item>`.
-fn item(meta: &FeedMeta, entry: &Entry) -> Item {
+fn item(meta: &FeedMeta, entry: &Entry, translations: &Translations) -> Item {
     let summary = xml_text(&entry.summary);
     let creator = xml_text(&author_of(entry, meta).name);
     let mut extensions = BTreeMap::new();
@@ -130,22 +143,35 @@ fn item(meta: &FeedMeta, entry: &Entry) -> Item {
             ..DublinCoreExtension::default()
         }),
         extensions,
+        atom_ext: translation_links(entry, translations),
         ..Item::default()
     }
 }
 
-/// Escapes plain text for use as HTML (`&`, `<`, `>`; quotes only matter in attributes).
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            _ => escaped.push(c),
-        }
+/// The item's own page and its translations as `atom:link rel="alternate"`, each with its
+/// language; none when the entry has no translation. The `atom` namespace is always declared:
+/// the channel's self link uses it.
+fn translation_links(entry: &Entry, translations: &Translations) -> Option<AtomExtension> {
+    let translated = translations.of(&entry.translation_key, &entry.language);
+    if translated.is_empty() {
+        return None;
     }
-    escaped
+    let alternate = |url: &str, language: &str, title: Option<&str>| Link {
+        href: xml_text(url).into_owned(),
+        rel: "alternate".to_owned(),
+        hreflang: Some(xml_text(language).into_owned()),
+        title: title
+            .map(|title| xml_text(title).into_owned())
+            .filter(|title| !title.trim().is_empty()),
+        ..Link::default()
+    };
+    let mut links = vec![alternate(&entry.url, &entry.language, None)];
+    links.extend(
+        translated
+            .into_iter()
+            .map(|t| alternate(&t.url, &t.language, Some(&t.title))),
+    );
+    Some(AtomExtension { links })
 }
 
 /// `<media:content url="…" medium="image"><media:description>alt</media:description>`.
@@ -248,6 +274,35 @@ mod tests {
             xml.contains("<pubDate>Fri, 1 Mar 2024 10:00:00 +0100</pubDate>"),
             "{xml}"
         );
+    }
+
+    #[test]
+    fn an_item_links_its_translations_as_atom_links() {
+        let mut en = entry("river.en", "2024-03-01T10:00:00Z", None);
+        let mut fr = entry("river.fr", "2024-03-01T10:00:00Z", None);
+        fr.language = "fr".to_owned();
+        fr.title = "La rivière <3".to_owned();
+        en.translation_key = "river".to_owned();
+        fr.translation_key = "river".to_owned();
+        let alone = entry("alone", "2024-02-01T10:00:00Z", None);
+        let translations =
+            Translations::new(&testing::live_entries(&[en.clone(), fr, alone.clone()]));
+        let mut bytes = Vec::new();
+        write(&meta(), &[&en, &alone], &translations, &mut bytes).unwrap();
+        let xml = String::from_utf8(bytes).unwrap();
+        let first = &xml[xml.find("<item>").unwrap()..xml.find("</item>").unwrap()];
+        assert!(
+            first.contains(
+                r#"<atom:link href="https://example.org/river.en/" rel="alternate" hreflang="en"/>"#
+            ),
+            "{xml}"
+        );
+        assert!(
+            first.contains(r#"<atom:link href="https://example.org/river.fr/" rel="alternate" hreflang="fr" title="La rivière &lt;3"/>"#),
+            "{xml}"
+        );
+        let second = &xml[xml.rfind("<item>").unwrap()..];
+        assert!(!second.contains("atom:link"), "{xml}");
     }
 
     #[test]

@@ -64,6 +64,30 @@ pub fn clean_html(html: &str, base_url: &str) -> String {
     cleaned
 }
 
+/// Escapes plain text for use as HTML text (`&`, `<`, `>`; quotes only matter in attributes).
+pub(crate) fn escape_html(text: &str) -> String {
+    escape(text, false)
+}
+
+/// Escapes plain text for use as a double-quoted HTML attribute value.
+pub(crate) fn escape_html_attribute(text: &str) -> String {
+    escape(text, true)
+}
+
+fn escape(text: &str, quotes: bool) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' if quotes => escaped.push_str("&quot;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}
+
 /// Whether XML 1.0 allows `c` in a document (the `Char` production). Rust strings cannot hold
 /// surrogates, so only controls and the two non-characters remain to check.
 fn is_xml_char(c: char) -> bool {
@@ -89,6 +113,16 @@ mod tests {
     use super::*;
 
     const BASE: &str = "https://example.org/projects/ghent/";
+
+    #[test]
+    fn html_escapes_quotes_only_in_attributes() {
+        let text = r#"A & "B" <c> 'd'"#;
+        assert_eq!(escape_html(text), r#"A &amp; "B" &lt;c&gt; 'd'"#);
+        assert_eq!(
+            escape_html_attribute(text),
+            "A &amp; &quot;B&quot; &lt;c&gt; 'd'"
+        );
+    }
 
     #[test]
     fn xml_text_drops_forbidden_characters_only() {

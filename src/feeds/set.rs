@@ -1,5 +1,13 @@
 //! The feed set: which feed folders exist (all languages, one per language, one per chosen
-//! category), what each one's metadata says, and which entries each one holds.
+//! category, and with per-language feeds one per chosen category and language), what each
+//! one's metadata says, and which entries each one holds.
+//!
+//! A feed in one language takes that language's title, description and home page
+//! (`[site.language.<tag>]`, else the site's): a language's feeds, a category's feeds in one
+//! language, and a category whose entries all share one language. Per-language category feeds
+//! (`{lang}/categories/{slug}/`) are planned for every language with an entry in the
+//! category, even when the category has only that language, so that a reader's subscription
+//! keeps its address and its language when the category later gains a translation.
 //!
 //! Selection works on [`LiveEntry`] rows (id, language, categories, date) so that only the
 //! entries that actually appear in some feed are loaded in full.
@@ -80,79 +88,107 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
         language: None,
         category: None,
     }];
-    if feeds.per_language && single_language.is_none() {
+    let per_language = feeds.per_language && single_language.is_none();
+    if per_language {
         specs.extend(
             site.languages
                 .iter()
                 .map(|lang| language_spec(site, &base, lang)),
         );
     }
-    specs.extend(
-        categories(feeds, live)
-            .into_iter()
-            .map(|category| category_spec(site, &base, category, live)),
-    );
+    for category in categories(feeds, live) {
+        let languages = languages_of(&category, live);
+        specs.push(category_spec(site, &base, &category, &languages));
+        if per_language {
+            specs.extend(
+                site.languages
+                    .iter()
+                    .filter(|lang| languages.contains(&lang.as_str()))
+                    .map(|lang| language_category_spec(site, &base, &category, lang)),
+            );
+        }
+    }
     specs
+}
+
+/// The feed metadata of one language: its title, description and home page where
+/// `[site.language.<tag>]` gives them, else the site's; the folder URL is the caller's.
+fn localised(site: &Site, base: &FeedMeta, lang: &str) -> FeedMeta {
+    let overrides = site.language.get(lang).cloned().unwrap_or_default();
+    FeedMeta {
+        title: overrides.title.unwrap_or_else(|| base.title.clone()),
+        description: overrides
+            .description
+            .unwrap_or_else(|| base.description.clone()),
+        home_url: overrides
+            .home
+            .map_or_else(|| base.home_url.clone(), |h| h.to_string()),
+        folder_url: base.folder_url.clone(),
+        language: Some(lang.to_owned()),
+        author: base.author.clone(),
+    }
 }
 
 /// The feeds of one language, with that language's title, description and home page.
 fn language_spec(site: &Site, base: &FeedMeta, lang: &str) -> FeedSpec {
-    let overrides = site.language.get(lang).cloned().unwrap_or_default();
     FeedSpec {
         dir: lang.to_owned(),
         meta: FeedMeta {
-            title: overrides.title.unwrap_or_else(|| base.title.clone()),
-            description: overrides
-                .description
-                .unwrap_or_else(|| base.description.clone()),
-            home_url: overrides
-                .home
-                .map_or_else(|| base.home_url.clone(), |h| h.to_string()),
             folder_url: folder_url(&base.folder_url, lang),
-            language: Some(lang.to_owned()),
-            author: base.author.clone(),
+            ..localised(site, base, lang)
         },
         language: Some(lang.to_owned()),
         category: None,
     }
 }
 
-/// The feeds of one category. A category written in one language only gets that language's
-/// feed title and language.
-fn category_spec(site: &Site, base: &FeedMeta, category: String, live: &[LiveEntry]) -> FeedSpec {
-    let dir = format!("categories/{}", slugify(&category));
+/// The languages of the live entries in `category`, sorted and without duplicates.
+fn languages_of<'a>(category: &str, live: &'a [LiveEntry]) -> Vec<&'a str> {
+    let category = category.to_lowercase();
     let mut languages: Vec<&str> = live
         .iter()
-        .filter(|e| {
-            e.categories
-                .iter()
-                .any(|c| c.to_lowercase() == category.to_lowercase())
-        })
+        .filter(|e| e.categories.iter().any(|c| c.to_lowercase() == category))
         .map(|e| e.language.as_str())
         .collect();
     languages.sort_unstable();
     languages.dedup();
-    let language = match languages.as_slice() {
-        [only] => Some((*only).to_owned()),
-        _ => base.language.clone(),
+    languages
+}
+
+/// The feeds of one category, all languages together. A category written in one language only
+/// gets that language's title, description, home page and language.
+fn category_spec(site: &Site, base: &FeedMeta, category: &str, languages: &[&str]) -> FeedSpec {
+    let dir = format!("categories/{}", slugify(category));
+    let meta = match languages {
+        [only] => localised(site, base, only),
+        _ => base.clone(),
     };
-    let site_title = language
-        .as_ref()
-        .and_then(|l| site.language.get(l))
-        .and_then(|o| o.title.clone())
-        .unwrap_or_else(|| base.title.clone());
     FeedSpec {
         meta: FeedMeta {
-            title: format!("{site_title}: {category}"),
-            description: base.description.clone(),
-            home_url: base.home_url.clone(),
+            title: format!("{}: {category}", meta.title),
             folder_url: folder_url(&base.folder_url, &dir),
-            language,
-            author: base.author.clone(),
+            ..meta
         },
         dir,
         language: None,
-        category: Some(category),
+        category: Some(category.to_owned()),
+    }
+}
+
+/// The feeds of one category in one language, under that language's folder, with its title,
+/// description and home page.
+fn language_category_spec(site: &Site, base: &FeedMeta, category: &str, lang: &str) -> FeedSpec {
+    let dir = format!("{lang}/categories/{}", slugify(category));
+    let meta = localised(site, base, lang);
+    FeedSpec {
+        meta: FeedMeta {
+            title: format!("{}: {category}", meta.title),
+            folder_url: folder_url(&base.folder_url, &dir),
+            ..meta
+        },
+        dir,
+        language: Some(lang.to_owned()),
+        category: Some(category.to_owned()),
     }
 }
 
@@ -218,7 +254,9 @@ mod tests {
 
     fn plan_with(feeds: &str, live: &[LiveEntry]) -> Vec<FeedSpec> {
         let site = crate::testing::site(
-            "title = \"Net\"\nlanguages = [\"en\", \"fr\"]\n[language.fr]\ntitle = \"Réseau\"",
+            "title = \"Net\"\ndescription = \"Roma projects\"\nlanguages = [\"en\", \"fr\"]\n\
+             [language.fr]\ntitle = \"Réseau\"\ndescription = \"Projets roms\"\n\
+             home = \"https://example.org/fr/\"",
         );
         let feeds: FeedsConfig = toml::from_str(feeds).expect("feeds table parses");
         feeds.validate().expect("feeds table is valid");
@@ -232,6 +270,9 @@ mod tests {
             categories: cats.iter().map(|c| (*c).into()).collect(),
             published_ts: ts,
             content_hash: format!("h{id}"),
+            translation_key: id.into(),
+            url: format!("https://example.org/{id}/"),
+            title: format!("Title {id}"),
         }
     }
 
@@ -250,7 +291,9 @@ mod tests {
                 "en",
                 "fr",
                 "categories/prix-du-congrès",
-                "categories/prize"
+                "fr/categories/prix-du-congrès",
+                "categories/prize",
+                "en/categories/prize",
             ]
         );
         assert_eq!(specs[2].meta.title, "Réseau");
@@ -262,6 +305,66 @@ mod tests {
             "https://example.org/feeds/categories/prix-du-congr%C3%A8s/"
         );
         assert_eq!(specs[0].meta.language, None);
+    }
+
+    #[test]
+    fn a_feed_in_one_language_takes_its_title_description_and_home() {
+        let entries = [
+            live("a", "en", &["Prize"], 1),
+            live("b", "fr", &["Prix"], 2),
+            live("c", "fr", &["Roma"], 3),
+            live("d", "en", &["roma"], 4),
+        ];
+        let specs = plan_with("categories = [\"*\"]", &entries);
+        let spec = |dir: &str| {
+            specs
+                .iter()
+                .find(|s| s.dir == dir)
+                .unwrap_or_else(|| panic!("no feed in {dir}: {specs:?}"))
+        };
+        let summary = |dir: &str| {
+            let meta = &spec(dir).meta;
+            (
+                meta.title.as_str(),
+                meta.description.as_str(),
+                meta.home_url.as_str(),
+                meta.language.as_deref(),
+            )
+        };
+        let french = ("Projets roms", "https://example.org/fr/", Some("fr"));
+        let english = ("Roma projects", "https://example.org/", Some("en"));
+        for (dir, title, (description, home, language)) in [
+            ("fr", "Réseau", french),
+            ("categories/prix", "Réseau: Prix", french),
+            ("fr/categories/prix", "Réseau: Prix", french),
+            ("fr/categories/roma", "Réseau: Roma", french),
+            ("categories/prize", "Net: Prize", english),
+            ("en/categories/roma", "Net: Roma", english),
+        ] {
+            assert_eq!(summary(dir), (title, description, home, language), "{dir}");
+        }
+        // A category in both languages: the site's own metadata, no language; and each
+        // language's part of it holds that language's entries only.
+        assert_eq!(
+            summary("categories/roma"),
+            ("Net: Roma", "Roma projects", "https://example.org/", None)
+        );
+        assert_eq!(spec("categories/roma").select(&entries, 9), ["d", "c"]);
+        assert_eq!(spec("fr/categories/roma").select(&entries, 9), ["c"]);
+        assert_eq!(
+            spec("fr/categories/roma").meta.folder_url,
+            "https://example.org/feeds/fr/categories/roma/"
+        );
+        assert!(specs.iter().all(|s| s.dir != "en/categories/prix"));
+    }
+
+    #[test]
+    fn no_per_language_category_feeds_without_per_language_feeds() {
+        let entries = [live("b", "fr", &["Prix"], 2)];
+        let specs = plan_with("per_language = false\ncategories = [\"*\"]", &entries);
+        let dirs: Vec<&str> = specs.iter().map(|s| s.dir.as_str()).collect();
+        assert_eq!(dirs, ["", "categories/prix"]);
+        assert_eq!(specs[1].meta.description, "Projets roms");
     }
 
     #[test]

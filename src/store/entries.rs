@@ -79,6 +79,12 @@ pub struct LiveEntry {
     pub published_ts: i64,
     /// Hash of the entry's data.
     pub content_hash: String,
+    /// Key shared by the entry's translations.
+    pub translation_key: String,
+    /// Public URL of the entry's page.
+    pub url: String,
+    /// Title as plain text.
+    pub title: String,
 }
 
 /// A new or edited entry to write, with its serialised data and hash.
@@ -184,7 +190,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, language, categories, published_ts, content_hash
+                "SELECT id, language, categories, published_ts, content_hash, translation_key,
+                        url, title
                  FROM entries WHERE status = 'live'",
             )
             .map_err(|e| self.sql(e))?;
@@ -197,6 +204,9 @@ impl Store {
                     categories: serde_json::from_str(&categories).unwrap_or_default(),
                     published_ts: r.get(3)?,
                     content_hash: r.get(4)?,
+                    translation_key: r.get(5)?,
+                    url: r.get(6)?,
+                    title: r.get(7)?,
                 })
             })
             .map_err(|e| self.sql(e))?;
@@ -225,6 +235,9 @@ impl Store {
                     categories: record.entry.categories.clone(),
                     published_ts: record.entry.published.timestamp(),
                     content_hash: record.content_hash.clone(),
+                    translation_key: record.entry.translation_key.clone(),
+                    url: record.entry.url.clone(),
+                    title: record.entry.title.clone(),
                 };
                 live.insert(id.clone(), entry);
             } else {
@@ -450,6 +463,12 @@ mod tests {
         assert_eq!(live.len(), 1);
         assert_eq!(live[0].id, "b");
         assert_eq!(live[0].categories, vec!["a".to_owned()]);
+        let b = entry("b", "B");
+        // What the feeds need to link an entry's translations without loading it.
+        assert_eq!(
+            (&live[0].translation_key, &live[0].url, &live[0].title),
+            (&b.translation_key, &b.url, &b.title)
+        );
         let stored = store.entries_of_source("content").unwrap();
         assert_eq!(stored[1].fingerprint, "2:2");
         assert!(stored[1].was_live);

@@ -19,9 +19,43 @@ pub fn skip(reason: &str) {
 /// returns what it printed, one `path: ok` line per good file; `None` when the check had to
 /// be skipped. A failing file fails the test, with the script's report.
 pub fn check_feeds<P: AsRef<Path>>(files: &[P], expect_entries: Option<usize>) -> Option<String> {
+    run_check(files, expect_entries, false)
+}
+
+/// One link of a feed entry that feedparser read with an `hreflang`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct HreflangLink {
+    /// The link's language.
+    pub hreflang: String,
+    /// Its URL.
+    pub href: String,
+    /// Its title, when it has one.
+    pub title: Option<String>,
+}
+
+/// Checks the RSS or Atom file `path` as [`check_feeds`] does and returns, per entry, the
+/// links feedparser read with an `hreflang`; `None` when the check had to be skipped.
+pub fn hreflang_links(path: &Path) -> Option<Vec<Vec<HreflangLink>>> {
+    let stdout = run_check(&[path], None, true)?;
+    let prefix = format!("{}: hreflang ", path.display());
+    let line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no hreflang line for {}:\n{stdout}", path.display()));
+    Some(serde_json::from_str(line).expect("check_feeds.py prints JSON"))
+}
+
+fn run_check<P: AsRef<Path>>(
+    files: &[P],
+    expect_entries: Option<usize>,
+    hreflang: bool,
+) -> Option<String> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tools/check_feeds.py");
     let mut command = Command::new("python3");
     command.arg(&script);
+    if hreflang {
+        command.arg("--hreflang");
+    }
     if let Some(n) = expect_entries {
         command.arg("--expect-entries").arg(n.to_string());
     }

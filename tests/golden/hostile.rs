@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use crier::entry::{Entry, Image, Person, sort_newest_first};
-use crier::feeds::{Accounts, ChannelAccount, FeedMeta, Syndication};
+use crier::feeds::{Accounts, ChannelAccount, FeedMeta, Syndication, Translations};
+use crier::store::LiveEntry;
 use crier::store::outbox::SentPost;
 
 pub fn date(rfc3339: &str) -> DateTime<FixedOffset> {
@@ -169,4 +170,56 @@ pub fn links() -> Syndication {
         ("x".to_owned(), account("x", None)),
     ]);
     Syndication::new(posts, &accounts)
+}
+
+/// Translations of two fixture entries, in no feed of the fixture, for the `hostile.translated.*`
+/// golden files: the markup entry in French (a title with markup, `]]>` and a control
+/// character, a URL with `&`) and Brazilian Portuguese, the Arabic unicode entry in English, and
+/// a second French one of the markup entry with a larger id, which must not show.
+pub fn translations() -> Translations {
+    let live = |id: &str, language: &str, key: &str, url: &str, title: &str| LiveEntry {
+        id: id.to_owned(),
+        language: language.to_owned(),
+        categories: Vec::new(),
+        published_ts: 0,
+        content_hash: String::new(),
+        translation_key: key.to_owned(),
+        url: url.to_owned(),
+        title: title.to_owned(),
+    };
+    let mut rows: Vec<LiveEntry> = entries()
+        .iter()
+        .map(|e| live(&e.id, &e.language, &e.translation_key, &e.url, &e.title))
+        .collect();
+    rows.extend([
+        live(
+            "content:projects/markup.fr",
+            "fr",
+            "markup",
+            "https://example.org/fr/projets/balises/?a=1&b=2",
+            "Balises <b>gras</b> & \"guillemets\" ]]> fin\u{1}",
+        ),
+        live(
+            "content:projects/markup.fr~2",
+            "fr",
+            "markup",
+            "https://example.org/fr/projets/doublon/",
+            "Doublon",
+        ),
+        live(
+            "content:projects/markup.pt-BR",
+            "pt-BR",
+            "markup",
+            "https://example.org/pt-br/projetos/marcas/",
+            "Marcação",
+        ),
+        live(
+            "content:projects/unicode.english",
+            "en",
+            "unicode",
+            "https://example.org/en/projects/unicode/",
+            "Emoji and scripts",
+        ),
+    ]);
+    Translations::new(&rows)
 }

@@ -2,7 +2,10 @@
 """Checks feed files with an independent parser: Python's feedparser for RSS and Atom, the json
 module plus the JSON Feed 1.1 required keys for .json files (feedparser does not read JSON Feed).
 
-    python3 tests/tools/check_feeds.py [--expect-entries N] FILE...
+    python3 tests/tools/check_feeds.py [--expect-entries N] [--hreflang] FILE...
+
+With --hreflang, each good RSS or Atom file also gets a line `FILE: hreflang JSON`: per entry,
+the links feedparser read with an `hreflang`, as objects with `hreflang`, `href` and `title`.
 
 Exit status: 0 when every file passes, 1 when one fails (each problem is printed), 2 on a usage
 error, 77 when feedparser is not installed (the caller decides whether that is a skip).
@@ -41,6 +44,17 @@ def check_json_feed(path, expect_entries):
     return problems
 
 
+def hreflang_links(parsed):
+    return [
+        [
+            {"hreflang": link.get("hreflang"), "href": link.get("href"), "title": link.get("title")}
+            for link in entry.get("links", [])
+            if link.get("hreflang")
+        ]
+        for entry in parsed.entries
+    ]
+
+
 def check_xml_feed(feedparser, path, expect_entries):
     problems = []
     parsed = feedparser.parse(path)
@@ -62,12 +76,13 @@ def check_xml_feed(feedparser, path, expect_entries):
             problems.append(f"entry {i} has no id")
         if not entry.get("link"):
             problems.append(f"entry {i} has no link")
-    return problems
+    return problems, parsed
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--expect-entries", type=int, help="exact number of entries per feed")
+    parser.add_argument("--hreflang", action="store_true", help="print the links with hreflang")
     parser.add_argument("files", nargs="+")
     args = parser.parse_args()
 
@@ -82,16 +97,19 @@ def main():
 
     failed = False
     for path in args.files:
+        parsed = None
         if path.endswith(".json"):
             problems = check_json_feed(path, args.expect_entries)
         else:
-            problems = check_xml_feed(feedparser, path, args.expect_entries)
+            problems, parsed = check_xml_feed(feedparser, path, args.expect_entries)
         for problem in problems:
             print(f"{path}: {problem}")
         if problems:
             failed = True
         else:
             print(f"{path}: ok")
+            if args.hreflang and parsed is not None:
+                print(f"{path}: hreflang {json.dumps(hreflang_links(parsed), ensure_ascii=False)}")
     return 1 if failed else 0
 
 
