@@ -179,7 +179,7 @@ fn bad_dates_are_reported_and_big_entries_are_cut() {
     assert_eq!(rss_paris, Some(paris));
 }
 
-/// Every file under `dir`.
+/// Every feed file under `dir` (not the `head.html`, stylesheets or links files beside them).
 fn feed_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut folders = vec![dir.to_owned()];
@@ -188,7 +188,9 @@ fn feed_files(dir: &Path) -> Vec<PathBuf> {
             let path = item.expect("folder item").path();
             if path.is_dir() {
                 folders.push(path);
-            } else {
+            } else if path.file_name().is_some_and(|name| {
+                ["rss.xml", "atom.xml", "feed.json"].contains(&name.to_str().unwrap_or_default())
+            }) {
                 files.push(path);
             }
         }
