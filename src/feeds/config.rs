@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::websub::WebSubConfig;
 use crate::site::Site;
 use crate::values::{HttpUrl, Invalid};
 
@@ -28,6 +29,10 @@ pub struct FeedsConfig {
     /// Categories that get their own feeds under `categories/{slug}/`; `["*"]` means all.
     #[serde(default)]
     pub categories: Vec<String>,
+    // WebSub
+    /// `[feeds.websub]`: hubs named in every feed and notified when a feed file changes.
+    #[serde(default)]
+    pub websub: WebSubConfig,
 }
 
 /// A feed format.
@@ -51,6 +56,8 @@ impl Default for FeedsConfig {
             limit: default_limit(),
             per_language: true,
             categories: Vec::new(),
+            // WebSub
+            websub: WebSubConfig::default(),
         }
     }
 }
@@ -80,6 +87,7 @@ impl FeedsConfig {
         if self.limit == 0 {
             return Err(Invalid::new("limit", "must be at least 1"));
         }
+        self.websub.validate().map_err(|e| e.under("websub"))?;
         Ok(())
     }
 

@@ -13,6 +13,7 @@ pub mod rss;
 pub mod sanitize;
 pub mod set;
 pub mod syndication;
+pub mod websub;
 pub mod writer;
 
 use chrono::{DateTime, FixedOffset};
@@ -22,6 +23,7 @@ use crate::entry::{Entry, Person};
 pub use config::{FeedFormat, FeedsConfig};
 pub use publish::{FeedFile, FeedPlan, Publication, PublishError, publish};
 pub use syndication::{Accounts, ChannelAccount, Syndication};
+pub use websub::WebSubConfig;
 
 /// A feed could not be rendered.
 #[derive(Debug, Error)]
@@ -54,6 +56,10 @@ pub struct FeedMeta {
     pub language: Option<String>,
     /// Default author for entries without one (Atom requires an author).
     pub author: Person,
+    // WebSub
+    /// WebSub hubs the feed names (`rel="hub"`), with its self link as the topic; empty
+    /// without `[feeds.websub]`.
+    pub hubs: Vec<String>,
 }
 
 impl FeedFormat {

@@ -73,6 +73,7 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
         folder_url: feeds.public_url(site),
         language: single_language.clone(),
         author,
+        hubs: feeds.websub.hubs.iter().map(|h| h.to_string()).collect(),
     };
     let mut specs = vec![FeedSpec {
         dir: String::new(),
@@ -111,6 +112,7 @@ fn language_spec(site: &Site, base: &FeedMeta, lang: &str) -> FeedSpec {
             folder_url: folder_url(&base.folder_url, lang),
             language: Some(lang.to_owned()),
             author: base.author.clone(),
+            hubs: base.hubs.clone(),
         },
         language: Some(lang.to_owned()),
         category: None,
@@ -149,6 +151,7 @@ fn category_spec(site: &Site, base: &FeedMeta, category: String, live: &[LiveEnt
             folder_url: folder_url(&base.folder_url, &dir),
             language,
             author: base.author.clone(),
+            hubs: base.hubs.clone(),
         },
         dir,
         language: None,
