@@ -294,3 +294,44 @@ fn an_unknown_key_is_named() {
     assert!(text.contains("`feeds.websub.max_attempt`"), "{text}");
     assert!(text.contains("did you mean `max_attempts`?"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daemon_sends_a_retry_when_it_falls_due_between_ticks() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/hub"))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "1"))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/hub"))
+        .respond_with(ResponseTemplate::new(204))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let hub = format!("{}/hub", server.uri());
+    let site = site(std::slice::from_ref(&hub));
+    // A schedule that will not tick during the test: after the first cycle, only the
+    // notifications' due time can wake the daemon.
+    site.append_config("\n[daemon]\nschedule = \"0 0 1 1 *\"\n");
+    let stopped = tokio::task::spawn_blocking(move || {
+        let mut daemon = site.crier().args(["run"]).spawn();
+        daemon.wait_for_log("hub notification failed; it will be tried again");
+        daemon.wait_for_log("hub notified");
+        daemon.stop()
+    })
+    .await
+    .expect("the daemon's thread");
+    assert!(stopped.status.success(), "{}", stopped.log);
+    let all = requests(&server, "/hub").await;
+    assert_eq!(all.len(), 6, "{}", stopped.log);
+    assert_eq!(published(&all[3..]), feed_urls(""));
+    assert_eq!(
+        stopped.log.matches("hub notified").count(),
+        3,
+        "{}",
+        stopped.log
+    );
+}
