@@ -13,6 +13,8 @@
 //! something publishes them again, so that the links back to the new posts
 //! (`syndication.json`, the JSON Feed's `_crier` object) are there at the end of the same run.
 //! The feeds' ledger makes that cheap: only the files that show an announced entry change.
+//! Each feed file either publication changed queues a notification to the WebSub hubs, sent
+//! beside the delivery round ([`super::websub`]); a dry run queues them for the next run.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
