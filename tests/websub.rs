@@ -285,14 +285,24 @@ async fn a_dry_run_leaves_its_notifications_to_the_next_run() {
 }
 
 #[test]
-fn an_unknown_key_is_named() {
-    let site = site(&["https://hub.example/".to_owned()]);
-    site.append_config("max_attempt = 3\n");
-    let output = site.crier().args(["check"]).output();
-    assert!(!output.status.success());
-    let text = format!("{}{}", output.stdout_text(), output.stderr_text());
+fn an_unknown_key_or_a_wrong_hub_url_is_named() {
+    let check = |site: &Site| {
+        let output = site.crier().args(["check"]).output();
+        assert!(!output.status.success());
+        format!("{}{}", output.stdout_text(), output.stderr_text())
+    };
+    let typo = site(&["https://hub.example/".to_owned()]);
+    typo.append_config("max_attempt = 3\n");
+    let text = check(&typo);
     assert!(text.contains("`feeds.websub.max_attempt`"), "{text}");
     assert!(text.contains("did you mean `max_attempts`?"), "{text}");
+
+    let text = check(&site(&["ftp://hub.example/".to_owned()]));
+    assert!(text.contains("`feeds.websub.hubs"), "{text}");
+    assert!(
+        text.contains("must start with https:// or http://"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
