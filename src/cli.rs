@@ -31,7 +31,7 @@ use crate::feeds::FeedFile;
 use crate::feeds::writer::write_if_changed;
 use crate::sources::{self, NoticeLevel, Outcome};
 use crate::store::outbox::{ChannelSummary, DeliveryState, NewDelivery};
-use crate::store::{EntryStatus, SourceHealth, Status, Store};
+use crate::store::{EntryStatus, HubSummary, SourceHealth, Status, Store};
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -864,7 +864,34 @@ pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
         return Ok(Exit::Ok);
     }
     status_deliveries(&store.delivery_summary()?, out)?;
+    status_hubs(config, &store.hub_summary()?, out)?;
     Ok(Exit::Ok)
+}
+
+/// `status`'s WebSub notifications per hub: waiting, given up, the next due and the last error.
+fn status_hubs(config: &Config, hubs: &[HubSummary], out: &mut dyn Write) -> std::io::Result<()> {
+    if hubs.is_empty() {
+        if config.feeds.websub.is_on() {
+            writeln!(out, "hub notifications: none waiting")?;
+        }
+        return Ok(());
+    }
+    writeln!(out, "hub notifications:")?;
+    for hub in hubs {
+        let next = hub
+            .next_due
+            .map(|at| format!(" (next {})", at.to_rfc3339()))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}: {} pending{next}, {} given up",
+            hub.hub, hub.pending, hub.given_up
+        )?;
+        if let Some(error) = &hub.last_error {
+            writeln!(out, "    last error: {error}")?;
+        }
+    }
+    Ok(())
 }
 
 /// `status`'s entry counts, baseline, and last run and last successful run.

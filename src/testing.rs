@@ -58,6 +58,7 @@ pub(crate) fn feed_meta(language: Option<&str>) -> FeedMeta {
             email: None,
             uri: None,
         },
+        hubs: Vec::new(),
     }
 }
 

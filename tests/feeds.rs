@@ -726,6 +726,7 @@ fn property_meta() -> FeedMeta {
             email: None,
             uri: None,
         },
+        hubs: Vec::new(),
     }
 }
 

@@ -554,6 +554,15 @@ fn failing_source(source: &SourceHealth, now: DateTime<Utc>) -> serde_json::Valu
 async fn metrics(shared: &Shared) -> Response<Full<Bytes>> {
     let snapshot = shared.state.snapshot();
     let store_path = shared.store_path.clone();
+    let hubs: Vec<String> = shared.state.config().map_or_else(Vec::new, |config| {
+        config
+            .feeds
+            .websub
+            .hubs
+            .iter()
+            .map(|h| h.to_string())
+            .collect()
+    });
     let read = tokio::task::spawn_blocking(move || {
         let Some(store) = Store::open_read_only(&store_path)? else {
             return Ok(None);
@@ -562,14 +571,16 @@ async fn metrics(shared: &Shared) -> Response<Full<Bytes>> {
             store.status()?,
             store.delivery_summary()?,
             store.source_health()?,
+            hub_summary(&store, hubs)?,
         )))
     })
     .await;
     let stored = match read {
-        Ok(Ok(Some((status, channels, sources)))) => metrics::Stored::Read {
+        Ok(Ok(Some((status, channels, sources, hubs)))) => metrics::Stored::Read {
             status: Box::new(status),
             channels,
             sources,
+            hubs,
         },
         Ok(Ok(None)) => metrics::Stored::Missing,
         Ok(Err(e)) => {
@@ -587,6 +598,30 @@ async fn metrics(shared: &Shared) -> Response<Full<Bytes>> {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     no_store(response)
+}
+
+/// The WebSub notifications of every hub in `configured` (zeros included, so that a hub's
+/// series does not vanish once all is sent) and of any other hub with rows left, by hub URL.
+/// A state not yet upgraded has no notifications.
+fn hub_summary(
+    store: &Store,
+    configured: Vec<String>,
+) -> Result<Vec<crate::store::HubSummary>, crate::store::StoreError> {
+    let mut hubs = if store.schema_is_current()? {
+        store.hub_summary()?
+    } else {
+        Vec::new()
+    };
+    for hub in configured {
+        if !hubs.iter().any(|h| h.hub == hub) {
+            hubs.push(crate::store::HubSummary {
+                hub,
+                ..Default::default()
+            });
+        }
+    }
+    hubs.sort_by(|a, b| a.hub.cmp(&b.hub));
+    Ok(hubs)
 }
 
 /// `/preview`: the posts waiting in the state database, rendered with the config in force.

@@ -92,7 +92,7 @@ pub trait Jobs {
 }
 
 /// The engine's jobs on the state database: [`job::run`], [`job::deliver_due`] and the
-/// outbox's next retry time.
+/// outbox's (or a WebSub notification's) next retry time.
 pub struct Engine;
 
 impl Jobs for Engine {
@@ -119,15 +119,22 @@ impl Jobs for Engine {
     }
 
     async fn next_due(&self, config: Arc<Config>) -> Option<DateTime<Utc>> {
-        if config.channels.is_empty() {
+        let deliveries = !config.channels.is_empty();
+        let hubs = config.feeds.websub.is_on();
+        if !deliveries && !hubs {
             return None;
         }
         let path = config.store.path.clone();
         tokio::task::spawn_blocking(move || {
-            crate::store::Store::open_read_only(&path)
-                .ok()
-                .flatten()
-                .and_then(|s| s.next_due().ok().flatten())
+            let store = crate::store::Store::open_read_only(&path).ok().flatten()?;
+            let delivery = deliveries
+                .then(|| store.next_due().ok().flatten())
+                .flatten();
+            // A WebSub notification to retry falls due like a delivery.
+            let ping = hubs
+                .then(|| store.next_hub_ping_due().ok().flatten())
+                .flatten();
+            delivery.into_iter().chain(ping).min()
         })
         .await
         .ok()

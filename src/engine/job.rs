@@ -13,6 +13,8 @@
 //! something publishes them again, so that the links back to the new posts
 //! (`syndication.json`, the JSON Feed's `_crier` object) are there at the end of the same run.
 //! The feeds' ledger makes that cheap: only the files that show an announced entry change.
+//! Each feed file either publication changed queues a notification to the WebSub hubs, sent
+//! beside the delivery round ([`super::websub`]); a dry run queues them for the next run.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,6 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cycle::{self, CycleOptions, CycleReport};
 use super::deliver::{self, DeliverOptions, DeliveryReport};
+use super::websub;
 use crate::config::Config;
 use crate::feeds::{self, Publication};
 use crate::sources::http;
@@ -197,17 +200,26 @@ pub async fn run(
     .await
     .context("the cycle's thread failed")??;
     log_report(&report);
+    let store = Arc::new(Mutex::new(store));
     if config.channels.is_empty() {
+        notify_hubs(config.clone(), store, now, options.dry_run, &stop).await;
         return Ok(JobOutcome {
             cycle: report,
             delivery: None,
             attention: Attention::default(),
         });
     }
-    let store = Arc::new(Mutex::new(store));
-    let delivery = send(&config, store.clone(), now, options.dry_run, &stop).await?;
-    if !options.dry_run && !delivery.sent.is_empty() {
-        publish_links(config.clone(), store.clone()).await?;
+    // The hubs are told beside the delivery round: neither waits for the other.
+    let (delivery, ()) = tokio::join!(
+        send(&config, store.clone(), now, options.dry_run, &stop),
+        notify_hubs(config.clone(), store.clone(), now, options.dry_run, &stop)
+    );
+    let delivery = delivery?;
+    if !options.dry_run
+        && !delivery.sent.is_empty()
+        && publish_links(config.clone(), store.clone(), now).await?
+    {
+        notify_hubs(config.clone(), store.clone(), now, false, &stop).await;
     }
     let attention = attention(config, store).await?;
     log_delivery(&delivery, &attention, options.dry_run);
@@ -229,9 +241,13 @@ pub async fn deliver_due(
         .await
         .context("the state's thread failed")??;
     let store = Arc::new(Mutex::new(store));
-    let delivered = send(&config, store.clone(), now, false, &stop).await?;
-    if !delivered.sent.is_empty() {
-        publish_links(config.clone(), store.clone()).await?;
+    let (delivered, ()) = tokio::join!(
+        send(&config, store.clone(), now, false, &stop),
+        notify_hubs(config.clone(), store.clone(), now, false, &stop)
+    );
+    let delivered = delivered?;
+    if !delivered.sent.is_empty() && publish_links(config.clone(), store.clone(), now).await? {
+        notify_hubs(config.clone(), store.clone(), now, false, &stop).await;
     }
     let attention = attention(config, store).await?;
     log_delivery(&delivered, &attention, false);
@@ -253,8 +269,13 @@ async fn send(
 /// Publishes the feeds again after a delivery round that sent posts, for the links back to
 /// them. No entry changed since the cycle: only the JSON Feeds showing an announced entry and
 /// `syndication.json` are rendered. A failure is logged, not returned: the posts are out and
-/// recorded, and the next cycle, finding its ledger incomplete, writes the files.
-async fn publish_links(config: Arc<Config>, store: Arc<Mutex<Store>>) -> Result<()> {
+/// recorded, and the next cycle, finding its ledger incomplete, writes the files. Returns
+/// whether hub notifications were queued for the feeds it changed.
+async fn publish_links(
+    config: Arc<Config>,
+    store: Arc<Mutex<Store>>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let publish = tokio::task::spawn_blocking(move || {
         let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
         let publication = Publication {
@@ -264,22 +285,71 @@ async fn publish_links(config: Arc<Config>, store: Arc<Mutex<Store>>) -> Result<
             write: true,
             accounts: cycle::syndication_accounts(&config),
         };
-        feeds::publish(&config.site, &config.feeds, &mut store, publication)
+        let files = feeds::publish(&config.site, &config.feeds, &mut store, publication)?;
+        let queued = queue_hub_pings(&config, &mut store, &files, now);
+        Ok::<_, feeds::PublishError>((files, queued))
     });
     match publish.await.context("the feeds' thread failed")? {
-        Ok(files) => {
+        Ok((files, queued)) => {
             let written = files.iter().filter(|f| f.changed).count();
             tracing::debug!(
                 feeds_written = written,
                 "feeds published again for the links back to the posts"
             );
+            Ok(queued > 0)
         }
-        Err(error) => tracing::error!(
-            %error,
-            "the links back to the posts just sent could not be written; the next cycle writes them"
-        ),
+        Err(error) => {
+            tracing::error!(
+                %error,
+                "the links back to the posts just sent could not be written; the next cycle writes them"
+            );
+            Ok(false)
+        }
     }
-    Ok(())
+}
+
+/// Queues the WebSub notifications of the changed feed `files`; how many feeds were queued.
+/// A failure is logged: the feeds are written, only their hubs go untold.
+fn queue_hub_pings(
+    config: &Config,
+    store: &mut Store,
+    files: &[feeds::FeedFile],
+    now: DateTime<Utc>,
+) -> usize {
+    websub::queue_changed(config, store, files, now).unwrap_or_else(|error| {
+        tracing::error!(%error, "the hubs' notifications of the changed feeds could not be queued; the next change of each feed notifies them");
+        0
+    })
+}
+
+/// Sends the due WebSub notifications; a dry run sends none and leaves them for the next run.
+/// A failure of the state is logged, not returned: the feeds and the posts do not depend on it.
+async fn notify_hubs(
+    config: Arc<Config>,
+    store: Arc<Mutex<Store>>,
+    now: DateTime<Utc>,
+    dry_run: bool,
+    stop: &CancellationToken,
+) {
+    if dry_run {
+        if config.feeds.websub.is_on() {
+            tracing::info!("dry run: no hub notified; the notifications wait for the next run");
+        }
+        return;
+    }
+    match websub::notify_due(config, store, now, stop).await {
+        Ok(report) if report == websub::HubReport::default() => {}
+        Ok(report) => tracing::info!(
+            notified = report.sent,
+            to_retry = report.retrying,
+            given_up = report.given_up,
+            unanswered = report.unanswered,
+            "hub notifications done"
+        ),
+        Err(error) => {
+            tracing::error!(%error, "the hubs could not be notified; the next run tries again")
+        }
+    }
 }
 
 /// What waits for the operator in `store` after a delivery round.
@@ -308,7 +378,11 @@ fn record_cycle(
         full_read: options.full_read,
     };
     let report = match cycle::run(config, &mut store, cycle_options) {
-        Ok(report) => report,
+        Ok(report) => {
+            // Queued before anything else can fail: the feeds are written, their hubs must hear.
+            queue_hub_pings(config, &mut store, &report.feeds, now);
+            report
+        }
         Err(e) => {
             let run = RunRecord {
                 started_at: started,

@@ -66,10 +66,14 @@ pub(crate) fn write_chunked(
             uri: None,
             version: None,
         }),
-        links: vec![
+        links: [
             link(&meta.home_url, "alternate", None),
             link(&self_url, "self", Some("application/atom+xml")),
-        ],
+        ]
+        .into_iter()
+        // WebSub: the hubs, beside the self link that names the topic.
+        .chain(meta.hubs.iter().map(|hub| link(hub, "hub", None)))
+        .collect(),
         subtitle: Some(xml_text(&meta.description))
             .filter(|text| !text.trim().is_empty())
             .map(Text::plain),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::budget;
+use super::websub::WebSubConfig;
 use crate::site::Site;
 use crate::values::{HttpUrl, Invalid};
 
@@ -38,6 +39,10 @@ pub struct FeedsConfig {
     /// oldest are left out if even that does not fit). Default 4194304 (4 MiB).
     #[serde(default = "default_max_file_bytes")]
     pub max_file_bytes: usize,
+    // WebSub
+    /// `[feeds.websub]`: hubs named in every feed and notified when a feed file changes.
+    #[serde(default)]
+    pub websub: WebSubConfig,
 }
 
 /// A feed format.
@@ -64,6 +69,8 @@ impl Default for FeedsConfig {
             // Size budgets.
             max_content_bytes: default_max_content_bytes(),
             max_file_bytes: default_max_file_bytes(),
+            // WebSub
+            websub: WebSubConfig::default(),
         }
     }
 }
@@ -99,6 +106,7 @@ impl FeedsConfig {
         if self.limit == 0 {
             return Err(Invalid::new("limit", "must be at least 1"));
         }
+        self.websub.validate().map_err(|e| e.under("websub"))?;
         self.validate_budgets()
     }
 

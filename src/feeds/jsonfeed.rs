@@ -36,7 +36,17 @@ struct JsonFeed {
     language: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<Author>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub>,
     items: Vec<Item>,
+}
+
+/// A WebSub hub of the feed (`"type": "WebSub"`, as JSON Feed 1.1 names it).
+#[derive(Serialize)]
+struct Hub {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: String,
 }
 
 /// JSON Feed 1.1 wants at least one of `name` and `url`; empty ones are left out.
@@ -114,6 +124,14 @@ pub fn write(
         description: non_empty(&meta.description),
         language: meta.language.as_deref().and_then(non_empty),
         authors: author(&meta.author).into_iter().collect(),
+        hubs: meta
+            .hubs
+            .iter()
+            .map(|hub| Hub {
+                kind: "WebSub",
+                url: text(hub),
+            })
+            .collect(),
         items: entries
             .iter()
             .map(|entry| item(entry, links, translations))

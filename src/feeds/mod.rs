@@ -18,6 +18,7 @@ pub mod sanitize;
 pub mod set;
 pub mod syndication;
 pub mod translations;
+pub mod websub;
 pub mod writer;
 
 use chrono::{DateTime, FixedOffset};
@@ -28,6 +29,7 @@ pub use config::{FeedFormat, FeedsConfig};
 pub use publish::{FeedFile, FeedPlan, Publication, PublishError, publish};
 pub use syndication::{Accounts, ChannelAccount, Syndication};
 pub use translations::{Translation, Translations};
+pub use websub::WebSubConfig;
 
 /// A feed could not be rendered.
 #[derive(Debug, Error)]
@@ -60,6 +62,10 @@ pub struct FeedMeta {
     pub language: Option<String>,
     /// Default author for entries without one (Atom requires an author).
     pub author: Person,
+    // WebSub
+    /// WebSub hubs the feed names (`rel="hub"`), with its self link as the topic; empty
+    /// without `[feeds.websub]`.
+    pub hubs: Vec<String>,
 }
 
 impl FeedFormat {

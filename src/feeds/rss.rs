@@ -79,12 +79,19 @@ pub(crate) fn write_chunked(
         generator: Some("crier".to_owned()),
         last_build_date: newest_update(entries).map(|date| date.to_rfc2822()),
         atom_ext: Some(AtomExtension {
-            links: vec![Link {
+            links: std::iter::once(Link {
                 href: xml_text(&meta.self_url(FeedFormat::Rss)).into_owned(),
                 rel: "self".to_owned(),
                 mime_type: Some("application/rss+xml".to_owned()),
                 ..Link::default()
-            }],
+            })
+            // WebSub: the hubs, beside the self link that names the topic.
+            .chain(meta.hubs.iter().map(|hub| Link {
+                href: xml_text(hub).into_owned(),
+                rel: "hub".to_owned(),
+                ..Link::default()
+            }))
+            .collect(),
         }),
         namespaces,
         ..Channel::default()

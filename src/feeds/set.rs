@@ -81,6 +81,7 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
         folder_url: feeds.public_url(site),
         language: single_language.clone(),
         author,
+        hubs: feeds.websub.hubs.iter().map(|h| h.to_string()).collect(),
     };
     let mut specs = vec![FeedSpec {
         dir: String::new(),
@@ -123,9 +124,9 @@ fn localised(site: &Site, base: &FeedMeta, lang: &str) -> FeedMeta {
         home_url: overrides
             .home
             .map_or_else(|| base.home_url.clone(), |h| h.to_string()),
-        folder_url: base.folder_url.clone(),
         language: Some(lang.to_owned()),
-        author: base.author.clone(),
+        // The folder, author and hubs are the base's.
+        ..base.clone()
     }
 }
 

@@ -11,8 +11,8 @@
 //!
 //! The parts: `entries.rs` (entries, failed documents and a cycle's [`Batch`]), `meta.rs`
 //! (key/value metadata, per-source fingerprints, caches, full-read times, read health and
-//! deferred baselines), `runs.rs` (the journal and `crier status` counts) and [`outbox`]
-//! (deliveries and channel state).
+//! deferred baselines), `runs.rs` (the journal and `crier status` counts), [`outbox`]
+//! (deliveries and channel state) and `hubs.rs` (WebSub notifications waiting for their hub).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,6 +22,7 @@ use rusqlite::{Connection, OpenFlags};
 use thiserror::Error;
 
 mod entries;
+mod hubs;
 mod meta;
 pub mod outbox;
 mod runs;
@@ -30,6 +31,7 @@ mod schema;
 pub use entries::{
     Batch, EntryRecord, EntryStatus, FailedDocument, LiveEntry, SourceFailures, StoredEntry,
 };
+pub use hubs::{HubPing, HubSummary};
 pub use meta::{DeferredBaseline, SourceHealth, SourceRead};
 pub use runs::{RunOutcome, RunRecord, Status};
 

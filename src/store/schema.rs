@@ -122,6 +122,23 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     );
     "#,
     ),
+    // 6: WebSub notifications waiting for their hub, one per hub and feed URL (a newer change
+    //    of the feed replaces the row); `dead` rows are the ones given up.
+    Migration::Sql(
+        r#"
+    CREATE TABLE hub_pings (
+        hub        TEXT NOT NULL,
+        feed_url   TEXT NOT NULL,
+        state      TEXT NOT NULL DEFAULT 'pending',
+        queued_at  TEXT NOT NULL,
+        due_at     TEXT NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        tried_at   TEXT,
+        last_error TEXT,
+        PRIMARY KEY (hub, feed_url)
+    );
+    "#,
+    ),
 ];
 
 /// A column holding times crier wrote, with the rows of it that do (SQL condition). The

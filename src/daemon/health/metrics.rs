@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::Snapshot;
 use crate::store::outbox::{ChannelSummary, DeliveryState};
-use crate::store::{SourceHealth, Status, parse_timestamp};
+use crate::store::{HubSummary, SourceHealth, Status, parse_timestamp};
 
 /// Upper bounds of the cycle duration buckets, in seconds: a quiet site takes well under a
 /// second, a large first run with announcements a few minutes.
@@ -53,6 +53,8 @@ pub(super) enum Stored {
         status: Box<Status>,
         channels: Vec<ChannelSummary>,
         sources: Vec<SourceHealth>,
+        /// WebSub notifications per hub: every configured hub, and any with rows left.
+        hubs: Vec<HubSummary>,
     },
     /// No database yet: no entries, no deliveries.
     Missing,
@@ -70,13 +72,19 @@ pub(super) fn render(snapshot: &Snapshot, stored: &Stored) -> String {
     out.last_success(snapshot, stored);
     out.state_readable(stored);
     let missing = Status::default();
-    let (status, channels, sources) = match stored {
+    let (status, channels, sources, hubs) = match stored {
         Stored::Read {
             status,
             channels,
             sources,
-        } => (status.as_ref(), channels.as_slice(), sources.as_slice()),
-        Stored::Missing => (&missing, &[][..], &[][..]),
+            hubs,
+        } => (
+            status.as_ref(),
+            channels.as_slice(),
+            sources.as_slice(),
+            hubs.as_slice(),
+        ),
+        Stored::Missing => (&missing, &[][..], &[][..], &[][..]),
         Stored::Failed => return out.text,
     };
     out.entries(status);
@@ -84,6 +92,7 @@ pub(super) fn render(snapshot: &Snapshot, stored: &Stored) -> String {
     out.paused(channels);
     out.source_errors(sources);
     out.source_last_success(sources);
+    out.hub_notifications(hubs);
     out.text
 }
 
@@ -271,6 +280,27 @@ impl Exposition {
         }
     }
 
+    /// Left out without WebSub hubs, so a site without them sees no family it does not use.
+    fn hub_notifications(&mut self, hubs: &[HubSummary]) {
+        if hubs.is_empty() {
+            return;
+        }
+        self.family(
+            "crier_hub_notifications",
+            "gauge",
+            "WebSub notifications in the state, by hub and state (pending: to send or retry; given_up: refused or out of attempts).",
+        );
+        for hub in hubs {
+            for (state, count) in [("pending", hub.pending), ("given_up", hub.given_up)] {
+                self.sample(
+                    "crier_hub_notifications",
+                    &[("hub", &hub.hub), ("state", state)],
+                    count as f64,
+                );
+            }
+        }
+    }
+
     fn family(&mut self, name: &str, kind: &str, help: &str) {
         // Help texts are constants without backslashes or newlines: nothing to escape.
         let _ = writeln!(self.text, "# HELP {name} {help}\n# TYPE {name} {kind}");
@@ -367,6 +397,7 @@ mod tests {
                 paused: Some("token expired".into()),
             }],
             sources: Vec::new(),
+            hubs: Vec::new(),
         };
         let text = render(&Snapshot::default(), &stored);
         assert!(text.contains("crier_deliveries{channel=\"fb \\\"page\\\"\",state=\"dead\"} 2\n"));
@@ -441,8 +472,37 @@ mod tests {
                     ..SourceHealth::default()
                 },
             ],
+            hubs: Vec::new(),
         };
         assert_eq!(render(&snapshot, &stored), PINNED);
+    }
+
+    #[test]
+    fn hubs_show_their_pending_and_given_up_notifications() {
+        let stored = |hubs| Stored::Read {
+            status: Box::new(Status::default()),
+            channels: Vec::new(),
+            sources: Vec::new(),
+            hubs,
+        };
+        let text = render(
+            &Snapshot::default(),
+            &stored(vec![HubSummary {
+                hub: "https://hub.example/".into(),
+                pending: 3,
+                given_up: 1,
+                ..HubSummary::default()
+            }]),
+        );
+        assert!(text.contains("# TYPE crier_hub_notifications gauge\n"));
+        assert!(text.contains(
+            "crier_hub_notifications{hub=\"https://hub.example/\",state=\"pending\"} 3\n"
+        ));
+        assert!(text.contains(
+            "crier_hub_notifications{hub=\"https://hub.example/\",state=\"given_up\"} 1\n"
+        ));
+        let none = render(&Snapshot::default(), &stored(Vec::new()));
+        assert!(!none.contains("crier_hub_notifications"));
     }
 
     const PINNED: &str = r#"# HELP crier_cycles_total Cycles finished since the daemon started, by outcome (ok: every source read and every document parsed).
