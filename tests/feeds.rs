@@ -592,6 +592,9 @@ fn property_meta() -> FeedMeta {
             email: None,
             uri: None,
         },
+        // Browser-readable feeds: every generated feed names a stylesheet, so the parsers
+        // read the instruction too.
+        stylesheet: Some("/feed.en.xsl".to_owned()),
     }
 }
 

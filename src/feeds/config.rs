@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::site::Site;
 use crate::values::{HttpUrl, Invalid};
 
+pub use super::stylesheet::Stylesheet;
+
 /// Feed files to write.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +30,12 @@ pub struct FeedsConfig {
     /// Categories that get their own feeds under `categories/{slug}/`; `["*"]` means all.
     #[serde(default)]
     pub categories: Vec<String>,
+    // Browser-readable feeds (XSL stylesheet).
+    /// The XSL stylesheet RSS and Atom files name, so that a browser shows them as a page:
+    /// `true` (crier writes its own, `feed.{lang}.xsl`), `false` (none), or the address of the
+    /// site's own (an `https://` URL or a path from `/`, on the feeds' host).
+    #[serde(default)]
+    pub stylesheet: Stylesheet,
 }
 
 /// A feed format.
@@ -51,6 +59,8 @@ impl Default for FeedsConfig {
             limit: default_limit(),
             per_language: true,
             categories: Vec::new(),
+            // Browser-readable feeds (XSL stylesheet).
+            stylesheet: Stylesheet::default(),
         }
     }
 }

@@ -12,6 +12,7 @@ mod publish;
 pub mod rss;
 pub mod sanitize;
 pub mod set;
+pub mod stylesheet;
 pub mod syndication;
 pub mod writer;
 
@@ -54,6 +55,10 @@ pub struct FeedMeta {
     pub language: Option<String>,
     /// Default author for entries without one (Atom requires an author).
     pub author: Person,
+    // Browser-readable feeds (XSL stylesheet).
+    /// Address of the XSL stylesheet the RSS and Atom files name, so that a browser shows them
+    /// as a page; none when `None`.
+    pub stylesheet: Option<String>,
 }
 
 impl FeedFormat {

@@ -16,6 +16,7 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item};
 
 use super::sanitize::xml_text;
+use super::stylesheet::with_instruction;
 use super::{
     CHUNK, FeedError, FeedFormat, FeedMeta, author_of, image_mime_type, newest_update,
     write_in_chunks,
@@ -87,9 +88,10 @@ pub(crate) fn write_chunked(
     let document = |chunk: &[&Entry]| {
         let mut channel = channel.clone();
         channel.items = chunk.iter().map(|entry| item(meta, entry)).collect();
-        let mut bytes = channel
+        let bytes = channel
             .pretty_write_to(Vec::new(), b' ', 2)
             .map_err(|e| error(e.to_string()))?;
+        let mut bytes = with_instruction(bytes, meta.stylesheet.as_deref());
         bytes.push(b'\n');
         Ok(bytes)
     };

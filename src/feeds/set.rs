@@ -73,6 +73,7 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
         folder_url: feeds.public_url(site),
         language: single_language.clone(),
         author,
+        stylesheet: None,
     };
     let mut specs = vec![FeedSpec {
         dir: String::new(),
@@ -92,6 +93,10 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
             .into_iter()
             .map(|category| category_spec(site, &base, category, live)),
     );
+    // Browser-readable feeds: each feed names the stylesheet of its language.
+    for spec in &mut specs {
+        spec.meta.stylesheet = super::stylesheet::href(site, feeds, spec.meta.language.as_deref());
+    }
     specs
 }
 
@@ -111,6 +116,7 @@ fn language_spec(site: &Site, base: &FeedMeta, lang: &str) -> FeedSpec {
             folder_url: folder_url(&base.folder_url, lang),
             language: Some(lang.to_owned()),
             author: base.author.clone(),
+            stylesheet: None,
         },
         language: Some(lang.to_owned()),
         category: None,
@@ -149,6 +155,7 @@ fn category_spec(site: &Site, base: &FeedMeta, category: String, live: &[LiveEnt
             folder_url: folder_url(&base.folder_url, &dir),
             language,
             author: base.author.clone(),
+            stylesheet: None,
         },
         dir,
         language: None,

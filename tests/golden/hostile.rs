@@ -27,6 +27,8 @@ pub fn meta() -> FeedMeta {
             email: Some("team@example.org".to_owned()),
             uri: Some("https://example.org/about/".to_owned()),
         },
+        // Browser-readable feeds: the goldens show feeds without the instruction.
+        stylesheet: None,
     }
 }
 
