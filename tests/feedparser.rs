@@ -48,6 +48,11 @@ fn feedparser_reads_every_feed_of_the_sample_run() {
         }
     }
     files.sort();
+    // Beside the feeds, the stylesheets that show them in a browser, one per language.
+    let (stylesheets, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|f| f.extension().is_some_and(|e| e == "xsl"));
+    assert_eq!(stylesheets.len(), 2, "{stylesheets:?}");
     // all, en, fr, and the two category folders, three formats each.
     assert_eq!(files.len(), 15, "{files:?}");
     if let Some(stdout) = check(&files, None) {
