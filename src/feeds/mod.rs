@@ -1,6 +1,7 @@
 //! Feeds: pure renderers (entries in, bytes out) for RSS 2.0, Atom 1.0 and JSON Feed 1.1, the
-//! sanitiser they share, the atomic writer, and the links back to the posts that announced
-//! the entries (`syndication.json`, and the JSON Feed's `_crier` object).
+//! sanitiser they share, the atomic writer, the links back to the posts that announced the
+//! entries (`syndication.json`, and the JSON Feed's `_crier` object), and the XSL stylesheet
+//! that shows RSS and Atom feeds as a page in a browser.
 //!
 //! Renderers are deterministic: the same [`FeedMeta`] and entries give byte-identical output,
 //! so the writer can skip files whose bytes did not change.
@@ -326,6 +327,8 @@ mod tests {
     fn chunked_xml_output_equals_one_pass_output() {
         let meta = FeedMeta {
             description: "About".into(),
+            // The instruction is part of the header every chunk shares.
+            stylesheet: Some("/feeds/feed.en.xsl".into()),
             ..crate::testing::feed_meta(Some("en"))
         };
         let entries = many_entries(600);
