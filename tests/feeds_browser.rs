@@ -196,6 +196,9 @@ async fn feeds_open_in_a_browser_as_pages_in_their_language() {
         for text in page.texts {
             assert!(dom.contains(text), "{url} shows no {text:?}: {dom}");
         }
+        // Each title links to its entry's page, on the site's host.
+        let link = format!("<a href=\"https://dosta.example.org/{}/cities/", page.lang);
+        assert!(dom.contains(&link), "{url}: {dom}");
         // A page, not the XML tree: no element of the feed is left.
         assert!(
             !dom.contains("<channel") && !dom.contains("<entry"),
