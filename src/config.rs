@@ -696,7 +696,12 @@ min_spacing = "10m"
             Mistake {
                 written: "limit = 50",
                 instead: "limmit = 3",
-                message: "line 20, column 1: `feeds.limmit`: unknown field `limmit`, expected one of `output_dir`, `public_url`, `formats`, `limit`, `per_language`, `categories`, `max_content_bytes`, `max_file_bytes`, `websub`; did you mean `limit`?",
+                message: "line 20, column 1: `feeds.limmit`: unknown field `limmit`, expected one of `output_dir`, `public_url`, `formats`, `limit`, `per_language`, `categories`, `max_content_bytes`, `max_file_bytes`, `websub`, `stylesheet`; did you mean `limit`?",
+            },
+            Mistake {
+                written: "limit = 50",
+                instead: "stylesheet = \"feed.xsl\"",
+                message: "line 20, column 14: `feeds.stylesheet`: \"feed.xsl\" is neither an https:// URL nor a path from `/`; write true (crier's own stylesheet), false (none) or the address of the site's stylesheet, on the host that serves the feeds (browsers apply no stylesheet from another one)",
             },
             Mistake {
                 written: "limit = 50",

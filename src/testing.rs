@@ -59,6 +59,7 @@ pub(crate) fn feed_meta(language: Option<&str>) -> FeedMeta {
             uri: None,
         },
         hubs: Vec::new(),
+        stylesheet: None,
     }
 }
 

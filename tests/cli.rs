@@ -304,6 +304,7 @@ fn an_unchanged_cycle_rewrites_no_feed_file() {
         "public/feeds/rss.xml",
         "public/feeds/fr/atom.xml",
         "public/feeds/categories/prize/feed.json",
+        "public/feeds/feed.fr.xsl",
     ];
     // Dated back to 2001 rather than waiting for the clock to move: a rewritten file would
     // carry today's time, whatever the file system's time resolution.
@@ -335,6 +336,8 @@ fn an_unchanged_cycle_rewrites_no_feed_file() {
                 "atom.xml",
                 "feed.json",
                 "head.html",
+                "feed.en.xsl",
+                "feed.fr.xsl",
                 "en",
                 "fr",
                 "categories",

@@ -64,6 +64,11 @@ fn feedparser_reads_every_feed_of_the_sample_run() {
         ]
     );
     files.retain(|f| !f.ends_with("head.html"));
+    // Beside the feeds, the stylesheets that show them in a browser, one per language.
+    let (stylesheets, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|f| f.extension().is_some_and(|e| e == "xsl"));
+    assert_eq!(stylesheets.len(), 2, "{stylesheets:?}");
     // all, en, fr, the two category folders and each one's in its language, three formats each.
     assert_eq!(files.len(), 21, "{files:?}");
     if let Some(stdout) = check(&files, None) {

@@ -727,6 +727,9 @@ fn property_meta() -> FeedMeta {
             uri: None,
         },
         hubs: Vec::new(),
+        // Browser-readable feeds: every generated feed names a stylesheet, so the parsers
+        // read the instruction too.
+        stylesheet: Some("/feed.en.xsl".to_owned()),
     }
 }
 

@@ -10,10 +10,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use common::{OutputText, Site, entry_file, reference};
+use common::browser::{artefacts, chromium, file_url};
+use common::{OutputText, Site, entry_file};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -21,7 +19,6 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const BASELINE: &str = "2024-06-01T12:00:00Z";
 /// The preview, a day later: the two entries written meanwhile are new.
 const NOW: &str = "2024-06-02T12:00:00Z";
-const REQUIRE: &str = "CRIER_REQUIRE_BROWSER_CHECKS";
 /// What the entry's script would set on the document, had it run.
 const RAN: &str = "data-script-ran";
 
@@ -141,52 +138,11 @@ async fn mock_site() -> MockServer {
     server
 }
 
-/// Where the test keeps what it makes for people to look at.
-fn artefacts() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = target.join("preview-browser");
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-    dir
-}
-
-/// Headless Chromium on `page` with `args`; `None` (after saying why) when it cannot run.
-fn chromium(page: &Path, args: &[&str], profile: &Path) -> Option<String> {
-    let output = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--hide-scrollbars",
-            "--no-first-run",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .arg(format!("file://{}", page.display()))
-        .output();
-    let output = match output {
-        Ok(output) => output,
-        Err(e) => {
-            reference::skip(REQUIRE, &format!("cannot run chromium ({e})"));
-            return None;
-        }
-    };
-    assert!(
-        output.status.success(),
-        "chromium failed ({}): {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn the_preview_shows_every_post_in_a_browser_and_runs_no_entry_script() {
     let server = mock_site().await;
     let site = fixture(&server).await;
-    let out = artefacts();
+    let out = artefacts("preview-browser");
     let page = out.join("preview.html");
     let run = site
         .crier()
@@ -203,7 +159,7 @@ async fn the_preview_shows_every_post_in_a_browser_and_runs_no_entry_script() {
     );
 
     let profile = tempfile::tempdir().expect("a temporary folder");
-    let Some(dom) = chromium(&page, &["--dump-dom"], profile.path()) else {
+    let Some(dom) = chromium(&file_url(&page), &["--dump-dom"], profile.path()) else {
         return;
     };
     // One card per post and network: two entries on three channels.
@@ -261,7 +217,7 @@ async fn the_preview_shows_every_post_in_a_browser_and_runs_no_entry_script() {
     let shot = out.join("preview.png");
     let _ = std::fs::remove_file(&shot);
     chromium(
-        &page,
+        &file_url(&page),
         &[
             &format!("--screenshot={}", shot.display()),
             "--window-size=1280,1400",

@@ -16,6 +16,7 @@ use std::io::Write;
 use chrono::DateTime;
 
 use super::sanitize::xml_text;
+use super::stylesheet::with_instruction;
 use super::translations::Translations;
 use super::{
     CHUNK, FeedError, FeedFormat, FeedMeta, image_mime_type, newest_update, write_in_chunks,
@@ -87,9 +88,10 @@ pub(crate) fn write_chunked(
     let document = |chunk: &[&Entry]| {
         let mut feed = feed.clone();
         feed.entries = chunk.iter().map(|e| entry(meta, e, translations)).collect();
-        let mut bytes = feed
+        let bytes = feed
             .write_with_config(Vec::new(), config)
             .map_err(|e| error(e.to_string()))?;
+        let mut bytes = with_instruction(bytes, meta.stylesheet.as_deref());
         bytes.push(b'\n');
         Ok(bytes)
     };

@@ -9,6 +9,8 @@ use super::websub::WebSubConfig;
 use crate::site::Site;
 use crate::values::{HttpUrl, Invalid};
 
+pub use super::stylesheet::Stylesheet;
+
 /// Feed files to write.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -43,6 +45,12 @@ pub struct FeedsConfig {
     /// `[feeds.websub]`: hubs named in every feed and notified when a feed file changes.
     #[serde(default)]
     pub websub: WebSubConfig,
+    // Browser-readable feeds (XSL stylesheet).
+    /// The XSL stylesheet RSS and Atom files name, so that a browser shows them as a page:
+    /// `true` (crier writes its own, `feed.{lang}.xsl`), `false` (none), or the address of the
+    /// site's own (an `https://` URL or a path from `/`, on the feeds' host).
+    #[serde(default)]
+    pub stylesheet: Stylesheet,
 }
 
 /// A feed format.
@@ -71,6 +79,8 @@ impl Default for FeedsConfig {
             max_file_bytes: default_max_file_bytes(),
             // WebSub
             websub: WebSubConfig::default(),
+            // Browser-readable feeds (XSL stylesheet).
+            stylesheet: Stylesheet::default(),
         }
     }
 }

@@ -3,6 +3,9 @@
 //! atomic writer, and the links back to the posts that announced
 //! the entries (`syndication.json`, and the JSON Feed's `_crier` object), the links between
 //! translations, and the autodiscovery tags for the site's pages (`head.html`).
+//! sanitiser they share, the atomic writer, the links back to the posts that announced the
+//! entries (`syndication.json`, and the JSON Feed's `_crier` object), and the XSL stylesheet
+//! that shows RSS and Atom feeds as a page in a browser.
 //!
 //! Renderers are deterministic: the same [`FeedMeta`] and entries give byte-identical output,
 //! so the writer can skip files whose bytes did not change.
@@ -16,6 +19,7 @@ mod publish;
 pub mod rss;
 pub mod sanitize;
 pub mod set;
+pub mod stylesheet;
 pub mod syndication;
 pub mod translations;
 pub mod websub;
@@ -66,6 +70,10 @@ pub struct FeedMeta {
     /// WebSub hubs the feed names (`rel="hub"`), with its self link as the topic; empty
     /// without `[feeds.websub]`.
     pub hubs: Vec<String>,
+    // Browser-readable feeds (XSL stylesheet).
+    /// Address of the XSL stylesheet the RSS and Atom files name, so that a browser shows them
+    /// as a page; none when `None`.
+    pub stylesheet: Option<String>,
 }
 
 impl FeedFormat {
@@ -390,6 +398,8 @@ mod tests {
     fn chunked_xml_output_equals_one_pass_output() {
         let meta = FeedMeta {
             description: "About".into(),
+            // The instruction is part of the header every chunk shares.
+            stylesheet: Some("/feeds/feed.en.xsl".into()),
             ..crate::testing::feed_meta(Some("en"))
         };
         let mut entries = many_entries(600);

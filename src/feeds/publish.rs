@@ -182,6 +182,7 @@ pub fn publish(
         && store.meta(FEEDS_SETTINGS)?.as_deref() == Some(settings.as_str())
         && let Some(files) = untouched_feed_files(store)?
         && untouched_file(store, SYNDICATION_FILE, &links_path)?
+        && untouched_stylesheets(store)?
     {
         if publication.write {
             write_heads(site, feeds)?;
@@ -244,6 +245,7 @@ pub fn publish(
     if write {
         write_links(store, &links, &links_path)?;
         write_heads(site, feeds)?;
+        write_stylesheets(site, feeds, store, &plan)?;
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     if write {
@@ -320,6 +322,61 @@ fn write_heads(site: &Site, feeds: &FeedsConfig) -> Result<(), PublishError> {
         }
     }
     Ok(())
+}
+
+/// Metadata key: crier's stylesheet files of the last complete write (a JSON list of paths).
+const STYLESHEET_FILES: &str = "feeds:stylesheets";
+
+/// Writes crier's XSL stylesheets (one per language the feeds show) whose bytes changed, each
+/// recorded in the ledger like a feed file, and the list of them.
+fn write_stylesheets(
+    site: &Site,
+    feeds: &FeedsConfig,
+    store: &mut Store,
+    plan: &FeedPlan,
+) -> Result<(), PublishError> {
+    let languages = plan.specs.iter().map(|spec| spec.meta.language.as_deref());
+    let files = super::stylesheet::files(site, feeds, languages)?;
+    let mut paths = Vec::with_capacity(files.len());
+    for file in files {
+        let key = feed_meta_key(&file.path);
+        let hash = blake3::hash(&file.bytes).to_hex().to_string();
+        if store.meta(&key)? != Some(with_file_stamp(&hash, &file.path)) {
+            let changed =
+                super::writer::write_if_changed(&file.path, &file.bytes).map_err(|error| {
+                    PublishError::Write {
+                        path: file.path.clone(),
+                        error,
+                    }
+                })?;
+            if changed {
+                tracing::info!(path = %file.path.display(), "feed stylesheet written");
+            }
+            store.set_meta(&key, &with_file_stamp(&hash, &file.path))?;
+        }
+        paths.push(file.path.display().to_string());
+    }
+    store.set_meta(
+        STYLESHEET_FILES,
+        &serde_json::to_string(&paths).unwrap_or_default(),
+    )?;
+    Ok(())
+}
+
+/// Whether crier's stylesheets of the last complete write are all still as it left them.
+fn untouched_stylesheets(store: &Store) -> Result<bool, StoreError> {
+    let Some(list) = store.meta(STYLESHEET_FILES)? else {
+        return Ok(false);
+    };
+    let Ok(paths) = serde_json::from_str::<Vec<PathBuf>>(&list) else {
+        return Ok(false);
+    };
+    for path in paths {
+        if !untouched_file(store, &feed_meta_key(&path), &path)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether the file recorded under `key` is still exactly as crier left it (or still absent,
@@ -765,6 +822,78 @@ mod tests {
     }
 
     #[test]
+    fn stylesheets_are_written_per_language_once_and_kept_in_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = crate::testing::site("languages = [\"fr\", \"en\"]");
+        let feeds = FeedsConfig {
+            output_dir: dir.path().join("feeds"),
+            ..FeedsConfig::default()
+        };
+        let mut store = Store::open(&dir.path().join("state.sqlite3")).unwrap();
+        let batch = Batch {
+            upserts: vec![record("a", 1)],
+            ..Batch::default()
+        };
+        store.apply(&batch, chrono::Utc::now()).unwrap();
+        let fr = feeds.output_dir.join("feed.fr.xsl");
+        let en = feeds.output_dir.join("feed.en.xsl");
+
+        // A dry run writes no stylesheet.
+        publish(
+            &site,
+            &feeds,
+            &mut store,
+            publication(&batch.upserts, false),
+        )
+        .unwrap();
+        assert!(!fr.exists() && !en.exists());
+
+        publish(&site, &feeds, &mut store, publication(&batch.upserts, true)).unwrap();
+        // The main feed (both languages) shows the site's first, French; `en/` English.
+        let main = std::fs::read_to_string(feeds.output_dir.join("rss.xml")).unwrap();
+        assert!(main.contains("href=\"/feeds/feed.fr.xsl\""), "{main}");
+        let english = std::fs::read_to_string(feeds.output_dir.join("en/atom.xml")).unwrap();
+        assert!(english.contains("href=\"/feeds/feed.en.xsl\""), "{english}");
+        assert!(
+            std::fs::read_to_string(&fr)
+                .unwrap()
+                .contains("Comment s’abonner")
+        );
+        assert!(
+            std::fs::read_to_string(&en)
+                .unwrap()
+                .contains("How to subscribe")
+        );
+
+        // Nothing changed: the stylesheets are not touched, even compared.
+        let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(&fr)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        for _ in 0..2 {
+            publish(&site, &feeds, &mut store, publication(&[], true)).unwrap();
+        }
+        assert_eq!(std::fs::metadata(&fr).unwrap().modified().unwrap(), old);
+
+        // One deleted behind crier's back is written again.
+        std::fs::remove_file(&en).unwrap();
+        publish(&site, &feeds, &mut store, publication(&[], true)).unwrap();
+        assert!(en.exists());
+
+        // Switched off: the feeds lose the instruction.
+        let off = FeedsConfig {
+            stylesheet: super::super::stylesheet::Stylesheet::Off,
+            ..feeds.clone()
+        };
+        publish(&site, &off, &mut store, publication(&[], true)).unwrap();
+        let main = std::fs::read_to_string(feeds.output_dir.join("rss.xml")).unwrap();
+        assert!(!main.contains("xml-stylesheet"), "{main}");
+    }
+
+    #[test]
     fn a_sent_post_rewrites_the_links_and_the_json_feed_only() {
         use crate::store::outbox::{DeliveryState, NewDelivery};
         let dir = tempfile::tempdir().unwrap();
@@ -855,9 +984,16 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
+        // (crier's stylesheet for the RSS feed, on by default, is written beside them.)
         assert_eq!(
             names,
-            ["feed.json", "head.html", "rss.xml", "syndication.json"]
+            [
+                "feed.en.xsl",
+                "feed.json",
+                "head.html",
+                "rss.xml",
+                "syndication.json"
+            ]
         );
 
         // Nothing new: neither file is touched.

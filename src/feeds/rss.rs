@@ -18,6 +18,7 @@ use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item};
 
 use super::sanitize::{escape_html, xml_text};
+use super::stylesheet::with_instruction;
 use super::translations::Translations;
 use super::{
     CHUNK, FeedError, FeedFormat, FeedMeta, author_of, image_mime_type, newest_update,
@@ -107,9 +108,10 @@ pub(crate) fn write_chunked(
             .iter()
             .map(|entry| item(meta, entry, translations))
             .collect();
-        let mut bytes = channel
+        let bytes = channel
             .pretty_write_to(Vec::new(), b' ', 2)
             .map_err(|e| error(e.to_string()))?;
+        let mut bytes = with_instruction(bytes, meta.stylesheet.as_deref());
         bytes.push(b'\n');
         Ok(bytes)
     };

@@ -82,6 +82,7 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
         language: single_language.clone(),
         author,
         hubs: feeds.websub.hubs.iter().map(|h| h.to_string()).collect(),
+        stylesheet: None,
     };
     let mut specs = vec![FeedSpec {
         dir: String::new(),
@@ -108,6 +109,10 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
                     .map(|lang| language_category_spec(site, &base, &category, lang)),
             );
         }
+    }
+    // Browser-readable feeds: each feed names the stylesheet of its language.
+    for spec in &mut specs {
+        spec.meta.stylesheet = super::stylesheet::href(site, feeds, spec.meta.language.as_deref());
     }
     specs
 }

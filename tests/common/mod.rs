@@ -2,8 +2,8 @@
 //! secret files, one way to run the `crier` binary ([`Crier`], and [`Daemon`] for `crier run`),
 //! posts, entries and channel tables to hand the library, feed files checked by an independent
 //! parser ([`check_feeds`]), waits that end on an event rather than after a fixed time
-//! ([`wait`]), seeded randomness ([`seed`]) and the log lines of library code running inside a
-//! test ([`logs`]).
+//! ([`wait`]), seeded randomness ([`seed`]), the log lines of library code running inside a
+//! test ([`logs`]) and a headless browser on pages crier writes ([`browser`]).
 //!
 //! Each file under `tests/` is a crate of its own and includes this module with `mod common;`.
 //! A helper that one of them does not use would be reported there as dead code (and its
@@ -13,6 +13,7 @@
 #![allow(dead_code, unused_imports)]
 
 mod binary;
+pub mod browser;
 mod feedcheck;
 pub mod images;
 mod library;

@@ -29,6 +29,8 @@ pub fn meta() -> FeedMeta {
             uri: Some("https://example.org/about/".to_owned()),
         },
         hubs: Vec::new(),
+        // Browser-readable feeds: the goldens show feeds without the instruction.
+        stylesheet: None,
     }
 }
 
