@@ -188,9 +188,7 @@ fn feed_files(dir: &Path) -> Vec<PathBuf> {
             let path = item.expect("folder item").path();
             if path.is_dir() {
                 folders.push(path);
-            } else if path.file_name().is_some_and(|name| {
-                ["rss.xml", "atom.xml", "feed.json"].contains(&name.to_str().unwrap_or_default())
-            }) {
+            } else if common::is_feed_file(&path) {
                 files.push(path);
             }
         }

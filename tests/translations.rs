@@ -69,7 +69,7 @@ fn feed_files(site: &Site) -> Vec<PathBuf> {
     site.feed_files("static/feeds")
         .into_iter()
         .map(|f| f.path)
-        .filter(|p| !p.ends_with("head.html"))
+        .filter(|p| common::is_feed_file(p))
         .collect()
 }
 

@@ -9,6 +9,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Whether `path` is a feed file crier writes (`rss.xml`, `atom.xml`, `feed.json`), not one of
+/// the files beside the feeds (`head.html`, the stylesheets, `syndication.json`).
+pub fn is_feed_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(|name| ["rss.xml", "atom.xml", "feed.json"].contains(&name))
+}
+
 /// Reports a Python check that cannot run: a "skipped" line, or a failure when
 /// `CRIER_REQUIRE_PYTHON_CHECKS=1`.
 pub fn skip(reason: &str) {

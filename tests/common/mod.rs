@@ -25,6 +25,8 @@ pub mod texts;
 pub mod wait;
 
 pub use binary::{Crier, Daemon, OutputText, Stopped};
-pub use feedcheck::{HreflangLink, check_feeds, hreflang_links, skip as skip_python_check};
+pub use feedcheck::{
+    HreflangLink, check_feeds, hreflang_links, is_feed_file, skip as skip_python_check,
+};
 pub use library::{channel_config, entry, post};
 pub use site::{EntryFile, FeedFile, SecretFile, Site, entry_file, secret_file};
