@@ -303,18 +303,6 @@ permalink = "/projects/{slug}/"
 }
 
 /// The first fenced block of `language` in docs/FEEDS.md's "Links back to the posts".
-fn docs_snippet(language: &str) -> String {
-    let docs = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FEEDS.md"))
-        .expect("docs/FEEDS.md");
-    let section = &docs[docs
-        .find("## Links back to the posts")
-        .expect("the section")..];
-    let fence = format!("```{language}\n");
-    let start = section.find(&fence).expect("the snippet") + fence.len();
-    let end = start + section[start..].find("```").expect("the snippet's end");
-    section[start..end].to_owned()
-}
-
 /// The Hugo snippet the docs give, run by Hugo itself over the file a real run wrote: the
 /// announced page links its posts, the other page nothing, and a site without the file builds.
 /// Skipped without `hugo` unless `CRIER_REQUIRE_HUGO_CHECKS=1` (`.ci/run` installs Debian's).
@@ -326,64 +314,36 @@ async fn the_hugo_snippet_of_the_docs_renders_the_links() {
     site.write_entry("content/madrid.md", &entry_file("Madrid", "2024-05-09"));
     run(&site).await;
 
-    let hugo = tempfile::tempdir().expect("a temporary folder");
-    let root = hugo.path();
-    let write = |rel: &str, text: &str| {
-        let path = root.join(rel);
-        fs::create_dir_all(path.parent().expect("a parent")).expect("a folder");
-        fs::write(path, text).expect("a file");
-    };
-    write(
+    let hugo = common::hugo::HugoSite::new();
+    hugo.write(
         "config.toml",
         "baseURL = \"https://example.org/\"\ntitle = \"Network\"\n",
     );
-    write(
+    hugo.write(
         "content/projects/madrid.md",
         "---\ntitle: Madrid\n---\nBody\n",
     );
-    write("content/projects/lyon.md", "---\ntitle: Lyon\n---\nBody\n");
-    write("layouts/_default/list.html", "list");
-    write(
+    hugo.write("content/projects/lyon.md", "---\ntitle: Lyon\n---\nBody\n");
+    hugo.write("layouts/_default/list.html", "list");
+    hugo.write(
         "layouts/_default/single.html",
         &format!(
             "<h1>{{{{ .Title }}}}</h1>\n{}",
-            docs_snippet("go-html-template")
+            common::hugo::docs_snippet("## Links back to the posts", "go-html-template")
         ),
     );
-    let build = |what: &str| -> Option<()> {
-        let output = match std::process::Command::new("hugo")
-            .arg("--quiet")
-            .current_dir(root)
-            .output()
-        {
-            Ok(output) => output,
-            Err(e) => {
-                common::reference::skip(
-                    "CRIER_REQUIRE_HUGO_CHECKS",
-                    &format!("cannot run hugo ({e})"),
-                );
-                return None;
-            }
-        };
-        assert!(
-            output.status.success(),
-            "hugo failed on {what}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Some(())
-    };
 
     // Before crier ever posted there is no file, and the site still builds.
-    if build("a site without syndication.json").is_none() {
+    if hugo.build("a site without syndication.json").is_none() {
         return;
     }
-    write(
+    hugo.write(
         "static/feeds/syndication.json",
         &site.read("feeds/syndication.json"),
     );
-    build("the site with the links").expect("hugo ran before");
-    let page =
-        |rel: &str| fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    hugo.build("the site with the links")
+        .expect("hugo ran before");
+    let page = |rel: &str| hugo.read(rel);
     let madrid = page("public/projects/madrid/index.html");
     assert!(
         madrid.contains(

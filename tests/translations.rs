@@ -296,18 +296,6 @@ fn a_new_translation_rewrites_the_feeds_that_link_it() {
 }
 
 /// The first fenced block of `language` in docs/FEEDS.md's autodiscovery section.
-fn docs_snippet(language: &str) -> String {
-    let docs = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/FEEDS.md"))
-        .expect("docs/FEEDS.md");
-    let section = &docs[docs
-        .find("### `head.html`")
-        .expect("the autodiscovery section")..];
-    let fence = format!("```{language}\n");
-    let start = section.find(&fence).expect("the snippet") + fence.len();
-    let end = start + section[start..].find("```").expect("the snippet's end");
-    section[start..end].to_owned()
-}
-
 /// The Hugo snippet the docs give, run by Hugo itself over the files a real run wrote, on a
 /// two-language site: each language's pages carry that language's feeds first, and a site
 /// without the files builds. Skipped without `hugo` unless `CRIER_REQUIRE_HUGO_CHECKS=1`
@@ -317,64 +305,37 @@ fn the_hugo_snippet_of_the_docs_puts_the_links_in_the_head() {
     let site = site();
     run(&site, &["run", "--once"]);
 
-    let hugo = tempfile::tempdir().expect("a temporary folder");
-    let root = hugo.path();
-    let write = |rel: &str, text: &str| {
-        let path = root.join(rel);
-        fs::create_dir_all(path.parent().expect("a parent")).expect("a folder");
-        fs::write(path, text).expect("a file");
-    };
-    write(
+    let hugo = common::hugo::HugoSite::new();
+    hugo.write(
         "config.toml",
         "baseURL = \"https://example.org/\"\ntitle = \"Network\"\n\
          defaultContentLanguage = \"en\"\n\
          [languages.en]\nweight = 1\n[languages.fr]\nweight = 2\n",
     );
-    write("content/ghent.en.md", "---\ntitle: Ghent\n---\nBody\n");
-    write("content/ghent.fr.md", "---\ntitle: Gand\n---\nCorps\n");
-    write("layouts/_default/list.html", "list");
-    write(
+    hugo.write("content/ghent.en.md", "---\ntitle: Ghent\n---\nBody\n");
+    hugo.write("content/ghent.fr.md", "---\ntitle: Gand\n---\nCorps\n");
+    hugo.write("layouts/_default/list.html", "list");
+    hugo.write(
         "layouts/_default/single.html",
         &format!(
             "<html><head>\n{}</head><body><h1>{{{{ .Title }}}}</h1></body></html>\n",
-            docs_snippet("go-html-template")
+            common::hugo::docs_snippet("### `head.html`", "go-html-template")
         ),
     );
-    let build = |what: &str| -> Option<()> {
-        let output = match std::process::Command::new("hugo")
-            .arg("--quiet")
-            .current_dir(root)
-            .output()
-        {
-            Ok(output) => output,
-            Err(e) => {
-                common::reference::skip(
-                    "CRIER_REQUIRE_HUGO_CHECKS",
-                    &format!("cannot run hugo ({e})"),
-                );
-                return None;
-            }
-        };
-        assert!(
-            output.status.success(),
-            "hugo failed on {what}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Some(())
-    };
     // Before crier ever ran there is no file, and the site still builds.
-    if build("a site without head.html").is_none() {
+    if hugo.build("a site without head.html").is_none() {
         return;
     }
     for rel in ["head.html", "en/head.html", "fr/head.html"] {
-        write(
+        hugo.write(
             &format!("static/feeds/{rel}"),
             &site.read(&format!("static/feeds/{rel}")),
         );
     }
-    build("the site with head.html").expect("hugo ran before");
+    hugo.build("the site with head.html")
+        .expect("hugo ran before");
     let head = |rel: &str| {
-        let page = fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let page = hugo.read(rel);
         let end = page
             .find("</head>")
             .unwrap_or_else(|| panic!("{rel}: {page}"));

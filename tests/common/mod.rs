@@ -15,6 +15,7 @@
 mod binary;
 pub mod browser;
 mod feedcheck;
+pub mod hugo;
 pub mod images;
 mod library;
 pub mod logs;
