@@ -41,6 +41,7 @@ pub(crate) fn feed_meta(language: Option<&str>) -> FeedMeta {
             email: None,
             uri: None,
         },
+        archive: None,
     }
 }
 

@@ -592,6 +592,7 @@ fn property_meta() -> FeedMeta {
             email: None,
             uri: None,
         },
+        archive: None,
     }
 }
 

@@ -28,6 +28,12 @@ pub struct FeedsConfig {
     /// Categories that get their own feeds under `categories/{slug}/`; `["*"]` means all.
     #[serde(default)]
     pub categories: Vec<String>,
+    // Archived feeds (RFC 5005)
+    /// Also write every entry into fixed-size archive documents under `archive/{n}/`.
+    #[serde(default)]
+    pub archive: bool,
+    /// Entries per archive document; default: `limit`.
+    pub archive_size: Option<usize>,
 }
 
 /// A feed format.
@@ -51,6 +57,9 @@ impl Default for FeedsConfig {
             limit: default_limit(),
             per_language: true,
             categories: Vec::new(),
+            // Archived feeds (RFC 5005)
+            archive: false,
+            archive_size: None,
         }
     }
 }
@@ -80,7 +89,20 @@ impl FeedsConfig {
         if self.limit == 0 {
             return Err(Invalid::new("limit", "must be at least 1"));
         }
+        if self.archive_size == Some(0) {
+            return Err(Invalid::new(
+                "archive_size",
+                "must be at least 1 (or left out: it then is `limit`)",
+            ));
+        }
         Ok(())
+    }
+
+    /// Entries per archive document: `archive_size`, else `limit`. With at most `limit`, every
+    /// entry of the newest (still filling) archive document is in the subscription document
+    /// too.
+    pub fn archive_size(&self) -> usize {
+        self.archive_size.unwrap_or(self.limit)
     }
 
     /// Public URL of the feeds folder, always ending in `/`.

@@ -12,6 +12,7 @@ use std::io::Write;
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde::Serialize;
 
+use super::archive::file_url;
 use super::sanitize::xml_text;
 use super::syndication::Syndication;
 use super::{FeedError, FeedFormat, FeedMeta};
@@ -33,6 +34,11 @@ struct JsonFeed {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<Author>,
     items: Vec<Item>,
+    // Archived feeds (RFC 5005)
+    /// The next older page: the newest archive document from the subscription document, the
+    /// one before from an archive document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
 }
 
 /// JSON Feed 1.1 wants at least one of `name` and `url`; empty ones are left out.
@@ -99,6 +105,11 @@ pub fn write(
         language: meta.language.as_deref().and_then(non_empty),
         authors: author(&meta.author).into_iter().collect(),
         items: entries.iter().map(|entry| item(entry, links)).collect(),
+        next_url: meta
+            .archive
+            .as_ref()
+            .and_then(|archive| archive.prev.as_deref())
+            .map(|folder| text(&file_url(folder, FeedFormat::Json))),
     };
     let error = |reason: String| FeedError::Render {
         format: FeedFormat::Json.name(),
@@ -258,5 +269,25 @@ mod tests {
             item["authors"],
             json!([{"name": "Ada", "url": "https://ada.example/"}])
         );
+    }
+
+    #[test]
+    fn an_archived_feed_pages_with_next_url_to_the_older_page() {
+        let archived = |prev: Option<&str>| FeedMeta {
+            archive: Some(crate::feeds::ArchiveLinks {
+                current: Some("https://example.org/feeds/".to_owned()),
+                prev: prev.map(str::to_owned),
+                next: None,
+            }),
+            ..meta()
+        };
+        let value = render_value(&archived(Some("https://example.org/feeds/archive/4/")), &[]);
+        assert_eq!(
+            value["next_url"],
+            "https://example.org/feeds/archive/4/feed.json"
+        );
+        // The oldest page ends the chain, and an unarchived feed has none.
+        assert!(render_value(&archived(None), &[]).get("next_url").is_none());
+        assert!(render_value(&meta(), &[]).get("next_url").is_none());
     }
 }

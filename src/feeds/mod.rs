@@ -5,6 +5,7 @@
 //! Renderers are deterministic: the same [`FeedMeta`] and entries give byte-identical output,
 //! so the writer can skip files whose bytes did not change.
 
+pub mod archive;
 pub mod atom;
 mod config;
 pub mod jsonfeed;
@@ -19,6 +20,7 @@ use chrono::{DateTime, FixedOffset};
 use thiserror::Error;
 
 use crate::entry::{Entry, Person};
+pub use archive::ArchiveLinks;
 pub use config::{FeedFormat, FeedsConfig};
 pub use publish::{FeedFile, FeedPlan, Publication, PublishError, publish};
 pub use syndication::{Accounts, ChannelAccount, Syndication};
@@ -54,6 +56,9 @@ pub struct FeedMeta {
     pub language: Option<String>,
     /// Default author for entries without one (Atom requires an author).
     pub author: Person,
+    // Archived feeds (RFC 5005)
+    /// Where this document sits in an archived feed; `None` when the feed is not archived.
+    pub archive: Option<ArchiveLinks>,
 }
 
 impl FeedFormat {

@@ -26,10 +26,11 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use thiserror::Error;
 
+use super::archive::{self, Bounds};
 use super::set::FeedSpec;
 use super::syndication::{self, Accounts, Syndication};
 use super::writer::StreamError;
-use super::{FeedError, FeedFormat, FeedsConfig};
+use super::{FeedError, FeedFormat, FeedMeta, FeedsConfig};
 use crate::entry::Entry;
 use crate::site::Site;
 use crate::store::{LiveEntry, Store, StoreError};
@@ -73,6 +74,8 @@ pub struct FeedPlan {
     specs: Vec<FeedSpec>,
     /// Per spec, its newest `feeds.limit` entries as positions in `live`, newest first.
     selected: Vec<Vec<usize>>,
+    /// Whether every entry is shown, in the archive documents (`feeds.archive`).
+    archive: bool,
 }
 
 impl FeedPlan {
@@ -87,6 +90,7 @@ impl FeedPlan {
             live,
             specs,
             selected,
+            archive: feeds.archive,
         }
     }
 
@@ -104,7 +108,7 @@ impl FeedPlan {
             .collect();
         entries
             .into_par_iter()
-            .filter(|e| shown.contains(e.id.as_str()))
+            .filter(|e| self.archive || shown.contains(e.id.as_str()))
             .map(|e| (e.id.clone(), super::clean_body(e)))
             .collect()
     }
@@ -136,9 +140,9 @@ const FEEDS_FILES: &str = "feeds:files";
 /// file's stamp (see [`with_file_stamp`]).
 const SYNDICATION_FILE: &str = "feeds:syndication";
 
-/// One feed file to render: its folder's spec, its format and the entries it holds.
+/// One feed file to render: its document's metadata, its format and the entries it holds.
 struct Job<'a> {
-    spec: &'a FeedSpec,
+    meta: FeedMeta,
     format: FeedFormat,
     ids: Vec<&'a str>,
     path: PathBuf,
@@ -177,7 +181,7 @@ pub fn publish(
     } else {
         Syndication::new(store.sent_posts()?, &publication.accounts)
     };
-    let (jobs, mut files) = jobs(feeds, store, &plan, &links)?;
+    let (jobs, mut files, archives) = jobs(feeds, store, &plan, &links)?;
     let entries = prepare_entries(store, &jobs, publication.fresh)?;
     let rendered = render_all(jobs, &entries, &links, write);
     let mut first_error = None;
@@ -210,6 +214,10 @@ pub fn publish(
     }
     if write {
         write_links(store, &links, &links_path)?;
+        // Only once every page along them is written: a failed cycle cuts them again.
+        for archive in archives.iter().filter(|a| a.cut) {
+            archive::save_bounds(store, &archive.dir, &archive.bounds)?;
+        }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     if write {
@@ -275,40 +283,101 @@ fn untouched_file(store: &Store, key: &str, path: &Path) -> Result<bool, StoreEr
     Ok(with_file_stamp(hash, path) == recorded)
 }
 
-/// The feed files to render, and those already up to date (whose ledger entry matches).
+/// A feed folder's archive bounds after this publication.
+struct Archive {
+    dir: String,
+    bounds: Bounds,
+    /// Whether a page was cut, so that the bounds must be recorded.
+    cut: bool,
+}
+
+/// The feed files to render, those already up to date (whose ledger entry matches), and the
+/// archive bounds of each folder when the feeds are archived.
+#[allow(clippy::type_complexity)]
 fn jobs<'a>(
     feeds: &FeedsConfig,
     store: &Store,
     plan: &'a FeedPlan,
     links: &Syndication,
-) -> Result<(Vec<Job<'a>>, Vec<FeedFile>), StoreError> {
+) -> Result<(Vec<Job<'a>>, Vec<FeedFile>, Vec<Archive>), StoreError> {
     let mut jobs = Vec::new();
     let mut up_to_date = Vec::new();
+    let mut archives = Vec::new();
     for (spec, selected) in plan.specs.iter().zip(&plan.selected) {
-        let entries: Vec<&LiveEntry> = selected.iter().map(|&i| &plan.live[i]).collect();
-        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        for &format in &feeds.formats {
-            let path = feeds.output_dir.join(&spec.dir).join(format.file_name());
-            let fingerprint = feed_fingerprint(spec, format, &entries, links);
-            let recorded = store.meta(&feed_meta_key(&path))?;
-            if recorded.as_deref() == Some(with_file_stamp(&fingerprint, &path).as_str()) {
-                up_to_date.push(FeedFile {
-                    path,
-                    items: ids.len(),
-                    changed: false,
-                });
-            } else {
-                jobs.push(Job {
-                    spec,
-                    format,
-                    ids: ids.clone(),
-                    path,
-                    fingerprint,
-                });
-            }
+        let documents = if feeds.archive {
+            let recorded = archive::load_bounds(store, &spec.dir)?;
+            let mut bounds = recorded.clone();
+            let documents = archive::documents(
+                spec,
+                selected,
+                &plan.live,
+                &mut bounds,
+                feeds.archive_size(),
+            );
+            archives.push(Archive {
+                dir: spec.dir.clone(),
+                cut: bounds != recorded,
+                bounds,
+            });
+            documents
+        } else {
+            vec![archive::Document {
+                dir: spec.dir.clone(),
+                meta: spec.meta.clone(),
+                entries: selected.to_vec(),
+            }]
+        };
+        for document in documents {
+            push_jobs(
+                feeds,
+                store,
+                plan,
+                links,
+                document,
+                &mut jobs,
+                &mut up_to_date,
+            )?;
         }
     }
-    Ok((jobs, up_to_date))
+    Ok((jobs, up_to_date, archives))
+}
+
+/// The jobs of one document's files, one per format, or their up-to-date files.
+fn push_jobs<'a>(
+    feeds: &FeedsConfig,
+    store: &Store,
+    plan: &'a FeedPlan,
+    links: &Syndication,
+    document: archive::Document,
+    jobs: &mut Vec<Job<'a>>,
+    up_to_date: &mut Vec<FeedFile>,
+) -> Result<(), StoreError> {
+    let entries: Vec<&LiveEntry> = document.entries.iter().map(|&i| &plan.live[i]).collect();
+    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    for &format in &feeds.formats {
+        let path = feeds
+            .output_dir
+            .join(&document.dir)
+            .join(format.file_name());
+        let fingerprint = feed_fingerprint(&document.meta, format, &entries, links);
+        let recorded = store.meta(&feed_meta_key(&path))?;
+        if recorded.as_deref() == Some(with_file_stamp(&fingerprint, &path).as_str()) {
+            up_to_date.push(FeedFile {
+                path,
+                items: ids.len(),
+                changed: false,
+            });
+        } else {
+            jobs.push(Job {
+                meta: document.meta.clone(),
+                format,
+                ids: ids.clone(),
+                path,
+                fingerprint,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Every entry some job shows, sanitised once: the fresh ones came prepared, the others are
@@ -352,7 +421,7 @@ fn render_all<'a>(
         .map(|job| {
             let selected: Vec<&Entry> = job.ids.iter().filter_map(|id| entries.get(*id)).collect();
             let render = |out: &mut dyn std::io::Write| {
-                super::write_linked(job.format, &job.spec.meta, &selected, links, out)
+                super::write_linked(job.format, &job.meta, &selected, links, out)
             };
             let result = if write {
                 super::writer::replace_streaming(&job.path, render)
@@ -401,14 +470,14 @@ fn feed_meta_key(path: &Path) -> String {
 }
 
 fn feed_fingerprint(
-    spec: &FeedSpec,
+    meta: &FeedMeta,
     format: FeedFormat,
     entries: &[&LiveEntry],
     links: &Syndication,
 ) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-    hasher.update(format!("{format:?}\n{:?}\n", spec.meta).as_bytes());
+    hasher.update(format!("{format:?}\n{meta:?}\n").as_bytes());
     for entry in entries {
         let (id, hash) = (&entry.id, &entry.content_hash);
         hasher.update(format!("{id}\0{hash}\n").as_bytes());

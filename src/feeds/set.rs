@@ -73,6 +73,7 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
         folder_url: feeds.public_url(site),
         language: single_language.clone(),
         author,
+        archive: None,
     };
     let mut specs = vec![FeedSpec {
         dir: String::new(),
@@ -111,6 +112,7 @@ fn language_spec(site: &Site, base: &FeedMeta, lang: &str) -> FeedSpec {
             folder_url: folder_url(&base.folder_url, lang),
             language: Some(lang.to_owned()),
             author: base.author.clone(),
+            archive: None,
         },
         language: Some(lang.to_owned()),
         category: None,
@@ -149,6 +151,7 @@ fn category_spec(site: &Site, base: &FeedMeta, category: String, live: &[LiveEnt
             folder_url: folder_url(&base.folder_url, &dir),
             language,
             author: base.author.clone(),
+            archive: None,
         },
         dir,
         language: None,

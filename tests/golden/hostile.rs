@@ -27,6 +27,7 @@ pub fn meta() -> FeedMeta {
             email: Some("team@example.org".to_owned()),
             uri: Some("https://example.org/about/".to_owned()),
         },
+        archive: None,
     }
 }
 
