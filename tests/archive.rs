@@ -4,15 +4,22 @@
 //! modification times for the others); following `prev-archive` (or the JSON Feed's
 //! `next_url`) from the subscription document reaches every entry, each in exactly one archive
 //! document; every document parses back with feed-rs and feedparser, which sees `fh:archive`
-//! and the links.
+//! and the links. A small archive (three entries, pages of two) in each format is compared
+//! byte for byte with the golden files under `tests/golden/archive/` (after an intended change:
+//! `CRIER_BLESS=1 cargo test --test archive`, and review the diff).
 
 mod common;
+// Only its metadata and bare entries are used here.
+#[allow(dead_code)]
+#[path = "golden/hostile.rs"]
+mod hostile;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use common::{OutputText, Site, check_feeds, entry_file};
+use crier::feeds::{ArchiveLinks, FeedFormat, FeedMeta, render};
 use serde_json::Value;
 
 const NOW: &str = "2024-06-01T00:00:00Z";
@@ -360,4 +367,93 @@ fn without_archive_no_archive_is_written_and_the_feeds_link_to_none() {
     assert!(!rss.contains("archive"), "{rss}");
     let json = site.read("feeds/feed.json");
     assert!(!json.contains("next_url"), "{json}");
+}
+
+/// The small archive of the golden files: the subscription document (`limit` 2) and two pages of
+/// two, as (name, metadata, entries).
+fn golden_archive() -> Vec<(String, FeedMeta, Vec<crier::entry::Entry>)> {
+    let entry =
+        |slug: &str, day: u32| hostile::bare(slug, &format!("2024-03-0{day}T09:00:00+01:00"));
+    let (one, two, three) = (entry("one", 1), entry("two", 2), entry("three", 3));
+    let folder = |page: u32| format!("{FEEDS}archive/{page}/");
+    let meta = FeedMeta {
+        title: "Network".to_owned(),
+        description: "Projects".to_owned(),
+        folder_url: FEEDS.to_owned(),
+        ..hostile::meta()
+    };
+    let page = |number: u32, links: ArchiveLinks| FeedMeta {
+        folder_url: folder(number),
+        archive: Some(ArchiveLinks {
+            current: Some(FEEDS.to_owned()),
+            ..links
+        }),
+        ..meta.clone()
+    };
+    vec![
+        (
+            "current".to_owned(),
+            FeedMeta {
+                archive: Some(ArchiveLinks {
+                    prev: Some(folder(2)),
+                    ..ArchiveLinks::default()
+                }),
+                ..meta.clone()
+            },
+            vec![three.clone(), two.clone()],
+        ),
+        (
+            "1".to_owned(),
+            page(
+                1,
+                ArchiveLinks {
+                    next: Some(folder(2)),
+                    ..ArchiveLinks::default()
+                },
+            ),
+            vec![two, one],
+        ),
+        (
+            "2".to_owned(),
+            page(
+                2,
+                ArchiveLinks {
+                    prev: Some(folder(1)),
+                    ..ArchiveLinks::default()
+                },
+            ),
+            vec![three],
+        ),
+    ]
+}
+
+#[test]
+fn a_small_archive_matches_the_golden_files() {
+    let bless = std::env::var_os("CRIER_BLESS").is_some_and(|v| v == "1");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/archive");
+    let mut stale = Vec::new();
+    for (name, meta, entries) in golden_archive() {
+        for format in [FeedFormat::Rss, FeedFormat::Atom, FeedFormat::Json] {
+            let bytes = render(format, &meta, &entries).expect("the archive renders");
+            let parsed = feed_rs::parser::parse(bytes.as_slice())
+                .unwrap_or_else(|e| panic!("{name} {format:?} parses: {e}"));
+            assert_eq!(parsed.entries.len(), entries.len(), "{name} {format:?}");
+            let path = dir.join(format!("{name}.{}", format.file_name()));
+            if bless {
+                std::fs::create_dir_all(&dir).expect("golden folder");
+                std::fs::write(&path, &bytes).expect("golden file is writable");
+                continue;
+            }
+            let expected = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("{}: {e} (CRIER_BLESS=1 creates it)", path.display()));
+            if bytes != expected {
+                stale.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "output differs from the golden files (after an intended change: \
+         CRIER_BLESS=1 cargo test --test archive): {stale:?}"
+    );
 }
