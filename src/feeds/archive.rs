@@ -14,7 +14,12 @@
 //!
 //! The pages overlap the subscription document (RFC 5005 allows it: a reader keeps the most
 //! recently updated copy of an entry): every entry is in exactly one archive page, and the
-//! newest ones are in the subscription document too.
+//! newest ones are in the subscription document too. The subscription document's
+//! `prev-archive` skips the newest page, which still changes, while it holds only entries the
+//! subscription document shows (always, when `archive_size` is at most `limit`): a reader
+//! following the links then only ever fetches full pages, which it may keep as they are.
+
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -146,8 +151,8 @@ pub(crate) struct Document {
 }
 
 /// The documents of an archived feed folder: the subscription document (its newest entries,
-/// `subscription`, linked to the newest page), then every archive page, oldest first, cut
-/// along `bounds` (extended with the pages that filled up).
+/// `subscription`, linked to the newest page it does not cover), then every archive page,
+/// oldest first, cut along `bounds` (extended with the pages that filled up).
 pub(crate) fn documents(
     spec: &FeedSpec,
     subscription: &[usize],
@@ -161,12 +166,20 @@ pub(crate) fn documents(
     let pages = paginate(live, &matching, bounds, size);
     let folder = |number: usize| format!("{}{}/", spec.meta.folder_url, page_dir(number));
     let newest = pages.len();
+    // The newest page still changes, and a reader following RFC 5005 does not fetch again a
+    // page it has seen: the subscription document links to it only when it holds entries the
+    // subscription document does not, else to the newest full page (none while page 1 fills).
+    let shown: HashSet<usize> = subscription.iter().copied().collect();
+    let covered = pages
+        .last()
+        .is_none_or(|open| open.iter().all(|i| shown.contains(i)));
+    let prev = if covered { newest - 1 } else { newest };
     let mut documents = Vec::with_capacity(newest + 1);
     documents.push(Document {
         dir: spec.dir.clone(),
         meta: FeedMeta {
             archive: Some(ArchiveLinks {
-                prev: Some(folder(newest)),
+                prev: (prev >= 1).then(|| folder(prev)),
                 ..ArchiveLinks::default()
             }),
             ..spec.meta.clone()
@@ -371,5 +384,68 @@ mod tests {
             file_url("https://example.org/feeds/archive/3/", FeedFormat::Atom),
             "https://example.org/feeds/archive/3/atom.xml"
         );
+    }
+
+    #[test]
+    fn documents_link_pages_and_the_feed_to_the_newest_page_it_does_not_show() {
+        let feeds = "https://example.org/feeds/fr/";
+        let spec = FeedSpec {
+            dir: "fr".into(),
+            meta: FeedMeta {
+                folder_url: feeds.into(),
+                ..crate::testing::feed_meta(Some("fr"))
+            },
+            language: None,
+            category: None,
+        };
+        let entries = live(10);
+        let newest_first: Vec<usize> = (0..10).rev().collect();
+        let page = |n: usize| Some(format!("{feeds}archive/{n}/"));
+
+        // Pages of 4, a feed of 4: the feed shows all of page 3 and links to page 2.
+        let mut bounds = Bounds::default();
+        let docs = documents(&spec, &newest_first[..4], &entries, &mut bounds, 4);
+        let dirs: Vec<&str> = docs.iter().map(|d| d.dir.as_str()).collect();
+        assert_eq!(dirs, ["fr", "fr/archive/1", "fr/archive/2", "fr/archive/3"]);
+        let links: Vec<ArchiveLinks> = docs
+            .iter()
+            .map(|d| d.meta.archive.clone().unwrap())
+            .collect();
+        assert_eq!(
+            links[0],
+            ArchiveLinks {
+                prev: page(2),
+                ..ArchiveLinks::default()
+            }
+        );
+        assert_eq!(
+            links[1],
+            ArchiveLinks {
+                current: Some(feeds.into()),
+                prev: None,
+                next: page(2),
+            }
+        );
+        assert_eq!(
+            links[3],
+            ArchiveLinks {
+                current: Some(feeds.into()),
+                prev: page(2),
+                next: None,
+            }
+        );
+        assert_eq!(docs[3].meta.folder_url, page(3).unwrap());
+        assert_eq!(docs[0].entries, newest_first[..4]);
+        assert_eq!(docs[3].entries, [9, 8]);
+
+        // A feed of 1 does not show all of page 3: it links to it.
+        let docs = documents(&spec, &newest_first[..1], &entries, &mut bounds, 4);
+        assert_eq!(docs[0].meta.archive.as_ref().unwrap().prev, page(3));
+
+        // While page 1 fills and the feed shows it all, there is nothing to link to.
+        let few = live(3);
+        let docs = documents(&spec, &[2, 1, 0], &few, &mut Bounds::default(), 4);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].meta.archive, Some(ArchiveLinks::default()));
     }
 }

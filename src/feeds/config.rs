@@ -131,3 +131,21 @@ impl FeedsConfig {
             .to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn archive_is_off_and_its_pages_are_as_long_as_the_feed_by_default() {
+        let feeds: FeedsConfig = toml::from_str("limit = 20").unwrap();
+        assert!(!feeds.archive);
+        assert_eq!(feeds.archive_size(), 20);
+        let feeds: FeedsConfig = toml::from_str("archive = true\narchive_size = 100").unwrap();
+        assert!(feeds.archive);
+        assert_eq!(feeds.archive_size(), 100);
+        let feeds: FeedsConfig = toml::from_str("archive_size = 0").unwrap();
+        let error = feeds.validate().unwrap_err();
+        assert!(format!("{error:?}").contains("archive_size"), "{error:?}");
+    }
+}
