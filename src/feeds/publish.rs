@@ -717,4 +717,88 @@ mod tests {
         publish(&site, &feeds, &mut store, with_accounts(&[], true)).unwrap();
         assert!(links.exists());
     }
+
+    #[test]
+    fn an_archive_records_its_pages_when_written_and_new_entries_touch_the_newest_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = crate::testing::site("");
+        let feeds = FeedsConfig {
+            output_dir: dir.path().join("feeds"),
+            formats: vec![FeedFormat::Rss],
+            limit: 2,
+            archive: true,
+            ..FeedsConfig::default()
+        };
+        let mut store = Store::open(&dir.path().join("state.sqlite3")).unwrap();
+        let now = chrono::Utc::now();
+        let batch = Batch {
+            upserts: (1..=5).map(|day| record(&format!("e{day}"), day)).collect(),
+            ..Batch::default()
+        };
+        store.apply(&batch, now).unwrap();
+        let names = |files: &[FeedFile], changed_only: bool| -> Vec<String> {
+            files
+                .iter()
+                .filter(|f| f.changed || !changed_only)
+                .map(|f| {
+                    let rel = f.path.strip_prefix(&feeds.output_dir).unwrap();
+                    rel.display().to_string()
+                })
+                .collect()
+        };
+
+        // A dry publication cuts the pages but records nothing.
+        let files = publish(
+            &site,
+            &feeds,
+            &mut store,
+            publication(&batch.upserts, false),
+        )
+        .unwrap();
+        assert_eq!(
+            names(&files, false),
+            [
+                "archive/1/rss.xml",
+                "archive/2/rss.xml",
+                "archive/3/rss.xml",
+                "rss.xml"
+            ]
+        );
+        assert_eq!(store.meta("feeds:archive:").unwrap(), None);
+
+        publish(&site, &feeds, &mut store, publication(&batch.upserts, true)).unwrap();
+        let recorded = store
+            .meta("feeds:archive:")
+            .unwrap()
+            .expect("bounds recorded");
+        assert!(
+            recorded.contains("e2") && recorded.contains("e4"),
+            "{recorded}"
+        );
+
+        // A new entry fills page 3 and begins page 4; pages 1 and 2 are neither rendered nor
+        // written.
+        let new = [record("e6", 6)];
+        store
+            .apply(
+                &Batch {
+                    upserts: new.to_vec(),
+                    ..Batch::default()
+                },
+                now,
+            )
+            .unwrap();
+        let files = publish(&site, &feeds, &mut store, publication(&new, true)).unwrap();
+        assert_eq!(
+            names(&files, true),
+            ["archive/3/rss.xml", "archive/4/rss.xml", "rss.xml"]
+        );
+        let rss = std::fs::read_to_string(feeds.output_dir.join("rss.xml")).unwrap();
+        assert!(
+            rss.contains(
+                r#"href="https://example.org/feeds/archive/3/rss.xml" rel="prev-archive""#
+            ),
+            "{rss}"
+        );
+    }
 }
