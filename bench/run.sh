@@ -6,7 +6,10 @@
 # For each N it generates N Markdown files (~2 KB each) under bench/corpus/N (kept between
 # runs; delete the folder to regenerate), then measures with /usr/bin/time -v:
 #   cold: empty state and feed folder, feeds hold every entry (limit = N), 3 times;
-#   warm: the same command again, nothing changed, 3 times.
+#   warm: the same command again, nothing changed, 3 times;
+#   new: one new entry (the newest) added before each run, 3 times (the files are removed after).
+# CRIER_BENCH_LIMIT=50 sets `feeds.limit` (default: N); CRIER_BENCH_ARCHIVE=true turns on
+# `feeds.archive` (archive documents of `limit` entries).
 # Results go to stdout and bench/out/results.txt. Nothing here is committed.
 #
 # CRIER_BIN=/path/to/crier measures that binary instead of building this checkout's release
@@ -60,7 +63,8 @@ permalink = "/{lang}/{section}/{slug}/"
 
 [feeds]
 output_dir = "feeds"
-limit = $n
+limit = ${CRIER_BENCH_LIMIT:-$n}
+archive = ${CRIER_BENCH_ARCHIVE:-false}
 
 [store]
 path = "state/crier.sqlite3"
@@ -74,4 +78,10 @@ TOML
   for run in 1 2 3; do
     measure "warm N=$n #$run" "$bin" --config "$corpus/crier.toml" run --once
   done
+  for run in 1 2 3; do
+    printf '+++\ntitle = "New entry %s"\ndate = 2030-01-0%sT00:00:00+01:00\ncategories = ["Housing"]\n+++\nBody.\n' \
+      "$run" "$run" >"$corpus/content/section-00/zz-new-$run.md"
+    measure "new N=$n #$run" "$bin" --config "$corpus/crier.toml" run --once
+  done
+  rm -f "$corpus"/content/section-00/zz-new-*.md
 done

@@ -696,7 +696,7 @@ min_spacing = "10m"
             Mistake {
                 written: "limit = 50",
                 instead: "limmit = 3",
-                message: "line 20, column 1: `feeds.limmit`: unknown field `limmit`, expected one of `output_dir`, `public_url`, `formats`, `limit`, `per_language`, `categories`, `max_content_bytes`, `max_file_bytes`, `websub`, `stylesheet`; did you mean `limit`?",
+                message: "line 20, column 1: `feeds.limmit`: unknown field `limmit`, expected one of `output_dir`, `public_url`, `formats`, `limit`, `per_language`, `categories`, `max_content_bytes`, `max_file_bytes`, `websub`, `stylesheet`, `archive`, `archive_size`; did you mean `limit`?",
             },
             Mistake {
                 written: "limit = 50",

@@ -60,6 +60,7 @@ pub(crate) fn feed_meta(language: Option<&str>) -> FeedMeta {
         },
         hubs: Vec::new(),
         stylesheet: None,
+        archive: None,
     }
 }
 

@@ -730,6 +730,7 @@ fn property_meta() -> FeedMeta {
         // Browser-readable feeds: every generated feed names a stylesheet, so the parsers
         // read the instruction too.
         stylesheet: Some("/feed.en.xsl".to_owned()),
+        archive: None,
     }
 }
 

@@ -7,14 +7,17 @@
 //! each as a `link rel="alternate" hreflang="…"`, its own alternate then carrying its
 //! language too.
 
+use atom_syndication::extension::Extension;
 use atom_syndication::{
     Category, Content, Entry as AtomEntry, Feed, Generator, Link, Person as AtomPerson, Text,
     WriteConfig,
 };
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use chrono::DateTime;
 
+use super::archive;
 use super::sanitize::xml_text;
 use super::stylesheet::with_instruction;
 use super::translations::Translations;
@@ -81,6 +84,32 @@ pub(crate) fn write_chunked(
         lang: meta.language.as_deref().map(|l| xml_text(l).into_owned()),
         ..Feed::default()
     };
+    let mut feed = feed;
+    if let Some(archive) = &meta.archive {
+        feed.links
+            .extend(archive::relations(archive).map(|(rel, folder)| {
+                link(
+                    &archive::file_url(folder, FeedFormat::Atom),
+                    rel,
+                    Some("application/atom+xml"),
+                )
+            }));
+        if archive.is_archive() {
+            let element = Extension {
+                name: "fh:archive".to_owned(),
+                // An empty text keeps the element on one line: the writer's indentation would put its
+                // end tag on the next.
+                value: Some(String::new()),
+                ..Extension::default()
+            };
+            feed.namespaces
+                .insert("fh".to_owned(), archive::FH_NAMESPACE.to_owned());
+            feed.extensions.insert(
+                "fh".to_owned(),
+                BTreeMap::from([("archive".to_owned(), vec![element])]),
+            );
+        }
+    }
     let config = WriteConfig {
         write_document_declaration: true,
         indent_size: Some(2),
@@ -390,5 +419,45 @@ mod tests {
         );
         assert!(xml.contains("https://example.org/a/more"), "{xml}");
         assert!(!xml.contains("script"), "{xml}");
+    }
+
+    #[test]
+    fn archive_documents_carry_fh_archive_and_their_links() {
+        let page = FeedMeta {
+            folder_url: "https://example.org/feeds/archive/1/".to_owned(),
+            archive: Some(crate::feeds::ArchiveLinks {
+                current: Some("https://example.org/feeds/".to_owned()),
+                prev: None,
+                next: Some("https://example.org/feeds/archive/2/".to_owned()),
+            }),
+            ..meta()
+        };
+        let xml = render_str(&page, &[entry("a", "2024-03-01T10:00:00Z", None)]);
+        assert!(
+            xml.contains(r#"xmlns:fh="http://purl.org/syndication/history/1.0""#),
+            "{xml}"
+        );
+        assert!(xml.contains("<fh:archive></fh:archive>"), "{xml}");
+        assert!(
+            xml.contains("<id>https://example.org/feeds/archive/1/atom.xml</id>"),
+            "{xml}"
+        );
+        assert!(xml.contains(r#"<link href="https://example.org/feeds/atom.xml" rel="current" type="application/atom+xml"/>"#), "{xml}");
+        assert!(xml.contains(r#"<link href="https://example.org/feeds/archive/2/atom.xml" rel="next-archive" type="application/atom+xml"/>"#), "{xml}");
+        assert!(
+            !xml.contains("prev-archive"),
+            "the oldest page has none: {xml}"
+        );
+
+        let current = FeedMeta {
+            archive: Some(crate::feeds::ArchiveLinks {
+                prev: Some("https://example.org/feeds/archive/2/".to_owned()),
+                ..Default::default()
+            }),
+            ..meta()
+        };
+        let xml = render_str(&current, &[]);
+        assert!(xml.contains(r#"<link href="https://example.org/feeds/archive/2/atom.xml" rel="prev-archive" type="application/atom+xml"/>"#), "{xml}");
+        assert!(!xml.contains("fh:"), "{xml}");
     }
 }

@@ -51,6 +51,12 @@ pub struct FeedsConfig {
     /// site's own (an `https://` URL or a path from `/`, on the feeds' host).
     #[serde(default)]
     pub stylesheet: Stylesheet,
+    // Archived feeds (RFC 5005)
+    /// Also write every entry into fixed-size archive documents under `archive/{n}/`.
+    #[serde(default)]
+    pub archive: bool,
+    /// Entries per archive document; default: `limit`.
+    pub archive_size: Option<usize>,
 }
 
 /// A feed format.
@@ -81,6 +87,9 @@ impl Default for FeedsConfig {
             websub: WebSubConfig::default(),
             // Browser-readable feeds (XSL stylesheet).
             stylesheet: Stylesheet::default(),
+            // Archived feeds (RFC 5005)
+            archive: false,
+            archive_size: None,
         }
     }
 }
@@ -116,6 +125,12 @@ impl FeedsConfig {
         if self.limit == 0 {
             return Err(Invalid::new("limit", "must be at least 1"));
         }
+        if self.archive_size == Some(0) {
+            return Err(Invalid::new(
+                "archive_size",
+                "must be at least 1 (or left out: it then is `limit`)",
+            ));
+        }
         self.websub.validate().map_err(|e| e.under("websub"))?;
         self.validate_budgets()
     }
@@ -148,6 +163,13 @@ impl FeedsConfig {
             ));
         }
         Ok(())
+    }
+
+    /// Entries per archive document: `archive_size`, else `limit`. With at most `limit`, every
+    /// entry of the newest (still filling) archive document is in the subscription document
+    /// too.
+    pub fn archive_size(&self) -> usize {
+        self.archive_size.unwrap_or(self.limit)
     }
 
     /// Public URL of the feeds folder, always ending in `/`.
@@ -213,5 +235,18 @@ mod tests {
                 .validate()
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn archive_is_off_and_its_pages_are_as_long_as_the_feed_by_default() {
+        let feeds: FeedsConfig = toml::from_str("limit = 20").unwrap();
+        assert!(!feeds.archive);
+        assert_eq!(feeds.archive_size(), 20);
+        let feeds: FeedsConfig = toml::from_str("archive = true\narchive_size = 100").unwrap();
+        assert!(feeds.archive);
+        assert_eq!(feeds.archive_size(), 100);
+        let feeds: FeedsConfig = toml::from_str("archive_size = 0").unwrap();
+        let error = feeds.validate().unwrap_err();
+        assert!(format!("{error:?}").contains("archive_size"), "{error:?}");
     }
 }

@@ -15,6 +15,7 @@ use std::io::Write;
 use chrono::{DateTime, FixedOffset, SecondsFormat};
 use serde::Serialize;
 
+use super::archive::file_url;
 use super::sanitize::xml_text;
 use super::syndication::Syndication;
 use super::translations::Translations;
@@ -39,6 +40,11 @@ struct JsonFeed {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hubs: Vec<Hub>,
     items: Vec<Item>,
+    // Archived feeds (RFC 5005)
+    /// The next older page: the newest archive document from the subscription document, the
+    /// one before from an archive document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
 }
 
 /// A WebSub hub of the feed (`"type": "WebSub"`, as JSON Feed 1.1 names it).
@@ -136,6 +142,11 @@ pub fn write(
             .iter()
             .map(|entry| item(entry, links, translations))
             .collect(),
+        next_url: meta
+            .archive
+            .as_ref()
+            .and_then(|archive| archive.prev.as_deref())
+            .map(|folder| text(&file_url(folder, FeedFormat::Json))),
     };
     let error = |reason: String| FeedError::Render {
         format: FeedFormat::Json.name(),
@@ -336,5 +347,25 @@ mod tests {
             item["authors"],
             json!([{"name": "Ada", "url": "https://ada.example/"}])
         );
+    }
+
+    #[test]
+    fn an_archived_feed_pages_with_next_url_to_the_older_page() {
+        let archived = |prev: Option<&str>| FeedMeta {
+            archive: Some(crate::feeds::ArchiveLinks {
+                current: Some("https://example.org/feeds/".to_owned()),
+                prev: prev.map(str::to_owned),
+                next: None,
+            }),
+            ..meta()
+        };
+        let value = render_value(&archived(Some("https://example.org/feeds/archive/4/")), &[]);
+        assert_eq!(
+            value["next_url"],
+            "https://example.org/feeds/archive/4/feed.json"
+        );
+        // The oldest page ends the chain, and an unarchived feed has none.
+        assert!(render_value(&archived(None), &[]).get("next_url").is_none());
+        assert!(render_value(&meta(), &[]).get("next_url").is_none());
     }
 }

@@ -10,6 +10,7 @@
 //! Renderers are deterministic: the same [`FeedMeta`] and entries give byte-identical output,
 //! so the writer can skip files whose bytes did not change.
 
+pub mod archive;
 pub mod atom;
 pub mod budget;
 mod config;
@@ -29,6 +30,7 @@ use chrono::{DateTime, FixedOffset};
 use thiserror::Error;
 
 use crate::entry::{Entry, Person};
+pub use archive::ArchiveLinks;
 pub use config::{FeedFormat, FeedsConfig};
 pub use publish::{FeedFile, FeedPlan, Publication, PublishError, publish};
 pub use syndication::{Accounts, ChannelAccount, Syndication};
@@ -74,6 +76,9 @@ pub struct FeedMeta {
     /// Address of the XSL stylesheet the RSS and Atom files name, so that a browser shows them
     /// as a page; none when `None`.
     pub stylesheet: Option<String>,
+    // Archived feeds (RFC 5005)
+    /// Where this document sits in an archived feed; `None` when the feed is not archived.
+    pub archive: Option<ArchiveLinks>,
 }
 
 impl FeedFormat {

@@ -34,12 +34,13 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use thiserror::Error;
 
+use super::archive::{self, Bounds};
 use super::budget::{self, FileBudget};
 use super::set::FeedSpec;
 use super::syndication::{self, Accounts, Syndication};
 use super::translations::Translations;
 use super::writer::StreamError;
-use super::{FeedError, FeedFormat, FeedsConfig};
+use super::{FeedError, FeedFormat, FeedMeta, FeedsConfig};
 use crate::entry::Entry;
 use crate::site::Site;
 use crate::store::{LiveEntry, Store, StoreError};
@@ -88,6 +89,8 @@ pub struct FeedPlan {
     max_content_bytes: usize,
     /// The live entries' translations.
     translations: Translations,
+    /// Whether every entry is shown, in the archive documents (`feeds.archive`).
+    archive: bool,
 }
 
 impl FeedPlan {
@@ -105,6 +108,7 @@ impl FeedPlan {
             selected,
             max_content_bytes: feeds.max_content_bytes,
             translations,
+            archive: feeds.archive,
         }
     }
 
@@ -122,7 +126,7 @@ impl FeedPlan {
             .collect();
         entries
             .into_par_iter()
-            .filter(|e| shown.contains(e.id.as_str()))
+            .filter(|e| self.archive || shown.contains(e.id.as_str()))
             .map(|e| {
                 (
                     e.id.clone(),
@@ -159,9 +163,9 @@ const FEEDS_FILES: &str = "feeds:files";
 /// file's stamp (see [`with_file_stamp`]).
 const SYNDICATION_FILE: &str = "feeds:syndication";
 
-/// One feed file to render: its folder's spec, its format and the entries it holds.
+/// One feed file to render: its document's metadata, its format and the entries it holds.
 struct Job<'a> {
-    spec: &'a FeedSpec,
+    meta: FeedMeta,
     format: FeedFormat,
     ids: Vec<&'a str>,
     path: PathBuf,
@@ -204,7 +208,7 @@ pub fn publish(
     } else {
         Syndication::new(store.sent_posts()?, &publication.accounts)
     };
-    let (jobs, mut files) = jobs(feeds, store, &plan, &links)?;
+    let (jobs, mut files, archives) = jobs(feeds, store, &plan, &links)?;
     let entries = prepare_entries(store, &jobs, publication.fresh, feeds.max_content_bytes)?;
     let rendered = render_all(
         jobs,
@@ -246,6 +250,10 @@ pub fn publish(
         write_links(store, &links, &links_path)?;
         write_heads(site, feeds)?;
         write_stylesheets(site, feeds, store, &plan)?;
+        // Only once every page along them is written: a failed cycle cuts them again.
+        for archive in archives.iter().filter(|a| a.cut) {
+            archive::save_bounds(store, &archive.dir, &archive.bounds)?;
+        }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     if write {
@@ -389,41 +397,108 @@ fn untouched_file(store: &Store, key: &str, path: &Path) -> Result<bool, StoreEr
     Ok(with_file_stamp(hash, path) == recorded)
 }
 
-/// The feed files to render, and those already up to date (whose ledger entry matches).
+/// A feed folder's archive bounds after this publication.
+struct Archive {
+    dir: String,
+    bounds: Bounds,
+    /// Whether a page was cut, so that the bounds must be recorded.
+    cut: bool,
+}
+
+/// The feed files to render, those already up to date (whose ledger entry matches), and the
+/// archive bounds of each folder when the feeds are archived.
+#[allow(clippy::type_complexity)]
 fn jobs<'a>(
     feeds: &FeedsConfig,
     store: &Store,
     plan: &'a FeedPlan,
     links: &Syndication,
-) -> Result<(Vec<Job<'a>>, Vec<FeedFile>), StoreError> {
+) -> Result<(Vec<Job<'a>>, Vec<FeedFile>, Vec<Archive>), StoreError> {
     let mut jobs = Vec::new();
     let mut up_to_date = Vec::new();
+    let mut archives = Vec::new();
     for (spec, selected) in plan.specs.iter().zip(&plan.selected) {
-        let entries: Vec<&LiveEntry> = selected.iter().map(|&i| &plan.live[i]).collect();
-        let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
-        for &format in &feeds.formats {
-            let path = feeds.output_dir.join(&spec.dir).join(format.file_name());
-            let fingerprint =
-                feed_fingerprint(feeds, spec, format, &entries, links, &plan.translations);
-            let recorded = store.meta(&feed_meta_key(&path))?;
-            if recorded.as_deref() == Some(with_file_stamp(&fingerprint, &path).as_str()) {
-                up_to_date.push(FeedFile {
-                    path,
-                    items: ids.len(),
-                    changed: false,
-                });
-            } else {
-                jobs.push(Job {
-                    spec,
-                    format,
-                    ids: ids.clone(),
-                    path,
-                    fingerprint,
-                });
-            }
+        let documents = if feeds.archive {
+            let recorded = archive::load_bounds(store, &spec.dir)?;
+            let mut bounds = recorded.clone();
+            let documents = archive::documents(
+                spec,
+                selected,
+                &plan.live,
+                &mut bounds,
+                feeds.archive_size(),
+            );
+            archives.push(Archive {
+                dir: spec.dir.clone(),
+                cut: bounds != recorded,
+                bounds,
+            });
+            documents
+        } else {
+            vec![archive::Document {
+                dir: spec.dir.clone(),
+                meta: spec.meta.clone(),
+                entries: selected.to_vec(),
+            }]
+        };
+        for document in documents {
+            push_jobs(
+                feeds,
+                store,
+                plan,
+                links,
+                document,
+                &mut jobs,
+                &mut up_to_date,
+            )?;
         }
     }
-    Ok((jobs, up_to_date))
+    Ok((jobs, up_to_date, archives))
+}
+
+/// The jobs of one document's files, one per format, or their up-to-date files.
+fn push_jobs<'a>(
+    feeds: &FeedsConfig,
+    store: &Store,
+    plan: &'a FeedPlan,
+    links: &Syndication,
+    document: archive::Document,
+    jobs: &mut Vec<Job<'a>>,
+    up_to_date: &mut Vec<FeedFile>,
+) -> Result<(), StoreError> {
+    let entries: Vec<&LiveEntry> = document.entries.iter().map(|&i| &plan.live[i]).collect();
+    let ids: Vec<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+    for &format in &feeds.formats {
+        let path = feeds
+            .output_dir
+            .join(&document.dir)
+            .join(format.file_name());
+        let fingerprint = feed_fingerprint(
+            feeds,
+            &document.meta,
+            format,
+            &entries,
+            links,
+            &plan.translations,
+        );
+        let recorded = store.meta(&feed_meta_key(&path))?;
+        if recorded.as_deref() == Some(with_file_stamp(&fingerprint, &path).as_str()) {
+            up_to_date.push(FeedFile {
+                path,
+                items: ids.len(),
+                changed: false,
+            });
+        } else {
+            jobs.push(Job {
+                meta: document.meta.clone(),
+                format,
+                ids: ids.clone(),
+                path,
+                fingerprint,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Every entry some job shows, sanitised once: the fresh ones came prepared, the others are
@@ -473,14 +548,7 @@ fn render_all<'a>(
             let selected: Vec<&Entry> = job.ids.iter().filter_map(|id| entries.get(*id)).collect();
             let selected = shortened.fit(selected);
             let render = |out: &mut dyn std::io::Write| {
-                super::write_linked(
-                    job.format,
-                    &job.spec.meta,
-                    &selected,
-                    links,
-                    translations,
-                    out,
-                )
+                super::write_linked(job.format, &job.meta, &selected, links, translations, out)
             };
             let result = if write {
                 super::writer::replace_streaming(&job.path, render)
@@ -586,7 +654,7 @@ fn feed_meta_key(path: &Path) -> String {
 
 fn feed_fingerprint(
     feeds: &FeedsConfig,
-    spec: &FeedSpec,
+    meta: &FeedMeta,
     format: FeedFormat,
     entries: &[&LiveEntry],
     links: &Syndication,
@@ -594,7 +662,7 @@ fn feed_fingerprint(
 ) -> String {
     let mut hasher = blake3::Hasher::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-    hasher.update(format!("{format:?}\n{:?}\n", spec.meta).as_bytes());
+    hasher.update(format!("{format:?}\n{meta:?}\n").as_bytes());
     // Size budgets: they shape the bodies written.
     let budgets = (feeds.max_content_bytes, feeds.max_file_bytes);
     hasher.update(format!("{budgets:?}\n").as_bytes());
@@ -1020,5 +1088,89 @@ mod tests {
         std::fs::remove_file(&links).unwrap();
         publish(&site, &feeds, &mut store, with_accounts(&[], true)).unwrap();
         assert!(links.exists());
+    }
+
+    #[test]
+    fn an_archive_records_its_pages_when_written_and_new_entries_touch_the_newest_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = crate::testing::site("");
+        let feeds = FeedsConfig {
+            output_dir: dir.path().join("feeds"),
+            formats: vec![FeedFormat::Rss],
+            limit: 2,
+            archive: true,
+            ..FeedsConfig::default()
+        };
+        let mut store = Store::open(&dir.path().join("state.sqlite3")).unwrap();
+        let now = chrono::Utc::now();
+        let batch = Batch {
+            upserts: (1..=5).map(|day| record(&format!("e{day}"), day)).collect(),
+            ..Batch::default()
+        };
+        store.apply(&batch, now).unwrap();
+        let names = |files: &[FeedFile], changed_only: bool| -> Vec<String> {
+            files
+                .iter()
+                .filter(|f| f.changed || !changed_only)
+                .map(|f| {
+                    let rel = f.path.strip_prefix(&feeds.output_dir).unwrap();
+                    rel.display().to_string()
+                })
+                .collect()
+        };
+
+        // A dry publication cuts the pages but records nothing.
+        let files = publish(
+            &site,
+            &feeds,
+            &mut store,
+            publication(&batch.upserts, false),
+        )
+        .unwrap();
+        assert_eq!(
+            names(&files, false),
+            [
+                "archive/1/rss.xml",
+                "archive/2/rss.xml",
+                "archive/3/rss.xml",
+                "rss.xml"
+            ]
+        );
+        assert_eq!(store.meta("feeds:archive:").unwrap(), None);
+
+        publish(&site, &feeds, &mut store, publication(&batch.upserts, true)).unwrap();
+        let recorded = store
+            .meta("feeds:archive:")
+            .unwrap()
+            .expect("bounds recorded");
+        assert!(
+            recorded.contains("e2") && recorded.contains("e4"),
+            "{recorded}"
+        );
+
+        // A new entry fills page 3 and begins page 4; pages 1 and 2 are neither rendered nor
+        // written.
+        let new = [record("e6", 6)];
+        store
+            .apply(
+                &Batch {
+                    upserts: new.to_vec(),
+                    ..Batch::default()
+                },
+                now,
+            )
+            .unwrap();
+        let files = publish(&site, &feeds, &mut store, publication(&new, true)).unwrap();
+        assert_eq!(
+            names(&files, true),
+            ["archive/3/rss.xml", "archive/4/rss.xml", "rss.xml"]
+        );
+        let rss = std::fs::read_to_string(feeds.output_dir.join("rss.xml")).unwrap();
+        assert!(
+            rss.contains(
+                r#"href="https://example.org/feeds/archive/3/rss.xml" rel="prev-archive""#
+            ),
+            "{rss}"
+        );
     }
 }

@@ -17,6 +17,7 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel, Guid, Item};
 
+use super::archive::{ArchiveLinks, FH_NAMESPACE, file_url, relations};
 use super::sanitize::{escape_html, xml_text};
 use super::stylesheet::with_instruction;
 use super::translations::Translations;
@@ -72,6 +73,27 @@ pub(crate) fn write_chunked(
     {
         namespaces.insert("dc".to_owned(), DC_NAMESPACE.to_owned());
     }
+    let mut links = vec![Link {
+        href: xml_text(&meta.self_url(FeedFormat::Rss)).into_owned(),
+        rel: "self".to_owned(),
+        mime_type: Some("application/rss+xml".to_owned()),
+        ..Link::default()
+    }];
+    // WebSub: the hubs, beside the self link that names the topic.
+    links.extend(meta.hubs.iter().map(|hub| Link {
+        href: xml_text(hub).into_owned(),
+        rel: "hub".to_owned(),
+        ..Link::default()
+    }));
+    let mut extensions = BTreeMap::new();
+    if let Some(archive) = &meta.archive {
+        // RFC 5005 appendix B: in RSS 2.0 the links are `atom:link`s.
+        links.extend(archive_links(archive));
+        if archive.is_archive() {
+            namespaces.insert("fh".to_owned(), FH_NAMESPACE.to_owned());
+            extensions.insert("fh".to_owned(), fh_archive());
+        }
+    }
     let channel = Channel {
         title,
         link: xml_text(&meta.home_url).into_owned(),
@@ -79,22 +101,9 @@ pub(crate) fn write_chunked(
         language: meta.language.as_deref().map(|l| xml_text(l).into_owned()),
         generator: Some("crier".to_owned()),
         last_build_date: newest_update(entries).map(|date| date.to_rfc2822()),
-        atom_ext: Some(AtomExtension {
-            links: std::iter::once(Link {
-                href: xml_text(&meta.self_url(FeedFormat::Rss)).into_owned(),
-                rel: "self".to_owned(),
-                mime_type: Some("application/rss+xml".to_owned()),
-                ..Link::default()
-            })
-            // WebSub: the hubs, beside the self link that names the topic.
-            .chain(meta.hubs.iter().map(|hub| Link {
-                href: xml_text(hub).into_owned(),
-                rel: "hub".to_owned(),
-                ..Link::default()
-            }))
-            .collect(),
-        }),
+        atom_ext: Some(AtomExtension { links }),
         namespaces,
+        extensions,
         ..Channel::default()
     };
     let error = |reason: String| FeedError::Render {
@@ -116,6 +125,30 @@ pub(crate) fn write_chunked(
         Ok(bytes)
     };
     write_in_chunks(entries, chunk, out, document, error)
+}
+
+/// The RFC 5005 links of an archived feed's document, as `atom:link`s to RSS files.
+fn archive_links(archive: &ArchiveLinks) -> Vec<Link> {
+    relations(archive)
+        .map(|(rel, folder)| Link {
+            href: xml_text(&file_url(folder, FeedFormat::Rss)).into_owned(),
+            rel: rel.to_owned(),
+            mime_type: Some("application/rss+xml".to_owned()),
+            ..Link::default()
+        })
+        .collect()
+}
+
+/// `<fh:archive>`, which marks an archive document, keyed as the channel's extensions are.
+fn fh_archive() -> BTreeMap<String, Vec<Extension>> {
+    let element = Extension {
+        name: "fh:archive".to_owned(),
+        // An empty text keeps the element on one line: the writer's indentation would put its
+        // end tag on the next.
+        value: Some(String::new()),
+        ..Extension::default()
+    };
+    BTreeMap::from([("archive".to_owned(), vec![element])])
 }
 
 /// One `<item>`.
@@ -411,5 +444,67 @@ mod tests {
         e.title = "bell\u{7}\u{fffe}".to_owned();
         let xml = render_str(&meta(), &[e]);
         assert!(xml.contains("<title>bell</title>"), "{xml}");
+    }
+
+    fn archived(meta: FeedMeta, links: crate::feeds::ArchiveLinks) -> FeedMeta {
+        FeedMeta {
+            archive: Some(links),
+            ..meta
+        }
+    }
+
+    #[test]
+    fn archive_documents_carry_fh_archive_and_their_links() {
+        let page = archived(
+            FeedMeta {
+                folder_url: "https://example.org/feeds/archive/2/".to_owned(),
+                ..meta()
+            },
+            crate::feeds::ArchiveLinks {
+                current: Some("https://example.org/feeds/".to_owned()),
+                prev: Some("https://example.org/feeds/archive/1/".to_owned()),
+                next: Some("https://example.org/feeds/archive/3/".to_owned()),
+            },
+        );
+        let xml = render_str(&page, &[entry("a", "2024-03-01T10:00:00Z", None)]);
+        assert!(
+            xml.contains(r#"xmlns:fh="http://purl.org/syndication/history/1.0""#),
+            "{xml}"
+        );
+        assert!(xml.contains("<fh:archive></fh:archive>"), "{xml}");
+        for (rel, href) in [
+            ("self", "https://example.org/feeds/archive/2/rss.xml"),
+            ("current", "https://example.org/feeds/rss.xml"),
+            (
+                "prev-archive",
+                "https://example.org/feeds/archive/1/rss.xml",
+            ),
+            (
+                "next-archive",
+                "https://example.org/feeds/archive/3/rss.xml",
+            ),
+        ] {
+            let link =
+                format!(r#"<atom:link href="{href}" rel="{rel}" type="application/rss+xml"/>"#);
+            assert!(xml.contains(&link), "{link} in {xml}");
+        }
+        let parsed = Channel::read_from(xml.as_bytes()).unwrap();
+        assert_eq!(parsed.items.len(), 1);
+
+        // The subscription document links to the newest page only, and is no archive.
+        let current = archived(
+            meta(),
+            crate::feeds::ArchiveLinks {
+                prev: Some("https://example.org/feeds/archive/3/".to_owned()),
+                ..Default::default()
+            },
+        );
+        let xml = render_str(&current, &[]);
+        assert!(xml.contains(r#"<atom:link href="https://example.org/feeds/archive/3/rss.xml" rel="prev-archive" type="application/rss+xml"/>"#), "{xml}");
+        assert!(!xml.contains("fh:"), "{xml}");
+        assert!(
+            !xml.contains("next-archive") && !xml.contains("current"),
+            "{xml}"
+        );
     }
 }

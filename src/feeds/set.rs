@@ -83,6 +83,7 @@ pub fn plan(site: &Site, feeds: &FeedsConfig, live: &[LiveEntry]) -> Vec<FeedSpe
         author,
         hubs: feeds.websub.hubs.iter().map(|h| h.to_string()).collect(),
         stylesheet: None,
+        archive: None,
     };
     let mut specs = vec![FeedSpec {
         dir: String::new(),

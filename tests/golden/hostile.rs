@@ -31,6 +31,7 @@ pub fn meta() -> FeedMeta {
         hubs: Vec::new(),
         // Browser-readable feeds: the goldens show feeds without the instruction.
         stylesheet: None,
+        archive: None,
     }
 }
 
