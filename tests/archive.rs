@@ -66,10 +66,12 @@ fn run(site: &Site) {
     );
 }
 
-/// Every file under `feeds/` with its bytes and modification time.
+/// Every feed file under `feeds/` (not the stylesheets and `head.html` beside them) with its
+/// bytes and modification time.
 fn snapshot(site: &Site) -> BTreeMap<PathBuf, (Vec<u8>, SystemTime)> {
     site.feed_files("feeds")
         .into_iter()
+        .filter(|file| common::is_feed_file(&file.path))
         .map(|file| {
             let modified = std::fs::metadata(&file.path)
                 .and_then(|m| m.modified())
