@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::daemon::{
     self,
-    health::{HealthConfig, HealthServer},
+    health::{self, HealthConfig, HealthServer},
     lock::InstanceLock,
 };
 use crate::engine::cycle::{self, CycleOptions, CycleReport, EntryRef};
@@ -163,6 +163,13 @@ pub enum Command {
     },
     /// Show entry counts and the last run from the state database.
     Status,
+    /// Ask the running daemon's health listener (`[daemon.health]`) for `/healthz`: exits 0
+    /// when it answers 200, 1 otherwise (a container's HEALTHCHECK, a monitoring script).
+    Healthcheck {
+        /// Longest wait for the answer.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
     /// Write a commented crier config for a Hugo or Zola site, from the site's own config.
     Init {
         /// The site's folder (the one holding hugo.toml, config/_default/ or Zola's
@@ -334,6 +341,10 @@ pub fn execute(cli: &Cli, out: &mut dyn Write, process: &Process) -> Result<Exit
             let config = load_config(&cli.config)?;
             status(&config, out)
         }
+        Command::Healthcheck { timeout } => {
+            let config = load_config(&cli.config)?;
+            healthcheck(&config, *timeout, out)
+        }
         Command::Init { from, output } => init(from, output.as_deref(), out),
     }
 }
@@ -423,6 +434,28 @@ fn daemon(config_path: &Path, config: Config, process: &Process) -> Result<Exit>
     drop(lock);
     result?;
     Ok(Exit::Ok)
+}
+
+/// `crier healthcheck`: 0 when the daemon's listener answers 200, an error (exit 1) naming
+/// the reason otherwise.
+fn healthcheck(config: &Config, timeout: std::time::Duration, out: &mut dyn Write) -> Result<Exit> {
+    let Some(health) = &config.daemon.health else {
+        anyhow::bail!(
+            "the config has no [daemon.health] table, so the daemon has no listener to ask; add \
+             `[daemon.health]` with `listen = \"127.0.0.1:9464\"` and restart the daemon"
+        );
+    };
+    let probe = runtime()?.block_on(health::probe::probe(health.listen, timeout))?;
+    let url = format!("http://{}/healthz", health::probe::target(health.listen));
+    match probe {
+        health::probe::Probe::Healthy => {
+            writeln!(out, "healthy ({url})")?;
+            Ok(Exit::Ok)
+        }
+        health::probe::Probe::Unhealthy { status, reason } => {
+            anyhow::bail!("unhealthy: {url} answered {status}: {reason}")
+        }
+    }
 }
 
 /// Binds the health and metrics listener when `[daemon.health]` is set, before the daemon

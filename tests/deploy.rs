@@ -89,14 +89,16 @@ fn cron_command() -> Vec<String> {
         .collect()
 }
 
-/// The JSON-array form of a Containerfile instruction, e.g. `CMD ["--config", …]`.
+/// The JSON-array form of a Containerfile instruction, e.g. `CMD ["--config", …]` (for
+/// `HEALTHCHECK`, its `CMD`'s).
 fn container_instruction(name: &str) -> Vec<String> {
     let text = read("deploy/container/Containerfile");
     let prefix = format!("{name} ");
-    let json = text
+    let line = text
         .lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .unwrap_or_else(|| panic!("Containerfile: no {name}"));
+    let json = line.find('[').map_or(line, |at| &line[at..]);
     serde_json::from_str(json).unwrap_or_else(|e| panic!("Containerfile {name} {json}: {e}"))
 }
 
@@ -158,6 +160,14 @@ fn the_binary_accepts_every_deployed_command_line() {
     let cmd = container_instruction("CMD");
     assert_eq!(cmd.last().map(String::as_str), Some("run"), "{cmd:?}");
     assert_parses("Containerfile", &cmd, &missing);
+
+    let check = container_instruction("HEALTHCHECK");
+    assert_eq!(
+        check.first().map(String::as_str),
+        Some("/usr/local/bin/crier")
+    );
+    assert!(check.iter().any(|a| a == "healthcheck"), "{check:?}");
+    assert_parses("Containerfile HEALTHCHECK", &check[1..], &missing);
 }
 
 #[test]

@@ -965,3 +965,87 @@ async fn the_preview_is_not_served_unless_asked() {
     assert_eq!(running.get("/preview").await.status(), 404);
     running.stop().await;
 }
+
+/// A config whose `[daemon.health]` listens on `listen`, in `dir`.
+fn healthcheck_config(dir: &Path, listen: Option<SocketAddr>) -> PathBuf {
+    let health = listen.map_or_else(String::new, |addr| {
+        format!("\n[daemon.health]\nlisten = \"{addr}\"\n")
+    });
+    let text = format!(
+        "[site]\ntitle = \"Network\"\nbase_url = \"https://example.org\"\n\n\
+         [[sources]]\ntype = \"directory\"\nname = \"news\"\npath = \"content\"\n\n\
+         [store]\npath = \"state.sqlite3\"\n{health}"
+    );
+    let path = dir.join("crier.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `crier healthcheck` through the binary, against the listener: 0 and "healthy" on a 200,
+/// 1 with the listener's reason on a 503, 1 naming the URL when nothing listens, and 1 with
+/// what to add when the config has no listener.
+#[tokio::test]
+async fn healthcheck_exits_0_only_when_the_listener_says_healthy() {
+    let running = Running::start(false).await;
+    // Outside the listener's folder, which goes when it stops.
+    let dir = tempfile::tempdir().unwrap();
+    let config = healthcheck_config(dir.path(), Some(running.addr));
+    let check = || {
+        common::Crier::new(&config)
+            .args(["healthcheck", "--timeout", "5s"])
+            .output_async()
+    };
+    use common::OutputText;
+
+    let unhealthy = check().await;
+    assert_eq!(
+        unhealthy.status.code(),
+        Some(1),
+        "{}",
+        unhealthy.stderr_text()
+    );
+    assert!(
+        unhealthy.stderr_text().contains(&format!(
+            "unhealthy: http://{}/healthz answered 503: no successful cycle yet",
+            running.addr
+        )),
+        "{}",
+        unhealthy.stderr_text()
+    );
+
+    let now = Utc::now();
+    running.state.cycle_started(now);
+    running
+        .state
+        .cycle_finished(now, Duration::from_millis(300), RunOutcome::Ok, None);
+    let healthy = check().await;
+    assert_eq!(healthy.status.code(), Some(0), "{}", healthy.stderr_text());
+    assert_eq!(
+        healthy.stdout_text(),
+        format!("healthy (http://{}/healthz)\n", running.addr)
+    );
+
+    let addr = running.addr;
+    running.stop().await;
+    let gone = check().await;
+    assert_eq!(gone.status.code(), Some(1));
+    assert!(
+        gone.stderr_text()
+            .contains(&format!("cannot reach http://{addr}/healthz")),
+        "{}",
+        gone.stderr_text()
+    );
+
+    let other = tempfile::tempdir().unwrap();
+    let no_listener = healthcheck_config(other.path(), None);
+    let none = common::Crier::new(&no_listener)
+        .args(["healthcheck"])
+        .output_async()
+        .await;
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        none.stderr_text().contains("has no [daemon.health] table"),
+        "{}",
+        none.stderr_text()
+    );
+}

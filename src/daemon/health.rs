@@ -40,6 +40,7 @@ use crate::store::{RunOutcome, SourceHealth, Store};
 
 mod files;
 mod metrics;
+pub mod probe;
 
 /// How long in-flight responses get to finish once shutdown is requested.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
