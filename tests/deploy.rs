@@ -179,3 +179,37 @@ fn the_timer_starts_the_oneshot_and_not_the_daemon() {
         "crier.timer must name Unit=crier-once.service"
     );
 }
+
+/// The Rust version the docs and the Containerfile ask for is Cargo.toml's `rust-version`, the
+/// one cargo enforces: every "1.NN or newer" in them names it.
+#[test]
+fn the_docs_ask_for_the_rust_version_cargo_enforces() {
+    let manifest = read("Cargo.toml");
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .map(|v| v.trim_matches('"').to_owned())
+        .expect("Cargo.toml: rust-version");
+    let asked = regex::Regex::new(r"(?:Rust|stable,) (1\.\d+) or newer").unwrap();
+    let mut seen = 0;
+    for file in [
+        "README.md",
+        "docs/OPERATIONS.md",
+        "deploy/container/Containerfile",
+    ] {
+        let text = read(file);
+        let found: Vec<&str> = asked
+            .captures_iter(&text)
+            .map(|c| c.get(1).map_or("", |m| m.as_str()))
+            .collect();
+        assert!(!found.is_empty(), "{file} names no Rust version");
+        for v in found {
+            assert_eq!(
+                v, version,
+                "{file} asks for Rust {v}, Cargo.toml for {version}"
+            );
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3);
+}
