@@ -190,37 +190,91 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
 }
 
 /// Sets up `tracing` on stderr; the filter comes from `CRIER_LOG` (default `crier=info`).
-/// Lines that cannot be written are dropped ([`LogWriter`]).
+/// Colours only on a terminal and without `NO_COLOR`; under systemd (`JOURNAL_STREAM` set) no
+/// time stamp, the journal's own, and each line starts with its syslog priority (`<3>` error,
+/// `<4>` warning, `<6>` info, `<7>` debug) so that `journalctl -p warning` finds them. Lines that
+/// cannot be written are dropped, and a value's line breaks are escaped ([`LogWriter`]).
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CRIER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("crier=info"));
+    let colour = use_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| LogWriter)
         // tracing would report a failed write on stderr, the very thing that failed, and
         // `eprintln!` panics then.
         .log_internal_errors(false)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_ansi(colour)
         .with_target(false);
-    // Under systemd (JOURNAL_STREAM set) the journal stamps every line itself.
     let journal = std::env::var_os("JOURNAL_STREAM").is_some();
     // A second initialisation (tests calling `main` twice) is harmless: keep the first.
     let _ = match format {
-        LogFormat::Text if journal => builder.without_time().try_init(),
+        LogFormat::Text if journal => builder
+            .event_format(Prioritised(
+                tracing_subscriber::fmt::format()
+                    .without_time()
+                    .with_target(false)
+                    .with_ansi(colour),
+            ))
+            .try_init(),
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// Whether log lines get colours: on a terminal, unless `NO_COLOR` is set to anything but the
+/// empty string (<https://no-color.org>).
+fn use_colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.is_none_or(|value| value.is_empty())
+}
+
+/// A text line prefixed with its syslog priority, which journald reads from a service's stderr
+/// (`SyslogLevelPrefix=`, on by default) and strips.
+struct Prioritised<F>(F);
+
+impl<S, N, F> tracing_subscriber::fmt::FormatEvent<S, N> for Prioritised<F>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+    F: tracing_subscriber::fmt::FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        writer.write_str(syslog_priority(*event.metadata().level()))?;
+        self.0.format_event(ctx, writer, event)
+    }
+}
+
+/// The `<N>` prefix of a level: 3 error, 4 warning, 6 info, 7 debug and trace.
+fn syslog_priority(level: tracing::Level) -> &'static str {
+    match level {
+        tracing::Level::ERROR => "<3>",
+        tracing::Level::WARN => "<4>",
+        tracing::Level::INFO => "<6>",
+        _ => "<7>",
+    }
 }
 
 /// Where log lines go: stderr, whose write errors are ignored. With stderr closed (a broken
 /// pipe, a log collector restarting, `crier … 2>&1 | head -1`) a log line has nowhere to go,
 /// and failing the line would stop the work it reports on: a cycle half done, a signal
 /// listener gone.
+///
+/// Each event arrives as one write of one line; a line break inside it (a post text, an
+/// upstream's error body) is written as `\n` (`\r` for a carriage return), so that one event
+/// stays one line for `grep`, the journal and log collectors.
 pub struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let _ = std::io::stderr().write_all(bytes);
+        let _ = std::io::stderr().write_all(&one_line(bytes));
         Ok(bytes.len())
     }
 
@@ -228,6 +282,26 @@ impl Write for LogWriter {
         let _ = std::io::stderr().flush();
         Ok(())
     }
+}
+
+/// `line` with its inner line breaks escaped, its final newline kept.
+fn one_line(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let body = line.strip_suffix(b"\n").unwrap_or(line);
+    if !body.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = Vec::with_capacity(line.len() + 8);
+    for &b in body {
+        match b {
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+    if body.len() < line.len() {
+        out.push(b'\n');
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The report commands' output (standard output in the binary), noting when its reader went
@@ -1079,6 +1153,43 @@ pub fn retry(
 mod tests {
     use super::*;
     use crate::sources::Notices;
+
+    #[test]
+    fn colours_need_a_terminal_and_no_no_color() {
+        use std::ffi::OsStr;
+        assert!(use_colour(true, None));
+        assert!(!use_colour(false, None));
+        assert!(!use_colour(true, Some(OsStr::new("1"))));
+        assert!(!use_colour(true, Some(OsStr::new("false"))));
+        // NO_COLOR set to the empty string does not count (no-color.org).
+        assert!(use_colour(true, Some(OsStr::new(""))));
+    }
+
+    #[test]
+    fn a_log_line_keeps_to_one_line() {
+        let line = |s: &str| String::from_utf8(one_line(s.as_bytes()).into_owned()).unwrap();
+        assert_eq!(
+            line("WARN post refused text=\"a\nb\r\nc\"\n"),
+            "WARN post refused text=\"a\\nb\\r\\nc\"\n"
+        );
+        assert_eq!(line("INFO plain\n"), "INFO plain\n");
+        assert!(matches!(
+            one_line(b"INFO plain\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        // A last line break is the line's own; only one at the very end.
+        assert_eq!(line("INFO a\n\n"), "INFO a\\n\n");
+        assert_eq!(line("no end\nhere"), "no end\\nhere");
+    }
+
+    #[test]
+    fn each_level_has_its_syslog_priority() {
+        assert_eq!(syslog_priority(tracing::Level::ERROR), "<3>");
+        assert_eq!(syslog_priority(tracing::Level::WARN), "<4>");
+        assert_eq!(syslog_priority(tracing::Level::INFO), "<6>");
+        assert_eq!(syslog_priority(tracing::Level::DEBUG), "<7>");
+        assert_eq!(syslog_priority(tracing::Level::TRACE), "<7>");
+    }
 
     #[test]
     fn check_lists_every_file_of_a_warning_and_counts_the_infos() {

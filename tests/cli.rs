@@ -640,3 +640,54 @@ fn relative_paths_resolve_against_the_config_folder() {
 fn is_empty(dir: &Path) -> bool {
     fs::read_dir(dir).unwrap().next().is_none()
 }
+
+/// Under systemd (`JOURNAL_STREAM` set) every line starts with its syslog priority, so that
+/// `journalctl -p warning` finds the warnings and errors, and carries no time stamp of its own.
+#[test]
+fn under_journald_each_line_starts_with_its_priority() {
+    let site = site();
+    site.write(
+        "content/broken.md",
+        "---\ntitle: Broken\ndate: 0000-01-01\n---\nA date no feed can hold.\n",
+    );
+    let output = site
+        .crier()
+        .args(["run", "--once", "--dry-run"])
+        .command()
+        .env("JOURNAL_STREAM", "8:12345")
+        .output()
+        .expect("crier runs");
+    assert_eq!(output.status.code(), Some(3));
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        assert!(
+            ["<3>", "<4>", "<6>", "<7>"]
+                .iter()
+                .any(|p| line.starts_with(p)),
+            "no priority: {line}\n{log}"
+        );
+        // No time stamp: the level follows the priority (the journal stamps lines itself).
+        assert!(
+            line[3..]
+                .trim_start()
+                .starts_with(['E', 'W', 'I', 'D', 'T']),
+            "{line}"
+        );
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("<6>") && l.contains("INFO")),
+        "{log}"
+    );
+    let broken: Vec<&&str> = lines.iter().filter(|l| l.contains("broken.md")).collect();
+    assert!(!broken.is_empty(), "{log}");
+    for line in broken {
+        assert!(
+            line.starts_with("<3>") || line.starts_with("<4>"),
+            "an entry error must reach `journalctl -p warning`: {line}"
+        );
+    }
+}
