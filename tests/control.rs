@@ -138,22 +138,11 @@ async fn crier(site: &Site, now: &str, args: &[&str]) -> Output {
     site.crier().now(now).args(args).output_async().await
 }
 
-async fn run(site: &Site, now: &str) -> Output {
-    let out = crier(site, now, &["run", "--once"]).await;
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        out.stdout_text(),
-        out.stderr_text()
-    );
-    out
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn each_entry_chooses_its_channels_text_and_time() {
     let (server, mastodon, x) = networks().await;
     let site = site(&server.uri());
-    run(&site, T0).await;
+    site.run_once_at(T0).await;
 
     post(&site, "quiet", "2024-05-10", "announce = false");
     post(&site, "masto-only", "2024-05-10", "channels = [\"masto\"]");
@@ -196,7 +185,7 @@ async fn each_entry_chooses_its_channels_text_and_time() {
     );
     assert!(mastodon.texts().is_empty() && x.texts().is_empty());
 
-    run(&site, T0).await;
+    site.run_once_at(T0).await;
     let mut on_mastodon = mastodon.texts();
     on_mastodon.sort();
     assert_eq!(
@@ -226,9 +215,9 @@ async fn each_entry_chooses_its_channels_text_and_time() {
     assert!(status.contains("held"), "{status}");
 
     // Not before its time; then on both.
-    run(&site, "2024-05-11T08:59:00Z").await;
+    site.run_once_at("2024-05-11T08:59:00Z").await;
     assert_eq!(mastodon.texts().len(), 3);
-    run(&site, "2024-05-11T09:00:00Z").await;
+    site.run_once_at("2024-05-11T09:00:00Z").await;
     assert_eq!(mastodon.texts().len(), 4);
     assert_eq!(
         x.texts().last().map(String::as_str),
@@ -237,7 +226,7 @@ async fn each_entry_chooses_its_channels_text_and_time() {
 
     // The editor changes their mind: the held deliveries are released.
     post(&site, "quiet", "2024-05-10", "");
-    run(&site, "2024-05-11T10:00:00Z").await;
+    site.run_once_at("2024-05-11T10:00:00Z").await;
     assert_eq!(
         mastodon.texts().last().map(String::as_str),
         Some("Post quiet https://example.org/en/quiet/")
@@ -252,7 +241,7 @@ async fn each_entry_chooses_its_channels_text_and_time() {
 async fn an_edit_before_the_first_attempt_is_honoured_and_after_it_is_not() {
     let server = MockServer::start().await;
     let site = site(&server.uri());
-    run(&site, T0).await;
+    site.run_once_at(T0).await;
     let (mastodon, x) = (
         Posts {
             bodies: Arc::default(),
@@ -311,7 +300,7 @@ async fn an_edit_before_the_first_attempt_is_honoured_and_after_it_is_not() {
         "2024-05-10",
         "announce = false\ntext.x = \"Never mind\"",
     );
-    run(&site, "2024-05-10T12:05:00Z").await;
+    site.run_once_at("2024-05-10T12:05:00Z").await;
     assert_eq!(
         mastodon.texts(),
         ["New words https://example.org/en/waiting/"]
@@ -324,7 +313,7 @@ async fn an_edit_before_the_first_attempt_is_honoured_and_after_it_is_not() {
 async fn a_control_naming_a_channel_the_config_lacks_fails_the_entry_naming_file_and_key() {
     let (server, mastodon, _x) = networks().await;
     let site = site(&server.uri());
-    run(&site, T0).await;
+    site.run_once_at(T0).await;
     post(&site, "typo", "2024-05-10", "skip = [\"mastoo\"]");
     let out = crier(&site, T0, &["run", "--once"]).await;
     assert_eq!(out.status.code(), Some(3), "{}", out.stderr_text());

@@ -79,18 +79,7 @@ page_token = {fb}
 }
 
 async fn run(site: &Site) -> Output {
-    run_at(site, NOW).await
-}
-
-async fn run_at(site: &Site, now: &str) -> Output {
-    let output = site
-        .crier()
-        .now(now)
-        .args(["run", "--once"])
-        .output_async()
-        .await;
-    assert!(output.status.success(), "{}", output.stderr_text());
-    output
+    site.run_once_at(NOW).await
 }
 
 fn json_file(site: &Site, rel: &str) -> Value {
@@ -271,9 +260,9 @@ permalink = "/projects/{slug}/"
             .to_string()
     };
     site.write_entry("content/ghent.md", &entry_file("Ghent", &day(9)));
-    run_at(&site, &now.to_rfc3339()).await;
+    site.run_once_at(&now.to_rfc3339()).await;
     site.write_entry("content/madrid.md", &entry_file("Madrid", &day(1)));
-    run_at(&site, &now.to_rfc3339()).await;
+    site.run_once_at(&now.to_rfc3339()).await;
     assert!(
         !site.path("feeds/syndication.json").exists(),
         "nothing was posted yet"

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::{OutputText, Site, entry_file};
 use wiremock::matchers::{method, path};
@@ -35,17 +35,6 @@ hubs = [{}]
     ));
     site.write_entry("content/ghent.md", &entry_file("Ghent", "2024-05-01"));
     site
-}
-
-async fn run_at(site: &Site, now: &str) -> Output {
-    let output = site
-        .crier()
-        .now(now)
-        .args(["run", "--once"])
-        .output_async()
-        .await;
-    assert!(output.status.success(), "{}", output.stderr_text());
-    output
 }
 
 /// The requests `server` received at `hub_path`.
@@ -106,7 +95,7 @@ async fn each_changed_feed_is_published_to_each_hub_once_and_an_unchanged_run_pu
     let site = site(std::slice::from_ref(&hub));
 
     // The first run writes every feed: each is new to the hub.
-    let first = run_at(&site, NOW).await;
+    let first = site.run_once_at(NOW).await;
     assert_eq!(
         published(&requests(&server, "/hub").await),
         feed_urls(""),
@@ -116,12 +105,12 @@ async fn each_changed_feed_is_published_to_each_hub_once_and_an_unchanged_run_pu
     assert!(first.stderr_text().contains("hub notified"));
 
     // Nothing changed: no feed is written, no hub is told.
-    run_at(&site, "2024-05-10T12:05:00Z").await;
+    site.run_once_at("2024-05-10T12:05:00Z").await;
     assert_eq!(requests(&server, "/hub").await.len(), 3);
 
     // A new entry changes the three feeds: three more notifications, one per feed.
     site.write_entry("content/madrid.md", &entry_file("Madrid", "2024-05-09"));
-    run_at(&site, "2024-05-10T12:10:00Z").await;
+    site.run_once_at("2024-05-10T12:10:00Z").await;
     let all = requests(&server, "/hub").await;
     assert_eq!(all.len(), 6);
     assert_eq!(published(&all[3..]), feed_urls(""));
@@ -211,7 +200,7 @@ async fn a_busy_hub_is_retried_on_a_later_run_and_a_refusal_is_given_up() {
     let wrong = format!("{}/wrong", server.uri());
     let site = site(&[busy.clone(), wrong.clone()]);
 
-    let first = run_at(&site, NOW).await;
+    let first = site.run_once_at(NOW).await;
     let log = first.stderr_text();
     assert_eq!(published(&requests(&server, "/busy").await), feed_urls(""));
     assert_eq!(published(&requests(&server, "/wrong").await), feed_urls(""));
@@ -244,11 +233,11 @@ async fn a_busy_hub_is_retried_on_a_later_run_and_a_refusal_is_given_up() {
     );
 
     // Before the hub's Retry-After nothing is sent again.
-    run_at(&site, "2024-05-10T12:01:00Z").await;
+    site.run_once_at("2024-05-10T12:01:00Z").await;
     assert_eq!(requests(&server, "/busy").await.len(), 3);
 
     // Once due, the busy hub is told again and takes it; the refusing hub is not asked again.
-    let later = run_at(&site, "2024-05-10T12:03:00Z").await;
+    let later = site.run_once_at("2024-05-10T12:03:00Z").await;
     let busy_requests = requests(&server, "/busy").await;
     assert_eq!(busy_requests.len(), 6, "{}", later.stderr_text());
     assert_eq!(published(&busy_requests[3..]), feed_urls(""));
@@ -280,7 +269,7 @@ async fn a_dry_run_leaves_its_notifications_to_the_next_run() {
     assert!(dry.status.success(), "{}", dry.stderr_text());
     assert!(requests(&server, "/hub").await.is_empty());
     assert!(status(&site).contains(&format!("{hub}: 3 pending")));
-    run_at(&site, NOW).await;
+    site.run_once_at(NOW).await;
     assert_eq!(published(&requests(&server, "/hub").await), feed_urls(""));
 }
 

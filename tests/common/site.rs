@@ -128,6 +128,23 @@ impl Site {
         Crier::new(self.config_path()).current_dir(self.root())
     }
 
+    /// `crier run --once` at `now`, which must succeed (exit 0); its output.
+    pub async fn run_once_at(&self, now: &str) -> std::process::Output {
+        let output = self
+            .crier()
+            .now(now)
+            .args(["run", "--once"])
+            .output_async()
+            .await;
+        assert!(
+            output.status.success(),
+            "{}\n{}",
+            output.stdout_text(),
+            output.stderr_text()
+        );
+        output
+    }
+
     /// `crier check` and then `crier run --once --dry-run` at `now` with the site's config, both
     /// successful (nothing to fix, no error logged, feeds and state written); the run's log.
     pub fn check_and_dry_run(&self, now: &str) -> String {
