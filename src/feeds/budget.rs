@@ -486,6 +486,7 @@ mod tests {
             ("pl", "Czytaj dalej"),
             ("pt", "Continuar a ler"),
             ("pt-BR", "Continuar lendo"),
+            ("ro", "Citește mai departe"),
             ("ja", "Continue reading"),
             ("", "Continue reading"),
         ] {
@@ -497,11 +498,16 @@ mod tests {
     fn raw_bodies_are_cut_after_a_block_end_at_a_character_boundary() {
         assert_eq!(raw_bound(100, 1024), None);
         assert_eq!(raw_bound(5000, 1024), Some(4096));
+        // Exactly four times the budget is still sanitised whole.
+        assert_eq!(raw_bound(4096, 1024), None);
+        assert_eq!(raw_bound(4097, 1024), Some(4096));
         let html = "<p>é</p><P>abc</P><p>unfinished é";
         assert_eq!(cut_raw(html, 25), "<p>é</p><P>abc</P>");
         // Inside the two bytes of "é": back to the last tag end.
         assert_eq!(cut_raw("<b>é", 4), "<b>");
         assert_eq!(cut_raw("no tags at all", 5), "no ta");
+        // A bound inside a character goes back before it, never past it.
+        assert_eq!(cut_raw("aéb", 2), "a");
     }
 
     #[test]

@@ -235,6 +235,16 @@ mod tests {
                 .validate()
                 .is_ok()
         );
+        // The ceiling is 8 MiB, below libxml2's 10,000,000-byte text node.
+        assert!(
+            read("max_content_bytes = 8388608\nmax_file_bytes = 8388608")
+                .validate()
+                .is_ok()
+        );
+        let err = read("max_content_bytes = 8388609\nmax_file_bytes = 9000000")
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.key, "max_content_bytes");
     }
 
     #[test]
