@@ -74,9 +74,19 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// The exit codes, as `--help` lists them after the options (the README's table says more).
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure: invalid or missing config, unusable state database, a feed file not written
+  2  wrong command line (for `init`: the output exists, or PATH is no Hugo or Zola site)
+  3  done, but something needs a look: entry or source errors, a paused channel or a post
+     given up (every run exits 3 until `crier retry`); `check`: a source or entry problem
+  4  another crier holds the lock beside the state; nothing was done";
+
 /// crier: publish new entries as RSS, Atom and JSON feeds.
 #[derive(Debug, Parser)]
-#[command(name = "crier", version, about, long_about = None)]
+#[command(name = "crier", version, about, long_about = None, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Configuration file.
     #[arg(

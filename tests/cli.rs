@@ -691,3 +691,25 @@ fn under_journald_each_line_starts_with_its_priority() {
         );
     }
 }
+
+/// `crier --help` ends with the exit codes, each of the five the binary uses.
+#[test]
+fn help_lists_the_exit_codes() {
+    let output = assert_cmd::Command::cargo_bin("crier")
+        .expect("the binary")
+        .arg("--help")
+        .output()
+        .expect("crier runs");
+    assert_eq!(output.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&output.stdout);
+    let codes = &help[help.find("Exit codes:").expect("an exit code list")..];
+    for code in [
+        "0  success",
+        "1  failure",
+        "2  wrong command line",
+        "3  done",
+        "4  another crier",
+    ] {
+        assert!(codes.contains(code), "{code}:\n{codes}");
+    }
+}
