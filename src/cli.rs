@@ -530,7 +530,7 @@ fn healthcheck(config: &Config, timeout: std::time::Duration, out: &mut dyn Writ
         );
     };
     let probe = runtime()?.block_on(health::probe::probe(health.listen, timeout))?;
-    let url = format!("http://{}/healthz", health::probe::target(health.listen));
+    let url = health::probe::url(health.listen);
     match probe {
         health::probe::Probe::Healthy => {
             writeln!(out, "healthy ({url})")?;

@@ -83,8 +83,8 @@ fn status(site: &Site) -> String {
     output.stdout_text()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn each_changed_feed_is_published_to_each_hub_once_and_an_unchanged_run_publishes_nothing() {
+/// A hub mock at `/hub` that accepts every notification (204), and its URL.
+async fn accepting_hub() -> (MockServer, String) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/hub"))
@@ -92,6 +92,12 @@ async fn each_changed_feed_is_published_to_each_hub_once_and_an_unchanged_run_pu
         .mount(&server)
         .await;
     let hub = format!("{}/hub", server.uri());
+    (server, hub)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_changed_feed_is_published_to_each_hub_once_and_an_unchanged_run_publishes_nothing() {
+    let (server, hub) = accepting_hub().await;
     let site = site(std::slice::from_ref(&hub));
 
     // The first run writes every feed: each is new to the hub.
@@ -252,13 +258,7 @@ async fn a_busy_hub_is_retried_on_a_later_run_and_a_refusal_is_given_up() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dry_run_leaves_its_notifications_to_the_next_run() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/hub"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&server)
-        .await;
-    let hub = format!("{}/hub", server.uri());
+    let (server, hub) = accepting_hub().await;
     let site = site(std::slice::from_ref(&hub));
     let dry = site
         .crier()

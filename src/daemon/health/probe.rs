@@ -38,7 +38,7 @@ pub struct ProbeError {
 
 /// The address to ask for a listener bound to `listen`: a wildcard address (`0.0.0.0`, `::`)
 /// is reached on the loopback address of its family.
-pub fn target(listen: SocketAddr) -> SocketAddr {
+fn target(listen: SocketAddr) -> SocketAddr {
     let ip = match listen.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
@@ -47,9 +47,14 @@ pub fn target(listen: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, listen.port())
 }
 
+/// The `/healthz` URL of the listener bound to `listen`.
+pub fn url(listen: SocketAddr) -> String {
+    format!("http://{}/healthz", target(listen))
+}
+
 /// Asks the listener bound to `listen` for `/healthz`, waiting at most `timeout`.
 pub async fn probe(listen: SocketAddr, timeout: Duration) -> Result<Probe, ProbeError> {
-    let url = format!("http://{}/healthz", target(listen));
+    let url = url(listen);
     let failed = |e: reqwest::Error| ProbeError {
         url: url.clone(),
         listen,
