@@ -33,6 +33,8 @@ use crate::sources::{self, NoticeLevel, Outcome};
 use crate::store::outbox::{ChannelSummary, DeliveryState, NewDelivery};
 use crate::store::{EntryStatus, HubSummary, SourceHealth, Status, Store};
 
+pub mod syslog;
+
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -98,7 +100,7 @@ pub struct Cli {
     )]
     pub config: PathBuf,
 
-    /// Log line format on stderr.
+    /// Log line format on stderr (`syslog`: to the local syslog socket instead).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
@@ -118,6 +120,9 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+    /// Each line to the local syslog socket (`/dev/log`, or `CRIER_SYSLOG_SOCKET`), facility
+    /// daemon, with its level's severity (for cron); stderr when there is no socket.
+    Syslog,
 }
 
 /// The commands.
@@ -203,7 +208,8 @@ fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
 /// Colours only on a terminal and without `NO_COLOR`; under systemd (`JOURNAL_STREAM` set) no
 /// time stamp, the journal's own, and each line starts with its syslog priority (`<3>` error,
 /// `<4>` warning, `<6>` info, `<7>` debug) so that `journalctl -p warning` finds them. Lines that
-/// cannot be written are dropped, and a value's line breaks are escaped ([`LogWriter`]).
+/// cannot be written are dropped, and a value's line breaks are escaped ([`LogWriter`]). With
+/// `--log-format syslog`, lines go to the syslog socket instead ([`syslog`]).
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CRIER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("crier=info"));
@@ -232,6 +238,12 @@ pub fn init_logging(format: LogFormat) {
             .try_init(),
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        // The syslog daemon stamps the time on receipt, and a datagram has no colours.
+        LogFormat::Syslog => builder
+            .with_writer(syslog::Syslog::from_env())
+            .without_time()
+            .with_ansi(false)
+            .try_init(),
     };
 }
 

@@ -44,10 +44,11 @@ fn main() -> ExitCode {
         Err(_) if stdout.reader_gone() => ExitCode::SUCCESS,
         Err(error) => {
             // Plain text goes straight to stderr so a restrictive CRIER_LOG cannot hide it;
-            // JSON users get it as a log record their collector can parse. A closed stderr
+            // JSON and syslog users get it as a log record their collector can parse (at the
+            // error severity, for syslog). A closed stderr
             // loses the message, not the exit code.
             match cli.log_format {
-                cli::LogFormat::Json => tracing::error!("{error:#}"),
+                cli::LogFormat::Json | cli::LogFormat::Syslog => tracing::error!("{error:#}"),
                 cli::LogFormat::Text => {
                     let _ = writeln!(std::io::stderr(), "crier: error: {error:#}");
                 }

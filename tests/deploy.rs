@@ -70,12 +70,12 @@ fn exec_start(unit: &str) -> Vec<String> {
     words.map(str::to_owned).collect()
 }
 
-/// The arguments of crier in the cron line (up to the redirection and the pipe to `logger`).
+/// The arguments of crier in the cron line (up to a redirection, a pipe or `||`).
 fn cron_command() -> Vec<String> {
     let text = read("deploy/cron/crier.cron");
     let line = text
         .lines()
-        .find(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+        .find(|l| !l.trim_start().starts_with('#') && l.contains("/usr/local/bin/crier"))
         .expect("deploy/cron/crier.cron: no schedule line");
     let words: Vec<&str> = line.split_whitespace().collect();
     let program = words
