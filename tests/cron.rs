@@ -226,3 +226,21 @@ fn the_cron_line_is_quiet_on_stderr_when_all_went_well() {
     assert_eq!(run.stderr, "", "{text}");
     assert!(run.with_priority(DAEMON_INFO, "cycle finished"), "{text}");
 }
+
+/// A cron container without a syslog daemon: the lines go to stderr, which cron mails,
+/// rather than nowhere.
+#[test]
+fn without_a_syslog_socket_the_lines_go_to_stderr() {
+    let site = Site::new(CONFIG);
+    site.write_entry("content/good.md", &news("Good"));
+    let output = site
+        .crier()
+        .args(["--log-format", "syslog", "run", "--once"])
+        .command()
+        .env("CRIER_SYSLOG_SOCKET", site.path("no-syslog-here"))
+        .output()
+        .expect("crier runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("cycle finished"), "{stderr}");
+}

@@ -605,9 +605,9 @@ fn quoted_messages() -> Vec<(String, Regex)> {
 
 /// One word of a quoted message as a pattern (see [`quoted_messages`]).
 fn word_pattern(word: &str) -> String {
-    let placeholder = Regex::new(r"^(PATH|N|M|L|C|`key\.path`)([:;,]?)$").unwrap();
+    let placeholder = Regex::new(r"^(\(?)(PATH|N|M|L|C|`key\.path`)(\)?[:;,]?)$").unwrap();
     if let Some(c) = placeholder.captures(word) {
-        return format!(r"\S+{}", regex::escape(&c[2]));
+        return format!(r"{}\S+{}", regex::escape(&c[1]), regex::escape(&c[3]));
     }
     regex::escape(word).replace('…', ".*")
 }
@@ -710,11 +710,29 @@ fn troubleshooting_quotes_what_crier_prints() {
     );
     std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).expect("chmod");
 
-    let _held = crier::daemon::lock::InstanceLock::acquire(&state.join("crier.sqlite3"))
+    let held = crier::daemon::lock::InstanceLock::acquire(&state.join("crier.sqlite3"))
         .expect("the test takes the lock");
     let second = sample.run(&["run".into(), "--once".into()]);
     assert_eq!(second.status.code(), Some(4));
     assert_quoted(&quotes, "another crier is running", &error_line(&second));
+    drop(held);
+
+    // A state written by a newer crier.
+    let first = sample.run(&["run".into(), "--once".into(), "--dry-run".into()]);
+    assert_eq!(first.status.code(), Some(0));
+    rusqlite::Connection::open(state.join("crier.sqlite3"))
+        .and_then(|db| db.pragma_update(None, "user_version", 99))
+        .expect("the state's schema version set to 99");
+    let newer = sample.run(&["status".into()]);
+    assert_eq!(newer.status.code(), Some(1));
+    assert_quoted(&quotes, "state database", &error_line(&newer));
+
+    // The feeds folder is a file: no feed can be written.
+    let sample = Sample::new();
+    std::fs::write(sample.dir.path().join("feeds"), "not a folder").expect("a file");
+    let unwritten = sample.run(&["run".into(), "--once".into(), "--dry-run".into()]);
+    assert_eq!(unwritten.status.code(), Some(1));
+    assert_quoted(&quotes, "cannot write feed file", &error_line(&unwritten));
 }
 
 /// The TOML blocks of README.md and docs/OPERATIONS.md are fragments of the example config:
