@@ -45,8 +45,8 @@ fn main() -> ExitCode {
         Err(error) => {
             // Plain text goes straight to stderr so a restrictive CRIER_LOG cannot hide it;
             // JSON and syslog users get it as a log record their collector can parse (at the
-            // error severity, for syslog). A closed stderr
-            // loses the message, not the exit code.
+            // error severity, for syslog). A closed stderr loses the message, not the exit
+            // code.
             match cli.log_format {
                 cli::LogFormat::Json | cli::LogFormat::Syslog => tracing::error!("{error:#}"),
                 cli::LogFormat::Text => {
