@@ -189,7 +189,7 @@ fn the_cron_line_keeps_crier_exit_status_and_levels_for_a_broken_entry() {
     );
     // One timestamp, the syslog daemon's: the line starts with the level, not a time.
     for line in &run.syslog {
-        let message = line.split_once("]: ").map_or("", |(_, m)| m.trim_start());
+        let message = line.split_once("]: ").map_or("", |(_, m)| m);
         assert!(
             message.starts_with(['E', 'W', 'I', 'D', 'T']),
             "a line with a time of its own, or without the `crier[PID]: ` tag: {line}"

@@ -91,7 +91,9 @@ pub struct SyslogLine {
 impl Write for SyslogLine {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         let body = super::one_line(bytes);
-        let body = body.strip_suffix(b"\n").unwrap_or(&body);
+        // The level's padding (` INFO`, aligning columns on a terminal) would follow the tag's
+        // space.
+        let body = body.strip_suffix(b"\n").unwrap_or(&body).trim_ascii_start();
         let mut datagram = format!("<{}>{}", self.priority, self.syslog.tag).into_bytes();
         datagram.extend_from_slice(body);
         let sent = self
@@ -152,7 +154,7 @@ mod tests {
         let syslog = Syslog::new(path);
         let meta = tracing::Level::WARN;
         let mut line = syslog.line(meta);
-        line.write_all(b"WARN a post\nwith two lines\n").unwrap();
+        line.write_all(b" WARN a post\nwith two lines\n").unwrap();
         assert_eq!(
             received(&server),
             format!(
