@@ -821,3 +821,77 @@ fn operations_says_to_change_the_tables_the_example_already_has() {
         );
     }
 }
+
+/// The code spans of a Markdown fragment (`` `a` `` and ``` `` a `b` `` ```).
+fn code_spans(text: &str) -> Vec<String> {
+    let mut spans = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('`') {
+        let ticks = rest[at..].chars().take_while(|&c| c == '`').count();
+        let fence = "`".repeat(ticks);
+        let inner = &rest[at + ticks..];
+        let Some(end) = inner.find(&fence) else {
+            break;
+        };
+        spans.push(inner[..end].trim().to_owned());
+        rest = &inner[end + ticks..];
+    }
+    spans
+}
+
+/// The log messages OPERATIONS.md's "By log message" table quotes are crier's: each literal
+/// piece of a quote (between `…` and the `PATH`, `NAME`, `N` placeholders) is in the source, so
+/// a message reworded in the code fails here until the table follows.
+#[test]
+fn the_log_messages_the_troubleshooting_table_quotes_are_in_the_code() {
+    let text = read("docs/OPERATIONS.md");
+    let start = text
+        .find("### By log message")
+        .expect("OPERATIONS.md: ### By log message");
+    let end = text[start + 1..]
+        .find("\n#")
+        .map_or(text.len(), |at| start + 1 + at);
+    let mut source = String::new();
+    let mut stack = vec![repo().join("src")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .expect("src/")
+            .filter_map(|e| e.ok())
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                source.push_str(&std::fs::read_to_string(&path).expect("a source file"));
+            }
+        }
+    }
+    let placeholder = Regex::new(r"…|\bPATH\b|\bNAME\b|\bN\b").unwrap();
+    let mut quoted = 0;
+    let mut missing = Vec::new();
+    for row in text[start..end].lines().filter(|l| l.starts_with("| `")) {
+        // The first cell: up to the first ` | ` outside a code span.
+        let first = row[2..].split(" | ").next().unwrap_or("");
+        for span in code_spans(first) {
+            for piece in placeholder.split(&span) {
+                let piece = piece.trim_matches(|c: char| " ;:.,`".contains(c));
+                if piece.len() < 6 {
+                    continue;
+                }
+                quoted += 1;
+                if !source.contains(piece) {
+                    missing.push(format!("`{piece}` (in `{span}`)"));
+                }
+            }
+        }
+    }
+    assert!(
+        quoted >= 20,
+        "only {quoted} quotes found: is the table still there?"
+    );
+    assert!(
+        missing.is_empty(),
+        "docs/OPERATIONS.md quotes log messages crier does not print:\n{}",
+        missing.join("\n")
+    );
+}
