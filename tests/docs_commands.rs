@@ -9,10 +9,9 @@
 //!   systemd, the packaging step of CI runs those).
 //!
 //! Besides: the error messages docs/OPERATIONS.md's troubleshooting quotes are produced through
-//! the binary and matched against the quotes, and its TOML snippets, merged into the example
+//! the binary and matched against the quotes, the log messages its table quotes are found in
+//! the source, and the TOML snippets of README.md and OPERATIONS.md, merged into the example
 //! config as the text says (a table replaces the table of its name), load.
-
-mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
