@@ -26,6 +26,7 @@ pub mod engine;
 pub mod entry;
 pub mod feeds;
 pub mod init;
+pub mod report;
 pub mod schedule;
 pub mod secrets;
 pub mod site;
