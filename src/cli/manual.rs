@@ -25,19 +25,40 @@ pub fn completions(shell: Shell, out: &mut dyn Write) {
 pub fn man(out: &mut dyn Write) -> std::io::Result<()> {
     let command = Cli::command();
     let page = Man::new(command.clone()).manual("crier manual");
-    page.render_title(out)?;
-    page.render_name_section(out)?;
-    page.render_synopsis_section(out)?;
-    page.render_description_section(out)?;
-    page.render_options_section(out)?;
+    let mut roff = Vec::new();
+    page.render_title(&mut roff)?;
+    page.render_name_section(&mut roff)?;
+    page.render_synopsis_section(&mut roff)?;
+    page.render_description_section(&mut roff)?;
+    page.render_options_section(&mut roff)?;
     let mut commands = Roff::new();
     commands.control("SH", ["COMMANDS"]);
-    commands.to_writer(out)?;
+    commands.to_writer(&mut roff)?;
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
-        command_section(sub, out)?;
+        command_section(sub, &mut roff)?;
     }
-    exit_status(out)?;
-    page.render_version_section(out)
+    exit_status(&mut roff)?;
+    page.render_version_section(&mut roff)?;
+    out.write_all(once_preamble(&String::from_utf8_lossy(&roff)).as_bytes())
+}
+
+/// `roff` with the preamble each rendered part starts with (the definition of the `Aq`
+/// string) kept only at the top.
+fn once_preamble(roff: &str) -> String {
+    let preamble = |line: &str| line.starts_with(".ie \\n(.g .ds Aq") || line == ".el .ds Aq '";
+    let mut out = String::with_capacity(roff.len());
+    let mut seen = 0;
+    for line in roff.lines() {
+        if preamble(line) {
+            seen += 1;
+            if seen > 2 {
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// One command's subsection: its name and arguments, what it does, and its options.
@@ -123,6 +144,7 @@ mod tests {
             );
         }
         assert!(exit.contains("every run exits 3 until"), "{exit}");
+        assert_eq!(page.matches(".el .ds Aq").count(), 1, "{page}");
     }
 
     #[test]
