@@ -370,3 +370,15 @@ fn render_roff(roff: &[u8]) -> Option<String> {
     );
     Some(String::from_utf8_lossy(&output.stdout).into_owned())
 }
+
+#[test]
+fn the_readme_lists_every_command() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    for command in subcommands() {
+        assert!(
+            readme.contains(&format!("| `crier {command}")),
+            "README.md's commands table has no row for `crier {command}`"
+        );
+    }
+}

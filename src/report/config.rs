@@ -178,6 +178,75 @@ mod tests {
     }
 
     #[test]
+    fn every_source_type_the_daemon_and_websub_load_back_the_same() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let text = r#"
+[site]
+title = "Villes"
+base_url = "https://villes.example.org/"
+languages = ["fr", "en"]
+timezone = "Europe/Paris"
+
+[[sources]]
+type = "directory"
+path = "content"
+exclude = ["drafts/**"]
+permalinks = { news = "/{lang}/news/{slug}/" }
+
+[[sources]]
+type = "json"
+name = "wp"
+preset = "wordpress"
+url = "https://villes.example.org/wp-json/wp/v2/posts"
+
+[[sources]]
+type = "feed"
+name = "upstream"
+url = "https://partner.example.org/feed.xml"
+[sources.http]
+retries = 0
+retry_delay = "10ms"
+
+[[sources]]
+type = "html"
+name = "prix"
+url = "https://villes.example.org/fr/prix/"
+[sources.listing]
+links = ".laureats h2 a"
+next = "a[rel=next]"
+[sources.selectors]
+published = ".date"
+[sources.selectors.extra]
+city = ".ville"
+
+[feeds]
+formats = ["atom"]
+limit = 20
+
+[feeds.websub]
+hubs = ["https://hub.example.org/"]
+
+[daemon]
+schedule = "0 */2 * * *"
+timezone = "Europe/Brussels"
+jitter = "30s"
+
+[daemon.health]
+listen = "127.0.0.1:9464"
+max_age = "2h"
+"#;
+        let effective = round_trip(text, &dir.path().join("crier.toml"));
+        for line in [
+            "schedule = \"0 */2 * * *\"",
+            "timezone = \"Europe/Brussels\"",
+            "listen = \"127.0.0.1:9464\"",
+            "retry_delay = \"10ms\"",
+        ] {
+            assert!(effective.contains(line), "{line} not in\n{effective}");
+        }
+    }
+
+    #[test]
     fn secrets_show_their_source_and_never_a_value() {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let path = dir.path().join("crier.toml");
