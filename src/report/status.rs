@@ -191,6 +191,16 @@ pub struct DeliveryCounts {
 }
 
 impl DeliveryCounts {
+    /// The states in the order a delivery goes through them.
+    const STATES: [DeliveryState; 6] = [
+        DeliveryState::Pending,
+        DeliveryState::Sending,
+        DeliveryState::Sent,
+        DeliveryState::Failed,
+        DeliveryState::Dead,
+        DeliveryState::Held,
+    ];
+
     /// The counter of `state`.
     fn of(&mut self, state: DeliveryState) -> &mut usize {
         match state {
@@ -203,21 +213,13 @@ impl DeliveryCounts {
         }
     }
 
-    /// The states with deliveries, in the order a delivery goes through them.
-    fn nonzero(&self) -> Vec<(DeliveryState, usize)> {
-        let mut copy = *self;
-        [
-            DeliveryState::Pending,
-            DeliveryState::Sending,
-            DeliveryState::Sent,
-            DeliveryState::Failed,
-            DeliveryState::Dead,
-            DeliveryState::Held,
-        ]
-        .into_iter()
-        .map(|state| (state, *copy.of(state)))
-        .filter(|(_, n)| *n > 0)
-        .collect()
+    /// The states with deliveries and their counts, in [`Self::STATES`] order.
+    fn nonzero(mut self) -> Vec<(DeliveryState, usize)> {
+        Self::STATES
+            .into_iter()
+            .map(|state| (state, *self.of(state)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 }
 
