@@ -22,16 +22,17 @@ use crate::daemon::{
     health::{self, HealthConfig, HealthServer},
     lock::InstanceLock,
 };
-use crate::engine::cycle::{self, CycleOptions, CycleReport, EntryRef};
+use crate::engine::cycle::{self, CycleOptions};
 use crate::engine::deliver::{self, DeliverOptions, DeliveryReport};
 use crate::engine::job::{self, JobOptions};
 use crate::engine::preview;
 use crate::entry::Entry;
-use crate::feeds::FeedFile;
 use crate::feeds::writer::write_if_changed;
+use crate::report;
 use crate::sources::{self, NoticeLevel, Outcome};
-use crate::store::outbox::{ChannelSummary, DeliveryState, NewDelivery};
-use crate::store::{EntryStatus, HubSummary, SourceHealth, Status, Store};
+use crate::store::Store;
+
+mod manual;
 
 pub mod syslog;
 
@@ -164,7 +165,11 @@ pub enum Command {
         show: usize,
     },
     /// Show what the next cycle would change, writing nothing.
-    Plan,
+    Plan {
+        /// Print one JSON document (schema in docs/OPERATIONS.md) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write one HTML page showing every pending and planned post as each network will show
     /// it (text and length, link card, image and alt text, why a post waits); sends nothing.
     Preview {
@@ -177,7 +182,11 @@ pub enum Command {
         offline: bool,
     },
     /// Show entry counts and the last run from the state database.
-    Status,
+    Status {
+        /// Print one JSON document (schema in docs/OPERATIONS.md) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Ask the running daemon's health listener (`[daemon.health]`) for `/healthz`: exits 0
     /// when it answers 200, 1 otherwise (a container's HEALTHCHECK, a monitoring script).
     Healthcheck {
@@ -196,6 +205,18 @@ pub enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
     },
+    /// Print the effective config as TOML: the file as read with every default filled in and
+    /// relative paths resolved; each secret shows where it is read from, never its value.
+    Config,
+    /// Print the completion script for SHELL on standard output (install lines in
+    /// docs/OPERATIONS.md).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page crier(1) as roff on standard output (`crier man | man -l -`).
+    Man,
 }
 
 fn parse_now(s: &str) -> Result<DateTime<Utc>, String> {
@@ -425,23 +446,36 @@ pub fn execute(cli: &Cli, out: &mut dyn Write, process: &Process) -> Result<Exit
             retry(&config, channel.as_deref(), entry.as_deref(), now, out)
         }
         Command::Check { show } => check(&cli.config, *show, out),
-        Command::Plan => {
+        Command::Plan { json } => {
             let config = load_config(&cli.config)?;
-            plan(&config, now, out)
+            plan(&config, now, *json, out)
         }
         Command::Preview { output, offline } => {
             let config = load_config(&cli.config)?;
             preview(&config, now, output.as_deref(), *offline, out)
         }
-        Command::Status => {
+        Command::Status { json } => {
             let config = load_config(&cli.config)?;
-            status(&config, out)
+            status(&config, *json, out)
         }
         Command::Healthcheck { timeout } => {
             let config = load_config(&cli.config)?;
             healthcheck(&config, *timeout, out)
         }
         Command::Init { from, output } => init(from, output.as_deref(), out),
+        Command::Config => {
+            let config = load_config(&cli.config)?;
+            report::config::write(&config, out)?;
+            Ok(Exit::Ok)
+        }
+        Command::Completions { shell } => {
+            manual::completions(*shell, out);
+            Ok(Exit::Ok)
+        }
+        Command::Man => {
+            manual::man(out)?;
+            Ok(Exit::Ok)
+        }
     }
 }
 
@@ -786,10 +820,11 @@ fn show_entry(entry: &Entry, out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `crier plan`: a full cycle on a private copy of the state, feeds compared but not written.
-pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<Exit> {
+/// `crier plan`: a full cycle on a private copy of the state, feeds compared but not written,
+/// then the posts a run would send now; as text or, with `json`, as one JSON document.
+pub fn plan(config: &Config, now: DateTime<Utc>, json: bool, out: &mut dyn Write) -> Result<Exit> {
     let mut scratch = Store::scratch_copy(&config.store.path)?;
-    let report = cycle::run(
+    let cycle = cycle::run(
         config,
         &mut scratch,
         CycleOptions {
@@ -799,24 +834,25 @@ pub fn plan(config: &Config, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
             full_read: false,
         },
     )?;
-    plan_entries(&report, out)?;
-    plan_feeds(&report.feeds, out)?;
-    if !config.channels.is_empty() {
-        plan_held(&report.queued, out)?;
-        // The posts due now, exactly as a run would send them (rendered on the scratch copy).
-        let delivered = render_due(config, scratch, now)?;
-        plan_posts(&delivered, out)?;
+    // The posts due now, exactly as a run would send them (rendered on the scratch copy).
+    let delivered = if config.channels.is_empty() {
+        None
+    } else {
+        Some(render_due(config, scratch, now)?)
+    };
+    let plan = report::plan::gather(&cycle, delivered.as_ref());
+    if json {
+        report::write_json(&plan, out)?;
+    } else {
+        report::plan::render_text(&plan, out)?;
     }
-    Ok(if report.errors.is_empty() {
+    Ok(if cycle.errors.is_empty() {
         Exit::Ok
     } else {
         Exit::Partial
     })
 }
 
-/// `crier preview`: a full cycle on a private copy of the state, like `plan`, then the page of
-/// the posts waiting and planned, with the link cards read from the entries' pages unless
-/// `offline`. Writes the page to `output` (atomically) or to `out`.
 pub fn preview(
     config: &Config,
     now: DateTime<Utc>,
@@ -862,282 +898,16 @@ pub fn preview(
     })
 }
 
-/// `plan`'s entries: the baseline, then new, changed, restored, removed and scheduled ones,
-/// then the problems.
-fn plan_entries(report: &CycleReport, out: &mut dyn Write) -> std::io::Result<()> {
-    if report.baseline {
-        writeln!(
-            out,
-            "first run: {} published entries would be recorded as the baseline (not new)",
-            report.baseline_entries
-        )?;
+/// `crier status`: counts and the last run, read without writing; as text or, with `json`, as
+/// one JSON document.
+pub fn status(config: &Config, json: bool, out: &mut dyn Write) -> Result<Exit> {
+    let status = report::status::gather(config)?;
+    if json {
+        report::write_json(&status, out)?;
+    } else {
+        report::status::render_text(&status, out)?;
     }
-    plan_section(out, "new", &report.new)?;
-    plan_section(out, "changed", &report.changed)?;
-    plan_section(out, "restored", &report.restored)?;
-    if !report.removed.is_empty() {
-        writeln!(out, "removed ({}):", report.removed.len())?;
-        for id in &report.removed {
-            writeln!(out, "  {id}")?;
-        }
-    }
-    if !report.scheduled.is_empty() {
-        writeln!(out, "scheduled ({}):", report.scheduled.len())?;
-        for e in &report.scheduled {
-            writeln!(
-                out,
-                "  {}  {} at {}",
-                e.id,
-                e.title,
-                e.published.to_rfc3339()
-            )?;
-        }
-    }
-    for e in &report.errors {
-        writeln!(out, "error: {e}")?;
-    }
-    Ok(())
-}
-
-/// One list of `plan`'s entries under its name and count; nothing when it is empty.
-fn plan_section(out: &mut dyn Write, name: &str, list: &[EntryRef]) -> std::io::Result<()> {
-    if !list.is_empty() {
-        writeln!(out, "{name} ({}):", list.len())?;
-        for e in list {
-            writeln!(out, "  {}  {} [{}] {}", e.id, e.title, e.language, e.url)?;
-        }
-    }
-    Ok(())
-}
-
-/// The feed files whose bytes would change, out of all planned.
-fn plan_feeds(feeds: &[FeedFile], out: &mut dyn Write) -> std::io::Result<()> {
-    let changed: Vec<_> = feeds.iter().filter(|f| f.changed).collect();
-    writeln!(
-        out,
-        "feeds to write ({} of {}):",
-        changed.len(),
-        feeds.len()
-    )?;
-    for f in changed {
-        writeln!(out, "  {} ({} items)", f.path.display(), f.items)?;
-    }
-    Ok(())
-}
-
-/// The deliveries a flood guard or the entry's own control would hold back instead of
-/// queueing, and those that would wait for the entry's `announce_at`, with the reason.
-fn plan_held(queued: &[NewDelivery], out: &mut dyn Write) -> std::io::Result<()> {
-    for held in queued.iter().filter(|d| d.reason.is_some()) {
-        let label = match held.state {
-            DeliveryState::Held => "held for",
-            _ => "waiting for",
-        };
-        writeln!(
-            out,
-            "{label} {}: {} ({})",
-            held.channel,
-            held.entry_id,
-            held.reason.as_deref().unwrap_or_default()
-        )?;
-    }
-    Ok(())
-}
-
-/// The posts a run would send now, each under a `--- channel · entry · length/limit` line,
-/// then those that can never be sent.
-fn plan_posts(delivered: &DeliveryReport, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "posts to send ({}):", delivered.rendered.len())?;
-    for post in &delivered.rendered {
-        writeln!(
-            out,
-            "--- {} · {} · {}/{}",
-            post.channel, post.entry_id, post.length, post.limit
-        )?;
-        writeln!(out, "{}", post.text)?;
-    }
-    for dead in &delivered.dead {
-        writeln!(
-            out,
-            "cannot post {} on {}: {}",
-            dead.entry_id, dead.channel, dead.detail
-        )?;
-    }
-    // Queued before, and now kept back by what the entry says.
-    for deferred in &delivered.deferred {
-        writeln!(out, "not now on {}: {}", deferred.channel, deferred.reason)?;
-    }
-    Ok(())
-}
-
-/// `crier status`: counts and the last run, read without writing.
-pub fn status(config: &Config, out: &mut dyn Write) -> Result<Exit> {
-    let path = &config.store.path;
-    let Some(store) = Store::open_read_only(path)? else {
-        writeln!(
-            out,
-            "no state yet at {}: run `crier run --once` to record the baseline",
-            path.display()
-        )?;
-        return Ok(Exit::Ok);
-    };
-    let counts = store.status()?;
-    writeln!(out, "state: {}", path.display())?;
-    status_runs(&counts, out)?;
-    status_sources(config, &store, out)?;
-    if !store.schema_is_current()? {
-        writeln!(
-            out,
-            "deliveries: the state was written by an older crier; the next `crier run` upgrades it"
-        )?;
-        return Ok(Exit::Ok);
-    }
-    status_deliveries(&store.delivery_summary()?, out)?;
-    status_hubs(config, &store.hub_summary()?, out)?;
     Ok(Exit::Ok)
-}
-
-/// `status`'s WebSub notifications per hub: waiting, given up, the next due and the last error.
-fn status_hubs(config: &Config, hubs: &[HubSummary], out: &mut dyn Write) -> std::io::Result<()> {
-    if hubs.is_empty() {
-        if config.feeds.websub.is_on() {
-            writeln!(out, "hub notifications: none waiting")?;
-        }
-        return Ok(());
-    }
-    writeln!(out, "hub notifications:")?;
-    for hub in hubs {
-        let next = hub
-            .next_due
-            .map(|at| format!(" (next {})", at.to_rfc3339()))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "  {}: {} pending{next}, {} given up",
-            hub.hub, hub.pending, hub.given_up
-        )?;
-        if let Some(error) = &hub.last_error {
-            writeln!(out, "    last error: {error}")?;
-        }
-    }
-    Ok(())
-}
-
-/// `status`'s entry counts, baseline, and last run and last successful run.
-fn status_runs(s: &Status, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "entries: {} live, {} scheduled, {} removed",
-        s.live, s.scheduled, s.removed
-    )?;
-    writeln!(
-        out,
-        "baseline: {}",
-        s.baseline_at.as_deref().unwrap_or("not recorded yet")
-    )?;
-    writeln!(out, "runs: {}", s.runs)?;
-    match &s.last_run {
-        Some(r) => {
-            writeln!(
-                out,
-                "last run: {} ({}, {:.1}s): {} new, {} changed, {} removed, {} scheduled, {} errors, {} feed files written",
-                r.finished_at.to_rfc3339(),
-                r.outcome,
-                (r.finished_at - r.started_at).num_milliseconds() as f64 / 1000.0,
-                r.new,
-                r.changed,
-                r.removed,
-                r.scheduled,
-                r.errors,
-                r.feeds_written
-            )?;
-            if let Some(m) = &r.message {
-                writeln!(out, "last run message: {m}")?;
-            }
-        }
-        None => writeln!(out, "last run: none")?,
-    }
-    writeln!(
-        out,
-        "last successful run: {}",
-        s.last_success.as_deref().unwrap_or("none")
-    )
-}
-
-/// `status`'s line per configured source: its live entries and, for a remote source, the
-/// validators kept and the last full read; then, for a source whose last read failed, its
-/// run of failures.
-fn status_sources(config: &Config, store: &Store, out: &mut dyn Write) -> Result<()> {
-    writeln!(out, "sources:")?;
-    let health = store.source_health()?;
-    for source in &config.sources {
-        let name = source.name();
-        let stored = store.entries_of_source(name)?;
-        let live = stored
-            .iter()
-            .filter(|e| e.status == EntryStatus::Live)
-            .count();
-        let mut line = format!("  {name} ({}): {live} live entries", source.kind());
-        if source.http().is_some() {
-            let cache = sources::cache_from_json(store.source_cache(name)?.as_deref());
-            let full = store.source_full_read(name)?;
-            line.push_str(&format!(
-                "; validators kept for {} URL{}; last full read {}",
-                cache.len(),
-                if cache.len() == 1 { "" } else { "s" },
-                full.as_deref().unwrap_or("never")
-            ));
-        }
-        writeln!(out, "{line}")?;
-        if let Some(failing) = health.iter().find(|h| h.source == name && h.is_failing()) {
-            status_failing(failing, out)?;
-        }
-    }
-    Ok(())
-}
-
-/// A failing source's run of failed reads, its last successful read and its last error.
-fn status_failing(health: &SourceHealth, out: &mut dyn Write) -> std::io::Result<()> {
-    let time = |t: Option<DateTime<Utc>>| t.map_or("never".to_owned(), |t| t.to_rfc3339());
-    writeln!(
-        out,
-        "    FAILING: {} read{} in a row since {}; last successful read {}",
-        health.failures,
-        if health.failures == 1 { "" } else { "s" },
-        time(health.failing_since),
-        time(health.last_success)
-    )?;
-    if let Some(error) = &health.last_error {
-        writeln!(out, "    last error: {error}")?;
-    }
-    Ok(())
-}
-
-/// `status`'s deliveries per channel and state, with a paused channel's reason and what to
-/// run once it is fixed, and the channel's last error.
-fn status_deliveries(channels: &[ChannelSummary], out: &mut dyn Write) -> std::io::Result<()> {
-    if !channels.is_empty() {
-        writeln!(out, "deliveries:")?;
-    }
-    for c in channels {
-        let counts: Vec<String> = c
-            .counts
-            .iter()
-            .map(|(state, n)| format!("{n} {}", state.as_str()))
-            .collect();
-        writeln!(out, "  {}: {}", c.channel, counts.join(", "))?;
-        if let Some(reason) = &c.paused {
-            writeln!(
-                out,
-                "    PAUSED: {reason}\n    (fix it, then `crier retry --channel {}`)",
-                c.channel
-            )?;
-        }
-        if let Some(error) = &c.last_error {
-            writeln!(out, "    last error: {error}")?;
-        }
-    }
-    Ok(())
 }
 
 /// `crier retry`: dead, failed and held deliveries back to pending, pauses lifted.

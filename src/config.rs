@@ -109,13 +109,13 @@ pub struct Config {
     #[serde(default)]
     pub store: StoreConfig,
     /// Rules for announcing new entries on the channels.
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     pub announce: AnnounceConfig,
     /// Social network accounts new entries are announced on.
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     pub channels: Vec<ChannelConfig>,
     /// How `crier run` (the daemon) schedules cycles.
-    #[serde(default, skip_serializing)]
+    #[serde(default)]
     pub daemon: DaemonConfig,
     /// Folder of the config file; relative paths were resolved against it.
     #[serde(skip)]

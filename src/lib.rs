@@ -3,7 +3,8 @@
 //! announces each new entry on the organisation's social accounts, once.
 //!
 //! The modules follow the data flow, and imports point down only:
-//! - [`cli`] (how: one function per command) over [`daemon`] (when: the loop, the instance
+//! - [`cli`] (how: one function per command), with [`report`] (what `status`, `plan` and
+//!   `config` print, as text or JSON) under it, over [`daemon`] (when: the loop, the instance
 //!   lock, file watching, the health listener) over [`engine`] (what: a job is one cycle,
 //!   sources → store → feeds, queueing announcements in the outbox, then a delivery round);
 //! - [`config`] assembles the sections, each owned by its area: [`sources`], [`feeds`],
@@ -26,6 +27,7 @@ pub mod engine;
 pub mod entry;
 pub mod feeds;
 pub mod init;
+pub mod report;
 pub mod schedule;
 pub mod secrets;
 pub mod site;

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
 /// A secret value. Read it with [`Secret::expose`] only where it is sent.
@@ -102,6 +102,31 @@ impl SecretRef {
             SecretRef::Credential(name) => format!("systemd credential {name:?}"),
         }
     }
+
+    /// Where the secret comes from, in the effective config's words: `<from env NAME>`,
+    /// `<from file /path>` or `<from credential NAME>`.
+    pub fn source(&self) -> String {
+        match self {
+            SecretRef::Env(name) => format!("<from env {name}>"),
+            SecretRef::File(path) => format!("<from file {}>", path.display()),
+            SecretRef::Credential(name) => format!("<from credential {name}>"),
+        }
+    }
+}
+
+/// A reference serialises as the table the config file accepts (`{ env = "NAME" }`); it holds
+/// no value, so nothing secret can be written this way.
+impl Serialize for SecretRef {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        match self {
+            SecretRef::Env(name) => map.serialize_entry("env", name)?,
+            SecretRef::File(path) => map.serialize_entry("file", path)?,
+            SecretRef::Credential(name) => map.serialize_entry("credential", name)?,
+        }
+        map.end()
+    }
 }
 
 fn read_file(path: &Path) -> Result<String, SecretError> {
@@ -187,6 +212,27 @@ mod tests {
         assert!(!err.message().contains("abc123"), "{err}");
         let err = toml::from_str::<Holder>(r#"token = { env = "A", file = "b" }"#).unwrap_err();
         assert!(err.to_string().contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn a_reference_serialises_as_the_config_writes_it_and_says_its_source() {
+        for (text, source) in [
+            (r#"token = { env = "CRIER_X" }"#, "<from env CRIER_X>"),
+            (
+                r#"token = { file = "/etc/crier/x" }"#,
+                "<from file /etc/crier/x>",
+            ),
+            (
+                r#"token = { credential = "x-token" }"#,
+                "<from credential x-token>",
+            ),
+        ] {
+            let holder: Holder = toml::from_str(text).unwrap();
+            assert_eq!(holder.token.source(), source);
+            let json = serde_json::to_value(&holder.token).unwrap();
+            let back: SecretRef = serde_json::from_value(json).unwrap();
+            assert_eq!(back, holder.token);
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 /// a module may use the modules of the rows below its own, never those of its row or above.
 const LAYERS: &[&[&str]] = &[
     &["cli"],
+    &["report"],
     &["daemon"],
     &["engine"],
     &["config", "init"],

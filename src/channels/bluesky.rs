@@ -52,7 +52,6 @@ pub struct BlueskyConfig {
     /// The account's handle (`alliance.bsky.social`) or DID.
     pub handle: String,
     /// An app password (Settings → App passwords), never the account password.
-    #[serde(skip_serializing)]
     pub app_password: SecretRef,
     /// The entry's image: `"card"` (the link card's thumbnail, the default), `"attach"`
     /// (shown full size with its alt text) or `"none"`.

@@ -300,6 +300,48 @@ fn read_network<T: serde::de::DeserializeOwned>(rest: Spanned<DeTable<'_>>) -> R
     read_table(rest)
 }
 
+/// A channel serialises as its `[[channels]]` table: `type`, the common keys, the network's.
+impl Serialize for ChannelConfig {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Table<'a, N> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            #[serde(flatten)]
+            common: &'a CommonConfig,
+            #[serde(flatten)]
+            network: &'a N,
+        }
+        let (kind, common) = (self.network_name(), &self.common);
+        match &self.network {
+            NetworkConfig::Mastodon(network) => Table {
+                kind,
+                common,
+                network,
+            }
+            .serialize(serializer),
+            NetworkConfig::Bluesky(network) => Table {
+                kind,
+                common,
+                network,
+            }
+            .serialize(serializer),
+            NetworkConfig::X(network) => Table {
+                kind,
+                common,
+                network,
+            }
+            .serialize(serializer),
+            NetworkConfig::Facebook(network) => Table {
+                kind,
+                common,
+                network,
+            }
+            .serialize(serializer),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for ChannelConfig {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let table = toml::Table::deserialize(deserializer)?;

@@ -62,10 +62,8 @@ pub struct FacebookConfig {
     /// The Page's id.
     pub page_id: String,
     /// A Page access token with `pages_manage_posts`.
-    #[serde(skip_serializing)]
     pub page_token: SecretRef,
     /// The app secret; when set, every call carries `appsecret_proof`.
-    #[serde(skip_serializing)]
     pub app_secret: Option<SecretRef>,
     /// The entry's image: `"card"` (a link post; Facebook's card shows the page's Open Graph
     /// image, the default) or `"attach"` (a photo post with the text as caption).

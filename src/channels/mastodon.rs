@@ -83,7 +83,6 @@ pub struct MastodonConfig {
     /// The instance's URL, e.g. `https://mastodon.social`.
     pub base_url: HttpUrl,
     /// An access token with the `write:statuses` scope.
-    #[serde(skip_serializing)]
     pub access_token: SecretRef,
     /// `public`, `unlisted`, `private` or `direct`.
     #[serde(default = "default_visibility")]

@@ -48,10 +48,8 @@ pub struct XConfig {
     pub base_url: HttpUrl,
     /// OAuth 1.0a user-context credentials (the app's consumer key pair and the account's
     /// access token pair).
-    #[serde(skip_serializing)]
     pub oauth1: Option<OAuth1Config>,
     /// OAuth 2.0 user token, refreshed with its refresh token.
-    #[serde(skip_serializing)]
     pub oauth2: Option<OAuth2Config>,
     /// Before sending again a post whose outcome is unknown and older than X's duplicate
     /// window, look for it among the account's recent posts (reads X bills). Default: true.
@@ -95,7 +93,7 @@ fn default_lookup() -> bool {
 pub const DUPLICATE_WINDOW: TimeDelta = TimeDelta::minutes(15);
 
 /// OAuth 1.0a credentials.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth1Config {
     /// API key (consumer key).
@@ -109,7 +107,7 @@ pub struct OAuth1Config {
 }
 
 /// OAuth 2.0 credentials (authorization code with PKCE, `offline.access` scope).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OAuth2Config {
     /// The app's client id.
