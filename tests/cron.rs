@@ -17,7 +17,7 @@ use std::time::Duration;
 use common::{EntryFile, Site, entry_file};
 
 /// The installed paths the cron line names, replaced by the test's.
-const PROGRAM: &str = "/usr/local/bin/crier";
+const PROGRAM: &str = "/usr/bin/crier";
 const CONFIG_PATH: &str = "/etc/crier/crier.toml";
 
 /// `<PRI>` of facility daemon (3) with severities err (3), warning (4) and info (6).
@@ -52,7 +52,7 @@ fn cron_command() -> String {
     let line = text
         .lines()
         .find(|l| !l.trim_start().starts_with('#') && l.contains(PROGRAM))
-        .expect("crier.cron: no schedule line running /usr/local/bin/crier");
+        .expect("crier.cron: no schedule line running /usr/bin/crier");
     let fields = regex::Regex::new(r"^\s*(?:\S+\s+){6}(.+)$").unwrap();
     fields
         .captures(line)

@@ -284,7 +284,7 @@ fn programs(words: &[String]) -> Vec<Program> {
     {
         return vec![Program::Crier(rest[dashes + 1..].to_vec())];
     }
-    // `crier`, `/usr/local/bin/crier`, and a new binary beside it (`crier.new`).
+    // `crier`, `/usr/bin/crier`, and a new binary beside it (`crier.new`).
     let name = program.rsplit('/').next().unwrap_or(program);
     if name == "crier" || name.starts_with("crier.") {
         return vec![Program::Crier(rest[1..].to_vec())];

@@ -6,7 +6,7 @@
 #     since it gives the folders to crier).
 #
 # Works without a running systemd (CI containers, as root or not). `verify` insists that
-# ExecStart's program exists, and crier is not installed in /usr/local/bin here, so the units
+# ExecStart's program exists, and crier need not be installed in /usr/bin here, so the units
 # are copied to a scratch folder with that path pointed at a stub.
 #
 # Fails on: a non-zero exit of a checker, or any message about our files (an unknown key, a
@@ -35,7 +35,7 @@ printf '#!/bin/sh\nexit 0\n' >"$scratch/crier"
 chmod 0755 "$scratch/crier"
 mkdir "$scratch/units"
 for unit in "${units[@]}"; do
-    sed "s#/usr/local/bin/crier#$scratch/crier#g" "$units_dir/$unit" >"$scratch/units/$unit"
+    sed "s#/usr/bin/crier#$scratch/crier#g" "$units_dir/$unit" >"$scratch/units/$unit"
 done
 # ExecReload= uses /bin/kill (procps); stub it too on a minimal image without it.
 if [[ ! -x /bin/kill ]]; then
