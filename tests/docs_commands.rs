@@ -73,6 +73,10 @@ const NOT_RUN: &[(&str, &str)] = &[
     ("gzip", "writes a man page into /usr/share, as root"),
     ("podman", "builds or runs the container image"),
     (
+        "deploy/debian/build",
+        "a release build and the .deb (.ci/package runs it, then installs the package)",
+    ),
+    (
         "jq",
         "filters crier's JSON, which the test runs and tests/machine_output.rs parses",
     ),
@@ -819,7 +823,11 @@ fn operations_says_to_change_the_tables_the_example_already_has() {
             .iter()
             .map(|(k, _)| k)
             // Another `[[channels]]` or `[[sources]]` is an addition, not a duplicate.
-            .filter(|k| example.get(k).is_some_and(|item| !item.is_array_of_tables()))
+            .filter(|k| {
+                example
+                    .get(k)
+                    .is_some_and(|item| !item.is_array_of_tables())
+            })
             .collect();
         if shared.is_empty() {
             continue;
