@@ -194,6 +194,12 @@ impl Progress {
         }
     }
 
+    /// A guard that ends the running phase when dropped: a cycle that fails or panics
+    /// half-way leaves no phase behind to be reported on.
+    pub fn finish_on_drop(&self) -> Finish<'_> {
+        Finish(self)
+    }
+
     /// Ends the running phase.
     pub fn finish(&self) {
         if let Some(line) = self.finish_at(Instant::now()) {
@@ -325,6 +331,16 @@ impl Progress {
     }
 }
 
+/// Ends the running phase when dropped ([`Progress::finish_on_drop`]).
+#[must_use = "the phase ends when the guard is dropped"]
+pub struct Finish<'a>(&'a Progress);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
 /// A bar on stderr for `phase`, counting from `started`.
 fn new_bar(phase: Phase, started: Instant) -> ProgressBar {
     let style = ProgressStyle::with_template(
@@ -447,6 +463,19 @@ mod tests {
         // A bar never logs: its phase's end has no line either.
         assert_eq!(progress.finish_at(t0 + Duration::from_secs(2)), None);
         assert!(!progress.has_bar());
+    }
+
+    #[test]
+    fn the_guard_ends_the_phase_even_when_the_work_fails() {
+        let progress = lines(20);
+        let t0 = Instant::now();
+        let failing = || -> Result<(), &str> {
+            let _finish = progress.finish_on_drop();
+            progress.phase_at(Phase::Recording, Some(2), t0);
+            Err("the state database failed")
+        };
+        assert!(failing().is_err());
+        assert_eq!(progress.tick_at(t0 + Duration::from_secs(1)), None);
     }
 
     #[test]

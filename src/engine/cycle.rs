@@ -177,6 +177,8 @@ fn run_with(
     reads.report.baseline = baseline;
     reads.batch.baseline = baseline;
 
+    // Whatever stops the cycle, no phase outlives it.
+    let _finish = options.progress.finish_on_drop();
     options.progress.phase(Phase::Reading, None);
     for source_config in &config.sources {
         let source = build(&config.site, source_config);
@@ -201,7 +203,6 @@ fn run_with(
     report.queued = batch.deliveries.clone();
     batch.reconsidered = reconsider_announcements(store, &report.changed, options.now)?;
     report.feeds = record_and_publish(config, store, batch, &options)?;
-    options.progress.finish();
     Ok(report)
 }
 

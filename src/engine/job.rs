@@ -29,7 +29,7 @@ use super::websub;
 use crate::config::Config;
 use crate::feeds::{self, Publication};
 use crate::progress::Progress;
-use crate::sources::http;
+use crate::sources::{NoticeLevel, Notices, http};
 use crate::store::outbox::DeliveryState;
 use crate::store::{RunOutcome, RunRecord, SourceRead, Store, StoreError};
 
@@ -491,6 +491,9 @@ fn log_report(report: &CycleReport) {
     for id in &report.removed {
         tracing::info!(entry_id = %id, "entry removed");
     }
+    // Held by `announce.max_age`: on a first run with `--announce-existing` that can be every
+    // entry, so each channel gets one line with a count and the first entries.
+    let mut held = Notices::default();
     for d in &report.queued {
         match &d.reason {
             None => {
@@ -503,10 +506,19 @@ fn log_report(report: &CycleReport) {
             Some(reason) if cycle::is_held_by_entry(reason) => {
                 tracing::info!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement held by its entry")
             }
-            Some(reason) => {
-                tracing::warn!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement held")
-            }
+            Some(_) => held.add(
+                NoticeLevel::Warning,
+                format!(
+                    "announcement held on channel {}: published longer ago than \
+                     announce.max_age; `crier retry --entry ID` sends one anyway",
+                    d.channel
+                ),
+                d.entry_id.clone(),
+            ),
         }
+    }
+    for (_, line) in held.lines() {
+        tracing::warn!("{line}");
     }
     tracing::info!(
         new = report.new.len(),
