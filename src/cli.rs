@@ -28,6 +28,7 @@ use crate::engine::job::{self, JobOptions};
 use crate::engine::preview;
 use crate::entry::Entry;
 use crate::feeds::writer::write_if_changed;
+use crate::progress::{Progress, Show};
 use crate::report;
 use crate::sources::{self, NoticeLevel, Outcome};
 use crate::store::Store;
@@ -268,6 +269,56 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
+/// The process's progress counters: the cycles of `run` and `plan` count on them, and
+/// [`show_progress`] shows them.
+static PROGRESS: Progress = Progress::new();
+
+/// The environment variable setting the time between two progress lines off a terminal.
+const PROGRESS_INTERVAL: &str = "CRIER_PROGRESS_INTERVAL";
+
+/// Shows the progress of long cycles on stderr: a bar on a terminal, else a log line every
+/// `CRIER_PROGRESS_INTERVAL` (default 5 s; `0` or `off`: none).
+fn show_progress(format: LogFormat) -> Result<()> {
+    let show = progress_display(
+        std::io::stderr().is_terminal() && format == LogFormat::Text,
+        std::env::var_os(PROGRESS_INTERVAL).as_deref(),
+    )
+    .map_err(UsageError)?;
+    PROGRESS.show(show);
+    PROGRESS
+        .watch()
+        .context("cannot start the thread showing progress")
+}
+
+/// How progress is shown: a bar when stderr is a terminal that takes text logs, else lines
+/// every `interval` (the value of `CRIER_PROGRESS_INTERVAL`, a duration such as `5s`).
+fn progress_display(bar: bool, interval: Option<&std::ffi::OsStr>) -> Result<Show, String> {
+    let interval = match interval.map(|v| v.to_str().map(str::trim)) {
+        None | Some(Some("")) => std::time::Duration::from_secs(5),
+        Some(Some("0" | "off")) => return Ok(Show::Hidden),
+        Some(Some(text)) => humantime::parse_duration(text).map_err(|e| {
+            format!(
+                "{PROGRESS_INTERVAL}={text:?} is not a duration ({e}): use one such as `5s` or \
+                 `500ms`, or `off` to show no progress"
+            )
+        })?,
+        Some(None) => {
+            return Err(format!(
+                "{PROGRESS_INTERVAL} is not valid UTF-8: use a duration such as `5s`, or `off`"
+            ));
+        }
+    };
+    Ok(if interval.is_zero() {
+        Show::Hidden
+    } else if bar {
+        Show::Bar {
+            after: std::time::Duration::from_secs(1),
+        }
+    } else {
+        Show::Lines { interval }
+    })
+}
+
 /// Whether log lines get colours: on a terminal, unless `NO_COLOR` is set to anything but the
 /// empty string (<https://no-color.org>).
 fn use_colour(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
@@ -317,7 +368,8 @@ pub struct LogWriter;
 
 impl Write for LogWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        let _ = std::io::stderr().write_all(&one_line(bytes));
+        // A progress bar on the terminal is cleared for the line and drawn again below it.
+        let _ = PROGRESS.suspend(|| std::io::stderr().write_all(&one_line(bytes)));
         Ok(bytes.len())
     }
 
@@ -412,6 +464,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write, process: &Process) -> Result<Exit
             full_read,
         } => {
             let config = load_config(&cli.config)?;
+            show_progress(cli.log_format)?;
             if !once {
                 if *dry_run || *announce_existing || *full_read {
                     anyhow::bail!(
@@ -438,6 +491,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write, process: &Process) -> Result<Exit
                     dry_run: *dry_run,
                     announce_existing: *announce_existing,
                     full_read: *full_read,
+                    progress: &PROGRESS,
                 },
             )
         }
@@ -448,6 +502,7 @@ pub fn execute(cli: &Cli, out: &mut dyn Write, process: &Process) -> Result<Exit
         Command::Check { show } => check(&cli.config, *show, out),
         Command::Plan { json } => {
             let config = load_config(&cli.config)?;
+            show_progress(cli.log_format)?;
             plan(&config, now, *json, out)
         }
         Command::Preview { output, offline } => {
@@ -546,7 +601,9 @@ fn daemon(config_path: &Path, config: Config, process: &Process) -> Result<Exit>
             config,
             reload_config: Box::new(move || Ok(Config::load(&path)?)),
             clock: Box::new(daemon::SystemClock),
-            jobs: daemon::Engine,
+            jobs: daemon::Engine {
+                progress: &PROGRESS,
+            },
             shutdown,
             reloads,
             health,
@@ -651,6 +708,7 @@ pub fn check(config_path: &Path, show: usize, out: &mut dyn Write) -> Result<Exi
             known: &known,
             cache: &cache,
             now: Utc::now(),
+            progress: Progress::ignored(),
         };
         let read = match sources::read_contained(source.as_ref(), &input) {
             Ok(read) => read,
@@ -832,6 +890,7 @@ pub fn plan(config: &Config, now: DateTime<Utc>, json: bool, out: &mut dyn Write
             write_feeds: false,
             announce_existing: false,
             full_read: false,
+            progress: &PROGRESS,
         },
     )?;
     // The posts due now, exactly as a run would send them (rendered on the scratch copy).
@@ -869,6 +928,7 @@ pub fn preview(
             write_feeds: false,
             announce_existing: false,
             full_read: false,
+            progress: &PROGRESS,
         },
     )?;
     let mut page = preview::gather(config, &scratch, now, &report.queued)?;
@@ -955,6 +1015,39 @@ mod tests {
         assert!(!use_colour(true, Some(OsStr::new("false"))));
         // NO_COLOR set to the empty string does not count (no-color.org).
         assert!(use_colour(true, Some(OsStr::new(""))));
+    }
+
+    #[test]
+    fn progress_is_a_bar_on_a_terminal_lines_elsewhere_and_can_be_turned_off() {
+        use std::ffi::OsStr;
+        use std::time::Duration;
+        let lines = |interval| Ok(Show::Lines { interval });
+        assert_eq!(progress_display(false, None), lines(Duration::from_secs(5)));
+        assert_eq!(
+            progress_display(false, Some(OsStr::new("50ms"))),
+            lines(Duration::from_millis(50))
+        );
+        assert_eq!(
+            progress_display(true, None),
+            Ok(Show::Bar {
+                after: Duration::from_secs(1)
+            })
+        );
+        for off in ["0", "off", "0s"] {
+            assert_eq!(
+                progress_display(true, Some(OsStr::new(off))),
+                Ok(Show::Hidden)
+            );
+            assert_eq!(
+                progress_display(false, Some(OsStr::new(off))),
+                Ok(Show::Hidden)
+            );
+        }
+        let refused = progress_display(false, Some(OsStr::new("soon"))).unwrap_err();
+        assert!(
+            refused.starts_with("CRIER_PROGRESS_INTERVAL=\"soon\" is not a duration"),
+            "{refused}"
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! - [`config`] assembles the sections, each owned by its area: [`sources`], [`feeds`],
 //!   [`channels`] and [`schedule`], which sit above the [`store`]; beside it, [`init`] writes
 //!   a first config from a Hugo or Zola site's own (`crier init`);
-//! - [`site`] (the `[site]` table) over the leaves [`entry`], [`secrets`] and [`values`],
-//!   which import nothing of crier's.
+//! - [`site`] (the `[site]` table) over the leaves [`entry`], [`progress`], [`secrets`] and
+//!   [`values`], which import nothing of crier's.
 //!
 //! The binary (`src/main.rs`) parses the command line, sets up logging, installs the signal
 //! handlers and hands them with its allocator's after-job hook to [`cli`] ([`cli::Process`]),
@@ -27,6 +27,7 @@ pub mod engine;
 pub mod entry;
 pub mod feeds;
 pub mod init;
+pub mod progress;
 pub mod report;
 pub mod schedule;
 pub mod secrets;

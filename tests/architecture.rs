@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["channels", "feeds", "schedule", "sources"],
     &["store"],
     &["site"],
-    &["entry", "secrets", "values"],
+    &["entry", "progress", "secrets", "values"],
 ];
 
 /// The areas whose code, tests included, must not name the whole config.

@@ -54,6 +54,7 @@ async fn read(
             known: &known,
             cache: &cache,
             now: chrono::Utc::now(),
+            progress: crier::progress::Progress::ignored(),
         })
     })
     .await

@@ -42,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::engine::deliver::DeliveryReport;
 use crate::engine::job::{self, JobOptions, JobOutcome};
+use crate::progress::Progress;
 use crate::schedule::Ticks;
 use health::{HealthServer, HealthState};
 
@@ -93,7 +94,10 @@ pub trait Jobs {
 
 /// The engine's jobs on the state database: [`job::run`], [`job::deliver_due`] and the
 /// outbox's (or a WebSub notification's) next retry time.
-pub struct Engine;
+pub struct Engine {
+    /// Counts each cycle's items (the binary shows them).
+    pub progress: &'static Progress,
+}
 
 impl Jobs for Engine {
     fn cycle(
@@ -104,6 +108,7 @@ impl Jobs for Engine {
     ) -> impl Future<Output = Result<JobOutcome>> + Send {
         let options = JobOptions {
             now: Some(now),
+            progress: self.progress,
             ..JobOptions::default()
         };
         job::run(config, options, stop)

@@ -22,6 +22,7 @@ use thiserror::Error;
 use crate::config::Config;
 use crate::entry::{Announce, Entry, Refusal};
 use crate::feeds::{self, FeedFile, FeedPlan, Publication, PublishError};
+use crate::progress::{Phase, Progress};
 use crate::site::Site;
 use crate::sources::{
     self, Document, EntryError, IdClaims, Outcome, Source, SourceConfig, SourceError,
@@ -55,6 +56,8 @@ pub struct CycleOptions {
     pub announce_existing: bool,
     /// Read remote sources in full, sending no validators (`--full-read`).
     pub full_read: bool,
+    /// Counts each phase's items: documents read, entries recorded, feed files written.
+    pub progress: &'static Progress,
 }
 
 /// An entry named in a report.
@@ -174,6 +177,9 @@ fn run_with(
     reads.report.baseline = baseline;
     reads.batch.baseline = baseline;
 
+    // Whatever stops the cycle, no phase outlives it.
+    let _finish = options.progress.finish_on_drop();
+    options.progress.phase(Phase::Reading, None);
     for source_config in &config.sources {
         let source = build(&config.site, source_config);
         read_source(config, store, source_config, &*source, &options, &mut reads)?;
@@ -218,10 +224,27 @@ fn record_and_publish(
         None
     };
     let started = std::time::Instant::now();
+    // Each fresh entry counts twice when a plan prepares it for the feeds beside the state
+    // recording it: the phase lasts as long as the slower of the two.
+    let prepared = if plan.is_some() {
+        batch.upserts.len()
+    } else {
+        0
+    };
+    let recorded = batch.upserts.len() + batch.statuses.len() + prepared;
+    options
+        .progress
+        .phase(Phase::Recording, Some(recorded as u64));
     let (applied, mut bodies) = rayon::join(
-        || store.apply(&batch, options.now),
+        || store.apply_counted(&batch, options.now, options.progress),
         || match &plan {
-            Some(plan) => plan.prepare_shown(batch.upserts.par_iter().map(|r| &r.entry)),
+            Some(plan) => plan.prepare_shown(
+                batch
+                    .upserts
+                    .par_iter()
+                    .inspect(|_| options.progress.advance(1))
+                    .map(|r| &r.entry),
+            ),
             None => HashMap::new(),
         },
     );
@@ -232,6 +255,7 @@ fn record_and_publish(
         "state recorded"
     );
     let started = std::time::Instant::now();
+    options.progress.phase(Phase::Writing, None);
     let publication = Publication {
         plan,
         // Entries parsed this cycle go straight to the renderers instead of being read back;
@@ -248,6 +272,7 @@ fn record_and_publish(
         entries_changed,
         write: options.write_feeds,
         accounts: syndication_accounts(config),
+        progress: options.progress,
     };
     let files = feeds::publish(&config.site, &config.feeds, store, publication)?;
     tracing::debug!(
@@ -319,6 +344,7 @@ fn read_source(
         known: &known,
         cache: &cache,
         now: options.now,
+        progress: options.progress,
     };
     let read = sources::read_contained(source, &input)
         .and_then(|read| sources::check_complete(source_config, &read, live).map(|()| read));
@@ -522,6 +548,7 @@ fn diff_source(
         batch,
         report,
         leaving: Vec::new(),
+        failures: sources::Notices::default(),
     };
     // Hashing serialises every entry: use every core.
     let prepared: Vec<(Document, Option<String>)> = documents
@@ -540,6 +567,7 @@ fn diff_source(
         let previous = by_doc.get(doc.key.as_str()).cloned().unwrap_or_default();
         diff.document(doc, hash, previous);
     }
+    log_notices(source, &diff.failures);
     let gone = stored.iter().filter(|s| !seen_docs.contains(&s.doc_key));
     let leaving = std::mem::take(&mut diff.leaving);
     for old in leaving.into_iter().chain(gone) {
@@ -562,6 +590,9 @@ struct SourceDiff<'a, 's> {
     /// Stored entries their document no longer publishes. Withdrawals wait until every
     /// document is read: a later one may claim the same id.
     leaving: Vec<&'s StoredEntry>,
+    /// The documents that failed, by cause: one cause met in thousands of files (a language
+    /// missing from `site.languages`) is logged once, with a count and the first files.
+    failures: sources::Notices,
 }
 
 impl<'s> SourceDiff<'_, 's> {
@@ -602,8 +633,12 @@ impl<'s> SourceDiff<'_, 's> {
                 self.leaving.extend(previous.iter());
             }
             Outcome::Failed(error) => {
-                tracing::warn!(source = self.source, error = %error, "entry skipped");
                 self.report.errors.push(error.to_string());
+                self.failures.add(
+                    sources::NoticeLevel::Warning,
+                    format!("entry skipped: {}", error.message),
+                    error.location,
+                );
                 for s in &previous {
                     self.claimed.hold(&s.id, &doc.key);
                 }
@@ -1171,6 +1206,7 @@ access_token = { env = "T" }
             write_feeds: true,
             announce_existing: false,
             full_read: false,
+            progress: Progress::ignored(),
         }
     }
 

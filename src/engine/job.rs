@@ -28,12 +28,13 @@ use super::deliver::{self, DeliverOptions, DeliveryReport};
 use super::websub;
 use crate::config::Config;
 use crate::feeds::{self, Publication};
-use crate::sources::http;
+use crate::progress::Progress;
+use crate::sources::{NoticeLevel, Notices, http};
 use crate::store::outbox::DeliveryState;
 use crate::store::{RunOutcome, RunRecord, SourceRead, Store, StoreError};
 
 /// How to run a job.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct JobOptions {
     /// The time to act at; `None` is the clock's time when the job starts.
     pub now: Option<DateTime<Utc>>,
@@ -43,6 +44,20 @@ pub struct JobOptions {
     pub announce_existing: bool,
     /// Read remote sources without conditional requests.
     pub full_read: bool,
+    /// Counts the cycle's items per phase ([`Progress::ignored`] by default).
+    pub progress: &'static Progress,
+}
+
+impl Default for JobOptions {
+    fn default() -> Self {
+        JobOptions {
+            now: None,
+            dry_run: false,
+            announce_existing: false,
+            full_read: false,
+            progress: Progress::ignored(),
+        }
+    }
 }
 
 /// What a job did.
@@ -284,6 +299,7 @@ async fn publish_links(
             entries_changed: false,
             write: true,
             accounts: cycle::syndication_accounts(&config),
+            progress: Progress::ignored(),
         };
         let files = feeds::publish(&config.site, &config.feeds, &mut store, publication)?;
         let queued = queue_hub_pings(&config, &mut store, &files, now);
@@ -376,6 +392,7 @@ fn record_cycle(
         write_feeds: true,
         announce_existing: options.announce_existing,
         full_read: options.full_read,
+        progress: options.progress,
     };
     let report = match cycle::run(config, &mut store, cycle_options) {
         Ok(report) => {
@@ -474,6 +491,9 @@ fn log_report(report: &CycleReport) {
     for id in &report.removed {
         tracing::info!(entry_id = %id, "entry removed");
     }
+    // Held by `announce.max_age`: on a first run with `--announce-existing` that can be every
+    // entry, so each channel gets one line with a count and the first entries.
+    let mut held = Notices::default();
     for d in &report.queued {
         match &d.reason {
             None => {
@@ -486,10 +506,19 @@ fn log_report(report: &CycleReport) {
             Some(reason) if cycle::is_held_by_entry(reason) => {
                 tracing::info!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement held by its entry")
             }
-            Some(reason) => {
-                tracing::warn!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement held")
-            }
+            Some(_) => held.add(
+                NoticeLevel::Warning,
+                format!(
+                    "announcement held on channel {}: published longer ago than \
+                     announce.max_age; `crier retry --entry ID` sends one anyway",
+                    d.channel
+                ),
+                d.entry_id.clone(),
+            ),
         }
+    }
+    for (_, line) in held.lines() {
+        tracing::warn!("{line}");
     }
     tracing::info!(
         new = report.new.len(),

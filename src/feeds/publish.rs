@@ -42,6 +42,7 @@ use super::translations::Translations;
 use super::writer::StreamError;
 use super::{FeedError, FeedFormat, FeedMeta, FeedsConfig};
 use crate::entry::Entry;
+use crate::progress::Progress;
 use crate::site::Site;
 use crate::store::{LiveEntry, Store, StoreError};
 
@@ -153,6 +154,8 @@ pub struct Publication {
     /// The configured channels' accounts, for the links back to their posts; empty when no
     /// channel is configured.
     pub accounts: Accounts,
+    /// Counts the feed files rendered.
+    pub progress: &'static Progress,
 }
 
 /// Metadata key: fingerprint of the feed settings of the last complete write.
@@ -209,6 +212,7 @@ pub fn publish(
         Syndication::new(store.sent_posts()?, &publication.accounts)
     };
     let (jobs, mut files, archives) = jobs(feeds, store, &plan, &links)?;
+    publication.progress.add_total(jobs.len() as u64);
     let entries = prepare_entries(store, &jobs, publication.fresh, feeds.max_content_bytes)?;
     let rendered = render_all(
         jobs,
@@ -217,6 +221,7 @@ pub fn publish(
         &plan.translations,
         write,
         feeds.max_file_bytes,
+        publication.progress,
     );
     let mut first_error = None;
     for (job, items, result) in rendered {
@@ -541,6 +546,7 @@ fn render_all<'a>(
     translations: &Translations,
     write: bool,
     max_file_bytes: usize,
+    progress: &Progress,
 ) -> Vec<(Job<'a>, usize, Result<bool, PublishError>)> {
     let shortened = Shortened::new(entries, max_file_bytes);
     jobs.into_par_iter()
@@ -563,6 +569,7 @@ fn render_all<'a>(
                 },
             });
             let items = selected.len();
+            progress.advance(1);
             (job, items, result)
         })
         .collect()
@@ -756,6 +763,7 @@ mod tests {
             entries_changed: !fresh.is_empty(),
             write,
             accounts: Accounts::new(),
+            progress: Progress::ignored(),
         }
     }
 

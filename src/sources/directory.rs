@@ -513,10 +513,15 @@ impl Source for DirectorySource {
         } else {
             Cascades::default()
         };
+        input.progress.add_total(candidates.len() as u64);
         // An indexed parallel iterator keeps the input order, so the result stays sorted.
         let (documents, noticed): (Vec<Document>, Vec<Notices>) = candidates
             .into_par_iter()
-            .map(|c| self.read_one(c, input, git.as_ref(), &cascades))
+            .map(|c| {
+                let read = self.read_one(c, input, git.as_ref(), &cascades);
+                input.progress.advance(1);
+                read
+            })
             .unzip();
         for found in noticed {
             notices.extend(found);

@@ -31,6 +31,7 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 use crate::entry::Entry;
+use crate::progress::Progress;
 use crate::site::Site;
 pub use config::SourceConfig;
 
@@ -177,6 +178,8 @@ pub struct ReadInput<'a> {
     pub cache: &'a Cache,
     /// The cycle's time: a document whose fingerprint says it expires by then is read again.
     pub now: DateTime<Utc>,
+    /// Counts the documents read (a source adds their number to the total once listed).
+    pub progress: &'a Progress,
 }
 
 /// What a read gives.
@@ -393,6 +396,7 @@ mod tests {
             known: &known,
             cache: &cache,
             now: Utc::now(),
+            progress: crate::progress::Progress::ignored(),
         };
         let error = read_contained(&Panicking, &input).unwrap_err();
         assert!(matches!(error, SourceError::Panicked { .. }), "{error:?}");

@@ -215,6 +215,7 @@ mod tests {
                 known: &known,
                 cache: &cache,
                 now: chrono::Utc::now(),
+                progress: crate::progress::Progress::ignored(),
             };
             let result = Pager::new("test", &fetcher, &first).read(&input, &mut chain);
             Outcome { result, chain }

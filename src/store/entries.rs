@@ -14,6 +14,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::{Store, StoreError, meta, outbox, timestamp};
 use crate::entry::Entry;
+use crate::progress::Progress;
 
 /// Where an entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -298,6 +299,16 @@ impl Store {
 
     /// Applies one cycle's changes in a single transaction.
     pub fn apply(&mut self, batch: &Batch, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.apply_counted(batch, now, Progress::ignored())
+    }
+
+    /// [`Store::apply`], counting each entry written and each status changed on `progress`.
+    pub fn apply_counted(
+        &mut self,
+        batch: &Batch,
+        now: DateTime<Utc>,
+        progress: &Progress,
+    ) -> Result<(), StoreError> {
         let path = self.path.clone();
         let sql = |source| StoreError::Sql {
             path: path.clone(),
@@ -305,7 +316,7 @@ impl Store {
         };
         let now = timestamp(now);
         let tx = self.conn.transaction().map_err(sql)?;
-        write_entries(&tx, batch, &now)
+        write_entries(&tx, batch, &now, progress)
             .and_then(|()| write_failures(&tx, &batch.failures))
             .and_then(|()| meta::write_batch(&tx, batch, &now))
             .and_then(|()| outbox::queue(&tx, &batch.deliveries))
@@ -317,7 +328,12 @@ impl Store {
 
 /// The entries part of a batch: upserts, fingerprints and status changes, `now` being the
 /// cycle's time as stored.
-fn write_entries(tx: &Transaction<'_>, batch: &Batch, now: &str) -> rusqlite::Result<()> {
+fn write_entries(
+    tx: &Transaction<'_>,
+    batch: &Batch,
+    now: &str,
+    progress: &Progress,
+) -> rusqlite::Result<()> {
     let mut upsert = tx.prepare_cached(
         "INSERT INTO entries (id, source, doc_key, fingerprint, content_hash, status, url, title,
                               language, translation_key, categories, published, published_ts,
@@ -377,6 +393,7 @@ fn write_entries(tx: &Transaction<'_>, batch: &Batch, now: &str) -> rusqlite::Re
                 && (batch.baseline || batch.source_baselines.contains(&record.source)),
             data,
         ])?;
+        progress.advance(1);
     }
     let mut fingerprint = tx.prepare_cached("UPDATE entries SET fingerprint = ?2 WHERE id = ?1")?;
     for (id, fp) in &batch.fingerprints {
@@ -391,6 +408,7 @@ fn write_entries(tx: &Transaction<'_>, batch: &Batch, now: &str) -> rusqlite::Re
     )?;
     for (id, s) in &batch.statuses {
         status.execute(params![id, s.as_str(), now])?;
+        progress.advance(1);
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The `crier` binary as the tests run it. [`Crier::command`] is the one place that sets what a
 //! run sees of its environment: the log filter (`CRIER_LOG`), the clock (`CRIER_NOW`, or the
-//! real one, never the caller's), and nothing of the caller's shell that would change crier's
+//! real one, never the caller's), progress lines (`CRIER_PROGRESS_INTERVAL`, off unless a test
+//! asks: a slow machine must not add lines to logs that other tests compare), and nothing of the caller's shell that would change crier's
 //! behaviour or output (`CRIER_CONFIG`, systemd's `JOURNAL_STREAM` and `NOTIFY_SOCKET`). Logs
 //! are plain text: stderr is a pipe, so crier writes no colours.
 //!
@@ -36,6 +37,7 @@ pub struct Crier {
     current_dir: Option<PathBuf>,
     now: Option<String>,
     log: String,
+    progress_interval: String,
     args: Vec<OsString>,
 }
 
@@ -47,6 +49,7 @@ impl Crier {
             current_dir: None,
             now: None,
             log: DEFAULT_LOG.to_owned(),
+            progress_interval: "off".to_owned(),
             args: Vec::new(),
         }
     }
@@ -69,6 +72,13 @@ impl Crier {
         self
     }
 
+    /// Logs a progress line every `interval` (`CRIER_PROGRESS_INTERVAL`, e.g. `20ms`) while a
+    /// phase of a cycle lasts.
+    pub fn progress_interval(mut self, interval: &str) -> Crier {
+        interval.clone_into(&mut self.progress_interval);
+        self
+    }
+
     /// Adds arguments after `--config <file>`: the command and its flags.
     pub fn args<I, S>(mut self, args: I) -> Crier
     where
@@ -88,6 +98,7 @@ impl Crier {
             .arg(&self.config)
             .args(&self.args)
             .env("CRIER_LOG", &self.log)
+            .env("CRIER_PROGRESS_INTERVAL", &self.progress_interval)
             .env_remove("CRIER_CONFIG")
             .env_remove("JOURNAL_STREAM")
             .env_remove("NOTIFY_SOCKET");
@@ -238,6 +249,19 @@ impl Daemon {
         };
         self.wait_until(&format!("a log line with {needle:?}"), || find().is_some());
         find().expect("the line was found")
+    }
+
+    /// Waits for a command that ends on its own (`crier run --once`) to exit.
+    pub fn finish(mut self) -> Stopped {
+        let mut child = self.child.take().expect("the command is running");
+        let status = child.wait().expect("the command's status");
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("the log reader ends with the command");
+        }
+        Stopped {
+            status,
+            log: self.log(),
+        }
     }
 
     /// Sends SIGTERM and waits for the exit, at most [`STOP_LIMIT`].

@@ -63,6 +63,7 @@ fn read_at(
         known,
         cache: &cache,
         now,
+        progress: crate::progress::Progress::ignored(),
     })
 }
 

@@ -124,6 +124,7 @@ fn a_config_that_skipped_validation_fails_the_read_naming_the_missing_selector()
         known: &std::collections::HashMap::new(),
         cache: &Cache::new(),
         now: chrono::Utc::now(),
+        progress: crate::progress::Progress::ignored(),
     };
     let Err(SourceError::Remote { message, .. }) = source.read(&input) else {
         panic!("a read without `listing.links`")

@@ -392,6 +392,7 @@ fn a_config_that_skipped_validation_fails_the_read_naming_the_missing_path() {
         known: &HashMap::new(),
         cache: &crate::sources::Cache::new(),
         now: chrono::Utc::now(),
+        progress: crate::progress::Progress::ignored(),
     };
     let Err(SourceError::Remote { message, .. }) = source.read(&input) else {
         panic!("a read without a title path")
