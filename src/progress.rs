@@ -434,6 +434,40 @@ mod tests {
     }
 
     #[test]
+    fn a_total_still_unknown_is_left_out_of_the_line() {
+        let progress = lines(1000);
+        let t0 = Instant::now();
+        progress.phase_at(Phase::Reading, None, t0);
+        progress.advance(7);
+        let line = progress
+            .tick_at(t0 + Duration::from_secs(1))
+            .expect("a line");
+        assert_eq!((line.done, line.total), (7, None));
+        progress.add_total(9);
+        let line = progress
+            .tick_at(t0 + Duration::from_secs(2))
+            .expect("a line");
+        assert_eq!((line.done, line.total), (7, Some(9)));
+    }
+
+    #[test]
+    fn the_bar_takes_the_total_once_known() {
+        let progress = Progress::new();
+        progress.show(Show::Bar {
+            after: Duration::ZERO,
+        });
+        let t0 = Instant::now();
+        progress.phase_at(Phase::Reading, None, t0);
+        progress.advance(3);
+        progress.tick_at(t0);
+        let length = || progress.lock().bar.as_ref().and_then(|bar| bar.length());
+        assert_eq!(length(), None, "no length while the total is unknown");
+        progress.add_total(40);
+        progress.tick_at(t0 + Duration::from_millis(100));
+        assert_eq!(length(), Some(40));
+    }
+
+    #[test]
     fn hidden_progress_only_counts() {
         let progress = Progress::new();
         let t0 = Instant::now();

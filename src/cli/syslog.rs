@@ -41,10 +41,7 @@ struct Inner {
 impl Syslog {
     /// Sends to the socket `CRIER_SYSLOG_SOCKET` names, or `/dev/log`.
     pub fn from_env() -> Syslog {
-        let path = std::env::var_os(SOCKET_VAR)
-            .filter(|p| !p.is_empty())
-            .map_or_else(|| PathBuf::from(DEFAULT_SOCKET), PathBuf::from);
-        Syslog::new(path)
+        Syslog::new(socket_path(std::env::var_os(SOCKET_VAR)))
     }
 
     /// Sends to the socket at `path`.
@@ -115,6 +112,13 @@ impl Write for SyslogLine {
     }
 }
 
+/// The socket a `CRIER_SYSLOG_SOCKET` value names: `/dev/log` when unset or empty.
+fn socket_path(value: Option<std::ffi::OsString>) -> PathBuf {
+    value
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| PathBuf::from(DEFAULT_SOCKET), PathBuf::from)
+}
+
 /// The priority value of a level's line: facility `daemon` plus the severity (3 err,
 /// 4 warning, 6 info, 7 debug and trace).
 fn priority(level: tracing::Level) -> u8 {
@@ -135,6 +139,16 @@ mod tests {
         let mut buffer = [0u8; 1024];
         let size = socket.recv(&mut buffer).unwrap();
         String::from_utf8_lossy(&buffer[..size]).into_owned()
+    }
+
+    #[test]
+    fn the_socket_is_dev_log_unless_a_path_is_named() {
+        assert_eq!(socket_path(None), PathBuf::from("/dev/log"));
+        assert_eq!(socket_path(Some("".into())), PathBuf::from("/dev/log"));
+        assert_eq!(
+            socket_path(Some("/run/test/log".into())),
+            PathBuf::from("/run/test/log")
+        );
     }
 
     #[test]
