@@ -762,7 +762,7 @@ fn queue_announcements(config: &Config, new: &[EntryRef], now: DateTime<Utc>) ->
                 (DeliveryState::Held, Some(held_by_entry(refusal, name)))
             } else if too_old {
                 let reason = format!(
-                    "held: published {}, longer ago than announce.max_age ({}); `crier retry --entry {}` sends it anyway",
+                    "held: published {}, {HELD_BY_MAX_AGE} ({}); `crier retry --entry {}` sends it anyway",
                     entry.published.format("%Y-%m-%d"),
                     humantime::format_duration(config.announce.max_age),
                     entry.id
@@ -788,6 +788,9 @@ fn queue_announcements(config: &Config, new: &[EntryRef], now: DateTime<Utc>) ->
 /// How every reason [`held_by_entry`] gives starts.
 const HELD_BY_ENTRY: &str = "held: the entry";
 
+/// What every reason of a hold by `announce.max_age` says.
+const HELD_BY_MAX_AGE: &str = "longer ago than announce.max_age";
+
 /// How every reason [`announce_at_reason`] gives starts.
 const WAITS_FOR_ENTRY: &str = "waits for announce_at";
 
@@ -805,6 +808,11 @@ pub fn held_by_entry(refusal: Refusal, channel: &str) -> String {
 /// Whether a delivery's reason says it waits for its entry's `announce_at`.
 pub fn is_waiting_for_entry(reason: &str) -> bool {
     reason.starts_with(WAITS_FOR_ENTRY)
+}
+
+/// Whether a delivery's reason says `announce.max_age` holds it.
+pub fn is_held_by_max_age(reason: &str) -> bool {
+    reason.starts_with("held: published") && reason.contains(HELD_BY_MAX_AGE)
 }
 
 /// Whether a delivery's reason says its entry's own control holds it.
@@ -969,6 +977,10 @@ access_token = { env = "T" }
             ]
         );
         assert!(queued[2].reason.as_deref().unwrap().contains("max_age"));
+        // The log groups these holds by what their reason says, and only these.
+        let reasons: Vec<&str> = queued.iter().filter_map(|d| d.reason.as_deref()).collect();
+        assert!(reasons.iter().all(|r| is_held_by_max_age(r)), "{reasons:?}");
+        assert!(!is_held_by_max_age(&held_by_entry(Refusal::Off, "prize")));
     }
 
     #[test]

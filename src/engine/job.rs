@@ -506,7 +506,7 @@ fn log_report(report: &CycleReport) {
             Some(reason) if cycle::is_held_by_entry(reason) => {
                 tracing::info!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement held by its entry")
             }
-            Some(_) => held.add(
+            Some(reason) if cycle::is_held_by_max_age(reason) => held.add(
                 NoticeLevel::Warning,
                 format!(
                     "announcement held on channel {}: published longer ago than \
@@ -515,6 +515,10 @@ fn log_report(report: &CycleReport) {
                 ),
                 d.entry_id.clone(),
             ),
+            // Any other hold is one entry's own story: its reason, as the delivery keeps it.
+            Some(reason) => {
+                tracing::warn!(entry_id = %d.entry_id, channel = %d.channel, reason, "announcement held")
+            }
         }
     }
     for (_, line) in held.lines() {
